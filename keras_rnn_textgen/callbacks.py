@@ -1,0 +1,167 @@
+"""Training callbacks: samples as the model learns, and the model folder kept current."""
+
+import csv
+import io
+import math
+import pathlib
+from collections.abc import Callable, Sequence
+
+import keras
+import tensorflow as tf
+
+from keras_rnn_textgen import folder as model_folder
+from keras_rnn_textgen.generation import TextGenerator
+
+
+class SamplingCallback(keras.callbacks.Callback):
+    """Generates text every `every` training steps and at each epoch end.
+
+    Each sample goes to `print_fn`, to `samples_path` (with the step, the
+    epoch and the last validation perplexity) and, given a `log_dir`, to
+    TensorBoard as text. Samples use the stateful compiled generation loop,
+    so they cost a small fraction of training time.
+
+    Args:
+        generator: a `TextGenerator` over the model being trained.
+        every: training steps between samples; 0 samples only at epoch ends.
+        prompt: text each sample starts from.
+        length: characters per sample.
+        temperatures: one sample per temperature.
+        seed: the same seed at every step, so samples differ only by training.
+        print_fn: where samples are shown (the CLI prints them).
+        samples_path: file the samples are appended to.
+        log_dir: TensorBoard log folder, or None.
+
+    Example:
+        >>> cb = SamplingCallback(TextGenerator(model, tokenizer), every=100, print_fn=print)
+        >>> model.fit(dataset, epochs=3, callbacks=[cb])
+    """
+
+    def __init__(
+        self,
+        generator: TextGenerator,
+        every: int = 100,
+        prompt: str = "",
+        length: int = 200,
+        temperatures: Sequence[float] = (0.5, 1.0),
+        seed: int = 0,
+        print_fn: Callable[[str], None] | None = None,
+        samples_path: pathlib.Path | None = None,
+        log_dir: pathlib.Path | None = None,
+    ):
+        super().__init__()
+        self.generator = generator
+        self.every = every
+        self.prompt = prompt
+        self.length = length
+        self.temperatures = tuple(temperatures)
+        self.seed = seed
+        self.print_fn = print_fn
+        self.samples_path = samples_path
+        self.val_perplexity: float | None = None
+        self._writer = tf.summary.create_file_writer(str(log_dir)) if log_dir else None
+        self._epoch = 0
+        self._last_step = -1
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = int(self.model.optimizer.iterations)
+        if self.every and step % self.every == 0:
+            self.sample(step)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs and "val_perplexity" in logs:
+            self.val_perplexity = float(logs["val_perplexity"])
+        self.sample(int(self.model.optimizer.iterations))
+
+    def sample(self, step: int) -> None:
+        """Draws one sample per temperature and records them under `step`."""
+        if step == self._last_step:
+            return
+        self._last_step = step
+        ppl = "n/a" if self.val_perplexity is None else f"{self.val_perplexity:.3f}"
+        blocks = []
+        for temperature in self.temperatures:
+            (text,) = self.generator.generate(
+                self.prompt, self.length, temperature=temperature, seed=self.seed
+            )
+            header = (
+                f"--- step {step} (epoch {self._epoch + 1}), "
+                f"val perplexity {ppl}, temperature {temperature:g}"
+            )
+            blocks.append(f"{header}\n{text}\n")
+            if self._writer is not None:
+                with self._writer.as_default(step=step):
+                    tf.summary.text(f"sample/temperature_{temperature:g}", text)
+        if self.print_fn is not None:
+            self.print_fn("\n" + "\n".join(blocks))
+        if self.samples_path is not None:
+            old = (
+                self.samples_path.read_text(encoding="utf-8") if self.samples_path.exists() else ""
+            )
+            model_folder.write_text(self.samples_path, old + "\n".join(blocks) + "\n")
+
+
+class FolderCheckpoint(keras.callbacks.Callback):
+    """At each epoch end saves the model, `history.csv` and the progress in `config.json`.
+
+    Only finite epochs are saved: an epoch whose loss is NaN or infinite
+    stops training and leaves the folder at the last good epoch.
+
+    Args:
+        folder: the model folder.
+        record: the `config.json` content, updated with progress and metrics.
+        history: rows of earlier epochs (when resuming).
+
+    Example:
+        >>> cb = FolderCheckpoint(pathlib.Path("saved_models/m"), record)
+    """
+
+    def __init__(self, folder: pathlib.Path, record: dict, history: list[dict] | None = None):
+        super().__init__()
+        self.folder = folder
+        self.record = record
+        self.history = list(history or [])
+        self.diverged_at: int | None = None
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            self.diverged_at = int(self.model.optimizer.iterations)
+            self.model.stop_training = True
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = dict(logs or {})
+        if self.diverged_at is not None or not all(math.isfinite(float(v)) for v in logs.values()):
+            self.model.stop_training = True
+            return
+        row = {"epoch": epoch + 1, "step": int(self.model.optimizer.iterations)}
+        row.update({k: float(v) for k, v in sorted(logs.items())})
+        self.history = [r for r in self.history if int(r["epoch"]) < epoch + 1] + [row]
+        model_folder.save_model(self.model, self.folder / model_folder.MODEL_FILE)
+        model_folder.write_text(self.folder / model_folder.HISTORY_FILE, history_csv(self.history))
+        self.record["progress"] = {"epochs_completed": epoch + 1, "step": row["step"]}
+        self.record["metrics"] = {k: v for k, v in row.items() if k not in ("epoch", "step")}
+        model_folder.write_json(self.folder / model_folder.CONFIG_FILE, self.record)
+
+
+def history_csv(rows: list[dict]) -> str:
+    """Rows of metrics as CSV text, columns in first-seen order."""
+    columns: list[str] = []
+    for row in rows:
+        columns.extend(k for k in row if k not in columns)
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def read_history(path: pathlib.Path) -> list[dict]:
+    """Reads `history.csv` back into rows (empty if absent)."""
+    if not path.exists():
+        return []
+    with open(path, encoding="utf-8", newline="") as f:
+        return [dict(row) for row in csv.DictReader(f)]

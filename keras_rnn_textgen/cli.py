@@ -1,0 +1,332 @@
+"""The command line: parse, call the package, echo. `python cli.py --help`."""
+
+import contextlib
+import dataclasses
+import json
+import os
+import signal
+import sys
+import tempfile
+
+import click
+
+from keras_rnn_textgen import __version__
+from keras_rnn_textgen.config import API_NAMES, CELL_NAMES, ModelConfig, TrainConfig
+
+# Errors the package raises for bad input: one line, no traceback.
+USER_ERRORS = (ValueError, OSError)
+
+
+def _quiet_import_tensorflow(verbose: bool) -> None:
+    """Imports TensorFlow, hiding its start-up log lines unless `verbose`.
+
+    Some of those lines are written by C++ straight to file descriptor 2, so
+    stderr is pointed at a temporary file during the import and the file is
+    replayed only if the import fails.
+    """
+    if verbose or "tensorflow" in sys.modules:
+        import tensorflow  # noqa: F401
+
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as log:
+        os.dup2(log.fileno(), 2)
+        try:
+            import tensorflow as tf
+
+            tf.get_logger().setLevel("ERROR")
+            tf.constant(0)  # device initialisation logs here
+        except BaseException:
+            os.dup2(saved, 2)
+            log.seek(0)
+            sys.stderr.write(log.read().decode(errors="replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def _echo_error(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+
+
+@contextlib.contextmanager
+def _user_errors(ctx: click.Context):
+    """Turns the package's errors into one line on stderr and exit code 1 (130 on Ctrl-C)."""
+    from keras_rnn_textgen.training import TrainingStopped
+
+    if ctx.obj["debug"]:
+        yield
+        return
+    try:
+        yield
+    except TrainingStopped as e:
+        _echo_error(str(e))
+        ctx.exit(130 if "interrupted" in str(e) else 1)
+    except KeyboardInterrupt:
+        _echo_error("interrupted")
+        ctx.exit(130)
+    except USER_ERRORS as e:
+        _echo_error(str(e).splitlines()[0] if str(e) else type(e).__name__)
+        ctx.exit(1)
+
+
+def _raise_keyboard_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _print_versions(ctx: click.Context, param, value) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    _quiet_import_tensorflow(verbose=False)
+    import keras
+    import tensorflow as tf
+
+    click.echo(
+        f"keras-rnn-textgen {__version__}, TensorFlow {tf.__version__}, Keras {keras.__version__}"
+    )
+    ctx.exit()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--verbose", is_flag=True, help="Show TensorFlow's own log lines.")
+@click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_print_versions,
+    help="Print the package, TensorFlow and Keras versions.",
+)
+@click.pass_context
+def main(ctx: click.Context, verbose: bool, debug: bool) -> None:
+    """Train recurrent text generators (SimpleRNN, LSTM, GRU) and use them."""
+    ctx.obj = {"verbose": verbose, "debug": debug}
+    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    _quiet_import_tensorflow(verbose)
+    import logging
+
+    logging.basicConfig(format="warning: %(message)s", level=logging.WARNING)
+
+
+def _default(cls, name):
+    return next(f.default for f in dataclasses.fields(cls) if f.name == name)
+
+
+@main.command()
+@click.option(
+    "--corpus",
+    "corpus",
+    multiple=True,
+    type=click.Path(),
+    help="Text file or folder of text files (repeatable). Default: bundled Shakespeare.",
+)
+@click.option(
+    "--encoding", default="utf-8", show_default=True, help="Encoding of the corpus files."
+)
+@click.option(
+    "--encoding-errors",
+    type=click.Choice(["strict", "replace"]),
+    default="strict",
+    show_default=True,
+    help="What to do with undecodable bytes.",
+)
+@click.option("--name", help="Model folder name. Default: from the architecture, e.g. lstm-2x256.")
+@click.option(
+    "--output",
+    default="saved_models",
+    show_default=True,
+    type=click.Path(),
+    help="Folder that holds model folders.",
+)
+@click.option(
+    "--cell",
+    type=click.Choice(CELL_NAMES),
+    default=_default(ModelConfig, "cell"),
+    show_default=True,
+)
+@click.option(
+    "--api",
+    type=click.Choice(API_NAMES),
+    default=_default(ModelConfig, "api"),
+    show_default=True,
+    help="Build the Keras Sequential or functional form.",
+)
+@click.option("--layers", type=int, default=_default(ModelConfig, "layers"), show_default=True)
+@click.option("--units", type=int, default=_default(ModelConfig, "units"), show_default=True)
+@click.option(
+    "--embedding-dim", type=int, default=_default(ModelConfig, "embedding_dim"), show_default=True
+)
+@click.option(
+    "--dropout",
+    type=float,
+    default=_default(ModelConfig, "dropout"),
+    show_default=True,
+    help="Dropout between layers.",
+)
+@click.option(
+    "--recurrent-dropout",
+    type=float,
+    default=_default(ModelConfig, "recurrent_dropout"),
+    show_default=True,
+    help="Dropout on the recurrent state (disables cuDNN on GPU).",
+)
+@click.option("--seq-len", type=int, default=_default(TrainConfig, "seq_len"), show_default=True)
+@click.option(
+    "--batch-size", type=int, default=_default(TrainConfig, "batch_size"), show_default=True
+)
+@click.option("--epochs", type=int, default=_default(TrainConfig, "epochs"), show_default=True)
+@click.option(
+    "--steps-per-epoch",
+    type=int,
+    default=_default(TrainConfig, "steps_per_epoch"),
+    show_default=True,
+    help="Batches per epoch; 0 is one pass over the text.",
+)
+@click.option(
+    "--learning-rate", type=float, default=_default(TrainConfig, "learning_rate"), show_default=True
+)
+@click.option(
+    "--clipnorm",
+    type=float,
+    default=_default(TrainConfig, "clipnorm"),
+    show_default=True,
+    help="Gradient norm clipping; 0 turns it off.",
+)
+@click.option(
+    "--validation-split",
+    type=float,
+    default=_default(TrainConfig, "validation_split"),
+    show_default=True,
+    help="Fraction of the text, from its end, held out.",
+)
+@click.option(
+    "--patience",
+    type=int,
+    default=_default(TrainConfig, "patience"),
+    show_default=True,
+    help="Epochs without improvement before early stopping.",
+)
+@click.option(
+    "--sample-every",
+    type=int,
+    default=_default(TrainConfig, "sample_every"),
+    show_default=True,
+    help="Steps between samples; 0 turns sampling off.",
+)
+@click.option(
+    "--sample-length", type=int, default=_default(TrainConfig, "sample_length"), show_default=True
+)
+@click.option(
+    "--sample-temperature",
+    "sample_temperatures",
+    type=float,
+    multiple=True,
+    default=_default(TrainConfig, "sample_temperatures"),
+    show_default=True,
+)
+@click.option("--sample-prompt", default=_default(TrainConfig, "sample_prompt"))
+@click.option("--seed", type=int, default=_default(TrainConfig, "seed"), show_default=True)
+@click.option(
+    "--jit/--no-jit",
+    "jit_compile",
+    default=_default(TrainConfig, "jit_compile"),
+    show_default=True,
+    help="Compile the training step with XLA.",
+)
+@click.option("--tensorboard", is_flag=True, help="Also write TensorBoard logs (logs/).")
+@click.option("--resume", is_flag=True, help="Continue the run in an existing model folder.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing model folder.")
+@click.pass_context
+def fit(ctx, corpus, encoding, encoding_errors, name, output, resume, overwrite, **options):
+    """Train a model on text; the model folder's path is the last line printed."""
+    with _user_errors(ctx):
+        from keras_rnn_textgen.training import fit as fit_model
+
+        model_fields = {f.name for f in dataclasses.fields(ModelConfig)}
+        model_config = ModelConfig(**{k: v for k, v in options.items() if k in model_fields})
+        train_config = TrainConfig(**{k: v for k, v in options.items() if k not in model_fields})
+        result = fit_model(
+            corpus,
+            model_config,
+            train_config,
+            output=output,
+            name=name,
+            resume=resume,
+            overwrite=overwrite,
+            encoding=encoding,
+            encoding_errors=encoding_errors,
+            print_fn=click.echo,
+        )
+        metrics = result.metrics
+        if metrics:
+            click.echo(
+                f"best validation perplexity {metrics['val_perplexity']:.3f} "
+                f"({metrics['val_bits_per_char']:.3f} bits/char) after "
+                f"{result.epochs_completed} epoch(s)",
+                err=True,
+            )
+        click.echo(str(result.folder))
+
+
+@main.command()
+@click.option("--model", "model_dir", required=True, type=click.Path(), help="Model folder.")
+@click.option("--prompt", default="", help="Text to continue. Default: none.")
+@click.option(
+    "--length", type=int, default=200, show_default=True, help="New characters per sample."
+)
+@click.option("--temperature", type=float, default=1.0, show_default=True)
+@click.option("--top-k", type=int, default=0, show_default=True, help="0 turns it off.")
+@click.option("--top-p", type=float, default=1.0, show_default=True, help="1 turns it off.")
+@click.option("--greedy", is_flag=True, help="Always take the most likely character.")
+@click.option("--num-samples", type=int, default=1, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--strict", is_flag=True, help="Refuse prompt characters outside the vocabulary.")
+@click.pass_context
+def generate(ctx, model_dir, prompt, length, **options):
+    """Generate text: stdout carries only the samples, separated by blank lines."""
+    with _user_errors(ctx):
+        from keras_rnn_textgen.folder import load
+
+        texts = load(model_dir).generate(prompt, length, **options)
+        click.echo("\n\n".join(texts))
+
+
+@main.command()
+@click.option("--model", "model_dir", required=True, type=click.Path(), help="Model folder.")
+@click.option(
+    "--corpus",
+    "corpus",
+    required=True,
+    multiple=True,
+    type=click.Path(),
+    help="Text file or folder to measure (repeatable).",
+)
+@click.option("--encoding", default="utf-8", show_default=True)
+@click.option(
+    "--encoding-errors",
+    type=click.Choice(["strict", "replace"]),
+    default="strict",
+    show_default=True,
+)
+@click.option("--batch-size", type=int, default=64, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_context
+def evaluate(ctx, model_dir, corpus, encoding, encoding_errors, batch_size, as_json):
+    """Perplexity and bits per character of a model on a text."""
+    with _user_errors(ctx):
+        from keras_rnn_textgen.data import load_corpus
+        from keras_rnn_textgen.folder import load
+
+        lm = load(model_dir)
+        result = lm.evaluate(load_corpus(corpus, encoding, encoding_errors), batch_size)
+        if as_json:
+            click.echo(json.dumps(result))
+        else:
+            click.echo(
+                f"perplexity {result['perplexity']:.4f}  bits/char {result['bits_per_char']:.4f}  "
+                f"characters {result['tokens']}  outside vocabulary {result['unknown_tokens']}"
+            )

@@ -1,0 +1,146 @@
+"""Run configuration: frozen dataclasses saved as JSON beside the weights."""
+
+import dataclasses
+import math
+from typing import Any
+
+CELL_NAMES = ("simple_rnn", "lstm", "gru")
+API_NAMES = ("sequential", "functional")
+
+# Bumped whenever the layout of a model folder changes incompatibly.
+FORMAT_VERSION = 1
+
+
+def _check_positive(name: str, value: int) -> None:
+    if value <= 0:
+        raise ValueError(f"`{name}` must be a positive integer, got {value!r}")
+
+
+def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ValueError(f"`{name}` must be one of {sorted(choices)}, got {value!r}")
+
+
+def _check_fraction(name: str, value: float, *, low_open: bool, high_open: bool) -> None:
+    low_ok = value > 0 if low_open else value >= 0
+    high_ok = value < 1 if high_open else value <= 1
+    if not (math.isfinite(value) and low_ok and high_ok):
+        interval = f"{'(' if low_open else '['}0, 1{')' if high_open else ']'}"
+        raise ValueError(f"`{name}` must be in {interval}, got {value!r}")
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig:
+    """Architecture of a recurrent language model.
+
+    Args:
+        vocab_size: number of token ids, reserved ids included; 0 until the
+            tokenizer is built from the corpus.
+        cell: one of `CELL_NAMES`.
+        layers: number of stacked recurrent layers.
+        units: units per recurrent layer.
+        embedding_dim: size of the token embedding.
+        dropout: dropout rate between layers (inputs to each recurrent layer
+            after the first, and to the output layer).
+        recurrent_dropout: dropout on the recurrent state; disables cuDNN.
+        api: build the Keras `"sequential"` or `"functional"` form.
+
+    Example:
+        >>> ModelConfig(vocab_size=67, cell="gru", layers=1, units=128)
+    """
+
+    vocab_size: int = 0
+    cell: str = "lstm"
+    layers: int = 2
+    units: int = 256
+    embedding_dim: int = 64
+    dropout: float = 0.0
+    recurrent_dropout: float = 0.0
+    api: str = "sequential"
+
+    def __post_init__(self) -> None:
+        _check_choice("cell", self.cell, CELL_NAMES)
+        _check_choice("api", self.api, API_NAMES)
+        for name in ("layers", "units", "embedding_dim"):
+            _check_positive(name, getattr(self, name))
+        if self.vocab_size < 0:
+            raise ValueError(f"`vocab_size` must be >= 0, got {self.vocab_size!r}")
+        _check_fraction("dropout", self.dropout, low_open=False, high_open=True)
+        _check_fraction("recurrent_dropout", self.recurrent_dropout, low_open=False, high_open=True)
+
+    @property
+    def default_name(self) -> str:
+        """A folder name derived from the cell and size, e.g. `lstm-2x256`."""
+        return f"{self.cell}-{self.layers}x{self.units}"
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """How a model is trained; every field is one `fit` option.
+
+    Args:
+        seq_len: tokens per training window (backpropagation through time).
+        batch_size: windows per batch (the global batch).
+        epochs: total number of epochs, counting those of resumed runs.
+        steps_per_epoch: batches per epoch; 0 means one pass over the text.
+        learning_rate: Adam's initial learning rate.
+        clipnorm: clip each gradient to this norm; 0 turns clipping off.
+        validation_split: fraction of the text, from its end, held out.
+        sample_every: training steps between samples; 0 turns sampling off.
+        sample_length: characters generated per sample.
+        sample_temperatures: temperatures at which samples are drawn.
+        sample_prompt: text the samples start from.
+        patience: epochs without validation improvement before stopping.
+        seed: seed of weight initialisation, data order and sampling.
+        jit_compile: compile the training step with XLA.
+        tensorboard: also write TensorBoard logs.
+
+    Example:
+        >>> TrainConfig(seq_len=100, batch_size=64, epochs=3)
+    """
+
+    seq_len: int = 100
+    batch_size: int = 64
+    epochs: int = 4
+    steps_per_epoch: int = 0
+    learning_rate: float = 3e-3
+    clipnorm: float = 1.0
+    validation_split: float = 0.1
+    sample_every: int = 100
+    sample_length: int = 200
+    sample_temperatures: tuple[float, ...] = (0.5, 1.0)
+    sample_prompt: str = ""
+    patience: int = 3
+    seed: int = 0
+    jit_compile: bool = True
+    tensorboard: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("seq_len", "batch_size", "epochs", "patience"):
+            _check_positive(name, getattr(self, name))
+        for name in ("steps_per_epoch", "sample_every", "sample_length"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"`{name}` must be >= 0, got {getattr(self, name)!r}")
+        if not (self.learning_rate > 0 and math.isfinite(self.learning_rate)):
+            raise ValueError(f"`learning_rate` must be > 0, got {self.learning_rate!r}")
+        if not (self.clipnorm >= 0 and math.isfinite(self.clipnorm)):
+            raise ValueError(f"`clipnorm` must be >= 0, got {self.clipnorm!r}")
+        _check_fraction("validation_split", self.validation_split, low_open=True, high_open=True)
+        for t in self.sample_temperatures:
+            if not (t > 0 and math.isfinite(t)):
+                raise ValueError(f"`sample_temperatures` must be > 0, got {t!r}")
+        # JSON gives lists back; keep the dataclass hashable and comparable.
+        object.__setattr__(self, "sample_temperatures", tuple(self.sample_temperatures))
+
+
+def from_dict(cls: type, data: dict[str, Any]) -> Any:
+    """Build dataclass `cls` from `data`, refusing unknown fields.
+
+    Example:
+        >>> from_dict(ModelConfig, {"vocab_size": 10, "cell": "gru"})
+    """
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise ValueError(f"unknown {cls.__name__} fields {unknown}")
+    return cls(**data)

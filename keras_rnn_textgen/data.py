@@ -1,0 +1,181 @@
+"""Corpus loading and the tf.data pipelines of training and validation windows."""
+
+import pathlib
+from collections.abc import Sequence
+from importlib import resources
+
+import numpy as np
+import tensorflow as tf
+
+DEFAULT_CORPUS = "shakespeare.txt"
+
+
+class CorpusError(ValueError):
+    """A corpus that cannot be used, with the file and the reason."""
+
+
+def default_corpus_path() -> pathlib.Path:
+    """Path of the bundled public-domain Shakespeare corpus."""
+    return pathlib.Path(str(resources.files("keras_rnn_textgen") / "data" / DEFAULT_CORPUS))
+
+
+def corpus_files(paths: Sequence[str | pathlib.Path]) -> list[pathlib.Path]:
+    """Expands files and folders into the list of files to read, in order.
+
+    A folder contributes its non-hidden files, recursively, sorted by path.
+    """
+    files: list[pathlib.Path] = []
+    for path in map(pathlib.Path, paths):
+        if path.is_dir():
+            found = sorted(
+                p
+                for p in path.rglob("*")
+                if p.is_file()
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
+            )
+            if not found:
+                raise CorpusError(f"corpus folder {str(path)!r} holds no text files")
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise CorpusError(f"corpus path {str(path)!r} does not exist")
+    return files
+
+
+def read_text(path: pathlib.Path, encoding: str = "utf-8", errors: str = "strict") -> str:
+    """Reads one text file, naming the file and byte offset of undecodable bytes."""
+    data = path.read_bytes()
+    nul = data.find(b"\x00")
+    if nul >= 0 and encoding.lower().replace("-", "").replace("_", "") in ("utf8", "ascii"):
+        raise CorpusError(f"{str(path)!r} looks binary: NUL byte at offset {nul}; give a text file")
+    try:
+        text = data.decode(encoding, errors=errors)
+    except LookupError:
+        raise CorpusError(f"unknown `encoding` {encoding!r}") from None
+    except UnicodeDecodeError as e:
+        raise CorpusError(
+            f"{str(path)!r} is not valid {encoding}: byte offset {e.start}; "
+            "pass the file's `--encoding`, or `--encoding-errors replace`"
+        ) from None
+    # Windows line ends would teach the model to write "\r\n".
+    return text.replace("\r\n", "\n")
+
+
+def load_corpus(
+    paths: Sequence[str | pathlib.Path] = (),
+    encoding: str = "utf-8",
+    errors: str = "strict",
+) -> str:
+    """Reads and joins the corpus files; with no paths, the bundled corpus.
+
+    Args:
+        paths: text files and folders of text files.
+        encoding: text encoding of every file.
+        errors: `"strict"` to refuse undecodable bytes, `"replace"` to keep going.
+
+    Example:
+        >>> text = load_corpus(["my_books/"])
+    """
+    files = corpus_files(paths) if paths else [default_corpus_path()]
+    texts = [read_text(f, encoding, errors) for f in files]
+    text = "".join(t if t.endswith("\n") else t + "\n" for t in texts if t)
+    if not text.strip():
+        raise CorpusError(f"corpus {', '.join(map(str, files))} is empty")
+    return text
+
+
+def split_ids(ids: tf.Tensor, validation_split: float, seq_len: int) -> tuple[tf.Tensor, tf.Tensor]:
+    """Splits token ids into training and validation parts; validation is the end.
+
+    Each part must hold at least one window of `seq_len + 1` tokens.
+    """
+    n = int(ids.shape[0])
+    n_val = int(n * validation_split)
+    n_train = n - n_val
+    need = seq_len + 1
+    if n_train < need or n_val < need:
+        largest = max(1, min(n_train, n_val) - 1)
+        raise CorpusError(
+            f"corpus of {n} characters is too short for one training and one "
+            f"validation window of seq_len + 1 = {need} characters with "
+            f"validation_split={validation_split}; give more text or a seq_len "
+            f"of at most {largest}"
+        )
+    return ids[:n_train], ids[n_train:]
+
+
+def windows(ids: tf.Tensor, seq_len: int) -> tf.Tensor:
+    """Cuts ids into non-overlapping windows of `seq_len + 1` tokens.
+
+    Consecutive windows share one token, so every token is a target once.
+    Returns an int32 tensor of shape `(num_windows, seq_len + 1)`.
+    """
+    n = (int(ids.shape[0]) - 1) // seq_len
+    return tf.signal.frame(ids[: n * seq_len + 1], seq_len + 1, seq_len)
+
+
+def _split_window(window: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    # (..., seq_len + 1) -> inputs (..., seq_len), targets (..., seq_len)
+    return window[..., :-1], window[..., 1:]
+
+
+def training_dataset(
+    ids: tf.Tensor, seq_len: int, batch_size: int, seed: int, start_batch: int = 0
+) -> tf.data.Dataset:
+    """An endless stream of shuffled batches of (inputs, targets) windows.
+
+    Epoch `e` of the data visits every window once in the order of a stateless
+    shuffle seeded by `(seed, e)`, so batch number `start_batch` onwards is the
+    same stream whether a run starts fresh or resumes.
+
+    Args:
+        ids: the training token ids, int32 `(n,)`.
+        seq_len: tokens per input window.
+        batch_size: windows per batch.
+        seed: data-order seed.
+        start_batch: index of the first batch to yield (for resuming).
+
+    Example:
+        >>> ds = training_dataset(ids, seq_len=100, batch_size=64, seed=0)
+        >>> x, y = next(iter(ds))                    # (64, 100) each
+    """
+    all_windows = windows(ids, seq_len)
+    n = int(all_windows.shape[0])
+    per_epoch = n // batch_size
+    if per_epoch == 0:
+        raise CorpusError(
+            f"training text makes {n} windows of {seq_len + 1} characters, fewer "
+            f"than one batch of {batch_size}; lower `batch_size` or `seq_len`"
+        )
+
+    def epoch_batches(epoch: tf.Tensor) -> tf.data.Dataset:
+        order = tf.random.experimental.stateless_shuffle(
+            tf.range(n, dtype=tf.int32), seed=tf.stack([tf.cast(seed, tf.int64), epoch])
+        )
+        order = tf.reshape(order[: per_epoch * batch_size], [per_epoch, batch_size])
+        return tf.data.Dataset.from_tensor_slices(order)
+
+    first_epoch, skip = divmod(start_batch, per_epoch)
+    return (
+        tf.data.Dataset.range(first_epoch, np.iinfo(np.int64).max)
+        .flat_map(epoch_batches)
+        .skip(skip)
+        .map(lambda idx: _split_window(tf.gather(all_windows, idx)))
+        .prefetch(tf.data.AUTOTUNE)
+    )
+
+
+def batches_per_epoch(ids: tf.Tensor, seq_len: int, batch_size: int) -> int:
+    """Number of full batches in one pass over `ids`."""
+    return ((int(ids.shape[0]) - 1) // seq_len) // batch_size
+
+
+def evaluation_dataset(ids: tf.Tensor, seq_len: int, batch_size: int) -> tf.data.Dataset:
+    """Batches of (inputs, targets) windows in text order, the last batch partial."""
+    return (
+        tf.data.Dataset.from_tensor_slices(windows(ids, seq_len))
+        .batch(batch_size)
+        .map(_split_window)
+        .prefetch(tf.data.AUTOTUNE)
+    )

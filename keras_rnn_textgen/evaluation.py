@@ -1,0 +1,93 @@
+"""Perplexity of a text under a model, and the probability of single strings."""
+
+import math
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_rnn_textgen import data
+from keras_rnn_textgen.generation import start_text
+from keras_rnn_textgen.metrics import BitsPerToken, Perplexity
+from keras_rnn_textgen.tokenizer import PAD_ID, UNK_ID, CharTokenizer
+
+
+def evaluate_text(
+    model: keras.Model, tokenizer: CharTokenizer, text: str, seq_len: int, batch_size: int = 64
+) -> dict[str, float]:
+    """Perplexity and bits per character of `text`, measured as validation is during `fit`.
+
+    The text is cut into the same non-overlapping windows of `seq_len`
+    characters, each read from a zero state, so the figures of `fit`'s
+    validation text and of `evaluate` on that text agree.
+
+    Args:
+        model: the language model.
+        tokenizer: its tokenizer.
+        text: the text to measure.
+        seq_len: window length (the model's training `seq_len`; shortened to
+            fit a short text).
+        batch_size: windows per batch.
+
+    Returns:
+        `perplexity`, `bits_per_char`, `loss` (nats per token), `tokens`
+        (characters predicted) and `unknown_tokens` (characters of `text`
+        outside the vocabulary).
+
+    Example:
+        >>> evaluate_text(model, tokenizer, "To be, or not to be", seq_len=100)
+    """
+    ids = tokenizer.tokenize(text)
+    n = int(ids.shape[0])
+    if n < 2:
+        raise ValueError(f"text to evaluate needs at least 2 characters, got {n}")
+    seq_len = min(seq_len, n - 1)
+    perplexity, bits = Perplexity(), BitsPerToken()
+    predict = tf.function(lambda x: model(x, training=False))
+    for x, y in data.evaluation_dataset(ids, seq_len, batch_size):
+        logits = predict(x)  # (batch, time, vocab)
+        perplexity.update_state(y, logits)
+        bits.update_state(y, logits)
+    return {
+        "perplexity": float(perplexity.result()),
+        "bits_per_char": float(bits.result()),
+        "loss": float(perplexity.mean_nll()),
+        "tokens": int(perplexity.total_tokens),
+        "unknown_tokens": int(tf.reduce_sum(tf.cast(ids == UNK_ID, tf.int32))),
+    }
+
+
+def score_texts(
+    model: keras.Model, tokenizer: CharTokenizer, texts: list[str]
+) -> list[dict[str, float]]:
+    """The probability the model gives each whole string, P(W), and its perplexity PP(W).
+
+    Each string is read as if it followed a line break (as generation does
+    from an empty prompt): `log P(W) = sum_t log p(w_t | start, w_<t)`.
+
+    Returns one dict per text: `log_prob` (nats), `tokens` and `perplexity`
+    `exp(-log_prob / tokens)` (NaN for an empty string).
+
+    Example:
+        >>> score_texts(model, tokenizer, ["To be, or not to be", "be be to or"])
+    """
+    if not any(texts):
+        return [{"log_prob": 0.0, "tokens": 0, "perplexity": float("nan")} for _ in texts]
+    start = tokenizer.tokenize(start_text(tokenizer))[:1]
+    ids = tokenizer.tokenize(texts)  # (batch, None) ragged
+    starts = tf.RaggedTensor.from_tensor(tf.tile(start[None], [len(texts), 1]))
+    inputs = tf.concat([starts, ids[:, :-1]], axis=1).to_tensor(PAD_ID)  # (batch, time)
+    targets = ids.to_tensor(PAD_ID)
+    logits = model(inputs, training=False)  # (batch, time, vocab)
+    log_probs = tf.gather(tf.nn.log_softmax(logits), targets, batch_dims=2)
+    mask = tf.sequence_mask(ids.row_lengths(), tf.shape(targets)[1], tf.float32)
+    totals = tf.reduce_sum(log_probs * mask, axis=1).numpy()
+    counts = ids.row_lengths().numpy()
+    return [
+        {
+            "log_prob": float(total),
+            "tokens": int(count),
+            "perplexity": math.exp(-total / count) if count else float("nan"),
+        }
+        for total, count in zip(np.asarray(totals), counts)
+    ]

@@ -1,0 +1,136 @@
+"""The recurrent language model, in Sequential or functional form, and its one-step view."""
+
+import logging
+
+import keras
+import tensorflow as tf
+
+from keras_rnn_textgen.config import ModelConfig
+
+logger = logging.getLogger(__name__)
+
+CELLS = {
+    "simple_rnn": keras.layers.SimpleRNN,
+    "lstm": keras.layers.LSTM,
+    "gru": keras.layers.GRU,
+}
+
+
+def _layers(config: ModelConfig, seed: int) -> list[keras.layers.Layer]:
+    """The model's layers in order, each with a stable name and its own seed."""
+    if config.recurrent_dropout > 0:
+        logger.warning(
+            "recurrent_dropout=%s disables the cuDNN kernels on GPU; training "
+            "there will be several times slower",
+            config.recurrent_dropout,
+        )
+    layers: list[keras.layers.Layer] = [
+        keras.layers.Embedding(
+            config.vocab_size,
+            config.embedding_dim,
+            embeddings_initializer=keras.initializers.RandomUniform(-0.05, 0.05, seed=seed),
+            name="embedding",
+        )
+    ]
+    for i in range(config.layers):
+        layer_seed = seed + 10 * (i + 1)
+        layers.append(
+            CELLS[config.cell](
+                config.units,
+                return_sequences=True,
+                recurrent_dropout=config.recurrent_dropout,
+                kernel_initializer=keras.initializers.GlorotUniform(seed=layer_seed),
+                recurrent_initializer=keras.initializers.Orthogonal(seed=layer_seed + 1),
+                seed=layer_seed + 2,
+                name=f"rnn_{i}",
+            )
+        )
+        if config.dropout > 0:
+            layers.append(
+                keras.layers.Dropout(config.dropout, seed=layer_seed + 3, name=f"dropout_{i}")
+            )
+    layers.append(
+        keras.layers.Dense(
+            config.vocab_size,
+            kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 1),
+            name="logits",
+        )
+    )
+    return layers
+
+
+def build_model(config: ModelConfig, seed: int = 0) -> keras.Model:
+    """Builds Embedding -> N recurrent layers -> Dense logits.
+
+    `config.api` picks a `keras.Sequential` or a functional `keras.Model`; both
+    have the same layers, names and weights for the same `seed`.
+
+    Args:
+        config: the architecture.
+        seed: seed of the weight initialisers and dropout.
+
+    Example:
+        >>> model = build_model(ModelConfig(vocab_size=67, cell="gru", layers=1))
+        >>> model(tf.zeros((2, 10), tf.int32)).shape      # (batch, time, vocab)
+        TensorShape([2, 10, 67])
+    """
+    if config.vocab_size <= 0:
+        raise ValueError(f"`vocab_size` must be set before building, got {config.vocab_size}")
+    layers = _layers(config, seed)
+    inputs = keras.Input(shape=(None,), dtype="int32", name="token_ids")
+    name = config.default_name
+    if config.api == "sequential":
+        return keras.Sequential([inputs, *layers], name=name)
+    x = inputs
+    for layer in layers:
+        x = layer(x)
+    return keras.Model(inputs, x, name=name)
+
+
+def recurrent_layers(model: keras.Model) -> list[keras.layers.Layer]:
+    """The model's recurrent layers, bottom first."""
+    return [layer for layer in model.layers if layer.name.startswith("rnn_")]
+
+
+class StepModel:
+    """One recurrent step of a model: a token and the states in, logits and states out.
+
+    It calls the model's own embedding, recurrent cells and output layer, so it
+    always uses the current weights. Generating with it costs O(1) per token.
+
+    Args:
+        model: a model made by `build_model`.
+
+    Example:
+        >>> step = StepModel(model)
+        >>> states = step.initial_states(batch_size=1)
+        >>> logits, states = step(tf.constant([5]), states)     # (1, vocab)
+    """
+
+    def __init__(self, model: keras.Model):
+        self.embedding = model.get_layer("embedding")
+        self.rnns = recurrent_layers(model)
+        self.output_layer = model.get_layer("logits")
+        self.states_per_layer = (
+            len(self.rnns[0].cell.state_size)
+            if isinstance(self.rnns[0].cell.state_size, (list, tuple))
+            else 1
+        )
+        self.units = self.rnns[0].cell.units
+        suffixes = ("h", "c") if self.states_per_layer == 2 else ("h",)
+        self.state_names = [f"layer{i}_{s}" for i in range(len(self.rnns)) for s in suffixes]
+
+    def initial_states(self, batch_size: int | tf.Tensor) -> list[tf.Tensor]:
+        """Zero states, one `(batch, units)` tensor per state name."""
+        return [tf.zeros([batch_size, self.units]) for _ in self.state_names]
+
+    def __call__(
+        self, token: tf.Tensor, states: list[tf.Tensor]
+    ) -> tuple[tf.Tensor, list[tf.Tensor]]:
+        x = self.embedding(token)  # (batch, embedding_dim)
+        new_states = []
+        k = self.states_per_layer
+        for i, rnn in enumerate(self.rnns):
+            x, layer_states = rnn.cell(x, list(states[i * k : (i + 1) * k]), training=False)
+            new_states.extend(layer_states if isinstance(layer_states, list) else [layer_states])
+        return self.output_layer(x), new_states  # (batch, vocab)

@@ -1,0 +1,175 @@
+"""Samplers: the base class owns the decoding loop, a subclass chooses each next token."""
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import tensorflow as tf
+
+from keras_rnn_textgen.tokenizer import PAD_ID, UNK_ID
+
+# (token (batch,), states) -> (logits (batch, vocab), states)
+StepFn = Callable[[tf.Tensor, list[tf.Tensor]], tuple[tf.Tensor, list[tf.Tensor]]]
+
+
+def check_sampling_options(temperature: float, top_k: int, top_p: float) -> None:
+    """Raises `ValueError` naming the first sampling option out of range."""
+    if not temperature > 0:
+        raise ValueError(f"`temperature` must be > 0, got {temperature!r}")
+    if top_k < 0:
+        raise ValueError(f"`top_k` must be >= 0 (0 turns it off), got {top_k!r}")
+    if not 0 < top_p <= 1:
+        raise ValueError(f"`top_p` must be in (0, 1], got {top_p!r}")
+
+
+def filter_logits(
+    logits: tf.Tensor, temperature: Any = 1.0, top_k: Any = 0, top_p: Any = 1.0
+) -> tf.Tensor:
+    """Scales logits by temperature and sets those outside top-k / top-p to -inf.
+
+    All three arguments may be tensors, so one traced graph serves any setting.
+
+    Args:
+        logits: `(batch, vocab)` float logits.
+        temperature: divides the logits; below 1 sharpens, above 1 flattens.
+        top_k: keep the k most likely tokens; 0 keeps all.
+        top_p: keep the smallest set of most likely tokens whose probability
+            reaches `top_p` (nucleus sampling); 1 keeps all.
+
+    Example:
+        >>> filter_logits(tf.constant([[1.0, 3.0, 2.0]]), top_k=2)
+        <tf.Tensor: ... numpy=array([[-inf,   3.,   2.]], dtype=float32)>
+    """
+    logits = logits / tf.cast(temperature, logits.dtype)
+    vocab = tf.shape(logits)[-1]
+    ranked = tf.sort(logits, axis=-1, direction="DESCENDING")  # (batch, vocab)
+    # top-k: the k-th largest logit is the smallest one kept.
+    top_k = tf.cast(top_k, tf.int32)
+    k = tf.where(top_k > 0, tf.minimum(top_k, vocab), vocab)
+    kth = tf.gather(ranked, k - 1, axis=-1)[:, None]  # (batch, 1)
+    # top-p: keep a ranked token while the mass before it is below top_p.
+    probs = tf.nn.softmax(ranked, axis=-1)
+    mass_before = tf.cumsum(probs, axis=-1, exclusive=True)
+    keep = mass_before < tf.cast(top_p, probs.dtype)
+    smallest_kept = tf.reduce_min(tf.where(keep, ranked, ranked[:, :1]), axis=-1)[:, None]
+    threshold = tf.maximum(kth, smallest_kept)
+    return tf.where(logits >= threshold, logits, tf.constant(-float("inf"), logits.dtype))
+
+
+class Sampler:
+    """Generates tokens: feeds the prompt, then chooses and feeds one token per step.
+
+    Subclasses implement `choose`. The loop runs in one `tf.while_loop` and
+    carries the recurrent states, so each new token costs one step; the padding
+    and unknown ids are never chosen.
+
+    Example:
+        >>> ids = RandomSampler(temperature=0.8)(step, prompt_ids, num_tokens=100, seed=1)
+    """
+
+    banned_ids: Sequence[int] = (PAD_ID, UNK_ID)
+
+    def choose(self, logits: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
+        """Picks the next token `(batch,)` int32 from `(batch, vocab)` logits."""
+        raise NotImplementedError
+
+    def __call__(
+        self,
+        step: StepFn,
+        initial_states: list[tf.Tensor],
+        prompt: tf.Tensor,
+        lengths: tf.Tensor,
+        num_tokens: tf.Tensor | int,
+        seed: tf.Tensor | int,
+    ) -> tf.Tensor:
+        """Returns `(batch, num_tokens)` int32 ids that follow each prompt.
+
+        Dense inputs only, so the loop compiles with XLA
+        (`tf.function(jit_compile=True)`), which runs it several times faster.
+
+        Args:
+            step: one recurrent step, e.g. a `StepModel`.
+            initial_states: the states before the prompt.
+            prompt: `(batch, prompt_len)` ids, each row padded after its prompt.
+            lengths: `(batch,)` prompt lengths, each at least 1.
+            num_tokens: how many tokens to generate per row.
+            seed: an int32; the same seed gives the same tokens.
+        """
+        lengths = tf.cast(lengths, tf.int32)[:, None]  # (batch, 1)
+        seed = tf.cast(seed, tf.int32)
+        num_tokens = tf.cast(num_tokens, tf.int32)
+
+        # 1. Run every prompt through the network; rows with shorter prompts
+        #    keep their logits and states once their prompt has ended.
+        logits, states = step(prompt[:, 0], initial_states)
+
+        def feed_prompt(t, logits, states):
+            new_logits, new_states = step(prompt[:, t], states)
+            active = t < lengths  # (batch, 1)
+            logits = tf.where(active, new_logits, logits)
+            states = [tf.where(active, n, s) for n, s in zip(new_states, states)]
+            return t + 1, logits, states
+
+        _, logits, states = tf.while_loop(
+            lambda t, *_: t < tf.shape(prompt)[1], feed_prompt, (1, logits, states)
+        )
+
+        # 2. Choose a token from the logits, feed it back, repeat.
+        vocab = tf.shape(logits)[-1]
+        allowed = tf.reduce_all(
+            tf.range(vocab)[None, :] != tf.constant(list(self.banned_ids))[:, None], axis=0
+        )  # (vocab,)
+
+        def generate(i, logits, states, tokens):
+            logits = tf.where(allowed, logits, tf.constant(-float("inf"), logits.dtype))
+            token = self.choose(logits, tf.stack([seed, i]))
+            tokens = tokens.write(i, token)
+            logits, states = step(token, states)
+            return i + 1, logits, states, tokens
+
+        tokens = tf.TensorArray(tf.int32, size=num_tokens, element_shape=[None])
+        _, _, _, tokens = tf.while_loop(
+            lambda i, *_: i < num_tokens, generate, (0, logits, states, tokens)
+        )
+        return tf.reshape(
+            tf.transpose(tokens.stack()), [tf.shape(prompt)[0], num_tokens]
+        )  # (batch, num_tokens)
+
+    def get_config(self) -> dict[str, Any]:
+        return {}
+
+
+class GreedySampler(Sampler):
+    """Always picks the most likely token; deterministic whatever the seed."""
+
+    def choose(self, logits: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
+        return tf.argmax(logits, axis=-1, output_type=tf.int32)
+
+
+class RandomSampler(Sampler):
+    """Draws from the softmax of the logits after temperature, top-k and top-p.
+
+    Args:
+        temperature: > 0; below 1 is more conservative, above 1 more surprising.
+        top_k: draw only among the k most likely tokens; 0 turns it off.
+        top_p: draw only from the nucleus of probability mass top_p; 1 turns it off.
+
+    Example:
+        >>> sampler = RandomSampler(temperature=0.7, top_k=20)
+    """
+
+    def __init__(self, temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0):
+        check_sampling_options(temperature, top_k, top_p)
+        self.temperature = temperature
+        self.top_k = top_k
+        self.top_p = top_p
+
+    def choose(self, logits: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
+        if self.top_k or self.top_p < 1:
+            logits = filter_logits(logits, self.temperature, self.top_k, self.top_p)
+        else:
+            logits = logits / self.temperature  # skips the sort when nothing is cut
+        sample = tf.random.stateless_categorical(logits, 1, seed, dtype=tf.int32)
+        return sample[:, 0]
+
+    def get_config(self) -> dict[str, Any]:
+        return {"temperature": self.temperature, "top_k": self.top_k, "top_p": self.top_p}

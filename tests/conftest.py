@@ -1,0 +1,54 @@
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import pathlib  # noqa: E402
+
+import pytest  # noqa: E402
+
+from keras_rnn_textgen.config import ModelConfig, TrainConfig  # noqa: E402
+from keras_rnn_textgen.training import fit  # noqa: E402
+
+ENGLISH = (
+    "First Citizen:\nBefore we proceed any further, hear me speak.\n\n"
+    "All:\nSpeak, speak.\n\n"
+    "First Citizen:\nYou are all resolved rather to die than to famish?\n\n"
+)
+RUSSIAN = (
+    "Мороз и солнце; день чудесный!\nЕще ты дремлешь, друг прелестный —\n"
+    "Пора, красавица, проснись:\nОткрой сомкнуты негой взоры\n"
+)
+
+TINY_MODEL = {"layers": 1, "units": 16, "embedding_dim": 8}
+TINY_TRAIN = {
+    "seq_len": 16,
+    "batch_size": 4,
+    "epochs": 2,
+    "steps_per_epoch": 8,
+    "sample_every": 4,
+    "sample_length": 20,
+    "jit_compile": False,
+    "validation_split": 0.2,
+}
+
+
+def tiny_fit(tmp_path: pathlib.Path, text: str, name: str = "m", cell: str = "lstm", **train):
+    """Trains a tiny model on `text` (written to a file) and returns the FitResult."""
+    corpus = tmp_path / f"{name}.txt"
+    corpus.write_text(text, encoding="utf-8")
+    return fit(
+        [corpus],
+        ModelConfig(cell=cell, **TINY_MODEL),
+        TrainConfig(**{**TINY_TRAIN, **train}),
+        output=tmp_path,
+        name=name,
+        verbose=0,
+    )
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory):
+    """A tiny LSTM trained on English text: (FitResult, corpus text)."""
+    tmp = tmp_path_factory.mktemp("trained")
+    text = ENGLISH * 12
+    return tiny_fit(tmp, text), text

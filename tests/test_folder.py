@@ -1,0 +1,81 @@
+import json
+import shutil
+
+import pytest
+
+from keras_rnn_textgen import folder as model_folder
+from keras_rnn_textgen.folder import ModelFolderError, load
+
+
+@pytest.fixture
+def copy(trained, tmp_path):
+    result, _ = trained
+    dst = tmp_path / "copy"
+    shutil.copytree(result.folder, dst)
+    return dst
+
+
+def test_missing_folder(tmp_path):
+    with pytest.raises(ModelFolderError, match="does not exist"):
+        load(tmp_path / "nope")
+
+
+@pytest.mark.parametrize("name", model_folder.REQUIRED_FILES)
+def test_missing_file(copy, name):
+    (copy / name).unlink()
+    with pytest.raises(ModelFolderError, match=f"incomplete: missing {name}"):
+        load(copy)
+
+
+def test_truncated_model_file(copy):
+    data = (copy / "model.keras").read_bytes()
+    (copy / "model.keras").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ModelFolderError, match="truncated or corrupt"):
+        load(copy)
+
+
+def test_vocabulary_that_does_not_match(copy):
+    tok = json.loads((copy / "tokenizer.json").read_text())
+    tok["vocabulary"] = tok["vocabulary"][:-1]
+    (copy / "tokenizer.json").write_text(json.dumps(tok))
+    with pytest.raises(ModelFolderError, match="vocabulary .* has .* ids but the model"):
+        load(copy)
+
+
+def test_incompatible_format_version(copy):
+    config = json.loads((copy / "config.json").read_text())
+    config["format_version"] = 999
+    (copy / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelFolderError, match="format_version 999"):
+        load(copy)
+
+
+def test_config_with_unknown_fields_is_refused(copy):
+    config = json.loads((copy / "config.json").read_text())
+    config["model"]["layer_class"] = "Lambda"
+    (copy / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelFolderError, match="unknown ModelConfig fields"):
+        load(copy)
+
+
+def test_atomic_write_leaves_old_file_on_failure(tmp_path):
+    path = tmp_path / "f.txt"
+    model_folder.write_text(path, "old")
+
+    def fail(tmp):
+        tmp.write_text("half")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError):
+        model_folder.atomic_write(path, fail)
+    assert path.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["f.txt"]
+
+
+def test_second_writer_is_refused(tmp_path):
+    with model_folder.lock(tmp_path):
+        with pytest.raises(ModelFolderError, match="in use by another run"):
+            with model_folder.lock(tmp_path):
+                pass
+    with model_folder.lock(tmp_path):  # released
+        pass

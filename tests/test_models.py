@@ -1,0 +1,71 @@
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_rnn_textgen.config import CELL_NAMES, ModelConfig
+from keras_rnn_textgen.models import CELLS, StepModel, build_model, recurrent_layers
+
+
+def _config(cell, **kw):
+    return ModelConfig(vocab_size=13, cell=cell, layers=2, units=8, embedding_dim=4, **kw)
+
+
+def test_cells_dict_matches_config_names():
+    assert sorted(CELLS) == sorted(CELL_NAMES)
+
+
+@pytest.mark.parametrize("cell", CELL_NAMES)
+def test_sequential_and_functional_give_identical_outputs(cell):
+    seq = build_model(_config(cell, api="sequential"), seed=1)
+    fun = build_model(_config(cell, api="functional"), seed=2)
+    fun.set_weights(seq.get_weights())
+    x = np.random.default_rng(0).integers(0, 13, (3, 11)).astype("int32")
+    assert [layer.name for layer in seq.layers] == [layer.name for layer in fun.layers[1:]]
+    np.testing.assert_array_equal(seq(x).numpy(), fun(x).numpy())
+
+
+@pytest.mark.parametrize("cell", CELL_NAMES)
+def test_stable_layer_names_and_shapes(cell):
+    model = build_model(_config(cell, dropout=0.1))
+    names = [layer.name for layer in model.layers]
+    assert names == ["embedding", "rnn_0", "dropout_0", "rnn_1", "dropout_1", "logits"]
+    assert [type(r) for r in recurrent_layers(model)] == [CELLS[cell]] * 2
+    assert model(tf.zeros((2, 7), tf.int32)).shape == (2, 7, 13)
+
+
+def test_same_seed_same_weights():
+    a = build_model(_config("gru"), seed=5).get_weights()
+    b = build_model(_config("gru"), seed=5).get_weights()
+    c = build_model(_config("gru"), seed=6).get_weights()
+    assert all((x == y).all() for x, y in zip(a, b))
+    assert any((x != y).any() for x, y in zip(a, c))
+
+
+@pytest.mark.parametrize("cell", CELL_NAMES)
+def test_step_model_matches_full_sequence(cell):
+    model = build_model(_config(cell), seed=3)
+    x = np.random.default_rng(1).integers(0, 13, (2, 9)).astype("int32")
+    full = model(x).numpy()  # (batch, time, vocab)
+    step = StepModel(model)
+    assert step.state_names == (
+        ["layer0_h", "layer0_c", "layer1_h", "layer1_c"]
+        if cell == "lstm"
+        else ["layer0_h", "layer1_h"]
+    )
+    states = step.initial_states(2)
+    for t in range(9):
+        logits, states = step(tf.constant(x[:, t]), states)
+        np.testing.assert_allclose(logits.numpy(), full[:, t], atol=1e-5)
+
+
+def test_bad_config_values_are_named():
+    with pytest.raises(ValueError, match=r"`cell` must be one of .*got 'rnn'"):
+        ModelConfig(cell="rnn")
+    with pytest.raises(ValueError, match="`units` must be a positive integer, got 0"):
+        ModelConfig(units=0)
+    with pytest.raises(ValueError, match=r"`dropout` must be in \[0, 1\), got 1.0"):
+        ModelConfig(dropout=1.0)
+    with pytest.raises(ValueError, match="`api`"):
+        ModelConfig(api="subclass")
+    with pytest.raises(ValueError, match="vocab_size"):
+        build_model(ModelConfig())
