@@ -4,6 +4,7 @@ import csv
 import io
 import math
 import pathlib
+import time
 from collections.abc import Callable, Sequence
 
 import keras
@@ -62,6 +63,8 @@ class SamplingCallback(keras.callbacks.Callback):
         self._writer = tf.summary.create_file_writer(str(log_dir)) if log_dir else None
         self._epoch = 0
         self._last_step = -1
+        # Wall time spent sampling, to check what sampling costs a run.
+        self.seconds = 0.0
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
@@ -81,6 +84,7 @@ class SamplingCallback(keras.callbacks.Callback):
         if step == self._last_step:
             return
         self._last_step = step
+        start = time.perf_counter()
         ppl = "n/a" if self.val_perplexity is None else f"{self.val_perplexity:.3f}"
         blocks = []
         for temperature in self.temperatures:
@@ -102,6 +106,7 @@ class SamplingCallback(keras.callbacks.Callback):
                 self.samples_path.read_text(encoding="utf-8") if self.samples_path.exists() else ""
             )
             model_folder.write_text(self.samples_path, old + "\n".join(blocks) + "\n")
+        self.seconds += time.perf_counter() - start
 
 
 class FolderCheckpoint(keras.callbacks.Callback):

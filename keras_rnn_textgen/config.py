@@ -51,7 +51,7 @@ class ModelConfig:
 
     vocab_size: int = 0
     cell: str = "lstm"
-    layers: int = 2
+    layers: int = 1
     units: int = 256
     embedding_dim: int = 64
     dropout: float = 0.0
@@ -101,9 +101,9 @@ class TrainConfig:
 
     seq_len: int = 100
     batch_size: int = 64
-    epochs: int = 4
+    epochs: int = 8
     steps_per_epoch: int = 0
-    learning_rate: float = 3e-3
+    learning_rate: float = 5e-3
     clipnorm: float = 1.0
     validation_split: float = 0.1
     sample_every: int = 100
@@ -112,7 +112,7 @@ class TrainConfig:
     sample_prompt: str = ""
     patience: int = 3
     seed: int = 0
-    jit_compile: bool = True
+    jit_compile: bool = False
     tensorboard: bool = False
 
     def __post_init__(self) -> None:

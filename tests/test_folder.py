@@ -79,3 +79,12 @@ def test_second_writer_is_refused(tmp_path):
                 pass
     with model_folder.lock(tmp_path):  # released
         pass
+
+
+def test_package_exports_resolve():
+    import keras_rnn_textgen as ktg
+
+    for name in ktg.__all__:
+        assert getattr(ktg, name) is not None
+    with pytest.raises(AttributeError):
+        ktg.not_a_name  # noqa: B018
