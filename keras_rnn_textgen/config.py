@@ -6,6 +6,8 @@ from typing import Any
 
 CELL_NAMES = ("simple_rnn", "lstm", "gru")
 API_NAMES = ("sequential", "functional")
+# TFLite export variants: float32, int8 weights, float16 weights, int8 weights and activations.
+QUANTIZE_MODES = ("none", "dynamic", "float16", "int8")
 
 # Bumped whenever the layout of a model folder changes incompatibly.
 FORMAT_VERSION = 1
@@ -93,6 +95,8 @@ class TrainConfig:
         patience: epochs without validation improvement before stopping.
         seed: seed of weight initialisation, data order and sampling.
         jit_compile: compile the training step with XLA.
+        fast_rnn: train LSTM/GRU layers with the hand-written CPU gradient of
+            `fast_rnn.py` (same weights and results as the Keras layers).
         tensorboard: also write TensorBoard logs.
 
     Example:
@@ -113,6 +117,7 @@ class TrainConfig:
     patience: int = 3
     seed: int = 0
     jit_compile: bool = False
+    fast_rnn: bool = False
     tensorboard: bool = False
 
     def __post_init__(self) -> None:
