@@ -1,0 +1,84 @@
+"""Validation bits per character reached on the bundled corpus within a fixed time budget.
+
+    python benchmarks/quality.py [--seconds 300] [--fast-rnn] [--json PATH]
+
+Trains the default model (or the given `--cell/--layers/--units`) on the
+bundled corpus until `--seconds` of training have passed, then measures
+bits per character on the held-out 10% exactly as `fit` does.
+"""
+
+import argparse
+import os
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import keras  # noqa: E402
+from common import report  # noqa: E402
+
+from keras_rnn_textgen import data  # noqa: E402
+from keras_rnn_textgen import folder as model_folder  # noqa: E402
+from keras_rnn_textgen.config import ModelConfig, TrainConfig  # noqa: E402
+from keras_rnn_textgen.evaluation import evaluate_text  # noqa: E402
+from keras_rnn_textgen.models import build_model  # noqa: E402
+from keras_rnn_textgen.tokenizer import CharTokenizer  # noqa: E402
+
+
+class StopAfter(keras.callbacks.Callback):
+    """Stops training once `seconds` of wall time have passed."""
+
+    def __init__(self, seconds: float):
+        super().__init__()
+        self.seconds = seconds
+        self.steps = 0
+
+    def on_train_begin(self, logs=None):
+        self.start = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.steps += 1
+        if time.perf_counter() - self.start > self.seconds:
+            self.model.stop_training = True
+
+
+def main() -> None:
+    defaults = ModelConfig()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=300)
+    parser.add_argument("--cell", default=defaults.cell)
+    parser.add_argument("--layers", type=int, default=defaults.layers)
+    parser.add_argument("--units", type=int, default=defaults.units)
+    parser.add_argument("--fast-rnn", action="store_true")
+    parser.add_argument("--json")
+    args = parser.parse_args()
+
+    train = TrainConfig(fast_rnn=args.fast_rnn)
+    text = data.load_corpus()
+    tokenizer = CharTokenizer.from_text(text)
+    train_text, val_text = data.split_text(text, train.validation_split, train.seq_len)
+    config = ModelConfig(
+        vocab_size=tokenizer.vocab_size, cell=args.cell, layers=args.layers, units=args.units
+    )
+    model = build_model(config, seed=train.seed, fast=train.fast_rnn)
+    model_folder.compile_model(model, train)
+    stop = StopAfter(args.seconds)
+    dataset = data.training_dataset(
+        tokenizer.encode(train_text), train.seq_len, train.batch_size, train.seed
+    )
+    model.fit(dataset, steps_per_epoch=10**9, epochs=1, callbacks=[stop], verbose=0)
+    result = evaluate_text(model, tokenizer, val_text, train.seq_len)
+    rows = [
+        {
+            "model": f"{config.cell} {config.layers}x{config.units}"
+            + (" fast" if args.fast_rnn else ""),
+            "train_s": args.seconds,
+            "steps": stop.steps,
+            "val_bits_per_char": round(result["bits_per_char"], 4),
+            "val_perplexity": round(result["perplexity"], 3),
+        }
+    ]
+    report("quality", rows, args.json)
+
+
+if __name__ == "__main__":
+    main()
