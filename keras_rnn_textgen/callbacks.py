@@ -113,7 +113,9 @@ class FolderCheckpoint(keras.callbacks.Callback):
     """At each epoch end saves the model, `history.csv` and the progress in `config.json`.
 
     Only finite epochs are saved: an epoch whose loss is NaN or infinite
-    stops training and leaves the folder at the last good epoch.
+    stops training and leaves the folder at the last good epoch. Each
+    history row also holds the epoch's learning rate and wall seconds
+    (validation included), and `steps.csv` the training loss of every step.
 
     Args:
         folder: the model folder.
@@ -130,12 +132,39 @@ class FolderCheckpoint(keras.callbacks.Callback):
         self.record = record
         self.history = list(history or [])
         self.diverged_at: int | None = None
+        self.steps: list[dict] = []
+        self._epoch = 0
+        self._epoch_start = 0.0
+        self._seen = (0, 0.0)  # batches of this epoch so far, their mean loss
+
+    def on_train_begin(self, logs=None):
+        # Steps of earlier runs, up to the step this run starts from.
+        start = int(self.record.get("progress", {}).get("step", 0))
+        self.steps = [
+            row
+            for row in read_history(self.folder / model_folder.STEPS_FILE)
+            if int(row["step"]) <= start
+        ]
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+        self._epoch_start = time.perf_counter()
+        self._seen = (0, 0.0)
 
     def on_train_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("loss")
         if loss is not None and not math.isfinite(float(loss)):
             self.diverged_at = int(self.model.optimizer.iterations)
             self.model.stop_training = True
+        if loss is not None and batch + 1 > self._seen[0]:
+            # Keras logs the mean loss of the epoch so far (equal-size batches);
+            # two running means give the mean of the batches in between.
+            n, mean = batch + 1, float(loss)
+            n_before, mean_before = self._seen
+            step_loss = (n * mean - n_before * mean_before) / (n - n_before)
+            step = int(self.model.optimizer.iterations)
+            self.steps.append({"step": step, "epoch": self._epoch + 1, "loss": step_loss})
+            self._seen = (n, mean)
 
     def on_epoch_end(self, epoch, logs=None):
         logs = dict(logs or {})
@@ -144,9 +173,15 @@ class FolderCheckpoint(keras.callbacks.Callback):
             return
         row = {"epoch": epoch + 1, "step": int(self.model.optimizer.iterations)}
         row.update({k: float(v) for k, v in sorted(logs.items())})
+        # The rate this epoch used (ReduceLROnPlateau, which may lower it, runs after).
+        row.setdefault(
+            "learning_rate", float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+        )
+        row["seconds"] = time.perf_counter() - self._epoch_start
         self.history = [r for r in self.history if int(r["epoch"]) < epoch + 1] + [row]
         model_folder.save_model(self.model, self.folder / model_folder.MODEL_FILE)
         model_folder.write_text(self.folder / model_folder.HISTORY_FILE, history_csv(self.history))
+        model_folder.write_text(self.folder / model_folder.STEPS_FILE, history_csv(self.steps))
         self.record["progress"] = {"epochs_completed": epoch + 1, "step": row["step"]}
         self.record["metrics"] = {k: v for k, v in row.items() if k not in ("epoch", "step")}
         model_folder.write_json(self.folder / model_folder.CONFIG_FILE, self.record)

@@ -12,6 +12,7 @@ import click
 
 from keras_rnn_textgen import __version__
 from keras_rnn_textgen.config import API_NAMES, CELL_NAMES, ModelConfig, TrainConfig
+from keras_rnn_textgen.features import FEATURES, GATES, STATES
 
 # Errors the package raises for bad input: one line, no traceback.
 USER_ERRORS = (ValueError, OSError)
@@ -330,3 +331,82 @@ def evaluate(ctx, model_dir, corpus, encoding, encoding_errors, batch_size, as_j
                 f"perplexity {result['perplexity']:.4f}  bits/char {result['bits_per_char']:.4f}  "
                 f"characters {result['tokens']}  outside vocabulary {result['unknown_tokens']}"
             )
+
+
+@main.command()
+@click.option("--model", "model_dir", required=True, type=click.Path(), help="Model folder.")
+@click.pass_context
+def report(ctx, model_dir):
+    """Write report.html (and its PNG plots) into a model folder; prints the page's path."""
+    with _user_errors(ctx):
+        from keras_rnn_textgen.report import write_report
+
+        click.echo(str(write_report(model_dir)))
+
+
+@main.command()
+@click.option("--model", "model_dir", required=True, type=click.Path(), help="Model folder.")
+@click.option("--text", help="The text to read. Default: the start of the model's held-out text.")
+@click.option("--file", "text_file", type=click.Path(), help="Read the text from a UTF-8 file.")
+@click.option(
+    "--chars",
+    type=int,
+    default=1000,
+    show_default=True,
+    help="Characters of the held-out text read when neither --text nor --file is given.",
+)
+@click.option("--html", "html_path", type=click.Path(), help="Write the page to this file.")
+@click.option("--layer", type=int, help="Recurrent layer, 0 at the bottom. Default: the top one.")
+@click.option(
+    "--unit",
+    "units",
+    type=int,
+    multiple=True,
+    help="Unit to show (repeatable). Default: the most varying ones.",
+)
+@click.option("--gate", type=click.Choice(GATES), help="Show a gate instead of a state.")
+@click.option(
+    "--state", type=click.Choice(STATES), help="Hidden state (default) or LSTM cell state."
+)
+@click.option("--count", type=int, default=6, show_default=True, help="Units shown without --unit.")
+@click.option(
+    "--find",
+    "find",
+    multiple=True,
+    type=click.Choice([*FEATURES, "all"]),
+    help="Rank units by how well they track this feature of the text (repeatable).",
+)
+@click.option("--top", type=int, default=5, show_default=True, help="Units listed per feature.")
+@click.pass_context
+def inspect(ctx, model_dir, text, text_file, chars, html_path, find, **options):
+    """Colour a text by hidden units or gates, with the model's next-character predictions."""
+    with _user_errors(ctx):
+        import pathlib
+
+        from keras_rnn_textgen import folder
+        from keras_rnn_textgen.data import read_text
+        from keras_rnn_textgen.inspection import inspect_text, summary_lines
+        from keras_rnn_textgen.inspection_page import render_html
+
+        if text is not None and text_file is not None:
+            raise ValueError(f"give --text or --file, not both; got --file {text_file!r}")
+        lm = folder.load(model_dir)
+        if text_file is not None:
+            text = read_text(pathlib.Path(text_file))
+        elif text is None:
+            if chars <= 0:
+                raise ValueError(f"`chars` must be a positive integer, got {chars!r}")
+            sample = lm.folder / folder.VALIDATION_SAMPLE_FILE
+            if not sample.is_file():
+                raise folder.ModelFolderError(
+                    f"model folder {str(lm.folder)!r} has no {folder.VALIDATION_SAMPLE_FILE}; "
+                    "give --text or --file"
+                )
+            text = sample.read_text(encoding="utf-8")[:chars]
+        features = list(FEATURES) if "all" in find else list(dict.fromkeys(find))
+        result = inspect_text(lm, text, find=features, **options)
+        for line in summary_lines(result):
+            click.echo(line)
+        if html_path is not None:
+            folder.write_text(pathlib.Path(html_path), render_html(result))
+            click.echo(html_path)

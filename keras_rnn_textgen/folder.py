@@ -5,9 +5,11 @@ Layout of `<output>/<name>/`:
     tokenizer.json        the vocabulary and tokenizer settings
     config.json           format version, architecture, training run, progress, metrics
     history.csv           one row of metrics per epoch
+    steps.csv             the training loss of every step
     samples.txt           text sampled while training, by step
     validation_sample.txt the start of the held-out text (export calibration)
     logs/                 TensorBoard logs, with `--tensorboard`
+    report.html, report_*.png   the training report, written by `report`
 
 Every file is written to a temporary name and renamed into place, so a
 killed process leaves either the old file or the new one.
@@ -35,9 +37,17 @@ MODEL_FILE = "model.keras"
 TOKENIZER_FILE = "tokenizer.json"
 CONFIG_FILE = "config.json"
 HISTORY_FILE = "history.csv"
+STEPS_FILE = "steps.csv"
 SAMPLES_FILE = "samples.txt"
 VALIDATION_SAMPLE_FILE = "validation_sample.txt"
 LOCK_FILE = ".lock"
+# Written by `report.write_report`; stale once the folder is retrained.
+REPORT_FILES = (
+    "report.html",
+    "report_loss.png",
+    "report_perplexity.png",
+    "report_learning_rate.png",
+)
 REQUIRED_FILES = (MODEL_FILE, TOKENIZER_FILE, CONFIG_FILE)
 
 

@@ -27,8 +27,10 @@ OUTPUT_FILES = (
     model_folder.TOKENIZER_FILE,
     model_folder.CONFIG_FILE,
     model_folder.HISTORY_FILE,
+    model_folder.STEPS_FILE,
     model_folder.SAMPLES_FILE,
     model_folder.VALIDATION_SAMPLE_FILE,
+    *model_folder.REPORT_FILES,
 )
 
 

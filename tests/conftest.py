@@ -52,3 +52,16 @@ def trained(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("trained")
     text = ENGLISH * 12
     return tiny_fit(tmp, text), text
+
+
+@pytest.fixture(scope="session")
+def tiny_folder(tmp_path_factory):
+    """A function cell -> folder of a tiny model of that cell, trained on first use."""
+    folders = {}
+
+    def get(cell: str) -> pathlib.Path:
+        if cell not in folders:
+            folders[cell] = tiny_fit(tmp_path_factory.mktemp(cell), ENGLISH * 12, cell=cell).folder
+        return folders[cell]
+
+    return get
