@@ -34,6 +34,9 @@ _EXPORTS = {
     "load_corpus": "data",
     "evaluate_text": "evaluation",
     "score_texts": "evaluation",
+    "export_model": "export",
+    "ExportResult": "export",
+    "TFLiteModel": "tflite",
 }
 
 __all__ = ["__version__", *_EXPORTS]

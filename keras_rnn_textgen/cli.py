@@ -11,7 +11,13 @@ import tempfile
 import click
 
 from keras_rnn_textgen import __version__
-from keras_rnn_textgen.config import API_NAMES, CELL_NAMES, ModelConfig, TrainConfig
+from keras_rnn_textgen.config import (
+    API_NAMES,
+    CELL_NAMES,
+    QUANTIZE_MODES,
+    ModelConfig,
+    TrainConfig,
+)
 from keras_rnn_textgen.features import FEATURES, GATES, STATES
 
 # Errors the package raises for bad input: one line, no traceback.
@@ -47,6 +53,28 @@ def _quiet_import_tensorflow(verbose: bool) -> None:
         finally:
             os.dup2(saved, 2)
             os.close(saved)
+
+
+@contextlib.contextmanager
+def _quiet_native_stderr(verbose: bool):
+    """Hides what TFLite's C++ code writes to stderr; keeps this package's warning lines."""
+    if verbose:
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as log:
+        os.dup2(log.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            log.seek(0)
+            for line in log.read().decode(errors="replace").splitlines():
+                if line.startswith(("warning:", "error:")):
+                    click.echo(line, err=True)
 
 
 def _echo_error(message: str) -> None:
@@ -274,7 +302,13 @@ def fit(ctx, corpus, encoding, encoding_errors, name, output, resume, overwrite,
 
 
 @main.command()
-@click.option("--model", "model_dir", required=True, type=click.Path(), help="Model folder.")
+@click.option("--model", "model_dir", type=click.Path(), help="Model folder.")
+@click.option(
+    "--tflite",
+    "tflite_path",
+    type=click.Path(),
+    help="Run this exported .tflite file (with the tokenizer.json beside it) instead.",
+)
 @click.option("--prompt", default="", help="Text to continue. Default: none.")
 @click.option(
     "--length", type=int, default=200, show_default=True, help="New characters per sample."
@@ -287,12 +321,20 @@ def fit(ctx, corpus, encoding, encoding_errors, name, output, resume, overwrite,
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--strict", is_flag=True, help="Refuse prompt characters outside the vocabulary.")
 @click.pass_context
-def generate(ctx, model_dir, prompt, length, **options):
+def generate(ctx, model_dir, tflite_path, prompt, length, **options):
     """Generate text: stdout carries only the samples, separated by blank lines."""
     with _user_errors(ctx):
         from keras_rnn_textgen.folder import load
 
-        texts = load(model_dir).generate(prompt, length, **options)
+        if tflite_path:
+            from keras_rnn_textgen.tflite import TFLiteModel
+
+            with _quiet_native_stderr(ctx.obj["verbose"]):
+                texts = TFLiteModel(tflite_path).generate(prompt, length, **options)
+        elif model_dir:
+            texts = load(model_dir).generate(prompt, length, **options)
+        else:
+            raise ValueError("give --model DIR, or --tflite FILE to run an exported model")
         click.echo("\n\n".join(texts))
 
 
@@ -410,3 +452,88 @@ def inspect(ctx, model_dir, text, text_file, chars, html_path, find, **options):
         if html_path is not None:
             folder.write_text(pathlib.Path(html_path), render_html(result))
             click.echo(html_path)
+
+
+@main.command()
+@click.option("--model", "model_dir", required=True, type=click.Path(), help="Model folder.")
+@click.option("--saved-model", is_flag=True, help="Write export/saved_model/.")
+@click.option("--tflite", is_flag=True, help="Write export/model*.tflite.")
+@click.option(
+    "--quantize",
+    multiple=True,
+    type=click.Choice(QUANTIZE_MODES),
+    help="TFLite variant (repeatable): none is model.tflite (float32), the others "
+    "model_<mode>.tflite. Default: none.",
+)
+@click.option(
+    "--corpus",
+    type=click.Path(),
+    help="Held-out and int8 calibration text. Default: the folder's validation_sample.txt.",
+)
+@click.option(
+    "--eval-chars",
+    type=int,
+    default=5000,
+    show_default=True,
+    help="Characters of held-out text measured.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_context
+def export(ctx, model_dir, saved_model, tflite, quantize, corpus, eval_chars, as_json):
+    """Export to a SavedModel and TFLite (both by default) and compare them with Keras."""
+    with _user_errors(ctx):
+        from keras_rnn_textgen.export import export_model
+
+        if not (saved_model or tflite):
+            saved_model = tflite = True
+        if quantize and not tflite:
+            raise ValueError("--quantize chooses TFLite files: add --tflite or drop --saved-model")
+        with _quiet_native_stderr(ctx.obj["verbose"]):
+            result = export_model(
+                model_dir,
+                saved_model=saved_model,
+                tflite=tflite,
+                quantize=quantize or ("none",),
+                corpus=corpus,
+                eval_chars=eval_chars,
+            )
+        rows = [
+            {
+                "artifact": r.name,
+                "path": str(r.path),
+                "size_bytes": r.size_bytes,
+                "top1_agreement": r.top1_agreement,
+                "perplexity": r.perplexity,
+                "keras_perplexity": r.keras_perplexity,
+                "perplexity_change": r.perplexity_change,
+                "max_abs_logit_diff": r.max_abs_logit_diff,
+            }
+            for r in result.reports
+        ]
+        if as_json:
+            click.echo(
+                json.dumps(
+                    {
+                        "folder": str(result.folder),
+                        "files": [str(f) for f in result.files],
+                        "eval_tokens": result.eval_tokens,
+                        "artifacts": rows,
+                    }
+                )
+            )
+            return
+        click.echo(
+            f"held-out text: {result.eval_tokens} characters, Keras perplexity "
+            f"{rows[0]['keras_perplexity']:.4f}"
+        )
+        click.echo(
+            f"{'artifact':<16}{'size':>10}  {'top-1 agreement':>15}  {'perplexity':>10}  change"
+        )
+        for row in rows:
+            click.echo(
+                f"{row['artifact']:<16}{row['size_bytes'] / 1024:>8.1f}KB  "
+                f"{row['top1_agreement']:>15.2%}  {row['perplexity']:>10.4f}  "
+                f"{row['perplexity_change']:+.3%}"
+            )
+        for path in result.files:
+            click.echo(f"wrote {path}")

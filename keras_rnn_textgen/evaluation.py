@@ -1,9 +1,9 @@
 """Perplexity of a text under a model, and the probability of single strings."""
 
 import math
+from collections.abc import Callable
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from keras_rnn_textgen import data
@@ -57,6 +57,37 @@ def evaluate_text(
     }
 
 
+def text_log_probs(
+    logits_fn: Callable[[tf.Tensor], tf.Tensor], tokenizer: CharTokenizer, texts: tf.Tensor
+) -> tuple[tf.Tensor, tf.Tensor]:
+    """Total log-probability (nats) and token count of each string, in TF ops only.
+
+    Each string is read as if it followed a line break (as generation does
+    from an empty prompt): `log P(W) = sum_t log p(w_t | start, w_<t)`. Runs
+    inside a `tf.function`, so exported graphs score strings the same way.
+
+    Args:
+        logits_fn: `(batch, time)` ids -> `(batch, time, vocab)` logits.
+        tokenizer: the model's tokenizer.
+        texts: `(batch,)` strings.
+
+    Returns:
+        `log_prob` `(batch,)` float32 and `tokens` `(batch,)` int32.
+
+    Example:
+        >>> text_log_probs(lambda x: model(x), tokenizer, tf.constant(["To be", "or"]))
+    """
+    start = tokenizer.tokenize(start_text(tokenizer))[:1]
+    ids = tokenizer.tokenize(texts)  # (batch, None) ragged
+    starts = tf.RaggedTensor.from_tensor(tf.tile(start[None], [ids.nrows(tf.int32), 1]))
+    inputs = tf.concat([starts, ids[:, :-1]], axis=1).to_tensor(PAD_ID)  # (batch, time)
+    targets = ids.to_tensor(PAD_ID)  # (batch, time'); time' = time - 1 if all are empty
+    logits = logits_fn(inputs)[:, : tf.shape(targets)[1]]  # (batch, time', vocab)
+    log_probs = tf.gather(tf.nn.log_softmax(logits), targets, batch_dims=2)
+    mask = tf.sequence_mask(ids.row_lengths(), tf.shape(targets)[1], log_probs.dtype)
+    return tf.reduce_sum(log_probs * mask, axis=1), tf.cast(ids.row_lengths(), tf.int32)
+
+
 def score_texts(
     model: keras.Model, tokenizer: CharTokenizer, texts: list[str]
 ) -> list[dict[str, float]]:
@@ -73,21 +104,14 @@ def score_texts(
     """
     if not any(texts):
         return [{"log_prob": 0.0, "tokens": 0, "perplexity": float("nan")} for _ in texts]
-    start = tokenizer.tokenize(start_text(tokenizer))[:1]
-    ids = tokenizer.tokenize(texts)  # (batch, None) ragged
-    starts = tf.RaggedTensor.from_tensor(tf.tile(start[None], [len(texts), 1]))
-    inputs = tf.concat([starts, ids[:, :-1]], axis=1).to_tensor(PAD_ID)  # (batch, time)
-    targets = ids.to_tensor(PAD_ID)
-    logits = model(inputs, training=False)  # (batch, time, vocab)
-    log_probs = tf.gather(tf.nn.log_softmax(logits), targets, batch_dims=2)
-    mask = tf.sequence_mask(ids.row_lengths(), tf.shape(targets)[1], tf.float32)
-    totals = tf.reduce_sum(log_probs * mask, axis=1).numpy()
-    counts = ids.row_lengths().numpy()
+    totals, counts = text_log_probs(
+        lambda x: model(x, training=False), tokenizer, tf.constant(texts)
+    )
     return [
         {
             "log_prob": float(total),
             "tokens": int(count),
             "perplexity": math.exp(-total / count) if count else float("nan"),
         }
-        for total, count in zip(np.asarray(totals), counts)
+        for total, count in zip(totals.numpy(), counts.numpy())
     ]

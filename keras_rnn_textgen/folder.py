@@ -191,6 +191,16 @@ class TrainedModel:
 
         return score_texts(self.model, self.tokenizer, texts)
 
+    def export(self, **options):
+        """Writes `<folder>/export/` (SavedModel, TFLite); see `export.export_model`.
+
+        Example:
+            >>> lm.export(quantize=["none", "dynamic"]).reports
+        """
+        from keras_rnn_textgen.export import export_model
+
+        return export_model(self, **options)
+
 
 def load(folder: str | os.PathLike, jit_compile: bool = False) -> TrainedModel:
     """Loads a model folder written by `fit`.

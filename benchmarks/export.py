@@ -1,0 +1,116 @@
+"""Speed of the exported models: TFLite `step` latency and SavedModel `generate` throughput.
+
+    python benchmarks/export.py [--cell lstm] [--layers 2] [--units 256] [--json PATH]
+
+Builds the network (untrained: speed does not depend on the weights' values),
+exports a SavedModel and float32 and dynamic-range int8 TFLite files into a
+temporary folder, then times one `step` through the LiteRT signature runner
+(batch 1, 1 and 2 threads; median over many calls) and the SavedModel's
+`generate` signature (greedy and sampled, batch 1), loaded with
+`tf.saved_model.load` as any TF program would.
+"""
+
+import argparse
+import os
+import pathlib
+import tempfile
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from common import median_seconds, report  # noqa: E402
+
+from keras_rnn_textgen.config import ModelConfig  # noqa: E402
+from keras_rnn_textgen.data import load_corpus  # noqa: E402
+from keras_rnn_textgen.export import (  # noqa: E402
+    ExportSignatures,
+    convert_tflite,
+    tflite_filename,
+    write_saved_model,
+)
+from keras_rnn_textgen.models import build_model  # noqa: E402
+from keras_rnn_textgen.tflite import TFLiteModel  # noqa: E402
+from keras_rnn_textgen.tokenizer import CharTokenizer  # noqa: E402
+
+
+def step_seconds(path: pathlib.Path, metadata: dict, threads: int, calls: int) -> float:
+    """Median seconds of one `step` call, states fed back as an app would."""
+    lite = TFLiteModel(path, metadata, num_threads=threads)
+    states = lite.initial_states()
+    token = np.array([[5]], np.int32)
+
+    def run_steps():
+        nonlocal states
+        for _ in range(calls):
+            out = lite.runner(token=token, **states)
+            states = {n: out[n] for n in lite.state_names}
+
+    return median_seconds(run_steps, repeats=7) / calls
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cell", default="lstm")
+    parser.add_argument("--layers", type=int, default=2)
+    parser.add_argument("--units", type=int, default=256)
+    parser.add_argument("--calls", type=int, default=2000, help="step calls per timing")
+    parser.add_argument("--length", type=int, default=1000, help="characters per generate")
+    parser.add_argument("--json")
+    args = parser.parse_args()
+
+    tokenizer = CharTokenizer.from_text(load_corpus())
+    config = ModelConfig(
+        vocab_size=tokenizer.vocab_size, cell=args.cell, layers=args.layers, units=args.units
+    )
+    model = build_model(config)
+    metadata = ExportSignatures(model, tokenizer).metadata(config.cell, config.embedding_dim)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = pathlib.Path(tmp)
+        modes = ("none", "dynamic")
+        for mode, content in convert_tflite(model, tokenizer, modes).items():
+            path = folder / tflite_filename(mode)
+            path.write_bytes(content)
+            for threads in (1, 2):
+                seconds = step_seconds(path, metadata, threads, args.calls)
+                rows.append(
+                    {
+                        "artifact": f"TFLite step, {'float32' if mode == 'none' else 'int8'}",
+                        "threads": threads,
+                        "size_MB": round(len(content) / 1e6, 2),
+                        "us_per_step": round(seconds * 1e6, 1),
+                        "chars_per_s": round(1 / seconds),
+                    }
+                )
+        write_saved_model(model, tokenizer, folder / "saved_model")
+        generate = tf.saved_model.load(str(folder / "saved_model")).signatures["generate"]
+        for name, temperature in (("greedy", 0.0), ("sampled, T=1", 1.0)):
+            seconds = median_seconds(
+                lambda t=temperature: generate(
+                    prompts=tf.constant(["ROMEO:"]),
+                    num_chars=tf.constant(args.length),
+                    temperature=tf.constant(t),
+                    top_k=tf.constant(0),
+                    seed=tf.constant(1, tf.int64),
+                ),
+                repeats=5,
+            )
+            rows.append(
+                {
+                    "artifact": f"SavedModel generate, {name}",
+                    "threads": "TF default",
+                    "size_MB": "",
+                    "us_per_step": round(seconds / args.length * 1e6, 1),
+                    "chars_per_s": round(args.length / seconds),
+                }
+            )
+    print(
+        f"model: {config.cell} {config.layers}x{config.units}, embedding {config.embedding_dim}, "
+        f"vocab {config.vocab_size}"
+    )
+    report("export", rows, args.json)
+
+
+if __name__ == "__main__":
+    main()
