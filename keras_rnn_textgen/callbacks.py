@@ -70,14 +70,15 @@ class SamplingCallback(keras.callbacks.Callback):
         self._epoch = epoch
 
     def on_train_batch_end(self, batch, logs=None):
-        step = int(self.model.optimizer.iterations)
+        # .numpy(): int() fails on a variable mirrored by a tf.distribute strategy.
+        step = int(self.model.optimizer.iterations.numpy())
         if self.every and step % self.every == 0:
             self.sample(step)
 
     def on_epoch_end(self, epoch, logs=None):
         if logs and "val_perplexity" in logs:
             self.val_perplexity = float(logs["val_perplexity"])
-        self.sample(int(self.model.optimizer.iterations))
+        self.sample(int(self.model.optimizer.iterations.numpy()))
 
     def sample(self, step: int) -> None:
         """Draws one sample per temperature and records them under `step`."""
@@ -112,8 +113,12 @@ class SamplingCallback(keras.callbacks.Callback):
 class FolderCheckpoint(keras.callbacks.Callback):
     """At each epoch end saves the model, `history.csv` and the progress in `config.json`.
 
-    Only finite epochs are saved: an epoch whose loss is NaN or infinite
-    stops training and leaves the folder at the last good epoch. Each
+    Only finite epochs are saved: a NaN or infinite loss (or validation
+    metric) stops training and leaves the folder at the last good epoch;
+    `diverged_at` and `diverged_metric` then say where. The files are written
+    history first and `config.json` last, with SIGINT and SIGTERM held, so a
+    killed run leaves `model.keras` at most one epoch ahead of `config.json`
+    (which `fit` recognises when resuming) and never a half-written file. Each
     history row also holds the epoch's learning rate and wall seconds
     (validation included), and `steps.csv` the training loss of every step.
 
@@ -132,6 +137,7 @@ class FolderCheckpoint(keras.callbacks.Callback):
         self.record = record
         self.history = list(history or [])
         self.diverged_at: int | None = None
+        self.diverged_metric = "loss"
         self.steps: list[dict] = []
         self._epoch = 0
         self._epoch_start = 0.0
@@ -154,7 +160,7 @@ class FolderCheckpoint(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("loss")
         if loss is not None and not math.isfinite(float(loss)):
-            self.diverged_at = int(self.model.optimizer.iterations)
+            self.diverged_at = int(self.model.optimizer.iterations.numpy())
             self.model.stop_training = True
         if loss is not None and batch + 1 > self._seen[0]:
             # Keras logs the mean loss of the epoch so far (equal-size batches);
@@ -162,29 +168,40 @@ class FolderCheckpoint(keras.callbacks.Callback):
             n, mean = batch + 1, float(loss)
             n_before, mean_before = self._seen
             step_loss = (n * mean - n_before * mean_before) / (n - n_before)
-            step = int(self.model.optimizer.iterations)
+            step = int(self.model.optimizer.iterations.numpy())
             self.steps.append({"step": step, "epoch": self._epoch + 1, "loss": step_loss})
             self._seen = (n, mean)
 
     def on_epoch_end(self, epoch, logs=None):
         logs = dict(logs or {})
-        if self.diverged_at is not None or not all(math.isfinite(float(v)) for v in logs.values()):
+        # Name the loss itself when it is one of them.
+        not_finite = sorted(
+            (k for k, v in logs.items() if not math.isfinite(float(v))),
+            key=lambda k: (k not in ("loss", "val_loss"), k),
+        )
+        if self.diverged_at is None and not_finite:
+            self.diverged_at = int(self.model.optimizer.iterations.numpy())
+            self.diverged_metric = not_finite[0]
+        if self.diverged_at is not None:
             self.model.stop_training = True
             return
-        row = {"epoch": epoch + 1, "step": int(self.model.optimizer.iterations)}
+        row = {"epoch": epoch + 1, "step": int(self.model.optimizer.iterations.numpy())}
         row.update({k: float(v) for k, v in sorted(logs.items())})
-        # The rate this epoch used (ReduceLROnPlateau, which may lower it, runs after).
+        # ReduceLROnPlateau, which runs first, logs the rate this epoch used.
         row.setdefault(
             "learning_rate", float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
         )
         row["seconds"] = time.perf_counter() - self._epoch_start
         self.history = [r for r in self.history if int(r["epoch"]) < epoch + 1] + [row]
-        model_folder.save_model(self.model, self.folder / model_folder.MODEL_FILE)
-        model_folder.write_text(self.folder / model_folder.HISTORY_FILE, history_csv(self.history))
-        model_folder.write_text(self.folder / model_folder.STEPS_FILE, history_csv(self.steps))
-        self.record["progress"] = {"epochs_completed": epoch + 1, "step": row["step"]}
-        self.record["metrics"] = {k: v for k, v in row.items() if k not in ("epoch", "step")}
-        model_folder.write_json(self.folder / model_folder.CONFIG_FILE, self.record)
+        with model_folder.signals_deferred():
+            model_folder.write_text(
+                self.folder / model_folder.HISTORY_FILE, history_csv(self.history)
+            )
+            model_folder.write_text(self.folder / model_folder.STEPS_FILE, history_csv(self.steps))
+            model_folder.save_model(self.model, self.folder / model_folder.MODEL_FILE)
+            self.record["progress"] = {"epochs_completed": epoch + 1, "step": row["step"]}
+            self.record["metrics"] = {k: v for k, v in row.items() if k not in ("epoch", "step")}
+            model_folder.write_json(self.folder / model_folder.CONFIG_FILE, self.record)
 
 
 def history_csv(rows: list[dict]) -> str:

@@ -15,6 +15,7 @@ from keras_rnn_textgen.config import (
     API_NAMES,
     CELL_NAMES,
     QUANTIZE_MODES,
+    STRATEGY_NAMES,
     ModelConfig,
     TrainConfig,
 )
@@ -44,7 +45,10 @@ def _quiet_import_tensorflow(verbose: bool) -> None:
             import tensorflow as tf
 
             tf.get_logger().setLevel("ERROR")
-            tf.constant(0)  # device initialisation logs here
+            # A multi-worker job (TF_CONFIG) sets up its strategy in `fit`, which
+            # TensorFlow allows only before it initialises its devices.
+            if not os.environ.get("TF_CONFIG"):
+                tf.constant(0)  # device initialisation logs here
         except BaseException:
             os.dup2(saved, 2)
             log.seek(0)
@@ -84,14 +88,12 @@ def _echo_error(message: str) -> None:
 @contextlib.contextmanager
 def _user_errors(ctx: click.Context):
     """Turns the package's errors into one line on stderr and exit code 1 (130 on Ctrl-C)."""
-    from keras_rnn_textgen.training import TrainingStopped
-
     if ctx.obj["debug"]:
         yield
         return
     try:
         yield
-    except TrainingStopped as e:
+    except _training_stopped() as e:
         _echo_error(str(e))
         ctx.exit(130 if "interrupted" in str(e) else 1)
     except KeyboardInterrupt:
@@ -100,6 +102,12 @@ def _user_errors(ctx: click.Context):
     except USER_ERRORS as e:
         _echo_error(str(e).splitlines()[0] if str(e) else type(e).__name__)
         ctx.exit(1)
+
+
+def _training_stopped() -> type[Exception] | tuple[()]:
+    # Looked up when an error arrives: importing `training` first would import TensorFlow.
+    training = sys.modules.get("keras_rnn_textgen.training")
+    return training.TrainingStopped if training else ()
 
 
 def _raise_keyboard_interrupt(signum, frame):
@@ -119,7 +127,20 @@ def _print_versions(ctx: click.Context, param, value) -> None:
     ctx.exit()
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _OneLineUsageErrors(click.Group):
+    """A group whose usage errors (an unknown choice, a missing option) are one line too."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as e:
+            if (ctx.obj or {}).get("debug"):
+                raise
+            _echo_error(e.format_message())
+            ctx.exit(e.exit_code)
+
+
+@click.group(cls=_OneLineUsageErrors, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--verbose", is_flag=True, help="Show TensorFlow's own log lines.")
 @click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
 @click.option(
@@ -135,7 +156,9 @@ def main(ctx: click.Context, verbose: bool, debug: bool) -> None:
     """Train recurrent text generators (SimpleRNN, LSTM, GRU) and use them."""
     ctx.obj = {"verbose": verbose, "debug": debug}
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
-    _quiet_import_tensorflow(verbose)
+    # `fit` checks its options before it imports TensorFlow, so a typo is answered at once.
+    if ctx.invoked_subcommand != "fit":
+        _quiet_import_tensorflow(verbose)
     import logging
 
     logging.basicConfig(format="warning: %(message)s", level=logging.WARNING)
@@ -266,18 +289,50 @@ def _default(cls, name):
     show_default=True,
     help="Compile the training step with XLA.",
 )
+@click.option(
+    "--fast-rnn/--no-fast-rnn",
+    "fast_rnn",
+    default=_default(TrainConfig, "fast_rnn"),
+    show_default=True,
+    help="Train LSTM/GRU with the hand-written CPU gradient.",
+)
+@click.option(
+    "--mixed-precision",
+    is_flag=True,
+    help="Compute in float16 with float32 weights and output layer (for GPUs).",
+)
 @click.option("--tensorboard", is_flag=True, help="Also write TensorBoard logs (logs/).")
+@click.option(
+    "--strategy",
+    type=click.Choice(STRATEGY_NAMES),
+    default=_default(TrainConfig, "strategy"),
+    show_default=True,
+    help="tf.distribute strategy: auto mirrors over several GPUs; multiworker reads TF_CONFIG.",
+)
+@click.option(
+    "--tpu",
+    default=_default(TrainConfig, "tpu"),
+    help="TPU name or grpc:// address for --strategy tpu. Default: this machine's TPU.",
+)
+@click.option(
+    "--checkpoint-every",
+    type=int,
+    default=_default(TrainConfig, "checkpoint_every"),
+    show_default=True,
+    help="Steps between mid-epoch training checkpoints (multiworker); 0: none.",
+)
 @click.option("--resume", is_flag=True, help="Continue the run in an existing model folder.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing model folder.")
 @click.pass_context
 def fit(ctx, corpus, encoding, encoding_errors, name, output, resume, overwrite, **options):
     """Train a model on text; the model folder's path is the last line printed."""
     with _user_errors(ctx):
-        from keras_rnn_textgen.training import fit as fit_model
-
         model_fields = {f.name for f in dataclasses.fields(ModelConfig)}
         model_config = ModelConfig(**{k: v for k, v in options.items() if k in model_fields})
         train_config = TrainConfig(**{k: v for k, v in options.items() if k not in model_fields})
+        _quiet_import_tensorflow(ctx.obj["verbose"])
+        from keras_rnn_textgen.training import fit as fit_model
+
         result = fit_model(
             corpus,
             model_config,
@@ -377,85 +432,6 @@ def evaluate(ctx, model_dir, corpus, encoding, encoding_errors, batch_size, as_j
 
 @main.command()
 @click.option("--model", "model_dir", required=True, type=click.Path(), help="Model folder.")
-@click.pass_context
-def report(ctx, model_dir):
-    """Write report.html (and its PNG plots) into a model folder; prints the page's path."""
-    with _user_errors(ctx):
-        from keras_rnn_textgen.report import write_report
-
-        click.echo(str(write_report(model_dir)))
-
-
-@main.command()
-@click.option("--model", "model_dir", required=True, type=click.Path(), help="Model folder.")
-@click.option("--text", help="The text to read. Default: the start of the model's held-out text.")
-@click.option("--file", "text_file", type=click.Path(), help="Read the text from a UTF-8 file.")
-@click.option(
-    "--chars",
-    type=int,
-    default=1000,
-    show_default=True,
-    help="Characters of the held-out text read when neither --text nor --file is given.",
-)
-@click.option("--html", "html_path", type=click.Path(), help="Write the page to this file.")
-@click.option("--layer", type=int, help="Recurrent layer, 0 at the bottom. Default: the top one.")
-@click.option(
-    "--unit",
-    "units",
-    type=int,
-    multiple=True,
-    help="Unit to show (repeatable). Default: the most varying ones.",
-)
-@click.option("--gate", type=click.Choice(GATES), help="Show a gate instead of a state.")
-@click.option(
-    "--state", type=click.Choice(STATES), help="Hidden state (default) or LSTM cell state."
-)
-@click.option("--count", type=int, default=6, show_default=True, help="Units shown without --unit.")
-@click.option(
-    "--find",
-    "find",
-    multiple=True,
-    type=click.Choice([*FEATURES, "all"]),
-    help="Rank units by how well they track this feature of the text (repeatable).",
-)
-@click.option("--top", type=int, default=5, show_default=True, help="Units listed per feature.")
-@click.pass_context
-def inspect(ctx, model_dir, text, text_file, chars, html_path, find, **options):
-    """Colour a text by hidden units or gates, with the model's next-character predictions."""
-    with _user_errors(ctx):
-        import pathlib
-
-        from keras_rnn_textgen import folder
-        from keras_rnn_textgen.data import read_text
-        from keras_rnn_textgen.inspection import inspect_text, summary_lines
-        from keras_rnn_textgen.inspection_page import render_html
-
-        if text is not None and text_file is not None:
-            raise ValueError(f"give --text or --file, not both; got --file {text_file!r}")
-        lm = folder.load(model_dir)
-        if text_file is not None:
-            text = read_text(pathlib.Path(text_file))
-        elif text is None:
-            if chars <= 0:
-                raise ValueError(f"`chars` must be a positive integer, got {chars!r}")
-            sample = lm.folder / folder.VALIDATION_SAMPLE_FILE
-            if not sample.is_file():
-                raise folder.ModelFolderError(
-                    f"model folder {str(lm.folder)!r} has no {folder.VALIDATION_SAMPLE_FILE}; "
-                    "give --text or --file"
-                )
-            text = sample.read_text(encoding="utf-8")[:chars]
-        features = list(FEATURES) if "all" in find else list(dict.fromkeys(find))
-        result = inspect_text(lm, text, find=features, **options)
-        for line in summary_lines(result):
-            click.echo(line)
-        if html_path is not None:
-            folder.write_text(pathlib.Path(html_path), render_html(result))
-            click.echo(html_path)
-
-
-@main.command()
-@click.option("--model", "model_dir", required=True, type=click.Path(), help="Model folder.")
 @click.option("--saved-model", is_flag=True, help="Write export/saved_model/.")
 @click.option("--tflite", is_flag=True, help="Write export/model*.tflite.")
 @click.option(
@@ -537,3 +513,106 @@ def export(ctx, model_dir, saved_model, tflite, quantize, corpus, eval_chars, as
             )
         for path in result.files:
             click.echo(f"wrote {path}")
+
+
+@main.command()
+@click.option("--model", "model_dir", required=True, type=click.Path(), help="Model folder.")
+@click.pass_context
+def report(ctx, model_dir):
+    """Write report.html (and its PNG plots) into a model folder; prints the page's path."""
+    with _user_errors(ctx):
+        from keras_rnn_textgen.report import write_report
+
+        click.echo(str(write_report(model_dir)))
+
+
+@main.command()
+@click.option("--model", "model_dir", required=True, type=click.Path(), help="Model folder.")
+@click.option("--text", help="The text to read. Default: the start of the model's held-out text.")
+@click.option("--file", "text_file", type=click.Path(), help="Read the text from a UTF-8 file.")
+@click.option(
+    "--chars",
+    type=int,
+    default=1000,
+    show_default=True,
+    help="Characters of the held-out text read when neither --text nor --file is given.",
+)
+@click.option("--html", "html_path", type=click.Path(), help="Write the page to this file.")
+@click.option("--layer", type=int, help="Recurrent layer, 0 at the bottom. Default: the top one.")
+@click.option(
+    "--unit",
+    "units",
+    type=int,
+    multiple=True,
+    help="Unit to show (repeatable). Default: the most varying ones.",
+)
+@click.option("--gate", type=click.Choice(GATES), help="Show a gate instead of a state.")
+@click.option(
+    "--state", type=click.Choice(STATES), help="Hidden state (default) or LSTM cell state."
+)
+@click.option("--count", type=int, default=6, show_default=True, help="Units shown without --unit.")
+@click.option(
+    "--find",
+    "find",
+    multiple=True,
+    type=click.Choice([*FEATURES, "all"]),
+    help="Rank units by how well they track this feature of the text (repeatable).",
+)
+@click.option("--top", type=int, default=5, show_default=True, help="Units listed per feature.")
+@click.pass_context
+def inspect(ctx, model_dir, text, text_file, chars, html_path, find, **options):
+    """Colour a text by hidden units or gates, with the model's next-character predictions."""
+    with _user_errors(ctx):
+        import pathlib
+
+        from keras_rnn_textgen import folder
+        from keras_rnn_textgen.data import read_text
+        from keras_rnn_textgen.inspection import inspect_text, summary_lines
+        from keras_rnn_textgen.inspection_page import render_html
+
+        if text is not None and text_file is not None:
+            raise ValueError(f"give --text or --file, not both; got --file {text_file!r}")
+        lm = folder.load(model_dir)
+        if text_file is not None:
+            text = read_text(pathlib.Path(text_file))
+        elif text is None:
+            if chars <= 0:
+                raise ValueError(f"`chars` must be a positive integer, got {chars!r}")
+            sample = lm.folder / folder.VALIDATION_SAMPLE_FILE
+            if not sample.is_file():
+                raise folder.ModelFolderError(
+                    f"model folder {str(lm.folder)!r} has no {folder.VALIDATION_SAMPLE_FILE}; "
+                    "give --text or --file"
+                )
+            text = sample.read_text(encoding="utf-8")[:chars]
+        features = list(FEATURES) if "all" in find else list(dict.fromkeys(find))
+        result = inspect_text(lm, text, find=features, **options)
+        for line in summary_lines(result):
+            click.echo(line)
+        if html_path is not None:
+            folder.write_text(pathlib.Path(html_path), render_html(result))
+            click.echo(html_path)
+
+
+@main.command()
+@click.option("--quick", is_flag=True, help="Short runs that check everything works.")
+@click.option("--only", multiple=True, help="Run only these benchmarks (repeatable).")
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(),
+    help="Write all results here (default benchmarks/results/bench.json).",
+)
+@click.pass_context
+def bench(ctx, quick, only, json_path):
+    """Measure training and generation speed, memory and quality, side by side."""
+    with _user_errors(ctx):
+        import pathlib
+
+        from keras_rnn_textgen.bench import BENCHMARKS, BENCHMARKS_DIR, run_benchmarks
+
+        results = run_benchmarks(only or tuple(BENCHMARKS), quick=quick, print_fn=click.echo)
+        path = pathlib.Path(json_path) if json_path else BENCHMARKS_DIR / "results" / "bench.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(results, indent=2) + "\n")
+        click.echo(f"wrote {path}")

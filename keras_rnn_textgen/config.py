@@ -8,6 +8,8 @@ CELL_NAMES = ("simple_rnn", "lstm", "gru")
 API_NAMES = ("sequential", "functional")
 # TFLite export variants: float32, int8 weights, float16 weights, int8 weights and activations.
 QUANTIZE_MODES = ("none", "dynamic", "float16", "int8")
+# tf.distribute strategies `fit` can train under (see distribute.py).
+STRATEGY_NAMES = ("auto", "one", "mirrored", "multiworker", "tpu")
 
 # Bumped whenever the layout of a model folder changes incompatibly.
 FORMAT_VERSION = 1
@@ -97,7 +99,17 @@ class TrainConfig:
         jit_compile: compile the training step with XLA.
         fast_rnn: train LSTM/GRU layers with the hand-written CPU gradient of
             `fast_rnn.py` (same weights and results as the Keras layers).
+        mixed_precision: compute in float16 (a GPU speed-up); weights and the
+            output layer stay float32.
         tensorboard: also write TensorBoard logs.
+        strategy: tf.distribute strategy, one of `STRATEGY_NAMES`; `auto`
+            mirrors the model over several GPUs when there are, `batch_size`
+            stays the global batch and `learning_rate` is not scaled.
+        tpu: TPU name or `grpc://` address for the `tpu` strategy; empty is
+            this machine's TPU.
+        checkpoint_every: training steps between the mid-epoch training
+            checkpoints of a `multiworker` run (the model folder is saved at
+            every epoch end anyway); 0 saves none.
 
     Example:
         >>> TrainConfig(seq_len=100, batch_size=64, epochs=3)
@@ -118,12 +130,24 @@ class TrainConfig:
     seed: int = 0
     jit_compile: bool = False
     fast_rnn: bool = False
+    mixed_precision: bool = False
     tensorboard: bool = False
+    strategy: str = "auto"
+    tpu: str = ""
+    checkpoint_every: int = 0
 
     def __post_init__(self) -> None:
+        _check_choice("strategy", self.strategy, STRATEGY_NAMES)
+        if self.tpu and self.strategy != "tpu":
+            raise ValueError(f"`tpu` is used with `strategy` 'tpu' only, got {self.strategy!r}")
+        if self.checkpoint_every and self.strategy != "multiworker":
+            raise ValueError(
+                "`checkpoint_every` is used with `strategy` 'multiworker' only (other "
+                f"strategies save at epoch ends), got {self.strategy!r}"
+            )
         for name in ("seq_len", "batch_size", "epochs", "patience"):
             _check_positive(name, getattr(self, name))
-        for name in ("steps_per_epoch", "sample_every", "sample_length"):
+        for name in ("steps_per_epoch", "sample_every", "sample_length", "checkpoint_every"):
             if getattr(self, name) < 0:
                 raise ValueError(f"`{name}` must be >= 0, got {getattr(self, name)!r}")
         if not (self.learning_rate > 0 and math.isfinite(self.learning_rate)):

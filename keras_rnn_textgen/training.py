@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 
 import keras
 
-from keras_rnn_textgen import data
+from keras_rnn_textgen import data, distribute
 from keras_rnn_textgen import folder as model_folder
 from keras_rnn_textgen.callbacks import FolderCheckpoint, SamplingCallback, read_history
 from keras_rnn_textgen.config import ModelConfig, TrainConfig, from_dict
@@ -54,6 +54,7 @@ class FitResult:
 
 
 def _prepare_folder(folder: pathlib.Path, resume: bool, overwrite: bool) -> None:
+    # Only checks: nothing in the folder changes until the new run is known to start.
     exists = any((folder / name).exists() for name in OUTPUT_FILES)
     if resume and not exists:
         raise model_folder.ModelFolderError(
@@ -64,10 +65,47 @@ def _prepare_folder(folder: pathlib.Path, resume: bool, overwrite: bool) -> None
             f"model folder {str(folder)!r} already exists; pass --resume to continue "
             "training it or --overwrite to replace it"
         )
-    if overwrite and not resume:
-        for name in OUTPUT_FILES:
-            (folder / name).unlink(missing_ok=True)
-        shutil.rmtree(folder / "logs", ignore_errors=True)
+
+
+class _ResumedPlateau(keras.callbacks.ReduceLROnPlateau):
+    """`ReduceLROnPlateau` that remembers the best `val_loss` of the epochs before a resume.
+
+    Keras forgets it when training begins, so a resumed run would miss the
+    next plateau; the learning rate already lowered is in the saved optimizer.
+    """
+
+    def __init__(self, earlier_val_losses: list[float], **kwargs):
+        super().__init__(**kwargs)
+        self.earlier_val_losses = earlier_val_losses
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        for value in self.earlier_val_losses:
+            if self.best is None or value < self.best - self.min_delta:
+                self.best = value
+
+
+def _remove_outputs(folder: pathlib.Path) -> None:
+    for name in OUTPUT_FILES:
+        (folder / name).unlink(missing_ok=True)
+    shutil.rmtree(folder / "logs", ignore_errors=True)
+    shutil.rmtree(folder / distribute.CHECKPOINT_DIR, ignore_errors=True)
+
+
+def _resume_epoch(info: dict, model_step: int, steps: int, folder: pathlib.Path) -> int:
+    """Epochs completed by the weights in `model.keras`, checked against `config.json`."""
+    progress = info.get("progress", {})
+    epochs, step = progress.get("epochs_completed", 0), progress.get("step", model_step)
+    if model_step == step:
+        return epochs
+    # Killed after saving model.keras and before config.json: one more epoch is done.
+    if model_step == step + steps:
+        return epochs + 1
+    raise model_folder.ModelFolderError(
+        f"{str(folder / model_folder.MODEL_FILE)!r} is at training step {model_step} but "
+        f"{model_folder.CONFIG_FILE} records step {step}; the folder was changed by "
+        "something other than `fit`; start again with --overwrite"
+    )
 
 
 def fit(
@@ -113,14 +151,20 @@ def fit(
     """
     model_config = model_config or ModelConfig()
     train_config = train_config or TrainConfig()
-    folder = pathlib.Path(output) / (name or model_config.default_name)
+    folder = chief_folder = pathlib.Path(output) / (name or model_config.default_name)
+    strategy = distribute.make_strategy(train_config.strategy, train_config.tpu)
+    # The chief alone writes the folder; other workers run the same steps on a scratch copy.
+    scratch = distribute.worker_folder(folder, strategy, resume)
+    if scratch is not None:
+        folder, print_fn, verbose = pathlib.Path(scratch.name), None, 0
     _prepare_folder(folder, resume, overwrite)
-    with model_folder.lock(folder):
-        text = data.load_corpus(corpus, encoding, encoding_errors)
+    text = data.load_corpus(corpus, encoding, encoding_errors)
+    with model_folder.lock(folder), distribute.scope(strategy):
+        model_folder.remove_temporary_files(folder)
         digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
         history: list[dict] = []
         if resume:
-            loaded = model_folder.load(folder, jit_compile=train_config.jit_compile)
+            loaded = model_folder.load(folder, training=train_config)
             model, tokenizer, model_config = loaded.model, loaded.tokenizer, loaded.model_config
             saved = from_dict(TrainConfig, loaded.info["training"])
             train_config = dataclasses.replace(
@@ -130,56 +174,97 @@ def fit(
                 sample_length=train_config.sample_length,
                 sample_temperatures=train_config.sample_temperatures,
                 sample_prompt=train_config.sample_prompt,
+                strategy=train_config.strategy,
+                tpu=train_config.tpu,
+                checkpoint_every=train_config.checkpoint_every,
             )
-            initial_epoch = loaded.info.get("progress", {}).get("epochs_completed", 0)
-            history = read_history(folder / model_folder.HISTORY_FILE)
             if loaded.info.get("corpus", {}).get("sha256") != digest:
                 logger.warning("the corpus differs from the one this model was trained on")
         else:
             tokenizer = CharTokenizer.from_text(text)
             model_config = dataclasses.replace(model_config, vocab_size=tokenizer.vocab_size)
-            model = build_model(model_config, seed=train_config.seed)
+            model = build_model(
+                model_config,
+                seed=train_config.seed,
+                fast=train_config.fast_rnn,
+                mixed_precision=train_config.mixed_precision,
+            )
             model_folder.compile_model(model, train_config)
+            # Built now, so the first save holds the optimizer's (zero) state as every later one.
+            model.optimizer.build(model.trainable_variables)
             initial_epoch = 0
+        train = distribute.fit_function(model, strategy, folder, train_config)
 
-        ids = tokenizer.tokenize(text)  # (characters,) int32
-        train_ids, val_ids = data.split_ids(
-            ids, train_config.validation_split, train_config.seq_len
+        train_text, val_text = data.split_text(
+            text, train_config.validation_split, train_config.seq_len
         )
+        train_ids = tokenizer.encode(train_text)  # (characters,) int32
+        val_ids = tokenizer.encode(val_text)
+        # The ids are all that training needs: free the text (peak memory on big corpora).
+        characters, validation_sample = len(text), val_text[:VALIDATION_SAMPLE_CHARS]
+        del text, train_text, val_text
         steps = train_config.steps_per_epoch or data.batches_per_epoch(
             train_ids, train_config.seq_len, train_config.batch_size
         )
+        initial_step = int(model.optimizer.iterations.numpy())  # int() fails on mirrored variables
+        if resume:
+            initial_epoch = _resume_epoch(loaded.info, initial_step, steps, folder)
+            history = [
+                row
+                for row in read_history(folder / model_folder.HISTORY_FILE)
+                if int(row["epoch"]) <= initial_epoch
+            ]
+        train_ds = data.training_dataset(
+            train_ids,
+            train_config.seq_len,
+            train_config.batch_size,
+            train_config.seed,
+            start_batch=initial_epoch * steps,
+        )
+        val_ds = data.evaluation_dataset(val_ids, train_config.seq_len, train_config.batch_size)
         record = model_folder.config_record(
             model_config,
             train_config,
             corpus={
                 "files": [str(p) for p in corpus] or [data.DEFAULT_CORPUS],
-                "characters": int(ids.shape[0]),
+                "characters": characters,
                 "train_characters": int(train_ids.shape[0]),
                 "validation_characters": int(val_ids.shape[0]),
-                "unknown_characters": int(keras.ops.sum(ids == UNK_ID)),
+                "unknown_characters": sum(
+                    int(keras.ops.sum(part == UNK_ID)) for part in (train_ids, val_ids)
+                ),
                 "sha256": digest,
             },
-            progress={"epochs_completed": initial_epoch, "step": initial_epoch * steps},
+            progress={"epochs_completed": initial_epoch, "step": initial_step},
         )
-        model_folder.write_json(folder / model_folder.TOKENIZER_FILE, tokenizer.get_config())
-        model_folder.write_text(
-            folder / model_folder.VALIDATION_SAMPLE_FILE,
-            tokenizer.decode(val_ids[:VALIDATION_SAMPLE_CHARS]),
-        )
-        if not resume:
-            model_folder.save_model(model, folder / model_folder.MODEL_FILE)
-        model_folder.write_json(folder / model_folder.CONFIG_FILE, record)
+        if overwrite and not resume:
+            _remove_outputs(folder)
+        # config.json last: a folder without it is recognised as incomplete.
+        with model_folder.signals_deferred():
+            model_folder.write_json(folder / model_folder.TOKENIZER_FILE, tokenizer.get_config())
+            model_folder.write_text(
+                folder / model_folder.VALIDATION_SAMPLE_FILE,
+                validation_sample,
+            )
+            if not resume:
+                model_folder.save_model(model, folder / model_folder.MODEL_FILE)
+            model_folder.write_json(folder / model_folder.CONFIG_FILE, record)
 
         checkpoint = FolderCheckpoint(folder, record, history)
+        # The checkpoint comes after ReduceLROnPlateau, so the saved optimizer
+        # holds the learning rate the next epoch uses.
         callbacks: list[keras.callbacks.Callback] = [
-            checkpoint,
-            keras.callbacks.ReduceLROnPlateau(
-                monitor="val_loss", factor=0.5, patience=1, min_lr=train_config.learning_rate / 32
+            _ResumedPlateau(
+                [float(row["val_loss"]) for row in history],
+                monitor="val_loss",
+                factor=0.5,
+                patience=1,
+                min_lr=train_config.learning_rate / 32,
             ),
             keras.callbacks.EarlyStopping(
                 monitor="val_loss", patience=train_config.patience, restore_best_weights=True
             ),
+            checkpoint,
         ]
         log_dir = folder / "logs" if train_config.tensorboard else None
         if log_dir is not None:
@@ -198,16 +283,8 @@ def fit(
                     log_dir=log_dir / "samples" if log_dir else None,
                 )
             )
-        train_ds = data.training_dataset(
-            train_ids,
-            train_config.seq_len,
-            train_config.batch_size,
-            train_config.seed,
-            start_batch=initial_epoch * steps,
-        )
-        val_ds = data.evaluation_dataset(val_ids, train_config.seq_len, train_config.batch_size)
         try:
-            model.fit(
+            train(
                 train_ds,
                 epochs=train_config.epochs,
                 initial_epoch=initial_epoch,
@@ -225,9 +302,10 @@ def fit(
             ) from None
         if checkpoint.diverged_at is not None:
             raise TrainingStopped(
-                f"loss became NaN or infinite at step {checkpoint.diverged_at}; "
-                f"{str(folder)!r} keeps the weights of the last good epoch; try a lower "
-                "learning rate or clipnorm"
+                f"{checkpoint.diverged_metric} became NaN or infinite at step "
+                f"{checkpoint.diverged_at}; {str(folder)!r} keeps the weights of the last "
+                f"good epoch ({checkpoint.record['progress']['epochs_completed']} completed); "
+                "try a lower learning rate or clipnorm"
             )
         # EarlyStopping restored the weights of the best epoch: keep those.
         rows = checkpoint.history
@@ -235,6 +313,7 @@ def fit(
         metrics = {k: float(v) for k, v in best.items() if k not in ("epoch", "step")}
         record["metrics"] = metrics
         record["best_epoch"] = int(best["epoch"]) if best else None
-        model_folder.save_model(model, folder / model_folder.MODEL_FILE)
-        model_folder.write_json(folder / model_folder.CONFIG_FILE, record)
-        return FitResult(folder, record["progress"]["epochs_completed"], metrics)
+        with model_folder.signals_deferred():
+            model_folder.save_model(model, folder / model_folder.MODEL_FILE)
+            model_folder.write_json(folder / model_folder.CONFIG_FILE, record)
+        return FitResult(chief_folder, record["progress"]["epochs_completed"], metrics)

@@ -1,0 +1,464 @@
+"""Training on several GPUs, machines or a TPU with TensorFlow's own `tf.distribute` strategies.
+
+`training.fit` asks `make_strategy` for the strategy a run names, builds or
+loads the model inside `scope(strategy)` and trains with `fit_function`:
+Keras's `Model.fit` for one device, `MirroredStrategy` and `TPUStrategy`, and
+`MultiWorkerLoop` for `MultiWorkerMirroredStrategy`, under which `Model.fit`
+fails in Keras 3.15 ("Attempt to convert a value (PerReplica ...)",
+keras-team/keras#20585). The batch size is always the global batch, split
+evenly over the replicas, and the learning rate is the one configured. (With
+several replicas Keras's optimizer clips each replica's share of the gradient
+before summing them; both loops keep that, see the README.)
+
+In a multi-worker job only the chief writes the model folder; every other
+worker runs the very same steps (collective operations need all of them) on a
+scratch copy that `worker_folder` makes and removes.
+"""
+
+import contextlib
+import functools
+import logging
+import math
+import os
+import pathlib
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+
+import keras
+import tensorflow as tf
+
+from keras_rnn_textgen.config import STRATEGY_NAMES, TrainConfig
+from keras_rnn_textgen.folder import CONFIG_FILE
+
+logger = logging.getLogger(__name__)
+
+# Training checkpoints of multi-worker runs, inside the model folder.
+CHECKPOINT_DIR = "checkpoints"
+_CHECKPOINT_PREFIX = "ckpt"
+
+
+class DistributeError(ValueError):
+    """A distribution strategy that cannot be set up or go on, with the argument and the reason."""
+
+
+# What a collective operation raises when another worker of the cluster has gone.
+_LOST_WORKER_ERRORS = (
+    tf.errors.UnavailableError,
+    tf.errors.AbortedError,
+    tf.errors.CancelledError,
+    tf.errors.DeadlineExceededError,
+)
+
+
+def _one_device(tpu: str) -> tf.distribute.Strategy:
+    # TensorFlow's default strategy: no replication, ops on the first GPU if any.
+    return tf.distribute.get_strategy()
+
+
+def _mirrored(tpu: str) -> tf.distribute.Strategy:
+    # Every GPU; without GPUs, every (logical) CPU device, usually just one.
+    devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
+    return tf.distribute.MirroredStrategy([d.name for d in devices])
+
+
+def _auto(tpu: str) -> tf.distribute.Strategy:
+    # Physical devices: listing them does not initialise TensorFlow's devices.
+    if len(tf.config.list_physical_devices("GPU")) > 1:
+        return _mirrored(tpu)
+    return _one_device(tpu)
+
+
+def _multiworker(tpu: str) -> tf.distribute.Strategy:
+    if not os.environ.get("TF_CONFIG"):
+        raise DistributeError(
+            "`strategy` 'multiworker' needs the TF_CONFIG environment variable naming the "
+            "cluster and this worker's task, got none"
+        )
+    try:
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    except RuntimeError as e:
+        # TensorFlow configures collective ops only before it creates its devices.
+        raise DistributeError(
+            f"`strategy` 'multiworker' must be set up before TensorFlow runs its first "
+            f"operation in this process ({e})"
+        ) from None
+
+
+def _tpu(tpu: str) -> tf.distribute.Strategy:
+    try:
+        resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu or None)
+        tf.config.experimental_connect_to_cluster(resolver)
+        tf.tpu.experimental.initialize_tpu_system(resolver)
+    except Exception as e:  # the resolver raises ValueError, URLError or TF errors
+        reason = (str(e).splitlines() or [type(e).__name__])[0]
+        raise DistributeError(f"`tpu` {tpu!r}: cannot connect to a TPU ({reason})") from None
+    return tf.distribute.TPUStrategy(resolver)
+
+
+# One entry per name of `config.STRATEGY_NAMES`, in the same order.
+STRATEGIES: dict[str, Callable[[str], tf.distribute.Strategy]] = {
+    "auto": _auto,
+    "one": _one_device,
+    "mirrored": _mirrored,
+    "multiworker": _multiworker,
+    "tpu": _tpu,
+}
+
+
+# Cached: a process can join a cluster or a TPU only once.
+@functools.cache
+def make_strategy(name: str = "auto", tpu: str = "") -> tf.distribute.Strategy:
+    """Returns TensorFlow's distribution strategy for a strategy name.
+
+    `auto` is `MirroredStrategy` when more than one GPU is visible, else the
+    default strategy; `one` is the default strategy (one device); `mirrored`
+    copies the model to every GPU (or every logical CPU device);
+    `multiworker` is `MultiWorkerMirroredStrategy` over the cluster in
+    `TF_CONFIG` and must be made before TensorFlow runs its first operation;
+    `tpu` is `TPUStrategy` on the TPU at `tpu`. A strategy is made once per
+    process and reused.
+
+    Args:
+        name: one of `config.STRATEGY_NAMES`.
+        tpu: TPU name or `grpc://` address for `tpu`; empty means the TPU of
+            this machine (a TPU VM) or the one `TPU_NAME` names.
+
+    Example:
+        >>> strategy = make_strategy("mirrored")
+        >>> strategy.num_replicas_in_sync      # the GPUs, or the logical CPUs
+        2
+    """
+    if name not in STRATEGIES:
+        raise DistributeError(f"`strategy` must be one of {sorted(STRATEGY_NAMES)}, got {name!r}")
+    if os.environ.get("TF_CONFIG") and name in ("auto", "one", "mirrored"):
+        logger.warning(
+            "TF_CONFIG is set but `strategy` is %r: this process trains on its own; "
+            "use 'multiworker' to train with the cluster",
+            name,
+        )
+    strategy = STRATEGIES[name](tpu)
+    logger.info(
+        "strategy %r: %s with %d replica(s)",
+        name,
+        type(strategy).__name__,
+        strategy.num_replicas_in_sync,
+    )
+    return strategy
+
+
+def is_chief(strategy: tf.distribute.Strategy) -> bool:
+    """Whether this process writes the model folder: the chief of a cluster, or a lone process.
+
+    The chief is the `chief` task if the cluster has one, else worker 0.
+
+    Args:
+        strategy: the run's strategy.
+
+    Example:
+        >>> is_chief(make_strategy("one"))
+        True
+    """
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or isinstance(strategy, tf.distribute.TPUStrategy):
+        return True
+    cluster = resolver.cluster_spec()
+    if not cluster.jobs or resolver.task_type in (None, "chief"):
+        return True
+    return resolver.task_type == "worker" and resolver.task_id == 0 and "chief" not in cluster.jobs
+
+
+@contextlib.contextmanager
+def scope(strategy: tf.distribute.Strategy) -> Iterator[None]:
+    """`strategy.scope()`, where a worker lost by a multi-worker job becomes a `DistributeError`.
+
+    Args:
+        strategy: the run's strategy.
+
+    Example:
+        >>> with scope(strategy):
+        ...     model = build_model(config)
+    """
+    with strategy.scope():
+        try:
+            yield
+        except _LOST_WORKER_ERRORS as e:
+            if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+                raise
+            raise DistributeError(
+                "`strategy` 'multiworker': another worker stopped or cannot be reached "
+                f"({type(e).__name__}); restart every worker with --resume"
+            ) from e
+
+
+def worker_folder(
+    folder: pathlib.Path, strategy: tf.distribute.Strategy, resume: bool
+) -> tempfile.TemporaryDirectory | None:
+    """A scratch folder for a worker other than the chief; None on the chief.
+
+    The worker writes there what the chief writes into `folder`, so both run
+    the same operations; the folder is deleted when the returned object is
+    (at the latest when the process ends). To resume, the worker starts from
+    a copy of the chief's folder, which it must be able to read: a shared
+    file system, or a copy at the same path.
+
+    Args:
+        folder: the model folder the chief writes.
+        strategy: the run's strategy.
+        resume: copy the chief's folder (its files and checkpoints) first.
+
+    Example:
+        >>> scratch = worker_folder(folder, strategy, resume=False)
+        >>> out = folder if scratch is None else pathlib.Path(scratch.name)
+    """
+    if is_chief(strategy):
+        return None
+    task = f"{strategy.cluster_resolver.task_type}{strategy.cluster_resolver.task_id}"
+    if resume and not (folder / CONFIG_FILE).is_file():
+        raise DistributeError(
+            f"`resume` on {task}: model folder {str(folder)!r} is not readable here; every "
+            "worker needs the chief's folder (a shared file system, or a copy at the same path)"
+        )
+    scratch = tempfile.TemporaryDirectory(prefix=f"keras-rnn-textgen-{task}-")
+    if resume:
+        # Files only (no lock, no half-written temporaries), and the checkpoints.
+        for path in folder.iterdir():
+            if path.is_file() and not path.name.startswith("."):
+                shutil.copy2(path, scratch.name)
+        if (folder / CHECKPOINT_DIR).is_dir():
+            shutil.copytree(folder / CHECKPOINT_DIR, pathlib.Path(scratch.name) / CHECKPOINT_DIR)
+    return scratch
+
+
+def fit_function(
+    model: keras.Model,
+    strategy: tf.distribute.Strategy,
+    folder: pathlib.Path,
+    train_config: TrainConfig,
+) -> Callable:
+    """The training loop for `strategy`: `model.fit` or `MultiWorkerLoop(...).fit`.
+
+    Both take `Model.fit`'s arguments, so `training.fit` calls either the same way.
+
+    Args:
+        model: the compiled model, built in `strategy.scope()`.
+        strategy: the run's strategy.
+        folder: the folder this process writes (checkpoints go to its `checkpoints/`).
+        train_config: the run; its batch size must split evenly over the replicas.
+
+    Example:
+        >>> train = fit_function(model, strategy, folder, train_config)
+        >>> train(train_ds, epochs=3, steps_per_epoch=100, validation_data=val_ds)
+    """
+    replicas = strategy.num_replicas_in_sync
+    if train_config.batch_size % replicas:
+        raise DistributeError(
+            f"`batch_size` must be a multiple of the {replicas} replicas of strategy "
+            f"{train_config.strategy!r} (it is the global batch), got {train_config.batch_size}"
+        )
+    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return MultiWorkerLoop(
+            model,
+            strategy,
+            train_config.batch_size,
+            folder / CHECKPOINT_DIR,
+            train_config.checkpoint_every,
+        ).fit
+    return model.fit
+
+
+def _nll_logs(nll: float, tokens: float, prefix: str = "") -> dict[str, float]:
+    """Keras's logs for summed token negative log-likelihood: loss, perplexity, bits per char."""
+    loss = nll / tokens if tokens else 0.0
+    return {
+        f"{prefix}loss": loss,
+        f"{prefix}perplexity": math.exp(loss),
+        f"{prefix}bits_per_char": loss / math.log(2.0),
+    }
+
+
+class MultiWorkerLoop:
+    """`Model.fit` written with `strategy.run`, for `MultiWorkerMirroredStrategy`.
+
+    Each step runs the model on every replica's share of the global batch
+    (`experimental_distribute_dataset`), averages the loss over the global
+    batch (`tf.nn.compute_average_loss`) and applies the model's own compiled
+    optimizer, which sums the replicas' gradients. Loss, perplexity and bits
+    per character are sums of token log-likelihoods and counts over all
+    replicas, as `metrics.Perplexity` takes them. Callbacks get the calls and
+    logs `Model.fit` gives them, so `FolderCheckpoint`, `SamplingCallback`,
+    early stopping and the learning-rate schedule work unchanged.
+
+    Every `checkpoint_every` steps within an epoch (its end is saved by
+    `FolderCheckpoint`) all workers save a training checkpoint with
+    `tf.train.CheckpointManager`: model, optimizer and the epoch's running
+    sums; the chief's lands in the model folder. A run resumed from the
+    folder continues from the latest checkpoint if it lies within the epoch
+    it resumes, from the next batch of the same data stream (`steps.csv` then
+    lacks the losses of the steps between the epoch start and the checkpoint).
+    The step is not compiled with XLA: `jit_compile` applies to `Model.fit` only.
+
+    Args:
+        model: a compiled model built in `strategy.scope()`.
+        strategy: a `MultiWorkerMirroredStrategy`.
+        global_batch_size: windows per step over all replicas.
+        checkpoint_dir: where this process keeps its checkpoints.
+        checkpoint_every: steps between checkpoints; 0 saves none.
+
+    Example:
+        >>> with strategy.scope():
+        ...     loop = MultiWorkerLoop(model, strategy, 64, folder / "checkpoints", 100)
+        ...     loop.fit(train_ds, epochs=3, steps_per_epoch=500, validation_data=val_ds)
+    """
+
+    def __init__(
+        self,
+        model: keras.Model,
+        strategy: tf.distribute.Strategy,
+        global_batch_size: int,
+        checkpoint_dir: pathlib.Path,
+        checkpoint_every: int = 0,
+    ):
+        self.model = model
+        self.strategy = strategy
+        self.global_batch_size = global_batch_size
+        self.checkpoint_every = checkpoint_every
+        with strategy.scope():
+            # Token negative log-likelihood and token count of the epoch so far.
+            self._epoch_sums = tf.Variable([0.0, 0.0], dtype=tf.float64, trainable=False)
+        checkpoint = tf.train.Checkpoint(
+            model=model, optimizer=model.optimizer, epoch_sums=self._epoch_sums
+        )
+        self._manager = tf.train.CheckpointManager(
+            checkpoint, str(checkpoint_dir), max_to_keep=1, checkpoint_name=_CHECKPOINT_PREFIX
+        )
+        self._train_step = tf.function(self._distributed_train_step)
+        self._eval_step = tf.function(self._distributed_eval_step, reduce_retracing=True)
+
+    def _nll(self, x: tf.Tensor, y: tf.Tensor, training: bool) -> tf.Tensor:
+        logits = self.model(x, training=training)  # (batch, time, vocab)
+        return keras.losses.sparse_categorical_crossentropy(y, logits, from_logits=True)
+
+    def _replica_train_step(self, x: tf.Tensor, y: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        with tf.GradientTape() as tape:
+            nll = self._nll(x, y, training=True)  # (batch, time)
+            # Mean over the global batch: the replicas' gradients sum to one device's.
+            loss = tf.nn.compute_average_loss(
+                tf.reduce_mean(nll, axis=1), global_batch_size=self.global_batch_size
+            )
+            if self.model.losses:
+                loss += tf.nn.scale_regularization_loss(tf.add_n(self.model.losses))
+        variables = self.model.trainable_variables
+        self.model.optimizer.apply(tape.gradient(loss, variables), variables)
+        return tf.reduce_sum(nll), tf.cast(tf.size(nll), nll.dtype)
+
+    def _replica_eval_step(self, x: tf.Tensor, y: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        nll = self._nll(x, y, training=False)  # (batch, time); batch may be 0
+        return tf.reduce_sum(nll), tf.cast(tf.size(nll), nll.dtype)
+
+    def _sum_over_replicas(self, per_replica) -> list[tf.Tensor]:
+        return [self.strategy.reduce("SUM", v, axis=None) for v in per_replica]
+
+    def _distributed_train_step(self, iterator) -> list[tf.Tensor]:
+        x, y = next(iterator)
+        return self._sum_over_replicas(self.strategy.run(self._replica_train_step, args=(x, y)))
+
+    def _distributed_eval_step(self, x, y) -> list[tf.Tensor]:
+        return self._sum_over_replicas(self.strategy.run(self._replica_eval_step, args=(x, y)))
+
+    def _distribute(self, dataset: tf.data.Dataset):
+        # The datasets have no files to split: each worker takes its slice of every batch.
+        options = tf.data.Options()
+        options.experimental_distribute.auto_shard_policy = (
+            tf.data.experimental.AutoShardPolicy.DATA
+        )
+        return self.strategy.experimental_distribute_dataset(dataset.with_options(options))
+
+    def _restore(self, start: int, steps: int) -> int:
+        """Restores the latest checkpoint if it lies within the epoch from `start`; its step."""
+        latest = self._manager.latest_checkpoint
+        step = int(latest.rsplit("-", 1)[1]) if latest else start
+        if not start < step < start + steps:
+            return start
+        self._manager.checkpoint.restore(latest).assert_existing_objects_matched()
+        logger.info("resuming from checkpoint %s at step %d", latest, step)
+        return step
+
+    def evaluate(self, dataset) -> dict[str, float]:
+        """`val_loss`, `val_perplexity` and `val_bits_per_char` of a distributed dataset."""
+        nll = tokens = 0.0
+        for x, y in dataset:
+            batch_nll, batch_tokens = self._eval_step(x, y)
+            nll, tokens = nll + float(batch_nll), tokens + float(batch_tokens)
+        return _nll_logs(nll, tokens, prefix="val_")
+
+    def fit(
+        self,
+        x: tf.data.Dataset,
+        *,
+        epochs: int = 1,
+        initial_epoch: int = 0,
+        steps_per_epoch: int,
+        validation_data: tf.data.Dataset | None = None,
+        callbacks: list[keras.callbacks.Callback] | None = None,
+        verbose: int | str = "auto",
+        shuffle: bool = False,
+    ) -> keras.callbacks.History:
+        """Trains like `Model.fit`; `x` is endless, from step `initial_epoch * steps_per_epoch`.
+
+        Args:
+            x: batches of (inputs, targets) of the global batch size.
+            epochs: epochs in all, counting earlier runs.
+            initial_epoch: epochs already done.
+            steps_per_epoch: batches per epoch.
+            validation_data: batches evaluated at each epoch end, or None.
+            callbacks: Keras callbacks, called as `Model.fit` calls them.
+            verbose: 0 hides the progress bar.
+            shuffle: accepted for `Model.fit`'s signature; the dataset sets the order.
+        """
+        model, steps = self.model, steps_per_epoch
+        start = initial_epoch * steps
+        step = self._restore(start, steps)
+        iterator = iter(self._distribute(x.skip(step - start)))
+        validation = self._distribute(validation_data) if validation_data is not None else None
+        history = keras.callbacks.History()
+        callback_list = keras.callbacks.CallbackList(
+            [*(callbacks or []), history],
+            add_progbar=verbose != 0,
+            model=model,
+            verbose=1 if verbose == "auto" else verbose,
+            epochs=epochs,
+            steps=steps,
+        )
+        model.stop_training = False
+        done_nll, done_tokens = (
+            [float(v) for v in self._epoch_sums.numpy()] if step > start else [0.0, 0.0]
+        )
+        callback_list.on_train_begin()
+        logs: dict[str, float] = {}
+        for epoch in range(initial_epoch, epochs):
+            callback_list.on_epoch_begin(epoch)
+            first = step - epoch * steps  # batches of this epoch done before a resume
+            nll = tokens = 0.0
+            # Batch numbers count from the resume point, so per-step losses stay per step.
+            for batch in range(steps - first):
+                callback_list.on_train_batch_begin(batch)
+                batch_nll, batch_tokens = self._train_step(iterator)
+                nll, tokens, step = nll + float(batch_nll), tokens + float(batch_tokens), step + 1
+                callback_list.on_train_batch_end(batch, _nll_logs(nll, tokens))
+                # Within the epoch only: FolderCheckpoint saves its end.
+                due = self.checkpoint_every and step % self.checkpoint_every == 0
+                if due and first + batch + 1 < steps:
+                    self._epoch_sums.assign([done_nll + nll, done_tokens + tokens])
+                    self._manager.save(checkpoint_number=step)
+                if model.stop_training:
+                    break
+            logs = _nll_logs(done_nll + nll, done_tokens + tokens)
+            done_nll = done_tokens = 0.0
+            if validation is not None:
+                logs.update(self.evaluate(validation))
+            callback_list.on_epoch_end(epoch, logs)
+            if model.stop_training:
+                break
+        callback_list.on_train_end(logs)
+        return history
