@@ -1,5 +1,6 @@
 """Corpus loading and the tf.data pipelines of training and validation windows."""
 
+import math
 import pathlib
 from collections.abc import Sequence
 from importlib import resources
@@ -48,7 +49,10 @@ def read_text(path: pathlib.Path, encoding: str = "utf-8", errors: str = "strict
     data = path.read_bytes()
     nul = data.find(b"\x00")
     if nul >= 0 and encoding.lower().replace("-", "").replace("_", "") in ("utf8", "ascii"):
-        raise CorpusError(f"{str(path)!r} looks binary: NUL byte at offset {nul}; give a text file")
+        raise CorpusError(
+            f"{str(path)!r} looks binary: NUL byte at offset {nul}; give a text file "
+            "(or its `--encoding`, e.g. utf-16)"
+        )
     try:
         text = data.decode(encoding, errors=errors)
     except LookupError:
@@ -95,12 +99,18 @@ def split_ids(ids: tf.Tensor, validation_split: float, seq_len: int) -> tuple[tf
     n_train = n - n_val
     need = seq_len + 1
     if n_train < need or n_val < need:
-        largest = max(1, min(n_train, n_val) - 1)
+        largest = min(n_train, n_val) - 1
+        way_out = f"give more text or a seq_len of at most {largest}"
+        if largest < 1:
+            # Not even seq_len 1 fits: say how much text would.
+            fewest = math.ceil(max(2 / validation_split, 2 / (1 - validation_split), 4))
+            while int(fewest * validation_split) < 2 or fewest - int(fewest * validation_split) < 2:
+                fewest += 1
+            way_out = f"give at least {fewest} characters of text"
         raise CorpusError(
             f"corpus of {n} characters is too short for one training and one "
             f"validation window of seq_len + 1 = {need} characters with "
-            f"validation_split={validation_split}; give more text or a seq_len "
-            f"of at most {largest}"
+            f"validation_split={validation_split}; {way_out}"
         )
     return ids[:n_train], ids[n_train:]
 
@@ -173,6 +183,8 @@ def batches_per_epoch(ids: tf.Tensor, seq_len: int, batch_size: int) -> int:
 
 def evaluation_dataset(ids: tf.Tensor, seq_len: int, batch_size: int) -> tf.data.Dataset:
     """Batches of (inputs, targets) windows in text order, the last batch partial."""
+    if batch_size <= 0:
+        raise ValueError(f"`batch_size` must be a positive integer, got {batch_size!r}")
     return (
         tf.data.Dataset.from_tensor_slices(windows(ids, seq_len))
         .batch(batch_size)

@@ -20,7 +20,9 @@ import dataclasses
 import json
 import os
 import pathlib
+import signal
 import tempfile
+import threading
 import zipfile
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -49,6 +51,14 @@ REPORT_FILES = (
     "report_learning_rate.png",
 )
 REQUIRED_FILES = (MODEL_FILE, TOKENIZER_FILE, CONFIG_FILE)
+# Modules whose classes a model.keras written by this package names.
+_KNOWN_MODULES = ("keras", "keras_rnn_textgen")
+# The process's umask, read once (reading it means setting it).
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+# Ends the names of files being written; a killed writer can leave them behind.
+TEMPORARY_SUFFIX = ".tmp"
+
 
 
 class ModelFolderError(ValueError):
@@ -56,18 +66,64 @@ class ModelFolderError(ValueError):
 
 
 def atomic_write(path: pathlib.Path, write: Callable[[pathlib.Path], None]) -> None:
-    """Calls `write(tmp)` on a temporary path beside `path`, then renames it over `path`."""
+    """Calls `write(tmp)` on a temporary path beside `path`, then renames it over `path`.
+
+    A failed write (a full disk, say) leaves the old `path` as it was and
+    raises an `OSError` that names `path`.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMPORARY_SUFFIX, dir=path.parent)
     os.close(fd)
     tmp_path = pathlib.Path(tmp)
     try:
         write(tmp_path)
         with open(tmp_path, "rb+") as f:
             os.fsync(f.fileno())
+        # mkstemp makes the file private; give it the permissions of any new file.
+        os.chmod(tmp_path, 0o666 & ~_UMASK)
         os.replace(tmp_path, path)
+    except OSError as e:
+        # The temporary name means nothing to the user: name the file being written.
+        message = f"could not write {str(path)!r}: {e.strerror or e}"
+        raise (OSError(e.errno, message) if e.errno else OSError(message)) from e
     finally:
         tmp_path.unlink(missing_ok=True)
+
+
+def remove_temporary_files(folder: pathlib.Path) -> None:
+    """Deletes the temporary files a killed writer left in `folder`; call it holding `lock`."""
+    for path in folder.glob(f".*{TEMPORARY_SUFFIX}*"):
+        path.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Holds SIGINT and SIGTERM until the block ends, so files saved together stay together.
+
+    A signal that arrives inside the block is delivered when it ends (Ctrl-C
+    then raises `KeyboardInterrupt` there). Outside the main thread, where
+    Python cannot handle signals, the block runs as it is.
+
+    Example:
+        >>> with signals_deferred():
+        ...     save_model(model, folder / MODEL_FILE)
+        ...     write_json(folder / CONFIG_FILE, record)
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = {
+        signum: signal.signal(signum, lambda signum, frame: received.append(signum))
+        for signum in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
+        if received:
+            signal.raise_signal(received[0])
 
 
 def write_text(path: pathlib.Path, text: str) -> None:
@@ -82,13 +138,17 @@ def write_json(path: pathlib.Path, data: Any) -> None:
 
 def save_model(model: keras.Model, path: pathlib.Path) -> None:
     """Saves `model` (with its optimizer state) to a `.keras` file atomically."""
-    # Keras insists on the .keras suffix, so the temporary name keeps it.
-    atomic_write(
-        path,
-        lambda tmp: (
-            model.save(tmp.with_suffix(".keras")) or os.replace(tmp.with_suffix(".keras"), tmp)
-        ),
-    )
+
+    def write(tmp: pathlib.Path) -> None:
+        # Keras insists on the .keras suffix, so the temporary name gets it too.
+        keras_tmp = tmp.with_name(tmp.name + ".keras")
+        try:
+            model.save(keras_tmp)
+            os.replace(keras_tmp, tmp)
+        finally:
+            keras_tmp.unlink(missing_ok=True)
+
+    atomic_write(path, write)
 
 
 def compile_model(model: keras.Model, train: TrainConfig, jit_compile: bool | None = None) -> None:
@@ -144,6 +204,50 @@ def read_config(folder: pathlib.Path) -> dict[str, Any]:
             f"keras-rnn-textgen reads format_version {FORMAT_VERSION}"
         )
     return data
+
+
+def _serialized_objects(config: Any) -> Iterator[dict[str, Any]]:
+    """Every object of a Keras config that names a class, depth first."""
+    if isinstance(config, dict):
+        if "class_name" in config:
+            yield config
+        for value in config.values():
+            yield from _serialized_objects(value)
+    elif isinstance(config, list):
+        for value in config:
+            yield from _serialized_objects(value)
+
+
+def check_archive(path: pathlib.Path) -> None:
+    """Refuses a `.keras` file whose own config asks for code or for classes from elsewhere.
+
+    `load` never deserializes that config (it rebuilds the network from
+    `config.json`), but a Lambda layer or a class from another module there
+    means the file was not written by this package: better refused than
+    half-used.
+
+    Args:
+        path: the `model.keras` file.
+
+    Example:
+        >>> check_archive(pathlib.Path("saved_models/lstm-2x256/model.keras"))
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            config = json.loads(archive.read("config.json"))
+    except (zipfile.BadZipFile, KeyError, OSError, EOFError, ValueError) as e:
+        raise ModelFolderError(f"{str(path)!r} is truncated or corrupt ({e})") from None
+    for item in _serialized_objects(config):
+        name, module = str(item["class_name"]), str(item.get("module"))
+        if name in ("Lambda", "__lambda__"):
+            raise ModelFolderError(
+                f"{str(path)!r} holds Python code (a {name!r} object); refusing to load it"
+            )
+        if not any(module == m or module.startswith(m + ".") for m in _KNOWN_MODULES):
+            raise ModelFolderError(
+                f"{str(path)!r} asks for class {name!r} from module {module!r}; only Keras "
+                "and keras-rnn-textgen classes are allowed, so refusing to load it"
+            )
 
 
 @dataclasses.dataclass
@@ -222,7 +326,8 @@ def load(folder: str | os.PathLike, jit_compile: bool = False) -> TrainedModel:
     missing = [name for name in REQUIRED_FILES if not (folder / name).is_file()]
     if missing:
         raise ModelFolderError(
-            f"model folder {str(folder)!r} is incomplete: missing {', '.join(missing)}"
+            f"model folder {str(folder)!r} is incomplete: missing {', '.join(missing)} "
+            "(a run stopped before its first save?); train it again with --overwrite"
         )
     data = read_config(folder)
     try:
@@ -240,6 +345,7 @@ def load(folder: str | os.PathLike, jit_compile: bool = False) -> TrainedModel:
             f"vocabulary in {str(folder / TOKENIZER_FILE)!r} has {tokenizer.vocab_size} "
             f"ids but the model was built for {model_config.vocab_size}"
         )
+    check_archive(folder / MODEL_FILE)
     model = build_model(model_config, seed=train_config.seed)
     compile_model(model, train_config, jit_compile=jit_compile)
     model.optimizer.build(model.trainable_variables)

@@ -1,8 +1,10 @@
 """Samplers: the base class owns the decoding loop, a subclass chooses each next token."""
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
 import tensorflow as tf
 
 from keras_rnn_textgen.tokenizer import PAD_ID, UNK_ID
@@ -13,8 +15,8 @@ StepFn = Callable[[tf.Tensor, list[tf.Tensor]], tuple[tf.Tensor, list[tf.Tensor]
 
 def check_sampling_options(temperature: float, top_k: int, top_p: float) -> None:
     """Raises `ValueError` naming the first sampling option out of range."""
-    if not temperature > 0:
-        raise ValueError(f"`temperature` must be > 0, got {temperature!r}")
+    if not (temperature > 0 and math.isfinite(temperature)):
+        raise ValueError(f"`temperature` must be > 0 and finite, got {temperature!r}")
     if top_k < 0:
         raise ValueError(f"`top_k` must be >= 0 (0 turns it off), got {top_k!r}")
     if not 0 < top_p <= 1:
@@ -159,11 +161,15 @@ class RandomSampler(Sampler):
 
     def __init__(self, temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0):
         check_sampling_options(temperature, top_k, top_p)
-        self.temperature = temperature
+        # The logits are float32: a tinier temperature would divide by zero, a huger overflow.
+        float32 = np.finfo(np.float32)
+        self.temperature = min(max(temperature, float(float32.tiny)), float(float32.max))
         self.top_k = top_k
         self.top_p = top_p
 
     def choose(self, logits: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
+        # The largest logit becomes 0, so a tiny temperature gives -inf, never inf or NaN.
+        logits = logits - tf.reduce_max(logits, axis=-1, keepdims=True)
         if self.top_k or self.top_p < 1:
             logits = filter_logits(logits, self.temperature, self.top_k, self.top_p)
         else:
