@@ -24,12 +24,14 @@ from concurrent.futures import ThreadPoolExecutor
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from keras_rnn_textgen import folder as model_folder
 from keras_rnn_textgen.callbacks import read_history
 from keras_rnn_textgen.config import ModelConfig, TrainConfig
 from keras_rnn_textgen.folder import ModelFolderError, load
 from keras_rnn_textgen.models import build_model
+from keras_rnn_textgen.tflite import TFLiteModel
 from keras_rnn_textgen.training import OUTPUT_FILES, fit
 
 from .conftest import ENGLISH, TINY_MODEL, tiny_fit
@@ -629,7 +631,7 @@ def test_sigkill_at_random_moments_never_leaves_a_folder_that_loads_wrongly(tmp_
     folder), and the last run of each folder must end as an uninterrupted
     run ends. `KILL_TEST_SEED` replays a run.
     """
-    rounds, steps = 5, 2
+    rounds, steps = 4, 2  # 8 kills here, 3 more in the export test
     seed = int(os.environ.get("KILL_TEST_SEED", time.time_ns() % 10_000))
     rng = random.Random(seed)
     corpus = tmp_path / "c.txt"
@@ -676,7 +678,7 @@ def test_sigkill_at_random_moments_never_leaves_a_folder_that_loads_wrongly(tmp_
             assert process.returncode == -signal.SIGKILL, f"seed {seed}: {stderr}"
             states[folder] = folder_state(folder)
             kills.append((states[folder], _epochs_done(folder)))
-    assert len(kills) >= 10
+    assert len(kills) >= 8
 
     # Finish both runs two epochs past the furthest; meanwhile run the same without kills.
     epochs = max(done for _, done in kills) + 2
@@ -688,3 +690,45 @@ def test_sigkill_at_random_moments_never_leaves_a_folder_that_loads_wrongly(tmp_
         assert out.returncode == 0, f"seed {seed}, states {kills}: {out.stderr}"
         assert not list(folder.glob(f".*{model_folder.TEMPORARY_SUFFIX}*"))
         assert_same_history(folder, expected, f"seed {seed}, states {kills}")
+
+
+def _mtime(path: pathlib.Path) -> int | None:
+    return path.stat().st_mtime_ns if path.exists() else None
+
+
+@pytest.mark.slow
+def test_sigkill_during_export_leaves_only_complete_artifacts(trained_folder, tmp_path):
+    """`export` killed at random moments three times over the same folder.
+
+    Each victim is killed up to 2.5 s after it writes its first file (the
+    sidecar), while it writes the SavedModel, converts to TFLite or checks
+    them. Afterwards the model folder is untouched and every artifact there
+    loads and runs: the SavedModel, the .tflite file and its sidecar.
+    """
+    seed = int(os.environ.get("KILL_TEST_SEED", time.time_ns() % 10_000))
+    rng = random.Random(seed)
+    folder = copy_folder(trained_folder, tmp_path / "m")
+    model_files = snapshot(folder)
+    export = folder / "export"
+    ids = load(folder).tokenizer.tokenize("First Citizen").numpy()
+    kills = 0
+    for _ in range(3):
+        sidecar_before = _mtime(export / "tokenizer.json")
+        process = start(command("export --model {folder}", folder=folder))
+        while _mtime(export / "tokenizer.json") == sidecar_before and process.poll() is None:
+            time.sleep(0.005)
+        time.sleep(rng.uniform(0, 2.5))
+        if process.poll() is None:
+            process.kill()
+            kills += 1
+        stderr = process.communicate(timeout=120)[1]
+        assert process.returncode in (0, -signal.SIGKILL), f"seed {seed}: {stderr}"
+        assert snapshot(folder) == model_files  # export writes only under export/
+        sidecar = json.loads((export / "tokenizer.json").read_text(encoding="utf-8"))
+        if (export / "saved_model").exists():
+            serving = tf.saved_model.load(str(export / "saved_model")).signatures["serving_default"]
+            logits = serving(token_ids=tf.constant(ids[None]))["logits"].numpy()
+            assert np.isfinite(logits).all() and logits.shape[-1] == len(sidecar["vocabulary"]) + 2
+        if (export / "model.tflite").exists():
+            assert np.isfinite(TFLiteModel(export / "model.tflite").logits(ids)).all()
+    assert kills >= 2, f"seed {seed}: the exports ended before their kills"
