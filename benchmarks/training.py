@@ -49,9 +49,7 @@ def main() -> None:
 
     text = data.load_corpus()
     tokenizer = CharTokenizer.from_text(text)
-    dataset = data.training_dataset(
-        tokenizer.tokenize(text), args.seq_len, args.batch_size, seed=0
-    )
+    dataset = data.training_dataset(tokenizer.tokenize(text), args.seq_len, args.batch_size, seed=0)
     rows = []
     for cell in args.cells:
         for size in args.sizes:

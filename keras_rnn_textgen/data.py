@@ -89,12 +89,22 @@ def load_corpus(
     return text
 
 
-def split_ids(ids: tf.Tensor, validation_split: float, seq_len: int) -> tuple[tf.Tensor, tf.Tensor]:
-    """Splits token ids into training and validation parts; validation is the end.
+def split_text(text: str, validation_split: float, seq_len: int) -> tuple[str, str]:
+    """Splits a corpus into training and validation text; validation is the end.
 
-    Each part must hold at least one window of `seq_len + 1` tokens.
+    One character is one token, so splitting the text splits the ids, and the
+    two parts are then tokenized apart without a full-corpus copy of the ids.
+    Each part must hold at least one window of `seq_len + 1` characters.
+
+    Args:
+        text: the corpus.
+        validation_split: fraction of the characters held out, in (0, 1).
+        seq_len: tokens per window.
+
+    Example:
+        >>> train, val = split_text(corpus, validation_split=0.1, seq_len=100)
     """
-    n = int(ids.shape[0])
+    n = len(text)
     n_val = int(n * validation_split)
     n_train = n - n_val
     need = seq_len + 1
@@ -112,22 +122,28 @@ def split_ids(ids: tf.Tensor, validation_split: float, seq_len: int) -> tuple[tf
             f"validation window of seq_len + 1 = {need} characters with "
             f"validation_split={validation_split}; {way_out}"
         )
-    return ids[:n_train], ids[n_train:]
+    return text[:n_train], text[n_train:]
 
 
-def windows(ids: tf.Tensor, seq_len: int) -> tf.Tensor:
-    """Cuts ids into non-overlapping windows of `seq_len + 1` tokens.
+def _window_batches(window_numbers: tf.data.Dataset, ids: tf.Tensor, seq_len: int):
+    """Turns batches of window numbers `(batch,)` into (inputs, targets) `(batch, seq_len)`.
 
-    Consecutive windows share one token, so every token is a target once.
-    Returns an int32 tensor of shape `(num_windows, seq_len + 1)`.
+    Window `k` holds ids `[k * seq_len, (k + 1) * seq_len]`: `seq_len + 1`
+    tokens, so consecutive windows share one token and every token is a
+    target once. Windows are gathered from `ids` batch by batch, so the text is
+    never copied whole into windows.
     """
-    n = (int(ids.shape[0]) - 1) // seq_len
-    return tf.signal.frame(ids[: n * seq_len + 1], seq_len + 1, seq_len)
+    offsets = tf.range(seq_len + 1, dtype=tf.int32)[None, :]
 
+    def gather(numbers: tf.Tensor, ids: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        starts = tf.cast(numbers, tf.int32)[:, None] * seq_len
+        window = tf.gather(ids, starts + offsets)  # (batch, seq_len + 1)
+        return window[:, :-1], window[:, 1:]
 
-def _split_window(window: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-    # (..., seq_len + 1) -> inputs (..., seq_len), targets (..., seq_len)
-    return window[..., :-1], window[..., 1:]
+    # `ids` enters as a dataset element: a tensor captured by the map function
+    # would be copied into its graph.
+    texts = tf.data.Dataset.from_tensors(ids).repeat()
+    return tf.data.Dataset.zip(window_numbers, texts).map(gather)
 
 
 def training_dataset(
@@ -150,8 +166,7 @@ def training_dataset(
         >>> ds = training_dataset(ids, seq_len=100, batch_size=64, seed=0)
         >>> x, y = next(iter(ds))                    # (64, 100) each
     """
-    all_windows = windows(ids, seq_len)
-    n = int(all_windows.shape[0])
+    n = (int(ids.shape[0]) - 1) // seq_len
     per_epoch = n // batch_size
     if per_epoch == 0:
         raise CorpusError(
@@ -167,13 +182,12 @@ def training_dataset(
         return tf.data.Dataset.from_tensor_slices(order)
 
     first_epoch, skip = divmod(start_batch, per_epoch)
-    return (
+    numbers = (
         tf.data.Dataset.range(first_epoch, np.iinfo(np.int64).max)
         .flat_map(epoch_batches)
         .skip(skip)
-        .map(lambda idx: _split_window(tf.gather(all_windows, idx)))
-        .prefetch(tf.data.AUTOTUNE)
     )
+    return _window_batches(numbers, ids, seq_len).prefetch(tf.data.AUTOTUNE)
 
 
 def batches_per_epoch(ids: tf.Tensor, seq_len: int, batch_size: int) -> int:
@@ -185,9 +199,5 @@ def evaluation_dataset(ids: tf.Tensor, seq_len: int, batch_size: int) -> tf.data
     """Batches of (inputs, targets) windows in text order, the last batch partial."""
     if batch_size <= 0:
         raise ValueError(f"`batch_size` must be a positive integer, got {batch_size!r}")
-    return (
-        tf.data.Dataset.from_tensor_slices(windows(ids, seq_len))
-        .batch(batch_size)
-        .map(_split_window)
-        .prefetch(tf.data.AUTOTUNE)
-    )
+    numbers = tf.data.Dataset.range((int(ids.shape[0]) - 1) // seq_len).batch(batch_size)
+    return _window_batches(numbers, ids, seq_len).prefetch(tf.data.AUTOTUNE)

@@ -37,7 +37,7 @@ def evaluate_text(
     Example:
         >>> evaluate_text(model, tokenizer, "To be, or not to be", seq_len=100)
     """
-    ids = tokenizer.tokenize(text)
+    ids = tokenizer.encode(text)
     n = int(ids.shape[0])
     if n < 2:
         raise ValueError(f"text to evaluate needs at least 2 characters, got {n}")

@@ -60,7 +60,6 @@ os.umask(_UMASK)
 TEMPORARY_SUFFIX = ".tmp"
 
 
-
 class ModelFolderError(ValueError):
     """A model folder that is missing, incomplete, corrupt or incompatible."""
 
@@ -151,7 +150,7 @@ def save_model(model: keras.Model, path: pathlib.Path) -> None:
     atomic_write(path, write)
 
 
-def compile_model(model: keras.Model, train: TrainConfig, jit_compile: bool | None = None) -> None:
+def compile_model(model: keras.Model, train: TrainConfig) -> None:
     """Compiles with Adam, cross-entropy from logits, perplexity and bits per char."""
     optimizer = keras.optimizers.Adam(
         learning_rate=train.learning_rate, clipnorm=train.clipnorm or None
@@ -160,7 +159,7 @@ def compile_model(model: keras.Model, train: TrainConfig, jit_compile: bool | No
         optimizer=optimizer,
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=[Perplexity(), BitsPerToken()],
-        jit_compile=train.jit_compile if jit_compile is None else jit_compile,
+        jit_compile=train.jit_compile,
     )
 
 
@@ -306,7 +305,7 @@ class TrainedModel:
         return export_model(self, **options)
 
 
-def load(folder: str | os.PathLike, jit_compile: bool = False) -> TrainedModel:
+def load(folder: str | os.PathLike, training: TrainConfig | None = None) -> TrainedModel:
     """Loads a model folder written by `fit`.
 
     The network is rebuilt from the checked `config.json` and only weights are
@@ -315,7 +314,8 @@ def load(folder: str | os.PathLike, jit_compile: bool = False) -> TrainedModel:
 
     Args:
         folder: the model folder, e.g. `saved_models/lstm-2x256`.
-        jit_compile: compile later training steps with XLA.
+        training: when resuming, the run's settings (XLA, fast layers, mixed
+            precision) for the rebuilt model; None builds it for inference.
 
     Example:
         >>> lm = load("saved_models/lstm-2x256")
@@ -346,8 +346,14 @@ def load(folder: str | os.PathLike, jit_compile: bool = False) -> TrainedModel:
             f"ids but the model was built for {model_config.vocab_size}"
         )
     check_archive(folder / MODEL_FILE)
-    model = build_model(model_config, seed=train_config.seed)
-    compile_model(model, train_config, jit_compile=jit_compile)
+    run = training or dataclasses.replace(train_config, jit_compile=False)
+    model = build_model(
+        model_config,
+        seed=train_config.seed,
+        fast=training is not None and run.fast_rnn,
+        mixed_precision=training is not None and run.mixed_precision,
+    )
+    compile_model(model, run)
     model.optimizer.build(model.trainable_variables)
     try:
         model.load_weights(folder / MODEL_FILE)

@@ -19,7 +19,9 @@ CELLS = {
 FAST_CELLS = ("lstm", "gru")
 
 
-def _layers(config: ModelConfig, seed: int, fast: bool) -> list[keras.layers.Layer]:
+def _layers(
+    config: ModelConfig, seed: int, fast: bool, mixed_precision: bool
+) -> list[keras.layers.Layer]:
     """The model's layers in order, each with a stable name and its own seed."""
     if config.recurrent_dropout > 0:
         logger.warning(
@@ -27,11 +29,14 @@ def _layers(config: ModelConfig, seed: int, fast: bool) -> list[keras.layers.Lay
             "there will be several times slower",
             config.recurrent_dropout,
         )
+    # Mixed precision computes in float16 and keeps float32 weights (GPU speed-up).
+    policy = "mixed_float16" if mixed_precision else "float32"
     layers: list[keras.layers.Layer] = [
         keras.layers.Embedding(
             config.vocab_size,
             config.embedding_dim,
             embeddings_initializer=keras.initializers.RandomUniform(-0.05, 0.05, seed=seed),
+            dtype=policy,
             name="embedding",
         )
     ]
@@ -44,24 +49,30 @@ def _layers(config: ModelConfig, seed: int, fast: bool) -> list[keras.layers.Lay
             kernel_initializer=keras.initializers.GlorotUniform(seed=layer_seed),
             recurrent_initializer=keras.initializers.Orthogonal(seed=layer_seed + 1),
             seed=layer_seed + 2,
+            dtype=policy,
             name=f"rnn_{i}",
         )
         layers.append(accelerate(rnn) if fast and config.cell in FAST_CELLS else rnn)
         if config.dropout > 0:
             layers.append(
-                keras.layers.Dropout(config.dropout, seed=layer_seed + 3, name=f"dropout_{i}")
+                keras.layers.Dropout(
+                    config.dropout, seed=layer_seed + 3, dtype=policy, name=f"dropout_{i}"
+                )
             )
     layers.append(
         keras.layers.Dense(
             config.vocab_size,
             kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 1),
+            dtype="float32",  # softmax and loss in float32 even under mixed precision
             name="logits",
         )
     )
     return layers
 
 
-def build_model(config: ModelConfig, seed: int = 0, fast: bool = False) -> keras.Model:
+def build_model(
+    config: ModelConfig, seed: int = 0, fast: bool = False, mixed_precision: bool = False
+) -> keras.Model:
     """Builds Embedding -> N recurrent layers -> Dense logits.
 
     `config.api` picks a `keras.Sequential` or a functional `keras.Model`; both
@@ -72,6 +83,8 @@ def build_model(config: ModelConfig, seed: int = 0, fast: bool = False) -> keras
         seed: seed of the weight initialisers and dropout.
         fast: use `FastLSTM` / `FastGRU`, which train faster on CPU and hold
             the same weights as the Keras layers (see `fast_rnn.py`).
+        mixed_precision: compute in float16 with float32 weights and a float32
+            output layer; the weights load into a float32 model unchanged.
 
     Example:
         >>> model = build_model(ModelConfig(vocab_size=67, cell="gru", layers=1))
@@ -80,7 +93,7 @@ def build_model(config: ModelConfig, seed: int = 0, fast: bool = False) -> keras
     """
     if config.vocab_size <= 0:
         raise ValueError(f"`vocab_size` must be set before building, got {config.vocab_size}")
-    layers = _layers(config, seed, fast)
+    layers = _layers(config, seed, fast, mixed_precision)
     inputs = keras.Input(shape=(None,), dtype="int32", name="token_ids")
     name = config.default_name
     if config.api == "sequential":

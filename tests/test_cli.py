@@ -127,10 +127,10 @@ def test_evaluate_json(model_dir):
         (["fit", "--output", "{out}", "--name", "m"], "already exists"),
     ],
 )
-def test_bad_input_is_one_line_and_nonzero_exit(model_dir, args, message):
+def test_bad_input_is_one_line_and_nonzero_exit(model_dir, args, message, tmp_path):
     folder, _ = model_dir
     args = [a.format(m=folder, out=folder.parent) for a in args]
-    out = run(*args)
+    out = run(*args, cwd=tmp_path)  # an empty folder: no saved_models/ of the checkout
     assert out.returncode != 0
     assert "Traceback" not in out.stderr
     lines = [line for line in out.stderr.splitlines() if line.strip()]
@@ -142,3 +142,14 @@ def test_version():
     assert out.returncode == 0
     assert "keras-rnn-textgen" in out.stdout and "TensorFlow 2.21" in out.stdout
     assert "Keras 3.15" in out.stdout
+
+
+def test_bench_runs_a_benchmark_and_writes_json(tmp_path):
+    path = tmp_path / "bench.json"
+    out = run("bench", "--quick", "--only", "generation", "--json", str(path))
+    assert out.returncode == 0, out.stderr
+    assert "chars_per_s" in out.stdout
+    rows = json.loads(path.read_text())["generation"]["rows"]
+    assert all(row["chars_per_s"] > 0 for row in rows)
+    bad = run("bench", "--only", "nope")
+    assert bad.returncode == 1 and "benchmarks must be among" in bad.stderr

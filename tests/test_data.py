@@ -7,23 +7,24 @@ from keras_rnn_textgen import data
 
 def test_windows_overlap_by_one_and_cover_text():
     ids = tf.range(23, dtype=tf.int32)
-    w = data.windows(ids, seq_len=5).numpy()
-    assert w.shape == (4, 6)
-    assert (w[:, 1:] == w[:, :-1] + 1).all()  # targets are inputs shifted by one
-    assert (w[1:, 0] == w[:-1, -1]).all()  # consecutive windows share one token
-    assert w[0, 0] == 0 and w[-1, -1] == 20
+    batches = list(data.evaluation_dataset(ids, seq_len=5, batch_size=3))
+    x = np.concatenate([x.numpy() for x, _ in batches])
+    y = np.concatenate([y.numpy() for _, y in batches])
+    assert x.shape == y.shape == (4, 5)
+    assert (y == x + 1).all()  # targets are inputs shifted by one
+    assert (x[1:, 0] == y[:-1, -1]).all()  # consecutive windows share one token
+    assert x[0, 0] == 0 and y[-1, -1] == 20
 
 
 def test_split_takes_validation_from_the_end():
-    ids = tf.range(100, dtype=tf.int32)
-    train, val = data.split_ids(ids, 0.2, seq_len=5)
-    assert train.numpy().tolist() == list(range(80))
-    assert val.numpy().tolist() == list(range(80, 100))
+    text = "".join(chr(ord("a") + i % 26) for i in range(100))
+    train, val = data.split_text(text, 0.2, seq_len=5)
+    assert train == text[:80] and val == text[80:]
 
 
 def test_split_refuses_short_corpus_and_suggests_seq_len():
-    with pytest.raises(data.CorpusError, match="too short.*seq_len of at most"):
-        data.split_ids(tf.range(50, dtype=tf.int32), 0.1, seq_len=10)
+    with pytest.raises(data.CorpusError, match="too short.*seq_len of at most 4"):
+        data.split_text("x" * 50, 0.1, seq_len=10)
 
 
 def _batches(ds, n):

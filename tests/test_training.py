@@ -137,3 +137,16 @@ def test_russian_corpus_trains_samples_and_generates(tmp_path, cell):
 def test_resume_without_a_model_is_refused(tmp_path):
     with pytest.raises(ModelFolderError, match="nothing to resume"):
         fit(output=tmp_path, name="none", resume=True, verbose=0)
+
+
+def test_mixed_precision_trains_and_loads_as_float32(tmp_path):
+    result = tiny_fit(tmp_path, ENGLISH * 12, name="mp", mixed_precision=True, epochs=1)
+    lm = load(result.folder)
+    assert lm.model.get_layer("rnn_0").compute_dtype == "float32"
+    val_text = (result.folder / "validation_sample.txt").read_text(encoding="utf-8")
+    # float16 during training, float32 now: close, not equal.
+    assert lm.evaluate(val_text)["perplexity"] == pytest.approx(
+        result.metrics["val_perplexity"], rel=2e-2
+    )
+    samples = (result.folder / "samples.txt").read_text(encoding="utf-8")
+    assert samples.count("--- step") == 4
