@@ -19,6 +19,43 @@ def start_text(tokenizer: CharTokenizer) -> str:
     return "\n" if "\n" in vocabulary or not vocabulary else vocabulary[0]
 
 
+def prepare_sampling(
+    tokenizer: CharTokenizer,
+    prompt: str,
+    length: int,
+    temperature: float,
+    top_k: int,
+    top_p: float,
+    greedy: bool,
+    num_samples: int,
+    strict: bool,
+) -> Sampler:
+    """Checks generation options and the prompt, and returns the sampler they ask for.
+
+    Shared by every generator (Keras, TFLite) so they refuse and warn alike.
+
+    Args:
+        tokenizer: the model's tokenizer (its vocabulary judges the prompt).
+        prompt, length, temperature, top_k, top_p, greedy, num_samples, strict:
+            as in `TextGenerator.generate`.
+
+    Example:
+        >>> sampler = prepare_sampling(tok, "ROMEO:", 100, 0.8, 0, 1.0, False, 1, False)
+    """
+    if length < 0:
+        raise ValueError(f"`length` must be >= 0, got {length!r}")
+    if num_samples <= 0:
+        raise ValueError(f"`num_samples` must be a positive integer, got {num_samples!r}")
+    sampler = GreedySampler() if greedy else RandomSampler(temperature, top_k, top_p)
+    unknown = sorted(set(prompt) - set(tokenizer.vocabulary))
+    if unknown:
+        message = f"prompt characters not in the model's vocabulary: {''.join(unknown)!r}"
+        if strict:
+            raise ValueError(message)
+        logger.warning("%s; they are read as unknown", message)
+    return sampler
+
+
 class TextGenerator:
     """Generates text from a model: the prompt is run once, then one step per token.
 
@@ -93,17 +130,9 @@ class TextGenerator:
             strict: refuse prompt characters outside the vocabulary instead of
                 mapping them to the unknown id.
         """
-        if length < 0:
-            raise ValueError(f"`length` must be >= 0, got {length!r}")
-        if num_samples <= 0:
-            raise ValueError(f"`num_samples` must be a positive integer, got {num_samples!r}")
-        sampler = GreedySampler() if greedy else RandomSampler(temperature, top_k, top_p)
-        unknown = sorted(set(prompt) - set(self.tokenizer.vocabulary))
-        if unknown:
-            message = f"prompt characters not in the model's vocabulary: {''.join(unknown)!r}"
-            if strict:
-                raise ValueError(message)
-            logger.warning("%s; they are read as unknown", message)
+        sampler = prepare_sampling(
+            self.tokenizer, prompt, length, temperature, top_k, top_p, greedy, num_samples, strict
+        )
         ids = self._loop(sampler)(
             tf.constant([prompt] * num_samples), tf.constant(length), tf.constant(seed, tf.int64)
         )

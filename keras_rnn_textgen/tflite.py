@@ -19,7 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_rnn_textgen.folder import ModelFolderError
-from keras_rnn_textgen.sampling import GreedySampler, RandomSampler
+from keras_rnn_textgen.generation import prepare_sampling
 from keras_rnn_textgen.tokenizer import PAD_ID, CharTokenizer
 
 logger = logging.getLogger(__name__)
@@ -194,17 +194,9 @@ class TFLiteModel:
         Example:
             >>> TFLiteModel("export/model.tflite").generate("ROMEO:", 50, seed=1)
         """
-        if length < 0:
-            raise ValueError(f"`length` must be >= 0, got {length!r}")
-        if num_samples <= 0:
-            raise ValueError(f"`num_samples` must be a positive integer, got {num_samples!r}")
-        sampler = GreedySampler() if greedy else RandomSampler(temperature, top_k, top_p)
-        unknown = sorted(set(prompt) - set(self.tokenizer.vocabulary))
-        if unknown:
-            message = f"prompt characters not in the model's vocabulary: {''.join(unknown)!r}"
-            if strict:
-                raise ValueError(message)
-            logger.warning("%s; they are read as unknown", message)
+        sampler = prepare_sampling(
+            self.tokenizer, prompt, length, temperature, top_k, top_p, greedy, num_samples, strict
+        )
         ids = self.tokenizer.tokenize(prompt or self.metadata["start_text"])  # (prompt_len,)
         prompts = tf.tile(ids[None], [num_samples, 1])  # (batch, prompt_len)
         initial = [tf.zeros([num_samples, self.units]) for _ in self.state_names]
