@@ -10,7 +10,6 @@ the package's own tokenizer and samplers.
 
 import collections
 import json
-import logging
 import os
 import pathlib
 from typing import Any
@@ -21,8 +20,6 @@ import tensorflow as tf
 from keras_rnn_textgen.folder import ModelFolderError
 from keras_rnn_textgen.generation import prepare_sampling
 from keras_rnn_textgen.tokenizer import PAD_ID, CharTokenizer
-
-logger = logging.getLogger(__name__)
 
 SIGNATURE = "step"
 SIDECAR_FILE = "tokenizer.json"
