@@ -375,6 +375,19 @@ def fit(ctx, corpus, encoding, encoding_errors, name, output, resume, overwrite,
 @click.option("--num-samples", type=int, default=1, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--strict", is_flag=True, help="Refuse prompt characters outside the vocabulary.")
+@click.option(
+    "--repetition-penalty",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="Divide (positive) or multiply (negative) the logits of tokens already in the text "
+    "by this; 1 turns it off.",
+)
+@click.option(
+    "--stop",
+    multiple=True,
+    help="End a sample just before this text (repeatable; in bash, $'\\n\\n' is a blank line).",
+)
 @click.pass_context
 def generate(ctx, model_dir, tflite_path, prompt, length, **options):
     """Generate text: stdout carries only the samples, separated by blank lines."""

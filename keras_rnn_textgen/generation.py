@@ -1,6 +1,8 @@
 """Text generation from a trained model: one compiled loop, one step per new token."""
 
 import logging
+import numbers
+from collections.abc import Sequence
 from typing import Any
 
 import keras
@@ -29,6 +31,8 @@ def prepare_sampling(
     greedy: bool,
     num_samples: int,
     strict: bool,
+    *,
+    repetition_penalty: float = 1.0,
 ) -> Sampler:
     """Checks generation options and the prompt, and returns the sampler they ask for.
 
@@ -36,8 +40,8 @@ def prepare_sampling(
 
     Args:
         tokenizer: the model's tokenizer (its vocabulary judges the prompt).
-        prompt, length, temperature, top_k, top_p, greedy, num_samples, strict:
-            as in `TextGenerator.generate`.
+        prompt, length, temperature, top_k, top_p, greedy, num_samples, strict,
+        repetition_penalty: as in `TextGenerator.generate`.
 
     Example:
         >>> sampler = prepare_sampling(tok, "ROMEO:", 100, 0.8, 0, 1.0, False, 1, False)
@@ -46,7 +50,10 @@ def prepare_sampling(
         raise ValueError(f"`length` must be >= 0, got {length!r}")
     if num_samples <= 0:
         raise ValueError(f"`num_samples` must be a positive integer, got {num_samples!r}")
-    sampler = GreedySampler() if greedy else RandomSampler(temperature, top_k, top_p)
+    if greedy:
+        sampler = GreedySampler(repetition_penalty)
+    else:
+        sampler = RandomSampler(temperature, top_k, top_p, repetition_penalty)
     unknown = sorted(set(prompt) - set(tokenizer.vocabulary))
     if unknown:
         message = f"prompt characters not in the model's vocabulary: {''.join(unknown)!r}"
@@ -54,6 +61,52 @@ def prepare_sampling(
             raise ValueError(message)
         logger.warning("%s; they are read as unknown", message)
     return sampler
+
+
+def check_stops(
+    vocab_size: int, stop_ids: int | Sequence[int], stop: str | Sequence[str]
+) -> tuple[tuple[int, ...], tuple[str, ...]]:
+    """Checks the stop options and returns them as tuples (a single value becomes one).
+
+    Args:
+        vocab_size: the model's number of ids; stop ids must lie below it.
+        stop_ids: token ids that end a row.
+        stop: strings that end a row's text.
+
+    Example:
+        >>> check_stops(80, 3, "\\n\\n")
+        ((3,), ('\\n\\n',))
+    """
+    stop_ids = (stop_ids,) if isinstance(stop_ids, numbers.Integral) else tuple(stop_ids)
+    stop = (stop,) if isinstance(stop, str) else tuple(stop)
+    for token in stop_ids:
+        if isinstance(token, bool) or not isinstance(token, numbers.Integral):
+            raise ValueError(f"`stop_ids` must be integer token ids, got {token!r}")
+        if not 0 <= token < vocab_size:
+            raise ValueError(f"`stop_ids` must be token ids in [0, {vocab_size}), got {token!r}")
+    for text in stop:
+        if not isinstance(text, str) or not text:
+            raise ValueError(f"`stop` must be non-empty strings, got {text!r}")
+    return tuple(int(t) for t in stop_ids), stop
+
+
+def cut_at_stop(text: str, stop: Sequence[str]) -> str:
+    """Cuts `text` just before the stop string it completes first.
+
+    This is where generation watching the text would have stopped: when stop
+    strings overlap, the one whose first occurrence ends first wins (the
+    earliest starting one among those ending at the same place).
+
+    Args:
+        text: newly generated text.
+        stop: the stop strings.
+
+    Example:
+        >>> cut_at_stop("To be, or not", [",", "or"])
+        'To be'
+    """
+    found = [(start + len(s), start) for s in stop if (start := text.find(s)) >= 0]
+    return text[: min(found)[1]] if found else text
 
 
 class TextGenerator:
@@ -78,13 +131,15 @@ class TextGenerator:
         self._start = start_text(tokenizer)
         self._compiled: dict[tuple, Any] = {}
 
-    def _loop(self, sampler: Sampler):
-        key = (type(sampler).__name__, tuple(sorted(sampler.get_config().items())))
+    def _loop(self, sampler: Sampler, stop_ids: tuple[int, ...] = ()):
+        key = (type(sampler).__name__, tuple(sorted(sampler.get_config().items())), stop_ids)
         if key not in self._compiled:
             # XLA compiles the decoding loop once per (batch, prompt length,
             # num_tokens); it then runs several times faster than a plain graph.
             decode = tf.function(
-                lambda *args: sampler(self.step, *args), jit_compile=True, reduce_retracing=True
+                lambda *args: sampler(self.step, *args, stop_ids=stop_ids),
+                jit_compile=True,
+                reduce_retracing=True,
             )
 
             @tf.function(
@@ -115,8 +170,13 @@ class TextGenerator:
         num_samples: int = 1,
         seed: int = 0,
         strict: bool = False,
+        repetition_penalty: float = 1.0,
+        stop_ids: int | Sequence[int] = (),
+        stop: str | Sequence[str] = (),
     ) -> list[str]:
         """Returns `num_samples` texts, each the prompt followed by `length` characters.
+
+        A row that meets a stop id or a stop string ends there, so it is shorter.
 
         Args:
             prompt: text to continue; empty starts as after a line break.
@@ -129,11 +189,31 @@ class TextGenerator:
             seed: same seed, same text.
             strict: refuse prompt characters outside the vocabulary instead of
                 mapping them to the unknown id.
+            repetition_penalty: >= 1; the logits of tokens already in the
+                prompt or the sample are divided by it when positive and
+                multiplied by it when negative (CTRL). 1 turns it off.
+            stop_ids: token ids that end a sample; the stop token is not returned.
+            stop: strings that end a sample: its new text is cut just before
+                the first one it contains (the prompt is not searched).
+
+        Example:
+            >>> gen.generate("ROMEO:", 300, repetition_penalty=1.2, stop=["\\n\\n"])
         """
         sampler = prepare_sampling(
-            self.tokenizer, prompt, length, temperature, top_k, top_p, greedy, num_samples, strict
+            self.tokenizer,
+            prompt,
+            length,
+            temperature,
+            top_k,
+            top_p,
+            greedy,
+            num_samples,
+            strict,
+            repetition_penalty=repetition_penalty,
         )
-        ids = self._loop(sampler)(
+        stop_ids, stop = check_stops(self.tokenizer.vocab_size, stop_ids, stop)
+        ids = self._loop(sampler, stop_ids)(
             tf.constant([prompt] * num_samples), tf.constant(length), tf.constant(seed, tf.int64)
         )
-        return [prompt + t.decode("utf-8") for t in self.tokenizer.detokenize(ids).numpy()]
+        texts = [t.decode("utf-8") for t in self.tokenizer.detokenize(ids).numpy()]
+        return [prompt + cut_at_stop(t, stop) for t in texts]

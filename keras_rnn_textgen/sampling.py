@@ -13,14 +13,47 @@ from keras_rnn_textgen.tokenizer import PAD_ID, UNK_ID
 StepFn = Callable[[tf.Tensor, list[tf.Tensor]], tuple[tf.Tensor, list[tf.Tensor]]]
 
 
-def check_sampling_options(temperature: float, top_k: int, top_p: float) -> None:
+def check_sampling_options(
+    temperature: float, top_k: int, top_p: float, repetition_penalty: float = 1.0
+) -> None:
     """Raises `ValueError` naming the first sampling option out of range."""
+    check_repetition_penalty(repetition_penalty)
     if not (temperature > 0 and math.isfinite(temperature)):
         raise ValueError(f"`temperature` must be > 0 and finite, got {temperature!r}")
     if top_k < 0:
         raise ValueError(f"`top_k` must be >= 0 (0 turns it off), got {top_k!r}")
     if not 0 < top_p <= 1:
         raise ValueError(f"`top_p` must be in (0, 1], got {top_p!r}")
+
+
+def check_repetition_penalty(repetition_penalty: float) -> None:
+    """Raises `ValueError` unless the repetition penalty is a finite number >= 1."""
+    if not (repetition_penalty >= 1 and math.isfinite(repetition_penalty)):
+        raise ValueError(
+            "`repetition_penalty` must be >= 1 and finite (1 turns it off), "
+            f"got {repetition_penalty!r}"
+        )
+
+
+def penalize_repetition(logits: tf.Tensor, seen: tf.Tensor, penalty: Any) -> tf.Tensor:
+    """Makes the tokens a row has already used less likely (the CTRL rule).
+
+    A seen token's logit is divided by `penalty` when positive and multiplied
+    by it when negative, so it moves towards, or further below, zero.
+
+    Args:
+        logits: `(batch, vocab)` float logits.
+        seen: `(batch, vocab)` bool, true where the row's text holds the token.
+        penalty: >= 1; 1 changes nothing.
+
+    Example:
+        >>> seen = tf.constant([[True, True, False]])
+        >>> penalize_repetition(tf.constant([[2.0, -2.0, 2.0]]), seen, penalty=2.0)
+        <tf.Tensor: ... numpy=array([[ 1., -4.,  2.]], dtype=float32)>
+    """
+    penalty = tf.cast(penalty, logits.dtype)
+    penalized = tf.where(logits > 0, logits / penalty, logits * penalty)
+    return tf.where(seen, penalized, logits)
 
 
 def filter_logits(
@@ -62,13 +95,18 @@ class Sampler:
 
     Subclasses implement `choose`. The loop runs in one `tf.while_loop` and
     carries the recurrent states, so each new token costs one step; the padding
-    and unknown ids are never chosen.
+    and unknown ids are never chosen. With a `repetition_penalty` above 1 the
+    loop also carries which tokens each row has used (`penalize_repetition`);
+    with `stop_ids` it carries which rows have stopped, and ends when all have.
+    Both are left out of the loop when off, so they cost nothing then.
 
     Example:
-        >>> ids = RandomSampler(temperature=0.8)(step, prompt_ids, num_tokens=100, seed=1)
+        >>> ids = RandomSampler(temperature=0.8)(step, states, prompt, lengths, 100, seed=1)
     """
 
     banned_ids: Sequence[int] = (PAD_ID, UNK_ID)
+    # 1 leaves the model's logits as they are; subclasses take it as an argument.
+    repetition_penalty: float = 1.0
 
     def choose(self, logits: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
         """Picks the next token `(batch,)` int32 from `(batch, vocab)` logits."""
@@ -82,6 +120,7 @@ class Sampler:
         lengths: tf.Tensor,
         num_tokens: tf.Tensor | int,
         seed: tf.Tensor | int,
+        stop_ids: Sequence[int] = (),
     ) -> tf.Tensor:
         """Returns `(batch, num_tokens)` int32 ids that follow each prompt.
 
@@ -95,10 +134,13 @@ class Sampler:
             lengths: `(batch,)` prompt lengths, each at least 1.
             num_tokens: how many tokens to generate per row.
             seed: an int32; the same seed gives the same tokens.
+            stop_ids: token ids that end a row: the stop token and everything
+                after it come back as `PAD_ID`, which detokenizes to nothing.
         """
         lengths = tf.cast(lengths, tf.int32)[:, None]  # (batch, 1)
         seed = tf.cast(seed, tf.int32)
         num_tokens = tf.cast(num_tokens, tf.int32)
+        batch = tf.shape(prompt)[0]
 
         # 1. Run every prompt through the network; rows with shorter prompts
         #    keep their logits and states once their prompt has ended.
@@ -120,28 +162,79 @@ class Sampler:
         allowed = tf.reduce_all(
             tf.range(vocab)[None, :] != tf.constant(list(self.banned_ids))[:, None], axis=0
         )  # (vocab,)
+        penalize = self.repetition_penalty != 1
+        stop_ids = tf.constant(list(stop_ids), tf.int32) if len(stop_ids) else None
+        # Loop state of the options that are on; empty when all are off.
+        controls = {}
+        if penalize:
+            controls["seen"] = _seen_in_prompt(prompt, lengths, vocab)  # (batch, vocab)
+        if stop_ids is not None:
+            controls["stopped"] = tf.zeros([batch], tf.bool)
 
-        def generate(i, logits, states, tokens):
+        def generate(i, logits, states, tokens, controls):
+            controls = dict(controls)
+            if penalize:
+                logits = penalize_repetition(logits, controls["seen"], self.repetition_penalty)
             logits = tf.where(allowed, logits, tf.constant(-float("inf"), logits.dtype))
             token = self.choose(logits, tf.stack([seed, i]))
-            tokens = tokens.write(i, token)
+            emitted = token
+            if penalize:
+                controls["seen"] |= tf.range(vocab)[None, :] == token[:, None]
+            if stop_ids is not None:
+                hit = tf.reduce_any(token[:, None] == stop_ids[None, :], axis=1)  # (batch,)
+                controls["stopped"] |= hit
+                emitted = tf.where(controls["stopped"], PAD_ID, token)
+            tokens = tokens.write(i, emitted)
             logits, states = step(token, states)
-            return i + 1, logits, states, tokens
+            return i + 1, logits, states, tokens, controls
+
+        def more(i, logits, states, tokens, controls):
+            if stop_ids is None:
+                return i < num_tokens
+            return tf.logical_and(
+                i < num_tokens, tf.logical_not(tf.reduce_all(controls["stopped"]))
+            )
 
         tokens = tf.TensorArray(tf.int32, size=num_tokens, element_shape=[None])
-        _, _, _, tokens = tf.while_loop(
-            lambda i, *_: i < num_tokens, generate, (0, logits, states, tokens)
-        )
-        return tf.reshape(
-            tf.transpose(tokens.stack()), [tf.shape(prompt)[0], num_tokens]
-        )  # (batch, num_tokens)
+        i, _, _, tokens, _ = tf.while_loop(more, generate, (0, logits, states, tokens, controls))
+        if stop_ids is not None:
+            # Every row stopped before num_tokens: the rest is padding.
+            _, tokens = tf.while_loop(
+                lambda j, _: j < num_tokens,
+                lambda j, tokens: (j + 1, tokens.write(j, tf.fill([batch], PAD_ID))),
+                (i, tokens),
+            )
+        return tf.reshape(tf.transpose(tokens.stack()), [batch, num_tokens])  # (batch, num_tokens)
 
     def get_config(self) -> dict[str, Any]:
-        return {}
+        return {"repetition_penalty": self.repetition_penalty}
+
+
+def _seen_in_prompt(prompt: tf.Tensor, lengths: tf.Tensor, vocab: tf.Tensor) -> tf.Tensor:
+    # (batch, prompt_len) ids, (batch, 1) lengths -> (batch, vocab) bool: the ids in each prompt.
+    batch, time = tf.shape(prompt)[0], tf.shape(prompt)[1]
+    rows = tf.broadcast_to(tf.range(batch)[:, None], [batch, time])
+    inside = tf.cast(tf.range(time)[None, :] < lengths, tf.int32)  # (batch, prompt_len)
+    # Max, not update: a padding position must not undo the same id inside the prompt.
+    counts = tf.tensor_scatter_nd_max(
+        tf.zeros([batch, vocab], tf.int32), tf.stack([rows, prompt], axis=-1), inside
+    )
+    return counts > 0
 
 
 class GreedySampler(Sampler):
-    """Always picks the most likely token; deterministic whatever the seed."""
+    """Always picks the most likely token; deterministic whatever the seed.
+
+    Args:
+        repetition_penalty: >= 1; see `penalize_repetition`. 1 turns it off.
+
+    Example:
+        >>> sampler = GreedySampler(repetition_penalty=1.3)
+    """
+
+    def __init__(self, repetition_penalty: float = 1.0):
+        check_repetition_penalty(repetition_penalty)
+        self.repetition_penalty = float(repetition_penalty)
 
     def choose(self, logits: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
         return tf.argmax(logits, axis=-1, output_type=tf.int32)
@@ -154,18 +247,27 @@ class RandomSampler(Sampler):
         temperature: > 0; below 1 is more conservative, above 1 more surprising.
         top_k: draw only among the k most likely tokens; 0 turns it off.
         top_p: draw only from the nucleus of probability mass top_p; 1 turns it off.
+        repetition_penalty: >= 1, applied before the above; see
+            `penalize_repetition`. 1 turns it off.
 
     Example:
-        >>> sampler = RandomSampler(temperature=0.7, top_k=20)
+        >>> sampler = RandomSampler(temperature=0.7, top_k=20, repetition_penalty=1.2)
     """
 
-    def __init__(self, temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0):
-        check_sampling_options(temperature, top_k, top_p)
+    def __init__(
+        self,
+        temperature: float = 1.0,
+        top_k: int = 0,
+        top_p: float = 1.0,
+        repetition_penalty: float = 1.0,
+    ):
+        check_sampling_options(temperature, top_k, top_p, repetition_penalty)
         # The logits are float32: a tinier temperature would divide by zero, a huger overflow.
         float32 = np.finfo(np.float32)
         self.temperature = min(max(temperature, float(float32.tiny)), float(float32.max))
         self.top_k = top_k
         self.top_p = top_p
+        self.repetition_penalty = float(repetition_penalty)
 
     def choose(self, logits: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
         # The largest logit becomes 0, so a tiny temperature gives -inf, never inf or NaN.
@@ -178,4 +280,9 @@ class RandomSampler(Sampler):
         return sample[:, 0]
 
     def get_config(self) -> dict[str, Any]:
-        return {"temperature": self.temperature, "top_k": self.top_k, "top_p": self.top_p}
+        return {
+            "temperature": self.temperature,
+            "top_k": self.top_k,
+            "top_p": self.top_p,
+            "repetition_penalty": self.repetition_penalty,
+        }

@@ -12,13 +12,14 @@ import collections
 import json
 import os
 import pathlib
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import tensorflow as tf
 
 from keras_rnn_textgen.folder import ModelFolderError
-from keras_rnn_textgen.generation import prepare_sampling
+from keras_rnn_textgen.generation import check_stops, cut_at_stop, prepare_sampling
 from keras_rnn_textgen.tokenizer import PAD_ID, CharTokenizer
 
 SIGNATURE = "step"
@@ -171,6 +172,9 @@ class TFLiteModel:
         num_samples: int = 1,
         seed: int = 0,
         strict: bool = False,
+        repetition_penalty: float = 1.0,
+        stop_ids: int | Sequence[int] = (),
+        stop: str | Sequence[str] = (),
     ) -> list[str]:
         """Generates text with the flatbuffer and the package's samplers.
 
@@ -187,18 +191,34 @@ class TFLiteModel:
             num_samples: samples generated together as one batch.
             seed: same seed, same text.
             strict: refuse prompt characters outside the vocabulary.
+            repetition_penalty: >= 1; penalizes tokens already in the text. 1 turns it off.
+            stop_ids: token ids that end a sample; the stop token is not returned.
+            stop: strings that end a sample; its new text is cut just before the first.
 
         Example:
             >>> TFLiteModel("export/model.tflite").generate("ROMEO:", 50, seed=1)
         """
         sampler = prepare_sampling(
-            self.tokenizer, prompt, length, temperature, top_k, top_p, greedy, num_samples, strict
+            self.tokenizer,
+            prompt,
+            length,
+            temperature,
+            top_k,
+            top_p,
+            greedy,
+            num_samples,
+            strict,
+            repetition_penalty=repetition_penalty,
         )
+        stop_ids, stop = check_stops(self.tokenizer.vocab_size, stop_ids, stop)
         ids = self.tokenizer.tokenize(prompt or self.metadata["start_text"])  # (prompt_len,)
         prompts = tf.tile(ids[None], [num_samples, 1])  # (batch, prompt_len)
         initial = [tf.zeros([num_samples, self.units]) for _ in self.state_names]
         lengths = tf.fill([num_samples], tf.shape(ids)[0])
         # Eagerly, the sampler's tf.while_loop is a Python loop, so the step may
         # call the interpreter.
-        tokens = sampler(self._batch_step, initial, prompts, lengths, length, seed)
-        return [prompt + self.tokenizer.decode(row[row != PAD_ID]) for row in tokens.numpy()]
+        tokens = sampler(self._batch_step, initial, prompts, lengths, length, seed, stop_ids)
+        return [
+            prompt + cut_at_stop(self.tokenizer.decode(row[row != PAD_ID]), stop)
+            for row in tokens.numpy()
+        ]
