@@ -10,6 +10,9 @@ API_NAMES = ("sequential", "functional")
 QUANTIZE_MODES = ("none", "dynamic", "float16", "int8")
 # tf.distribute strategies `fit` can train under (see distribute.py).
 STRATEGY_NAMES = ("auto", "one", "mirrored", "multiworker", "tpu")
+# Token levels (tokenizer.LEVELS) and how a corpus is cut into texts.
+LEVEL_NAMES = ("char", "word", "subword")
+DOCUMENT_MODES = ("text", "lines")
 
 # Bumped whenever the layout of a model folder changes incompatibly.
 FORMAT_VERSION = 1
@@ -48,6 +51,11 @@ class ModelConfig:
             after the first, and to the output layer).
         recurrent_dropout: dropout on the recurrent state; disables cuDNN.
         api: build the Keras `"sequential"` or `"functional"` form.
+        level: what a token is, one of `LEVEL_NAMES`; folders written before
+            levels existed are char models.
+        vocab_limit: word level: the most frequent tokens kept; subword: the
+            target number of WordPiece pieces; 0 takes the level's default
+            (8000 words, 2000 pieces); unused at char level.
 
     Example:
         >>> ModelConfig(vocab_size=67, cell="gru", layers=1, units=128)
@@ -61,9 +69,16 @@ class ModelConfig:
     dropout: float = 0.0
     recurrent_dropout: float = 0.0
     api: str = "sequential"
+    level: str = "char"
+    vocab_limit: int = 0
 
     def __post_init__(self) -> None:
         _check_choice("cell", self.cell, CELL_NAMES)
+        _check_choice("level", self.level, LEVEL_NAMES)
+        if self.vocab_limit < 0:
+            raise ValueError(
+                f"`vocab_size` must be >= 0 (0: the level's default), got {self.vocab_limit!r}"
+            )
         _check_choice("api", self.api, API_NAMES)
         for name in ("layers", "units", "embedding_dim"):
             _check_positive(name, getattr(self, name))
@@ -74,8 +89,9 @@ class ModelConfig:
 
     @property
     def default_name(self) -> str:
-        """A folder name derived from the cell and size, e.g. `lstm-2x256`."""
-        return f"{self.cell}-{self.layers}x{self.units}"
+        """A folder name derived from the cell and size, e.g. `lstm-2x256` or `gru-1x512-word`."""
+        level = "" if self.level == "char" else f"-{self.level}"
+        return f"{self.cell}-{self.layers}x{self.units}{level}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -110,6 +126,10 @@ class TrainConfig:
         checkpoint_every: training steps between the mid-epoch training
             checkpoints of a `multiworker` run (the model folder is saved at
             every epoch end anyway); 0 saves none.
+        documents: `text` reads the corpus as running text; `lines` makes
+            each non-empty line a text of its own, with the line break as the
+            boundary token before and after it, so generation starts at a
+            boundary and stops at the next one.
 
     Example:
         >>> TrainConfig(seq_len=100, batch_size=64, epochs=3)
@@ -135,9 +155,11 @@ class TrainConfig:
     strategy: str = "auto"
     tpu: str = ""
     checkpoint_every: int = 0
+    documents: str = "text"
 
     def __post_init__(self) -> None:
         _check_choice("strategy", self.strategy, STRATEGY_NAMES)
+        _check_choice("documents", self.documents, DOCUMENT_MODES)
         if self.tpu and self.strategy != "tpu":
             raise ValueError(f"`tpu` is used with `strategy` 'tpu' only, got {self.strategy!r}")
         if self.checkpoint_every and self.strategy != "multiworker":

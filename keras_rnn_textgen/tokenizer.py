@@ -1,11 +1,13 @@
 """Character tokenizer over Unicode code points, written in core TensorFlow ops."""
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import tensorflow as tf
 
+# Token levels, in the order the CLI lists them.
+LEVELS = ("char", "word", "subword")
 PAD_ID = 0
 UNK_ID = 1
 RESERVED_IDS = 2
@@ -136,6 +138,14 @@ class CharTokenizer:
         """Number of characters of `text` that are not in the vocabulary."""
         return int(tf.reduce_sum(tf.cast(self.tokenize(text) == UNK_ID, tf.int32)))
 
+    def out_of_vocabulary(self, text: str) -> list[str]:
+        """The distinct characters of `text` outside the vocabulary, sorted."""
+        return sorted(set(text) - set(self._vocabulary))
+
+    def append(self, prompts: tf.Tensor, ids: tf.Tensor) -> tf.Tensor:
+        """Each prompt `(batch,)` followed by the text of its new ids `(batch, n)`."""
+        return tf.convert_to_tensor(prompts, tf.string) + self.detokenize(ids)
+
     def get_config(self) -> dict[str, Any]:
         return {"level": "char", "vocabulary": self.vocabulary}
 
@@ -147,3 +157,66 @@ class CharTokenizer:
         if not isinstance(vocabulary, list):
             raise ValueError("tokenizer config has no `vocabulary` list")
         return cls(vocabulary)
+
+
+class Tokenizer(Protocol):
+    """What every level's tokenizer offers (`CharTokenizer`, `WordTokenizer`, `SubwordTokenizer`).
+
+    `tokenize` and `detokenize` use TensorFlow ops (tensorflow-text ones for
+    word and subword tokenizing), so they run inside `tf.function`s and
+    SavedModel signatures, but not under XLA: they stay outside compiled loops.
+    """
+
+    vocabulary: list[str]
+    vocab_size: int
+
+    def tokenize(self, text: str | Sequence[str] | tf.Tensor) -> tf.Tensor: ...
+    def detokenize(self, ids: tf.Tensor | Sequence[int]) -> tf.Tensor: ...
+    def append(self, prompts: tf.Tensor, ids: tf.Tensor) -> tf.Tensor: ...
+    def encode(self, text: str) -> tf.Tensor: ...
+    def decode(self, ids: Sequence[int] | np.ndarray | tf.Tensor) -> str: ...
+    def count_unknown(self, text: str) -> int: ...
+    def out_of_vocabulary(self, text: str) -> list[str]: ...
+    def get_config(self) -> dict[str, Any]: ...
+
+
+def _classes() -> dict[str, Any]:
+    # Imported here: tensorflow-text is loaded only for word and subword models.
+    from keras_rnn_textgen.word_tokenizer import SubwordTokenizer, WordTokenizer
+
+    return {"char": CharTokenizer, "word": WordTokenizer, "subword": SubwordTokenizer}
+
+
+def tokenizer_from_config(config: dict[str, Any]) -> Tokenizer:
+    """Rebuilds a tokenizer of any level from its `get_config()`; no `level` key means char.
+
+    Example:
+        >>> tokenizer_from_config({"vocabulary": ["a", "b"]}).vocab_size
+        4
+    """
+    level = config.get("level", "char") if isinstance(config, dict) else None
+    if level not in LEVELS:
+        raise ValueError(f"tokenizer `level` must be one of {list(LEVELS)}, got {level!r}")
+    return _classes()[level].from_config(config)
+
+
+def build_tokenizer(level: str, text: str, vocab_size: int = 0) -> Tokenizer:
+    """The tokenizer of `level` with its vocabulary taken from `text`.
+
+    Args:
+        level: one of `LEVELS`.
+        text: the corpus.
+        vocab_size: word: the most frequent tokens kept; subword: the target
+            number of pieces; 0 takes the level's default; ignored for char.
+
+    Example:
+        >>> build_tokenizer("word", "to be or not to be", vocab_size=3).vocabulary
+        ['\\n', 'be', 'to', 'not']
+    """
+    if level not in LEVELS:
+        raise ValueError(f"`level` must be one of {list(LEVELS)}, got {level!r}")
+    if level == "char":
+        return CharTokenizer.from_text(text)
+    from keras_rnn_textgen.word_tokenizer import DEFAULT_VOCAB_SIZE
+
+    return _classes()[level].from_text(text, vocab_size or DEFAULT_VOCAB_SIZE[level])

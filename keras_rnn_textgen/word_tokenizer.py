@@ -1,0 +1,339 @@
+"""Word and subword (WordPiece) tokenizers built on tensorflow-text.
+
+Both split text the same way: every line break is a token of its own, and
+each line is cut into words (runs of letters, combining marks and digits, in
+any script) and single punctuation or symbol characters; whitespace only
+separates. A word becomes one id (`WordTokenizer`) or one or more WordPiece
+ids (`SubwordTokenizer`). Text comes back by joining the tokens with spaces
+and rewriting the join with `JOIN_RULES` (no space before a closing mark or
+after an opening one, none around a line break, `don't` and `well-a-day`
+rejoined, `##` pieces glued to the word before them): core TensorFlow regex
+ops, so detokenizing also runs inside a `tf.function` or a SavedModel.
+
+Tokenizing needs `import tensorflow_text` (its regex splitter and
+FastWordpiece ops); a SavedModel whose signatures tokenize needs that import
+before `tf.saved_model.load`.
+
+What survives `detokenize(tokenize(text))`:
+    kept      the words and punctuation, their case, every line break (blank
+              lines included), Latin, Cyrillic or any other script;
+    changed   runs of spaces and tabs become one space; spaces at the start
+              or end of a line, before `.,;:!?)]}»…` and after `([{«` go;
+              spaces around an apostrophe or hyphen between two letters go
+              (`don ' t` -> `don't`, `a - b` -> `a-b`); a straight double
+              quote keeps a space on each side (`" Hi "`);
+    lost      words outside the vocabulary become `[UNK]` (a subword model
+              spells most words from pieces and loses fewer).
+"""
+
+import collections
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+import tensorflow_text as tf_text
+
+from keras_rnn_textgen.tokenizer import PAD_ID, RESERVED_IDS, UNK_ID
+
+NEWLINE = "\n"
+NEWLINE_ID = RESERVED_IDS  # the first id after padding and unknown
+UNK_TOKEN = "[UNK]"
+PAD_TOKEN = "[PAD]"
+SUFFIX_INDICATOR = "##"
+# A word is a run of letters, marks and digits; every other non-space character is a token.
+SPLIT_PATTERN = r"\s+|[^\s\pL\pM\pN]"
+KEEP_PATTERN = r"[^\s\pL\pM\pN]"
+# (RE2 pattern, rewrite) applied in order to the tokens joined by single spaces.
+JOIN_RULES: tuple[tuple[str, str], ...] = (
+    (r" ?\n ?", "\n"),
+    (r" ([.,;:!?)\]}»”’…%])", r"\1"),
+    (r"([(\[{«“„¡¿]) ", r"\1"),
+    # Twice: the second pass joins chains (`well - a - day`) the first leaves half done.
+    (r"(\pL) (['’-]) (\pL)", r"\1\2\3"),
+    (r"(\pL) (['’-]) (\pL)", r"\1\2\3"),
+)
+SUBWORD_JOIN_RULES = ((" " + SUFFIX_INDICATOR, ""), *JOIN_RULES)
+# Characters tokenized at a time by `encode` and counted at a time by `from_text`.
+CHUNK_CHARS = 1 << 22
+DEFAULT_VOCAB_SIZE = {"word": 8000, "subword": 2000}
+
+
+def text_chunks(text: str, chunk_chars: int = CHUNK_CHARS) -> list[str]:
+    """Cuts `text` into pieces of about `chunk_chars` characters, each ending at a line break.
+
+    A piece ends after a line break (or, in a longer line, at a space), so
+    tokenizing the pieces one by one gives the ids of the whole text.
+
+    Example:
+        >>> text_chunks("ab\\ncd\\n", chunk_chars=3)
+        ['ab\\n', 'cd\\n']
+    """
+    chunks, start = [], 0
+    while start < len(text):
+        end = min(start + chunk_chars, len(text))
+        if end < len(text):
+            cut = text.rfind(NEWLINE, start, end)
+            if cut < 0:
+                cut = text.rfind(" ", start, end)
+            end = cut + 1 if cut >= 0 else end
+        chunks.append(text[start:end])
+        start = end
+    return chunks
+
+
+def split_words(lines: tf.Tensor) -> tf.RaggedTensor:
+    """Lines `(n,)` -> words and punctuation marks `(n, None)` (ragged strings).
+
+    Example:
+        >>> split_words(tf.constant(["Привет, мир!"])).to_list()
+        [[b'\\xd0\\x9f...', b',', b'\\xd0\\xbc\\xd0\\xb8\\xd1\\x80', b'!']]
+    """
+    return tf_text.regex_split(lines, SPLIT_PATTERN, KEEP_PATTERN)
+
+
+class PieceTokenizer:
+    """Shared body of `WordTokenizer` and `SubwordTokenizer`; subclasses set the level.
+
+    Ids: 0 padding, 1 unknown (`[UNK]`), 2 the line break, then `tokens`
+    in order; `vocabulary[i]` has id `i + 2`, as in `CharTokenizer`.
+
+    Args:
+        tokens: the learned words or pieces (pieces that continue a word
+            start with `##`), without the reserved tokens.
+    """
+
+    level = ""
+    join_rules: tuple[tuple[str, str], ...] = JOIN_RULES
+
+    def __init__(self, tokens: Sequence[str]):
+        tokens = list(tokens)
+        reserved = {PAD_TOKEN, UNK_TOKEN, NEWLINE, ""}
+        for token in tokens:
+            if not isinstance(token, str) or token in reserved:
+                raise ValueError(
+                    f"`vocabulary` entries must be non-empty strings other than "
+                    f"{sorted(reserved)}, got {token!r}"
+                )
+        if len(set(tokens)) != len(tokens):
+            raise ValueError("`vocabulary` holds repeated tokens")
+        self._tokens = tokens
+        table = [PAD_TOKEN, UNK_TOKEN, NEWLINE, *tokens]  # index = id
+        self._wordpiece = tf_text.FastWordpieceTokenizer(
+            table,
+            suffix_indicator=SUFFIX_INDICATOR,
+            token_out_type=tf.int32,
+            unknown_token=UNK_TOKEN,
+            no_pretokenization=True,
+        )
+        # What each id reads as; padding reads as nothing.
+        self._strings = tf.constant(["", UNK_TOKEN, NEWLINE, *tokens])
+
+    @property
+    def vocabulary(self) -> list[str]:
+        """The tokens in id order (id = index + 2), the line break first."""
+        return [NEWLINE, *self._tokens]
+
+    @property
+    def vocab_size(self) -> int:
+        """Number of ids, the reserved ones included."""
+        return len(self._tokens) + RESERVED_IDS + 1
+
+    def _line_ids(self, lines: tf.Tensor) -> tf.RaggedTensor:
+        # (n,) lines -> (n, None) ids
+        pieces = self._wordpiece.tokenize(split_words(lines))  # (n, words, pieces)
+        return pieces.merge_dims(1, 2)
+
+    def tokenize(self, text: str | Sequence[str] | tf.Tensor) -> tf.Tensor:
+        """Text to ids: a string gives `(length,)`, a batch a ragged `(batch, None)`.
+
+        Words outside the vocabulary become `UNK_ID`; each line break is `NEWLINE_ID`.
+        """
+        text = tf.convert_to_tensor(text, tf.string)
+        batch = tf.reshape(text, [-1])
+        lines = tf.strings.split(batch, NEWLINE)  # (batch, lines)
+        ids = self._line_ids(lines.flat_values)  # (all lines, None)
+        breaks = tf.fill([ids.nrows(), 1], tf.constant(NEWLINE_ID, tf.int32))
+        ids = tf.concat([ids, breaks], axis=1)  # a line break after every line
+        ids = lines.with_flat_values(ids).merge_dims(1, 2)  # (batch, None)
+        ids = ids[:, :-1]  # ... but the last line of each text
+        return ids[0] if text.shape.rank == 0 else ids
+
+    def _joined(self, ids: tf.Tensor | tf.RaggedTensor) -> tf.Tensor:
+        # ids (..., n) -> (...) strings: the tokens joined by spaces, padding dropped.
+        if not isinstance(ids, tf.RaggedTensor):
+            ids = tf.convert_to_tensor(ids)
+        ids = tf.cast(ids, tf.int32)
+        ids = tf.ragged.boolean_mask(ids, ids != PAD_ID)
+        if isinstance(ids, tf.RaggedTensor):
+            strings = ids.with_flat_values(tf.gather(self._strings, ids.flat_values))
+        else:
+            strings = tf.gather(self._strings, ids)
+        return tf.strings.reduce_join(strings, axis=-1, separator=" ")
+
+    def _readable(self, joined: tf.Tensor) -> tf.Tensor:
+        for pattern, rewrite in self.join_rules:
+            joined = tf.strings.regex_replace(joined, pattern, rewrite)
+        return joined
+
+    def detokenize(self, ids: tf.Tensor | Sequence[int]) -> tf.Tensor:
+        """Ids back to text; `(n,)` gives a scalar string, `(batch, n)` a `(batch,)`.
+
+        Padding ids are dropped and unknown ids read `[UNK]`.
+        """
+        return self._readable(self._joined(ids))
+
+    def append(self, prompts: tf.Tensor, ids: tf.Tensor) -> tf.Tensor:
+        """Each prompt `(batch,)` followed by the text of its new ids `(batch, n)`.
+
+        The new text is joined to the prompt as tokens are joined to each
+        other: a space before a word, none before `,` or a `##` piece. An
+        empty prompt, or one ending in whitespace, counts as ending a line.
+
+        Example:
+            >>> tok.append(tf.constant(["Hello"]), tok.tokenize([", world"])).numpy()
+            array([b'Hello, world'], dtype=object)
+        """
+        prompts = tf.convert_to_tensor(prompts, tf.string)
+        # The prompt's last character decides the join; it is removed again after.
+        last = tf.strings.regex_replace(prompts, r"(?s)^.*(.)$", r"\1")
+        last = tf.where(tf.strings.regex_full_match(last, r"|\s"), NEWLINE, last)
+        joined = self._joined(ids)
+        text = self._readable(last + " " + joined)
+        text = tf.strings.regex_replace(text, r"(?s)^.", "", replace_global=False)
+        return prompts + tf.where(joined == "", "", text)
+
+    def encode(self, text: str, chunk_chars: int = CHUNK_CHARS) -> tf.Tensor:
+        """Ids of a whole corpus as one int32 `(tokens,)` tensor, tokenized in chunks.
+
+        Args:
+            text: the corpus.
+            chunk_chars: characters tokenized at a time (cut at line breaks).
+
+        Example:
+            >>> ids = tok.encode(open("novel.txt", encoding="utf-8").read())
+        """
+        chunks = [self.tokenize(chunk) for chunk in text_chunks(text, chunk_chars)]
+        return tf.concat(chunks, axis=0) if chunks else tf.zeros([0], tf.int32)
+
+    def decode(self, ids: Sequence[int] | np.ndarray | tf.Tensor) -> str:
+        """Ids of one text to a Python string."""
+        return self.detokenize(ids).numpy().decode("utf-8")
+
+    def count_unknown(self, text: str) -> int:
+        """Number of tokens of `text` that are `[UNK]`."""
+        return int(tf.reduce_sum(tf.cast(self.encode(text) == UNK_ID, tf.int32)))
+
+    def out_of_vocabulary(self, text: str) -> list[str]:
+        """The distinct words of `text` that read as `[UNK]`, sorted.
+
+        Example:
+            >>> tok.out_of_vocabulary("hello zyzzyva")
+            ['zyzzyva']
+        """
+        words = split_words(tf.strings.split(tf.constant(text), NEWLINE)).flat_values
+        if words.shape[0] == 0:
+            return []
+        unknown = tf.reduce_any(self._wordpiece.tokenize(words) == UNK_ID, axis=1)
+        return sorted({w.decode("utf-8") for w in tf.boolean_mask(words, unknown).numpy()})
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "level": self.level,
+            "vocabulary": self.vocabulary,
+            "unk_token": UNK_TOKEN,
+            "newline_id": NEWLINE_ID,
+            "suffix_indicator": SUFFIX_INDICATOR,
+            "split_pattern": SPLIT_PATTERN,
+            "keep_pattern": KEEP_PATTERN,
+            "join_rules": [list(rule) for rule in self.join_rules],
+        }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> "PieceTokenizer":
+        if config.get("level") != cls.level:
+            raise ValueError(
+                f"tokenizer `level` must be {cls.level!r}, got {config.get('level')!r}"
+            )
+        vocabulary = config.get("vocabulary")
+        if not isinstance(vocabulary, list) or vocabulary[:1] != [NEWLINE]:
+            raise ValueError("tokenizer config has no `vocabulary` list starting with '\\n'")
+        return cls(vocabulary[1:])
+
+
+class WordTokenizer(PieceTokenizer):
+    """One id per word or punctuation mark; the vocabulary is the most frequent ones.
+
+    Args:
+        tokens: the words, most frequent first (reserved tokens excluded).
+
+    Example:
+        >>> tok = WordTokenizer.from_text("Привет, мир! Hello-world.\\n", vocab_size=100)
+        >>> tok.decode(tok.tokenize("Привет, мир!"))
+        'Привет, мир!'
+    """
+
+    level = "word"
+
+    @classmethod
+    def from_text(cls, text: str, vocab_size: int = DEFAULT_VOCAB_SIZE["word"]) -> "WordTokenizer":
+        """The `vocab_size` most frequent words and marks of `text` (ties by code point order).
+
+        Counting goes chunk by chunk in TensorFlow, so a large corpus never
+        becomes a Python list of its words.
+        """
+        if vocab_size <= 0:
+            raise ValueError(f"`vocab_size` must be a positive integer, got {vocab_size!r}")
+        counts: collections.Counter = collections.Counter()
+        for chunk in text_chunks(text):
+            words = split_words(tf.strings.split(tf.constant(chunk), NEWLINE)).flat_values
+            unique, _, count = tf.unique_with_counts(words)
+            counts.update(dict(zip(unique.numpy(), count.numpy().tolist())))
+        ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+        return cls([word.decode("utf-8") for word, _ in ranked[:vocab_size]])
+
+
+class SubwordTokenizer(PieceTokenizer):
+    """WordPiece ids (`walking` -> `walk`, `##ing`) with a vocabulary learned from the text.
+
+    The vocabulary comes from tensorflow-text's
+    `bert_vocab_from_dataset` (case kept), the ids from its
+    `FastWordpieceTokenizer`; a word none of whose spellings fits reads `[UNK]`.
+
+    Args:
+        tokens: the pieces, `##` marking those that continue a word.
+
+    Example:
+        >>> tok = SubwordTokenizer.from_text(open("novel.txt").read(), vocab_size=2000)
+        >>> tok.decode(tok.tokenize("Walking, talking."))
+        'Walking, talking.'
+    """
+
+    level = "subword"
+    join_rules = SUBWORD_JOIN_RULES
+
+    @classmethod
+    def from_text(
+        cls, text: str, vocab_size: int = DEFAULT_VOCAB_SIZE["subword"]
+    ) -> "SubwordTokenizer":
+        """Learns about `vocab_size` pieces from `text` with tensorflow-text's WordPiece tool."""
+        from tensorflow_text.tools.wordpiece_vocab import bert_vocab_from_dataset
+
+        if vocab_size <= 0:
+            raise ValueError(f"`vocab_size` must be a positive integer, got {vocab_size!r}")
+        lines = (
+            tf.data.Dataset.from_tensor_slices(text_chunks(text) or [""])
+            .map(lambda chunk: tf.strings.split(chunk, NEWLINE))
+            .unbatch()
+            # Our own split first, so the tool counts the words `tokenize` will look up.
+            .batch(1024)
+            .map(lambda batch: tf.strings.reduce_join(split_words(batch), axis=-1, separator=" "))
+        )
+        learned = bert_vocab_from_dataset.bert_vocab_from_dataset(
+            lines,
+            vocab_size=vocab_size + RESERVED_IDS + 1,
+            reserved_tokens=[PAD_TOKEN, UNK_TOKEN, NEWLINE],
+            bert_tokenizer_params={"lower_case": False},
+        )
+        reserved = {PAD_TOKEN, UNK_TOKEN, NEWLINE, ""}
+        return cls([token for token in learned if token not in reserved])
