@@ -5,7 +5,8 @@
 Builds the network (untrained: speed does not depend on the weights' values),
 exports a SavedModel and float32 and dynamic-range int8 TFLite files into a
 temporary folder, then times one `step` through the LiteRT signature runner
-(batch 1, 1 and 2 threads; median over many calls) and the SavedModel's
+(batch 1, 1 and 2 threads; median over many calls; `invoke_us` is the
+interpreter's `invoke()` alone, without the runner's Python work) and the SavedModel's
 `generate` signature (greedy and sampled, batch 1), loaded with
 `tf.saved_model.load` as any TF program would.
 """
@@ -19,6 +20,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
+from ai_edge_litert.interpreter import Interpreter  # noqa: E402
 from common import median_seconds, report  # noqa: E402
 
 from keras_rnn_textgen.config import ModelConfig  # noqa: E402
@@ -49,6 +51,19 @@ def step_seconds(path: pathlib.Path, metadata: dict, threads: int, calls: int) -
     return median_seconds(run_steps, repeats=7) / calls
 
 
+def invoke_seconds(path: pathlib.Path, threads: int, calls: int) -> float:
+    """Median seconds of the interpreter's `invoke()` alone: the step without the runner's
+    Python work (resizing, setting and copying out five inputs and outputs)."""
+    interpreter = Interpreter(model_path=str(path), num_threads=threads)
+    interpreter.allocate_tensors()
+
+    def run_invokes():
+        for _ in range(calls):
+            interpreter.invoke()
+
+    return median_seconds(run_invokes, repeats=7) / calls
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cell", default="lstm")
@@ -74,12 +89,14 @@ def main() -> None:
             path.write_bytes(content)
             for threads in (1, 2):
                 seconds = step_seconds(path, metadata, threads, args.calls)
+                invoke = invoke_seconds(path, threads, args.calls)
                 rows.append(
                     {
                         "artifact": f"TFLite step, {'float32' if mode == 'none' else 'int8'}",
                         "threads": threads,
                         "size_MB": round(len(content) / 1e6, 2),
                         "us_per_step": round(seconds * 1e6, 1),
+                        "invoke_us": round(invoke * 1e6, 1),
                         "chars_per_s": round(1 / seconds),
                     }
                 )
@@ -102,6 +119,7 @@ def main() -> None:
                     "threads": "TF default",
                     "size_MB": "",
                     "us_per_step": round(seconds / args.length * 1e6, 1),
+                    "invoke_us": "",
                     "chars_per_s": round(args.length / seconds),
                 }
             )

@@ -5,8 +5,12 @@
 
 Each configuration trains on the bundled corpus (E=64, T=100, batch 64) for
 `--steps` steps after a warm-up; the figure is the median over `--repeats`.
-All configurations run in one process, side by side, so their ratios are
-comparable even on a noisy machine.
+The variants of one cell and size run in one process, taking turns repeat
+by repeat, so their ratios (`vs_keras`) are comparable even on a noisy
+machine. `GFLOP_s` is the arithmetic the training step does per second
+(forward and backward matrix products), and `of_matmul` puts it against
+the float32 rate of one large TF matrix product on this machine: no RNN
+step can exceed that.
 """
 
 import argparse
@@ -17,7 +21,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import statistics  # noqa: E402
 
-from common import report  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from common import median_seconds, report  # noqa: E402
 
 from keras_rnn_textgen import data  # noqa: E402
 from keras_rnn_textgen import folder as model_folder  # noqa: E402
@@ -25,15 +30,31 @@ from keras_rnn_textgen.config import ModelConfig, TrainConfig  # noqa: E402
 from keras_rnn_textgen.models import FAST_CELLS, build_model  # noqa: E402
 from keras_rnn_textgen.tokenizer import CharTokenizer  # noqa: E402
 
+GATES = {"lstm": 4, "gru": 3, "simple_rnn": 1}
 
-def tokens_per_second(model, dataset, steps: int, repeats: int, tokens_per_step: int) -> float:
-    model.fit(dataset, steps_per_epoch=2, epochs=1, verbose=0)  # trace and compile
-    rates = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0)
-        rates.append(steps * tokens_per_step / (time.perf_counter() - start))
-    return statistics.median(rates)
+
+def training_flops_per_token(config: ModelConfig) -> float:
+    """Floating-point operations of one token's forward and backward pass (about 3x forward)."""
+    macs, inputs = 0, config.embedding_dim
+    for _ in range(config.layers):
+        macs += GATES[config.cell] * config.units * (inputs + config.units)
+        inputs = config.units
+    macs += config.units * config.vocab_size
+    return 3 * 2 * macs
+
+
+def matmul_gflops() -> float:
+    """This machine's float32 matrix-product rate through TF, the ceiling for an RNN step."""
+    a = tf.random.normal([1024, 1024])
+    product = tf.function(lambda: tf.reduce_sum(tf.matmul(a, a)))
+    seconds = median_seconds(lambda: product().numpy(), repeats=20)
+    return 2 * 1024**3 / seconds / 1e9
+
+
+def train_seconds(model, dataset, steps: int) -> float:
+    start = time.perf_counter()
+    model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False)
+    return time.perf_counter() - start
 
 
 def main() -> None:
@@ -50,6 +71,9 @@ def main() -> None:
     text = data.load_corpus()
     tokenizer = CharTokenizer.from_text(text)
     dataset = data.training_dataset(tokenizer.tokenize(text), args.seq_len, args.batch_size, seed=0)
+    peak = matmul_gflops()
+    print(f"float32 matmul through TF: {peak:.0f} GFLOP/s", flush=True)
+    tokens_per_step = args.batch_size * args.seq_len
     rows = []
     for cell in args.cells:
         for size in args.sizes:
@@ -57,23 +81,34 @@ def main() -> None:
             config = ModelConfig(
                 vocab_size=tokenizer.vocab_size, cell=cell, layers=layers, units=units
             )
+            variants = {}
             for fast in (False, True) if cell in FAST_CELLS else (False,):
                 for jit in (False, True):
                     model = build_model(config, fast=fast)
                     model_folder.compile_model(model, TrainConfig(jit_compile=jit))
-                    rate = tokens_per_second(
-                        model, dataset, args.steps, args.repeats, args.batch_size * args.seq_len
-                    )
-                    rows.append(
-                        {
-                            "cell": cell,
-                            "size": size,
-                            "layers": "fast" if fast else "keras",
-                            "xla": "on" if jit else "off",
-                            "tokens_per_s": round(rate),
-                        }
-                    )
-                    print(rows[-1], flush=True)
+                    model.fit(dataset, steps_per_epoch=2, epochs=1, verbose=0, shuffle=False)
+                    variants[fast, jit] = model
+            # Round robin: every variant sees the same moments of a noisy machine.
+            seconds = {key: [] for key in variants}
+            for _ in range(args.repeats):
+                for key, model in variants.items():
+                    seconds[key].append(train_seconds(model, dataset, args.steps))
+            baseline = statistics.median(seconds[False, False])
+            for (fast, jit), times in seconds.items():
+                rate = args.steps * tokens_per_step / statistics.median(times)
+                rows.append(
+                    {
+                        "cell": cell,
+                        "size": size,
+                        "layers": "fast" if fast else "keras",
+                        "xla": "on" if jit else "off",
+                        "tokens_per_s": round(rate),
+                        "vs_keras": round(baseline / statistics.median(times), 2),
+                        "GFLOP_s": round(rate * training_flops_per_token(config) / 1e9, 1),
+                        "of_matmul": f"{rate * training_flops_per_token(config) / 1e9 / peak:.0%}",
+                    }
+                )
+                print(rows[-1], flush=True)
     report("training", rows, args.json)
 
 

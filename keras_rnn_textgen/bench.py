@@ -13,7 +13,7 @@ BENCHMARKS = {
     "training": ([], ["--sizes", "1x128", "--steps", "5", "--repeats", "1"]),
     "generation": ([], ["--length", "300", "--repeats", "2"]),
     "sampling_overhead": ([], ["--steps", "100"]),
-    "export": ([], ["--quick"]),
+    "export": ([], ["--calls", "200", "--length", "100"]),
     "memory": ([], ["--megabytes", "10"]),
     "quality": ([], ["--seconds", "30"]),
 }

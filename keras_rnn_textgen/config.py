@@ -130,6 +130,10 @@ class TrainConfig:
             each non-empty line a text of its own, with the line break as the
             boundary token before and after it, so generation starts at a
             boundary and stops at the next one.
+        stateful: truncated backpropagation through time: row `i` of each
+            training batch continues the text of row `i` of the batch before,
+            and the final states of one batch are the initial states of the
+            next (reset at every epoch start); see `stateful.py`.
 
     Example:
         >>> TrainConfig(seq_len=100, batch_size=64, epochs=3)
@@ -156,6 +160,7 @@ class TrainConfig:
     tpu: str = ""
     checkpoint_every: int = 0
     documents: str = "text"
+    stateful: bool = False
 
     def __post_init__(self) -> None:
         _check_choice("strategy", self.strategy, STRATEGY_NAMES)
