@@ -16,7 +16,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import keras  # noqa: E402
 from common import report  # noqa: E402
 
-from keras_rnn_textgen import data  # noqa: E402
+from keras_rnn_textgen import data, stateful  # noqa: E402
 from keras_rnn_textgen import folder as model_folder  # noqa: E402
 from keras_rnn_textgen.config import ModelConfig, TrainConfig  # noqa: E402
 from keras_rnn_textgen.evaluation import evaluate_text  # noqa: E402
@@ -49,10 +49,11 @@ def main() -> None:
     parser.add_argument("--layers", type=int, default=defaults.layers)
     parser.add_argument("--units", type=int, default=defaults.units)
     parser.add_argument("--fast-rnn", action="store_true")
+    parser.add_argument("--stateful", action="store_true", help="truncated BPTT, as fit --stateful")
     parser.add_argument("--json")
     args = parser.parse_args()
 
-    train = TrainConfig(fast_rnn=args.fast_rnn)
+    train = TrainConfig(fast_rnn=args.fast_rnn, stateful=args.stateful)
     text = data.load_corpus()
     tokenizer = CharTokenizer.from_text(text)
     train_text, val_text = data.split_text(text, train.validation_split, train.seq_len)
@@ -62,15 +63,24 @@ def main() -> None:
     model = build_model(config, seed=train.seed, fast=train.fast_rnn)
     model_folder.compile_model(model, train)
     stop = StopAfter(args.seconds)
-    dataset = data.training_dataset(
-        tokenizer.encode(train_text), train.seq_len, train.batch_size, train.seed
-    )
-    model.fit(dataset, steps_per_epoch=10**9, epochs=1, callbacks=[stop], verbose=0)
+    train_ids = tokenizer.encode(train_text)
+    window_args = (train_ids, train.seq_len, train.batch_size, train.seed)
+    if train.stateful:
+        steps = stateful.stream_layout(int(train_ids.shape[0]), train.seq_len, train.batch_size)[1]
+        dataset = stateful.stateful_dataset(*window_args)
+        callbacks = [stateful.StatefulTraining(model, train.batch_size), stop]
+    else:
+        steps = data.batches_per_epoch(train_ids, train.seq_len, train.batch_size)
+        dataset = data.training_dataset(*window_args)
+        callbacks = [stop]
+    # Epochs only mark the stateful resets; `stop` ends training.
+    model.fit(dataset, steps_per_epoch=steps, epochs=10**6, callbacks=callbacks, verbose=0)
     result = evaluate_text(model, tokenizer, val_text, train.seq_len)
     rows = [
         {
             "model": f"{config.cell} {config.layers}x{config.units}"
-            + (" fast" if args.fast_rnn else ""),
+            + (" fast" if args.fast_rnn else "")
+            + (" stateful" if args.stateful else ""),
             "train_s": args.seconds,
             "steps": stop.steps,
             "val_bits_per_char": round(result["bits_per_char"], 4),
