@@ -14,6 +14,8 @@ from keras_rnn_textgen import __version__
 from keras_rnn_textgen.config import (
     API_NAMES,
     CELL_NAMES,
+    DOCUMENT_MODES,
+    LEVEL_NAMES,
     QUANTIZE_MODES,
     STRATEGY_NAMES,
     ModelConfig,
@@ -206,6 +208,29 @@ def _default(cls, name):
     default=_default(ModelConfig, "api"),
     show_default=True,
     help="Build the Keras Sequential or functional form.",
+)
+@click.option(
+    "--level",
+    type=click.Choice(LEVEL_NAMES),
+    default=_default(ModelConfig, "level"),
+    show_default=True,
+    help="What a token is: a character, a word (or punctuation mark), or a WordPiece subword.",
+)
+@click.option(
+    "--vocab-size",
+    "vocab_limit",
+    type=int,
+    default=_default(ModelConfig, "vocab_limit"),
+    show_default=True,
+    help="word: most frequent tokens kept; subword: pieces learned; 0: 8000 / 2000.",
+)
+@click.option(
+    "--documents",
+    type=click.Choice(DOCUMENT_MODES),
+    default=_default(TrainConfig, "documents"),
+    show_default=True,
+    help="lines: each non-empty line is a text of its own (names, titles); "
+    "generation stops at its end.",
 )
 @click.option("--layers", type=int, default=_default(ModelConfig, "layers"), show_default=True)
 @click.option("--units", type=int, default=_default(ModelConfig, "units"), show_default=True)
@@ -437,10 +462,21 @@ def evaluate(ctx, model_dir, corpus, encoding, encoding_errors, batch_size, as_j
         if as_json:
             click.echo(json.dumps(result))
         else:
-            click.echo(
-                f"perplexity {result['perplexity']:.4f}  bits/char {result['bits_per_char']:.4f}  "
-                f"characters {result['tokens']}  outside vocabulary {result['unknown_tokens']}"
-            )
+            level = lm.model_config.level
+            if level == "char":
+                click.echo(
+                    f"perplexity {result['perplexity']:.4f}  "
+                    f"bits/char {result['bits_per_char']:.4f}  characters {result['tokens']}  "
+                    f"outside vocabulary {result['unknown_tokens']}"
+                )
+            else:
+                click.echo(
+                    f"perplexity per {level} {result['perplexity']:.4f}  "
+                    f"bits/char {result['bits_per_char']:.4f}  "
+                    f"bits/{level} {result['bits_per_token']:.4f}  "
+                    f"{level}s {result['tokens']}  characters {result['characters']}  "
+                    f"[UNK] {result['unknown_tokens']}"
+                )
 
 
 @main.command()

@@ -89,6 +89,23 @@ def load_corpus(
     return text
 
 
+def line_documents(text: str) -> str:
+    """The corpus as one text per non-empty line, for `documents="lines"`.
+
+    Each line is stripped of surrounding whitespace and empty lines are
+    dropped; the result starts and ends with a line break, so every text
+    stands between two line breaks, the boundary token at every level.
+
+    Example:
+        >>> line_documents("Anna\n\n  Boris \nVera")
+        '\nAnna\nBoris\nVera\n'
+    """
+    body = "\n".join(line for line in map(str.strip, text.split("\n")) if line)
+    if not body:
+        raise CorpusError("corpus has no non-empty lines to read as documents")
+    return "\n" + body + "\n"
+
+
 def split_text(text: str, validation_split: float, seq_len: int) -> tuple[str, str]:
     """Splits a corpus into training and validation text; validation is the end.
 

@@ -9,17 +9,22 @@ import tensorflow as tf
 from keras_rnn_textgen import data
 from keras_rnn_textgen.generation import start_text
 from keras_rnn_textgen.metrics import BitsPerToken, Perplexity
-from keras_rnn_textgen.tokenizer import PAD_ID, UNK_ID, CharTokenizer
+from keras_rnn_textgen.tokenizer import PAD_ID, UNK_ID, Tokenizer
 
 
 def evaluate_text(
-    model: keras.Model, tokenizer: CharTokenizer, text: str, seq_len: int, batch_size: int = 64
+    model: keras.Model, tokenizer: Tokenizer, text: str, seq_len: int, batch_size: int = 64
 ) -> dict[str, float]:
-    """Perplexity and bits per character of `text`, measured as validation is during `fit`.
+    """Perplexity per token and bits per character of `text`, measured as validation is in `fit`.
 
     The text is cut into the same non-overlapping windows of `seq_len`
-    characters, each read from a zero state, so the figures of `fit`'s
-    validation text and of `evaluate` on that text agree.
+    tokens, each read from a zero state, so the figures of `fit`'s
+    validation text and of `evaluate` on that text agree. Perplexity is per
+    token of the model's level (character, word or WordPiece piece); bits per
+    character are the total negative log-likelihood in bits over the
+    characters those tokens cover (the predicted tokens times the text's
+    characters per token), so models of every level compare on one scale.
+    At char level the two per-token and per-character figures coincide.
 
     Args:
         model: the language model.
@@ -30,9 +35,10 @@ def evaluate_text(
         batch_size: windows per batch.
 
     Returns:
-        `perplexity`, `bits_per_char`, `loss` (nats per token), `tokens`
-        (characters predicted) and `unknown_tokens` (characters of `text`
-        outside the vocabulary).
+        `perplexity` (per token), `bits_per_char`, `bits_per_token`, `loss`
+        (nats per token), `tokens` (tokens predicted), `characters` (the
+        characters they cover) and `unknown_tokens` (tokens of `text` outside
+        the vocabulary: characters at char level, `[UNK]` words otherwise).
 
     Example:
         >>> evaluate_text(model, tokenizer, "To be, or not to be", seq_len=100)
@@ -40,7 +46,8 @@ def evaluate_text(
     ids = tokenizer.encode(text)
     n = int(ids.shape[0])
     if n < 2:
-        raise ValueError(f"text to evaluate needs at least 2 characters, got {n}")
+        unit = "characters" if tokenizer.level == "char" else f"{tokenizer.level} tokens"
+        raise ValueError(f"text to evaluate needs at least 2 {unit}, got {n}")
     seq_len = min(seq_len, n - 1)
     perplexity, bits = Perplexity(), BitsPerToken()
     predict = tf.function(lambda x: model(x, training=False))
@@ -48,17 +55,21 @@ def evaluate_text(
         logits = predict(x)  # (batch, time, vocab)
         perplexity.update_state(y, logits)
         bits.update_state(y, logits)
+    tokens = float(perplexity.total_tokens)
+    characters = tokens * len(text) / n  # exact at char level, where len(text) == n
     return {
         "perplexity": float(perplexity.result()),
-        "bits_per_char": float(bits.result()),
+        "bits_per_char": float(perplexity.total_nll) / math.log(2.0) / characters,
+        "bits_per_token": float(bits.result()),
         "loss": float(perplexity.mean_nll()),
-        "tokens": int(perplexity.total_tokens),
+        "tokens": int(tokens),
+        "characters": round(characters),
         "unknown_tokens": int(tf.reduce_sum(tf.cast(ids == UNK_ID, tf.int32))),
     }
 
 
 def text_log_probs(
-    logits_fn: Callable[[tf.Tensor], tf.Tensor], tokenizer: CharTokenizer, texts: tf.Tensor
+    logits_fn: Callable[[tf.Tensor], tf.Tensor], tokenizer: Tokenizer, texts: tf.Tensor
 ) -> tuple[tf.Tensor, tf.Tensor]:
     """Total log-probability (nats) and token count of each string, in TF ops only.
 
@@ -89,7 +100,7 @@ def text_log_probs(
 
 
 def score_texts(
-    model: keras.Model, tokenizer: CharTokenizer, texts: list[str]
+    model: keras.Model, tokenizer: Tokenizer, texts: list[str]
 ) -> list[dict[str, float]]:
     """The probability the model gives each whole string, P(W), and its perplexity PP(W).
 

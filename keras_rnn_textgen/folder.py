@@ -33,7 +33,7 @@ from keras_rnn_textgen import __version__
 from keras_rnn_textgen.config import FORMAT_VERSION, ModelConfig, TrainConfig, from_dict
 from keras_rnn_textgen.metrics import BitsPerToken, Perplexity
 from keras_rnn_textgen.models import build_model
-from keras_rnn_textgen.tokenizer import CharTokenizer
+from keras_rnn_textgen.tokenizer import Tokenizer, tokenizer_from_config
 
 MODEL_FILE = "model.keras"
 TOKENIZER_FILE = "tokenizer.json"
@@ -150,15 +150,22 @@ def save_model(model: keras.Model, path: pathlib.Path) -> None:
     atomic_write(path, write)
 
 
-def compile_model(model: keras.Model, train: TrainConfig) -> None:
-    """Compiles with Adam, cross-entropy from logits, perplexity and bits per char."""
+def compile_model(model: keras.Model, train: TrainConfig, level: str = "char") -> None:
+    """Compiles with Adam, cross-entropy from logits, perplexity and bits per token.
+
+    At char level bits per token are bits per character and are logged as
+    `bits_per_char`; at word and subword level as `bits_per_token`.
+    """
     optimizer = keras.optimizers.Adam(
         learning_rate=train.learning_rate, clipnorm=train.clipnorm or None
     )
     model.compile(
         optimizer=optimizer,
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=[Perplexity(), BitsPerToken()],
+        metrics=[
+            Perplexity(),
+            BitsPerToken(name="bits_per_char" if level == "char" else "bits_per_token"),
+        ],
         jit_compile=train.jit_compile,
     )
 
@@ -262,7 +269,7 @@ class TrainedModel:
 
     folder: pathlib.Path
     model: keras.Model
-    tokenizer: CharTokenizer
+    tokenizer: Tokenizer
     model_config: ModelConfig
     train_config: TrainConfig
     info: dict[str, Any]
@@ -270,10 +277,11 @@ class TrainedModel:
     @property
     def generator(self):
         """The model's `TextGenerator`, created on first use."""
-        from keras_rnn_textgen.generation import TextGenerator
+        from keras_rnn_textgen.generation import TextGenerator, boundary_ids
 
         if "_generator" not in self.__dict__:
-            self.__dict__["_generator"] = TextGenerator(self.model, self.tokenizer)
+            end_ids = boundary_ids(self.tokenizer, self.train_config.documents)
+            self.__dict__["_generator"] = TextGenerator(self.model, self.tokenizer, end_ids)
         return self.__dict__["_generator"]
 
     def generate(self, prompt: str = "", length: int = 200, **options) -> list[str]:
@@ -282,8 +290,11 @@ class TrainedModel:
 
     def evaluate(self, text: str, batch_size: int = 64) -> dict[str, float]:
         """Perplexity and bits per character of `text`; see `evaluate_text`."""
+        from keras_rnn_textgen.data import line_documents
         from keras_rnn_textgen.evaluation import evaluate_text
 
+        if self.train_config.documents == "lines":
+            text = line_documents(text)  # as `fit` read its validation text
         return evaluate_text(
             self.model, self.tokenizer, text, self.train_config.seq_len, batch_size
         )
@@ -337,7 +348,12 @@ def load(folder: str | os.PathLike, training: TrainConfig | None = None) -> Trai
         raise ModelFolderError(f"{str(folder / CONFIG_FILE)!r} is invalid: {e}") from None
     try:
         tokenizer_data = json.loads((folder / TOKENIZER_FILE).read_text(encoding="utf-8"))
-        tokenizer = CharTokenizer.from_config(tokenizer_data)
+        tokenizer = tokenizer_from_config(tokenizer_data)
+        if tokenizer_data.get("level", "char") != model_config.level:
+            raise ValueError(
+                f"`level` is {tokenizer_data.get('level', 'char')!r} but config.json "
+                f"says {model_config.level!r}"
+            )
     except (ValueError, TypeError, AttributeError) as e:
         raise ModelFolderError(f"{str(folder / TOKENIZER_FILE)!r} is invalid: {e}") from None
     if tokenizer.vocab_size != model_config.vocab_size:
@@ -353,7 +369,7 @@ def load(folder: str | os.PathLike, training: TrainConfig | None = None) -> Trai
         fast=training is not None and run.fast_rnn,
         mixed_precision=training is not None and run.mixed_precision,
     )
-    compile_model(model, run)
+    compile_model(model, run, model_config.level)
     model.optimizer.build(model.trainable_variables)
     try:
         model.load_weights(folder / MODEL_FILE)

@@ -10,19 +10,31 @@ import tensorflow as tf
 
 from keras_rnn_textgen.models import StepModel
 from keras_rnn_textgen.sampling import GreedySampler, RandomSampler, Sampler
-from keras_rnn_textgen.tokenizer import PAD_ID, CharTokenizer
+from keras_rnn_textgen.tokenizer import PAD_ID, Tokenizer
 
 logger = logging.getLogger(__name__)
 
 
-def start_text(tokenizer: CharTokenizer) -> str:
+def boundary_ids(tokenizer: Tokenizer, documents: str) -> tuple[int, ...]:
+    """The ids that end a text: the line break's for `documents="lines"`, none for `"text"`.
+
+    Example:
+        >>> boundary_ids(tokenizer, "lines")
+        (2,)
+    """
+    if documents != "lines" or "\n" not in tokenizer.vocabulary:
+        return ()
+    return (int(tokenizer.tokenize("\n")[0]),)
+
+
+def start_text(tokenizer: Tokenizer) -> str:
     """What an empty prompt stands for: a line break (text starts after one)."""
     vocabulary = tokenizer.vocabulary
     return "\n" if "\n" in vocabulary or not vocabulary else vocabulary[0]
 
 
 def prepare_sampling(
-    tokenizer: CharTokenizer,
+    tokenizer: Tokenizer,
     prompt: str,
     length: int,
     temperature: float,
@@ -54,9 +66,11 @@ def prepare_sampling(
         sampler = GreedySampler(repetition_penalty)
     else:
         sampler = RandomSampler(temperature, top_k, top_p, repetition_penalty)
-    unknown = sorted(set(prompt) - set(tokenizer.vocabulary))
+    unknown = tokenizer.out_of_vocabulary(prompt)
     if unknown:
-        message = f"prompt characters not in the model's vocabulary: {''.join(unknown)!r}"
+        shown = "".join(unknown) if tokenizer.level == "char" else " ".join(unknown)
+        kind = "characters" if tokenizer.level == "char" else "words"
+        message = f"prompt {kind} not in the model's vocabulary: {shown!r}"
         if strict:
             raise ValueError(message)
         logger.warning("%s; they are read as unknown", message)
@@ -118,6 +132,8 @@ class TextGenerator:
     Args:
         model: a model made by `build_model`.
         tokenizer: the tokenizer the model was trained with.
+        end_ids: token ids that end every sample, as `stop_ids` do (the
+            boundary token of a model trained with `documents="lines"`).
 
     Example:
         >>> gen = TextGenerator(model, tokenizer)
@@ -125,8 +141,9 @@ class TextGenerator:
         ['ROMEO:\\nWhat ...']
     """
 
-    def __init__(self, model: keras.Model, tokenizer: CharTokenizer):
+    def __init__(self, model: keras.Model, tokenizer: Tokenizer, end_ids: Sequence[int] = ()):
         self.tokenizer = tokenizer
+        self.end_ids = tuple(end_ids)
         self.step = StepModel(model)
         self._start = start_text(tokenizer)
         self._compiled: dict[tuple, Any] = {}
@@ -212,8 +229,11 @@ class TextGenerator:
             repetition_penalty=repetition_penalty,
         )
         stop_ids, stop = check_stops(self.tokenizer.vocab_size, stop_ids, stop)
+        stop_ids = tuple(dict.fromkeys(stop_ids + self.end_ids))
         ids = self._loop(sampler, stop_ids)(
             tf.constant([prompt] * num_samples), tf.constant(length), tf.constant(seed, tf.int64)
         )
-        texts = [t.decode("utf-8") for t in self.tokenizer.detokenize(ids).numpy()]
-        return [prompt + cut_at_stop(t, stop) for t in texts]
+        # The new text as it joins the prompt (at word level: a space, or none before `,`).
+        texts = self.tokenizer.append(tf.constant([prompt] * num_samples), ids).numpy()
+        start = len(prompt.encode("utf-8"))
+        return [prompt + cut_at_stop(t[start:].decode("utf-8"), stop) for t in texts]

@@ -33,6 +33,8 @@ class CharTokenizer:
         'hello'
     """
 
+    level = "char"
+
     def __init__(self, vocabulary: Sequence[str]):
         vocabulary = list(vocabulary)
         for char in vocabulary:
@@ -167,6 +169,7 @@ class Tokenizer(Protocol):
     SavedModel signatures, but not under XLA: they stay outside compiled loops.
     """
 
+    level: str
     vocabulary: list[str]
     vocab_size: int
 

@@ -13,9 +13,9 @@ from keras_rnn_textgen import data, distribute
 from keras_rnn_textgen import folder as model_folder
 from keras_rnn_textgen.callbacks import FolderCheckpoint, SamplingCallback, read_history
 from keras_rnn_textgen.config import ModelConfig, TrainConfig, from_dict
-from keras_rnn_textgen.generation import TextGenerator
+from keras_rnn_textgen.generation import TextGenerator, boundary_ids
 from keras_rnn_textgen.models import build_model
-from keras_rnn_textgen.tokenizer import UNK_ID, CharTokenizer
+from keras_rnn_textgen.tokenizer import UNK_ID, build_tokenizer
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +65,35 @@ def _prepare_folder(folder: pathlib.Path, resume: bool, overwrite: bool) -> None
             f"model folder {str(folder)!r} already exists; pass --resume to continue "
             "training it or --overwrite to replace it"
         )
+
+
+class _BitsPerChar(keras.callbacks.Callback):
+    """Adds `bits_per_char` and `val_bits_per_char` to a word or subword model's epoch logs.
+
+    Bits per token times the tokens per character of the training (or
+    validation) text: the total negative log-likelihood in bits over the
+    characters, comparable across levels. It runs before the callbacks that
+    record the logs.
+
+    Args:
+        train_tokens_per_char: tokens of the training text over its characters.
+        val_tokens_per_char: the same for the validation text.
+    """
+
+    def __init__(self, train_tokens_per_char: float, val_tokens_per_char: float):
+        super().__init__()
+        self.ratios = {"": train_tokens_per_char, "val_": val_tokens_per_char}
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is None:
+            return
+        for prefix, ratio in self.ratios.items():
+            if f"{prefix}bits_per_token" in logs:
+                logs[f"{prefix}bits_per_char"] = float(logs[f"{prefix}bits_per_token"]) * ratio
+
+
+def _documents(text: str, train_config: TrainConfig) -> str:
+    return data.line_documents(text) if train_config.documents == "lines" else text
 
 
 class _ResumedPlateau(keras.callbacks.ReduceLROnPlateau):
@@ -180,8 +209,10 @@ def fit(
             )
             if loaded.info.get("corpus", {}).get("sha256") != digest:
                 logger.warning("the corpus differs from the one this model was trained on")
+            text = _documents(text, train_config)
         else:
-            tokenizer = CharTokenizer.from_text(text)
+            text = _documents(text, train_config)
+            tokenizer = build_tokenizer(model_config.level, text, model_config.vocab_limit)
             model_config = dataclasses.replace(model_config, vocab_size=tokenizer.vocab_size)
             model = build_model(
                 model_config,
@@ -189,7 +220,7 @@ def fit(
                 fast=train_config.fast_rnn,
                 mixed_precision=train_config.mixed_precision,
             )
-            model_folder.compile_model(model, train_config)
+            model_folder.compile_model(model, train_config, model_config.level)
             # Built now, so the first save holds the optimizer's (zero) state as every later one.
             model.optimizer.build(model.trainable_variables)
             initial_epoch = 0
@@ -198,10 +229,18 @@ def fit(
         train_text, val_text = data.split_text(
             text, train_config.validation_split, train_config.seq_len
         )
-        train_ids = tokenizer.encode(train_text)  # (characters,) int32
+        train_ids = tokenizer.encode(train_text)  # (tokens,) int32
         val_ids = tokenizer.encode(val_text)
         # The ids are all that training needs: free the text (peak memory on big corpora).
         characters, validation_sample = len(text), val_text[:VALIDATION_SAMPLE_CHARS]
+        train_characters, val_characters = len(train_text), len(val_text)
+        fewest = min(int(train_ids.shape[0]), int(val_ids.shape[0]))
+        if fewest < train_config.seq_len + 1:
+            raise data.CorpusError(
+                f"the training or validation text holds {fewest} {model_config.level} tokens, "
+                f"fewer than one window of seq_len + 1 = {train_config.seq_len + 1}; give "
+                "more text or a smaller seq_len"
+            )
         del text, train_text, val_text
         steps = train_config.steps_per_epoch or data.batches_per_epoch(
             train_ids, train_config.seq_len, train_config.batch_size
@@ -228,9 +267,12 @@ def fit(
             corpus={
                 "files": [str(p) for p in corpus] or [data.DEFAULT_CORPUS],
                 "characters": characters,
-                "train_characters": int(train_ids.shape[0]),
-                "validation_characters": int(val_ids.shape[0]),
-                "unknown_characters": sum(
+                "train_characters": train_characters,
+                "validation_characters": val_characters,
+                "train_tokens": int(train_ids.shape[0]),
+                "validation_tokens": int(val_ids.shape[0]),
+                # Unknown characters at char level, unknown words ([UNK]) at word level.
+                "unknown_tokens": sum(
                     int(keras.ops.sum(part == UNK_ID)) for part in (train_ids, val_ids)
                 ),
                 "sha256": digest,
@@ -254,6 +296,10 @@ def fit(
         # The checkpoint comes after ReduceLROnPlateau, so the saved optimizer
         # holds the learning rate the next epoch uses.
         callbacks: list[keras.callbacks.Callback] = [
+            _BitsPerChar(
+                int(train_ids.shape[0]) / max(train_characters, 1),
+                int(val_ids.shape[0]) / max(val_characters, 1),
+            ),
             _ResumedPlateau(
                 [float(row["val_loss"]) for row in history],
                 monitor="val_loss",
@@ -272,7 +318,9 @@ def fit(
         if train_config.sample_every:
             callbacks.append(
                 SamplingCallback(
-                    TextGenerator(model, tokenizer),
+                    TextGenerator(
+                        model, tokenizer, boundary_ids(tokenizer, train_config.documents)
+                    ),
                     every=train_config.sample_every,
                     prompt=train_config.sample_prompt,
                     length=train_config.sample_length,
