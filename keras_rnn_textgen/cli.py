@@ -326,6 +326,12 @@ def _default(cls, name):
     is_flag=True,
     help="Compute in float16 with float32 weights and output layer (for GPUs).",
 )
+@click.option(
+    "--stateful",
+    is_flag=True,
+    help="Carry the states from each batch into the next, each row continuing its stretch of "
+    "text (truncated BPTT); reset every epoch.",
+)
 @click.option("--tensorboard", is_flag=True, help="Also write TensorBoard logs (logs/).")
 @click.option(
     "--strategy",

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 
 import keras
 
-from keras_rnn_textgen import data, distribute
+from keras_rnn_textgen import data, distribute, stateful
 from keras_rnn_textgen import folder as model_folder
 from keras_rnn_textgen.callbacks import FolderCheckpoint, SamplingCallback, read_history
 from keras_rnn_textgen.config import ModelConfig, TrainConfig, from_dict
@@ -242,9 +242,20 @@ def fit(
                 "more text or a smaller seq_len"
             )
         del text, train_text, val_text
-        steps = train_config.steps_per_epoch or data.batches_per_epoch(
-            train_ids, train_config.seq_len, train_config.batch_size
-        )
+        if train_config.stateful:
+            if strategy.num_replicas_in_sync > 1:
+                raise distribute.DistributeError(
+                    "`stateful` training runs on one device; use it with strategy 'one', got "
+                    f"{train_config.strategy!r} with {strategy.num_replicas_in_sync} replicas"
+                )
+            natural_steps = stateful.stream_layout(
+                int(train_ids.shape[0]), train_config.seq_len, train_config.batch_size
+            )[1]
+        else:
+            natural_steps = data.batches_per_epoch(
+                train_ids, train_config.seq_len, train_config.batch_size
+            )
+        steps = train_config.steps_per_epoch or natural_steps
         initial_step = int(model.optimizer.iterations.numpy())  # int() fails on mirrored variables
         if resume:
             initial_epoch = _resume_epoch(loaded.info, initial_step, steps, folder)
@@ -253,13 +264,13 @@ def fit(
                 for row in read_history(folder / model_folder.HISTORY_FILE)
                 if int(row["epoch"]) <= initial_epoch
             ]
-        train_ds = data.training_dataset(
-            train_ids,
-            train_config.seq_len,
-            train_config.batch_size,
-            train_config.seed,
-            start_batch=initial_epoch * steps,
-        )
+        window_args = (train_ids, train_config.seq_len, train_config.batch_size, train_config.seed)
+        if train_config.stateful:
+            train_ds = stateful.stateful_dataset(
+                *window_args, steps_per_epoch=steps, start_batch=initial_epoch * steps
+            )
+        else:
+            train_ds = data.training_dataset(*window_args, start_batch=initial_epoch * steps)
         val_ds = data.evaluation_dataset(val_ids, train_config.seq_len, train_config.batch_size)
         record = model_folder.config_record(
             model_config,
@@ -312,6 +323,9 @@ def fit(
             ),
             checkpoint,
         ]
+        if train_config.stateful:
+            # First: the layers must be stateless again before the checkpoint saves them.
+            callbacks.insert(0, stateful.StatefulTraining(model, train_config.batch_size))
         log_dir = folder / "logs" if train_config.tensorboard else None
         if log_dir is not None:
             callbacks.append(keras.callbacks.TensorBoard(log_dir=str(log_dir)))
