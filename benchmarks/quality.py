@@ -1,10 +1,14 @@
 """Validation bits per character reached on the bundled corpus within a fixed time budget.
 
-    python benchmarks/quality.py [--seconds 300] [--fast-rnn] [--json PATH]
+    python benchmarks/quality.py [--seconds 300] [--level char|word|subword]
+        [--vocab-size N] [--fast-rnn] [--json PATH]
 
 Trains the default model (or the given `--cell/--layers/--units`) on the
 bundled corpus until `--seconds` of training have passed, then measures
-bits per character on the held-out 10% exactly as `fit` does.
+bits per character on the held-out 10% exactly as `fit` does. With
+`--level word|subword` the tokens are words or WordPiece pieces (building the
+vocabulary is not counted in the time budget); bits per character compare
+the levels on one scale.
 """
 
 import argparse
@@ -21,7 +25,7 @@ from keras_rnn_textgen import folder as model_folder  # noqa: E402
 from keras_rnn_textgen.config import ModelConfig, TrainConfig  # noqa: E402
 from keras_rnn_textgen.evaluation import evaluate_text  # noqa: E402
 from keras_rnn_textgen.models import build_model  # noqa: E402
-from keras_rnn_textgen.tokenizer import CharTokenizer  # noqa: E402
+from keras_rnn_textgen.tokenizer import LEVELS, build_tokenizer  # noqa: E402
 
 
 class StopAfter(keras.callbacks.Callback):
@@ -48,6 +52,8 @@ def main() -> None:
     parser.add_argument("--cell", default=defaults.cell)
     parser.add_argument("--layers", type=int, default=defaults.layers)
     parser.add_argument("--units", type=int, default=defaults.units)
+    parser.add_argument("--level", choices=LEVELS, default=defaults.level)
+    parser.add_argument("--vocab-size", type=int, default=0, help="0: the level's default")
     parser.add_argument("--fast-rnn", action="store_true")
     parser.add_argument("--stateful", action="store_true", help="truncated BPTT, as fit --stateful")
     parser.add_argument("--json")
@@ -55,13 +61,17 @@ def main() -> None:
 
     train = TrainConfig(fast_rnn=args.fast_rnn, stateful=args.stateful)
     text = data.load_corpus()
-    tokenizer = CharTokenizer.from_text(text)
+    tokenizer = build_tokenizer(args.level, text, args.vocab_size)
     train_text, val_text = data.split_text(text, train.validation_split, train.seq_len)
     config = ModelConfig(
-        vocab_size=tokenizer.vocab_size, cell=args.cell, layers=args.layers, units=args.units
+        vocab_size=tokenizer.vocab_size,
+        cell=args.cell,
+        layers=args.layers,
+        units=args.units,
+        level=args.level,
     )
     model = build_model(config, seed=train.seed, fast=train.fast_rnn)
-    model_folder.compile_model(model, train)
+    model_folder.compile_model(model, train, args.level)
     stop = StopAfter(args.seconds)
     train_ids = tokenizer.encode(train_text)
     window_args = (train_ids, train.seq_len, train.batch_size, train.seed)
@@ -81,10 +91,14 @@ def main() -> None:
             "model": f"{config.cell} {config.layers}x{config.units}"
             + (" fast" if args.fast_rnn else "")
             + (" stateful" if args.stateful else ""),
+            "level": args.level,
+            "vocab_size": tokenizer.vocab_size,
             "train_s": args.seconds,
             "steps": stop.steps,
             "val_bits_per_char": round(result["bits_per_char"], 4),
+            "val_bits_per_token": round(result["bits_per_token"], 4),
             "val_perplexity": round(result["perplexity"], 3),
+            "val_unknown_tokens": result["unknown_tokens"],
         }
     ]
     report("quality", rows, args.json)

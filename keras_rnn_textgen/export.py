@@ -36,11 +36,11 @@ from keras_rnn_textgen.folder import (
     load,
     write_json,
 )
-from keras_rnn_textgen.generation import start_text
+from keras_rnn_textgen.generation import boundary_ids, start_text
 from keras_rnn_textgen.models import StepModel
 from keras_rnn_textgen.sampling import Sampler, filter_logits
 from keras_rnn_textgen.tflite import SIDECAR_FILE, TFLiteModel
-from keras_rnn_textgen.tokenizer import PAD_ID, RESERVED_IDS, UNK_ID, CharTokenizer
+from keras_rnn_textgen.tokenizer import PAD_ID, RESERVED_IDS, UNK_ID, Tokenizer
 
 logger = logging.getLogger(__name__)
 
@@ -97,18 +97,26 @@ class SignatureSampler(Sampler):
 class ExportSignatures:
     """The exported functions, built on the model's cells (`StepModel`).
 
+    At word and subword level `generate` and `score` tokenize with
+    tensorflow-text ops: loading the SavedModel then needs
+    `import tensorflow_text` first; `serving_default` and `step` work on ids
+    and never do.
+
     Args:
         model: a model made by `build_model`.
         tokenizer: its tokenizer.
+        end_ids: ids that end every `generate` row (the boundary token of a
+            `documents="lines"` model).
 
     Example:
         >>> sigs = ExportSignatures(lm.model, lm.tokenizer)
         >>> sigs.serving_default(tf.constant([[5, 6, 7]]))["logits"].shape   # (1, 3, vocab)
     """
 
-    def __init__(self, model: keras.Model, tokenizer: CharTokenizer):
+    def __init__(self, model: keras.Model, tokenizer: Tokenizer, end_ids: Sequence[int] = ()):
         self.model = model
         self.tokenizer = tokenizer
+        self.end_ids = tuple(end_ids)
         self.step_model = StepModel(model)
         self.state_names = self.step_model.state_names
         self.units = self.step_model.units
@@ -168,7 +176,10 @@ class ExportSignatures:
         top_k: tf.Tensor,
         seed: tf.Tensor,
     ) -> dict[str, tf.Tensor]:
-        """Prompts `(batch,)` -> `text` (prompt + new characters) and `generated` `(batch,)`."""
+        """Prompts `(batch,)` -> `text` (prompt + new tokens' text) and `generated` `(batch,)`.
+
+        `num_chars` counts new tokens: characters, words or pieces.
+        """
         check = tf.debugging.assert_non_negative(num_chars, message="num_chars must be >= 0")
         with tf.control_dependencies([check]):
             num_chars = tf.identity(num_chars)
@@ -177,10 +188,19 @@ class ExportSignatures:
         ids = self.tokenizer.tokenize(conditioned)  # (batch, None) ragged
         initial = self.step_model.initial_states(tf.shape(prompts)[0])
         new_ids = SignatureSampler(temperature, top_k)(
-            self.step_model, initial, ids.to_tensor(PAD_ID), ids.row_lengths(), num_chars, seed
+            self.step_model,
+            initial,
+            ids.to_tensor(PAD_ID),
+            ids.row_lengths(),
+            num_chars,
+            seed,
+            stop_ids=self.end_ids,
         )  # (batch, num_chars)
-        generated = self.tokenizer.detokenize(new_ids)
-        return {"text": prompts + generated, "generated": generated}
+        # The new text as it joins the prompt (at word level: a space, or none before `,`).
+        text = self.tokenizer.append(prompts, new_ids)
+        prompt_bytes = tf.strings.length(prompts)
+        generated = tf.strings.substr(text, prompt_bytes, tf.strings.length(text) - prompt_bytes)
+        return {"text": text, "generated": generated}
 
     def score(self, texts: tf.Tensor) -> dict[str, tf.Tensor]:
         """Each string's `log_prob` (nats), `tokens` and `perplexity`, as `score_texts`."""
@@ -201,13 +221,15 @@ class ExportSignatures:
         """The sidecar `tokenizer.json`: what an app needs to tokenize, carry state and sample."""
         vocabulary = self.tokenizer.vocabulary
         state_shape = [1, self.units]
+        # char: the code points; word/subword: how to split text and join tokens back.
+        tokenizer = self.tokenizer.get_config()
+        if self.tokenizer.level == "char":
+            tokenizer["codepoints"] = [ord(c) for c in vocabulary]
         return {
             "export_format_version": EXPORT_FORMAT_VERSION,
             "package_version": __version__,
             "tensorflow_version": tf.__version__,
-            "level": "char",
-            "vocabulary": vocabulary,
-            "codepoints": [ord(c) for c in vocabulary],
+            **tokenizer,
             "vocab_size": self.vocab_size,
             "pad_id": PAD_ID,
             "unk_id": UNK_ID,
@@ -215,6 +237,7 @@ class ExportSignatures:
             "banned_ids": [PAD_ID, UNK_ID],
             "start_text": self.start_text,
             "start_id": int(self.tokenizer.tokenize(self.start_text)[0]),
+            "end_ids": list(self.end_ids),
             "cell": cell,
             "layers": len(self.step_model.rnns),
             "units": self.units,
@@ -245,18 +268,21 @@ def _replace_dir(write: Callable[[pathlib.Path], None], target: pathlib.Path) ->
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def write_saved_model(model: keras.Model, tokenizer: CharTokenizer, path: pathlib.Path) -> None:
+def write_saved_model(
+    model: keras.Model, tokenizer: Tokenizer, path: pathlib.Path, end_ids: Sequence[int] = ()
+) -> None:
     """Writes the SavedModel with the signatures serving_default, step, generate and score.
 
     Args:
         model: a model made by `build_model`.
         tokenizer: its tokenizer (built into `generate` and `score`).
         path: the SavedModel folder; replaced if it exists.
+        end_ids: ids that end every `generate` row.
 
     Example:
         >>> write_saved_model(lm.model, lm.tokenizer, pathlib.Path("export/saved_model"))
     """
-    archive = ExportSignatures(model, tokenizer).archive()
+    archive = ExportSignatures(model, tokenizer, end_ids).archive()
     _replace_dir(lambda tmp: archive.write_out(str(tmp), verbose=False), path)
 
 
@@ -274,7 +300,7 @@ def _configure(converter: tf.lite.TFLiteConverter, mode: str, calibration) -> No
 
 def convert_tflite(
     model: keras.Model,
-    tokenizer: CharTokenizer,
+    tokenizer: Tokenizer,
     modes: Sequence[str] = ("none",),
     calibration_ids: np.ndarray | None = None,
 ) -> dict[str, bytes]:
@@ -466,9 +492,9 @@ def export_model(
         raise ValueError("nothing to export: `saved_model` is False and no TFLite mode is given")
     lm = model if isinstance(model, TrainedModel) else load(model)
     text = _held_out_text(lm, corpus)
-    ids = lm.tokenizer.tokenize(text).numpy()
+    ids = lm.tokenizer.encode(text).numpy()
     if len(ids) < 2:
-        raise ValueError(f"held-out text needs at least 2 characters, got {len(ids)}")
+        raise ValueError(f"held-out text needs at least 2 tokens, got {len(ids)}")
     eval_ids = ids[: eval_chars + 1]
     rest = ids[len(eval_ids) :]
     calibration_ids = rest if len(rest) >= 256 else ids
@@ -478,7 +504,8 @@ def export_model(
     reference = predict(tf.constant(inputs[None]))[0].numpy()  # (n, vocab)
 
     out = lm.folder / EXPORT_DIR
-    signatures = ExportSignatures(lm.model, lm.tokenizer)
+    end_ids = boundary_ids(lm.tokenizer, lm.train_config.documents)
+    signatures = ExportSignatures(lm.model, lm.tokenizer, end_ids)
     metadata = signatures.metadata(lm.model_config.cell, lm.model_config.embedding_dim)
     sidecar = out / SIDECAR_FILE
     write_json(sidecar, metadata)
@@ -486,7 +513,7 @@ def export_model(
     if saved_model:
         path = out / SAVED_MODEL_DIR
         logger.info("writing %s", path)
-        write_saved_model(lm.model, lm.tokenizer, path)
+        write_saved_model(lm.model, lm.tokenizer, path, end_ids)
         files.append(path)
         serving = tf.saved_model.load(str(path)).signatures["serving_default"]
         logits = serving(token_ids=tf.constant(inputs[None]))["logits"][0].numpy()

@@ -21,7 +21,7 @@ import tensorflow as tf
 from keras_rnn_textgen import pages
 from keras_rnn_textgen.features import CELL_SIGNALS, FEATURES, GATES, SIGNAL_NAMES, STATES
 from keras_rnn_textgen.models import recurrent_layers
-from keras_rnn_textgen.tokenizer import UNK_ID, CharTokenizer
+from keras_rnn_textgen.tokenizer import UNK_ID, Tokenizer
 
 
 def cell_kind(cell: keras.layers.Layer) -> str:
@@ -171,12 +171,12 @@ def _run_cell(cell: keras.layers.Layer, x: tf.Tensor) -> dict[str, tf.Tensor]:
     return {name: values[:, 0] for name, values in zip(names, run(x))}
 
 
-def _id_chars(tokenizer: CharTokenizer) -> list[str]:
+def _id_chars(tokenizer: Tokenizer) -> list[str]:
     """What each id stands for; the reserved ids get a bracketed name."""
     return ["⟨pad⟩", "⟨unknown⟩", *tokenizer.vocabulary]
 
 
-def trace_text(model: keras.Model, tokenizer: CharTokenizer, text: str, top_k: int = 5) -> Trace:
+def trace_text(model: keras.Model, tokenizer: Tokenizer, text: str, top_k: int = 5) -> Trace:
     """Runs `model` over `text` from zero states, keeping every state and gate.
 
     Each step is computed by `cell_step` from the cells' weights, so the

@@ -20,7 +20,7 @@ import tensorflow as tf
 
 from keras_rnn_textgen.folder import ModelFolderError
 from keras_rnn_textgen.generation import check_stops, cut_at_stop, prepare_sampling
-from keras_rnn_textgen.tokenizer import PAD_ID, CharTokenizer
+from keras_rnn_textgen.tokenizer import tokenizer_from_config
 
 SIGNATURE = "step"
 SIDECAR_FILE = "tokenizer.json"
@@ -110,7 +110,7 @@ class TFLiteModel:
             raise ModelFolderError(f"TFLite model {str(path)!r} does not exist")
         self.path = path
         self.metadata = metadata or read_sidecar(path.parent / SIDECAR_FILE)
-        self.tokenizer = CharTokenizer.from_config(self.metadata)
+        self.tokenizer = tokenizer_from_config(self.metadata)
         self.state_names = list(self.metadata["state_names"])
         self.units = int(self.metadata["units"])
         try:
@@ -211,6 +211,8 @@ class TFLiteModel:
             repetition_penalty=repetition_penalty,
         )
         stop_ids, stop = check_stops(self.tokenizer.vocab_size, stop_ids, stop)
+        # A `documents="lines"` model's samples end at the boundary token.
+        stop_ids = tuple(dict.fromkeys(stop_ids + tuple(self.metadata.get("end_ids", ()))))
         ids = self.tokenizer.tokenize(prompt or self.metadata["start_text"])  # (prompt_len,)
         prompts = tf.tile(ids[None], [num_samples, 1])  # (batch, prompt_len)
         initial = [tf.zeros([num_samples, self.units]) for _ in self.state_names]
@@ -218,7 +220,7 @@ class TFLiteModel:
         # Eagerly, the sampler's tf.while_loop is a Python loop, so the step may
         # call the interpreter.
         tokens = sampler(self._batch_step, initial, prompts, lengths, length, seed, stop_ids)
-        return [
-            prompt + cut_at_stop(self.tokenizer.decode(row[row != PAD_ID]), stop)
-            for row in tokens.numpy()
-        ]
+        # The new text as it joins the prompt (at word level: a space, or none before `,`).
+        texts = self.tokenizer.append(tf.constant([prompt] * num_samples), tokens).numpy()
+        start = len(prompt.encode("utf-8"))
+        return [prompt + cut_at_stop(t[start:].decode("utf-8"), stop) for t in texts]

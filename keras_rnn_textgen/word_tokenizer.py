@@ -92,6 +92,26 @@ def split_words(lines: tf.Tensor) -> tf.RaggedTensor:
     return tf_text.regex_split(lines, SPLIT_PATTERN, KEEP_PATTERN)
 
 
+def count_words(text: str) -> dict[str, int]:
+    """How often each word and mark of `text` occurs, counted chunk by chunk in TensorFlow.
+
+    A large corpus never becomes a Python list of its words: only the
+    distinct ones reach Python.
+
+    Example:
+        >>> count_words("to be, or not to be")
+        {'be': 2, 'to': 2, ',': 1, 'not': 1, 'or': 1}
+    """
+    counts: collections.Counter = collections.Counter()
+    for chunk in text_chunks(text):
+        words = split_words(tf.strings.split(tf.constant(chunk), NEWLINE)).flat_values
+        unique, _, count = tf.unique_with_counts(words)
+        counts.update(dict(zip(unique.numpy(), count.numpy().tolist())))
+    # Most frequent first, ties by code point order (UTF-8 bytes sort as code points).
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return {word.decode("utf-8"): count for word, count in ranked}
+
+
 class PieceTokenizer:
     """Shared body of `WordTokenizer` and `SubwordTokenizer`; subclasses set the level.
 
@@ -277,27 +297,17 @@ class WordTokenizer(PieceTokenizer):
 
     @classmethod
     def from_text(cls, text: str, vocab_size: int = DEFAULT_VOCAB_SIZE["word"]) -> "WordTokenizer":
-        """The `vocab_size` most frequent words and marks of `text` (ties by code point order).
-
-        Counting goes chunk by chunk in TensorFlow, so a large corpus never
-        becomes a Python list of its words.
-        """
+        """The `vocab_size` most frequent words and marks of `text` (ties by code point order)."""
         if vocab_size <= 0:
             raise ValueError(f"`vocab_size` must be a positive integer, got {vocab_size!r}")
-        counts: collections.Counter = collections.Counter()
-        for chunk in text_chunks(text):
-            words = split_words(tf.strings.split(tf.constant(chunk), NEWLINE)).flat_values
-            unique, _, count = tf.unique_with_counts(words)
-            counts.update(dict(zip(unique.numpy(), count.numpy().tolist())))
-        ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-        return cls([word.decode("utf-8") for word, _ in ranked[:vocab_size]])
+        return cls(list(count_words(text))[:vocab_size])
 
 
 class SubwordTokenizer(PieceTokenizer):
     """WordPiece ids (`walking` -> `walk`, `##ing`) with a vocabulary learned from the text.
 
-    The vocabulary comes from tensorflow-text's
-    `bert_vocab_from_dataset` (case kept), the ids from its
+    The vocabulary comes from tensorflow-text's WordPiece learner (the one
+    behind `bert_vocab_from_dataset`; case kept), the ids from its
     `FastWordpieceTokenizer`; a word none of whose spellings fits reads `[UNK]`.
 
     Args:
@@ -316,24 +326,21 @@ class SubwordTokenizer(PieceTokenizer):
     def from_text(
         cls, text: str, vocab_size: int = DEFAULT_VOCAB_SIZE["subword"]
     ) -> "SubwordTokenizer":
-        """Learns about `vocab_size` pieces from `text` with tensorflow-text's WordPiece tool."""
-        from tensorflow_text.tools.wordpiece_vocab import bert_vocab_from_dataset
+        """Learns about `vocab_size` pieces from `text` with tensorflow-text's WordPiece learner.
+
+        The learner is the one `bert_vocab_from_dataset` runs, given the word
+        counts of this module's own split (`count_words`): the vocabulary
+        then fits the words `tokenize` looks up, and counting runs in
+        TensorFlow rather than word by word in Python.
+        """
+        from tensorflow_text.tools.wordpiece_vocab import wordpiece_tokenizer_learner_lib
 
         if vocab_size <= 0:
             raise ValueError(f"`vocab_size` must be a positive integer, got {vocab_size!r}")
-        lines = (
-            tf.data.Dataset.from_tensor_slices(text_chunks(text) or [""])
-            .map(lambda chunk: tf.strings.split(chunk, NEWLINE))
-            .unbatch()
-            # Our own split first, so the tool counts the words `tokenize` will look up.
-            .batch(1024)
-            .map(lambda batch: tf.strings.reduce_join(split_words(batch), axis=-1, separator=" "))
-        )
-        learned = bert_vocab_from_dataset.bert_vocab_from_dataset(
-            lines,
+        learned = wordpiece_tokenizer_learner_lib.learn(
+            list(count_words(text).items()),
             vocab_size=vocab_size + RESERVED_IDS + 1,
             reserved_tokens=[PAD_TOKEN, UNK_TOKEN, NEWLINE],
-            bert_tokenizer_params={"lower_case": False},
         )
         reserved = {PAD_TOKEN, UNK_TOKEN, NEWLINE, ""}
         return cls([token for token in learned if token not in reserved])
