@@ -1,11 +1,14 @@
 """Generation speed of the compiled stateful loop, in characters per second.
 
     python benchmarks/generation.py [--cell lstm] [--layers 2] [--units 256] [--json PATH]
+        [--repetition-penalty 1.3] [--stop-id]
 
 Times `TextGenerator.generate` (prompt, sampling and feeding back, all in one
 XLA-compiled loop) at batch 1 and 64, median over repeats, against a loop that
 calls the model on the whole window for every new character, as many
 tutorials do. Untrained weights: speed does not depend on their values.
+`--repetition-penalty` and `--stop-id` (a stop id no row meets, so every row
+runs to the end) time what those generation controls cost.
 """
 
 import argparse
@@ -30,6 +33,8 @@ def main() -> None:
     parser.add_argument("--units", type=int, default=256)
     parser.add_argument("--length", type=int, default=2000)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repetition-penalty", type=float, default=1.0)
+    parser.add_argument("--stop-id", action="store_true", help="Pass one stop id, never met.")
     parser.add_argument("--json")
     args = parser.parse_args()
 
@@ -39,12 +44,15 @@ def main() -> None:
     )
     model = build_model(config)
     generator = TextGenerator(model, tokenizer)
+    controls = {"repetition_penalty": args.repetition_penalty}
+    if args.stop_id:
+        controls["stop_ids"] = [0]  # the padding id: never chosen
     rows = []
     for batch in (1, 64):
         for name, options in (("sampled, T=1", {}), ("greedy", {"greedy": True})):
             seconds = median_seconds(
                 lambda b=batch, o=options: generator.generate(
-                    "ROMEO:", args.length, num_samples=b, seed=1, **o
+                    "ROMEO:", args.length, num_samples=b, seed=1, **o, **controls
                 ),
                 args.repeats,
             )
