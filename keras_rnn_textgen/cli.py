@@ -397,7 +397,11 @@ def fit(ctx, corpus, encoding, encoding_errors, name, output, resume, overwrite,
 )
 @click.option("--prompt", default="", help="Text to continue. Default: none.")
 @click.option(
-    "--length", type=int, default=200, show_default=True, help="New characters per sample."
+    "--length",
+    type=int,
+    default=200,
+    show_default=True,
+    help="New tokens per sample: characters, or words / pieces of a word / subword model.",
 )
 @click.option("--temperature", type=float, default=1.0, show_default=True)
 @click.option("--top-k", type=int, default=0, show_default=True, help="0 turns it off.")

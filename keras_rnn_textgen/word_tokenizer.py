@@ -27,7 +27,7 @@ What survives `detokenize(tokenize(text))`:
 """
 
 import collections
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -59,17 +59,18 @@ CHUNK_CHARS = 1 << 22
 DEFAULT_VOCAB_SIZE = {"word": 8000, "subword": 2000}
 
 
-def text_chunks(text: str, chunk_chars: int = CHUNK_CHARS) -> list[str]:
-    """Cuts `text` into pieces of about `chunk_chars` characters, each ending at a line break.
+def text_chunks(text: str, chunk_chars: int = CHUNK_CHARS) -> Iterator[str]:
+    """Yields pieces of `text` of about `chunk_chars` characters, each ending at a line break.
 
     A piece ends after a line break (or, in a longer line, at a space), so
-    tokenizing the pieces one by one gives the ids of the whole text.
+    tokenizing the pieces one by one gives the ids of the whole text. One
+    piece exists at a time: a large corpus is not copied whole.
 
     Example:
-        >>> text_chunks("ab\\ncd\\n", chunk_chars=3)
+        >>> list(text_chunks("ab\\ncd\\n", chunk_chars=3))
         ['ab\\n', 'cd\\n']
     """
-    chunks, start = [], 0
+    start = 0
     while start < len(text):
         end = min(start + chunk_chars, len(text))
         if end < len(text):
@@ -77,9 +78,8 @@ def text_chunks(text: str, chunk_chars: int = CHUNK_CHARS) -> list[str]:
             if cut < 0:
                 cut = text.rfind(" ", start, end)
             end = cut + 1 if cut >= 0 else end
-        chunks.append(text[start:end])
+        yield text[start:end]
         start = end
-    return chunks
 
 
 def split_words(lines: tf.Tensor) -> tf.RaggedTensor:

@@ -8,10 +8,12 @@ import subprocess
 import sys
 
 import pytest
+import tensorflow as tf
 
 from keras_rnn_textgen.config import ModelConfig, TrainConfig
+from keras_rnn_textgen.export import ExportSignatures
 from keras_rnn_textgen.folder import CONFIG_FILE, TOKENIZER_FILE, load
-from keras_rnn_textgen.generation import prepare_sampling
+from keras_rnn_textgen.generation import boundary_ids, prepare_sampling
 from keras_rnn_textgen.training import fit
 from keras_rnn_textgen.word_tokenizer import NEWLINE_ID
 
@@ -128,6 +130,19 @@ def test_documents_lines_start_and_stop_at_the_boundary(tmp_path):
     # Each sample is one text: it stops at the boundary instead of running on.
     assert all("\n" not in t for t in texts) and min(map(len, texts)) < 40
     assert lm.generator.end_ids == (int(lm.tokenizer.tokenize("\n")[0]),)
+    # The exported `generate` signature and the TFLite sidecar stop there too.
+    end_ids = boundary_ids(lm.tokenizer, "lines")
+    signatures = ExportSignatures(lm.model, lm.tokenizer, end_ids)
+    assert signatures.metadata("lstm", 8)["end_ids"] == list(end_ids)
+    exported = signatures.generate(
+        tf.constant(["", "Bo"]),
+        tf.constant(40),
+        tf.constant(1.0),
+        tf.constant(0),
+        tf.constant(1, tf.int64),
+    )
+    generated = [t.decode() for t in exported["generated"].numpy()]
+    assert all("\n" not in t for t in generated) and min(map(len, generated)) < 40
     # Evaluation reads the text as `fit` did: one text per non-empty line.
     assert lm.evaluate("Anna\n\n  Boris\n")["tokens"] == len("\nAnna\nBoris\n") - 1
 
