@@ -1,6 +1,6 @@
 """Peak memory of `fit` on a 100 MB corpus.
 
-    python benchmarks/memory.py [--megabytes 100] [--json PATH]
+    python benchmarks/memory.py [--megabytes 100] [--level char|word|subword] [--json PATH]
 
 Writes a corpus of the bundled Shakespeare repeated to `--megabytes` MB into a
 temporary folder and runs `python cli.py fit` on it in a child process (20
@@ -25,6 +25,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--megabytes", type=int, default=100)
+    parser.add_argument("--level", choices=("char", "word", "subword"), default="char")
     parser.add_argument("--json")
     args = parser.parse_args()
 
@@ -53,6 +54,8 @@ def main() -> None:
                 "10",
                 "--validation-split",
                 "0.01",
+                "--level",
+                args.level,
             ],
             check=True,
             stdout=subprocess.DEVNULL,
@@ -63,6 +66,7 @@ def main() -> None:
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     rows = [
         {
+            "level": args.level,
             "corpus_MB": round(size_mb, 1),
             "fit_peak_rss_MB": round(peak_mb),
             "wall_s": round(seconds, 1),
