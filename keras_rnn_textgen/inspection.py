@@ -391,6 +391,11 @@ def inspect_text(
         >>> result.matches["line_position"][0].unit.label
     """
     config = lm.model_config
+    if config.level != "char":
+        # The page and the features read one position per character.
+        raise ValueError(
+            f"`inspect` reads character models only; this model's `level` is {config.level!r}"
+        )
     if gate is not None and state is not None:
         raise ValueError(f"give `gate` or `state`, not both; got gate={gate!r}, state={state!r}")
     cell_signals = CELL_SIGNALS[config.cell]

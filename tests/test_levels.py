@@ -179,3 +179,10 @@ def test_cli_fit_evaluate_generate_word_level(tmp_path):
     assert "perplexity per word" in evaluated.stdout and "bits/char" in evaluated.stdout
     generated = run("generate", "--model", folder, "--prompt", "First", "--length", "5")
     assert generated.returncode == 0 and generated.stdout.startswith("First")
+
+
+def test_inspect_refuses_word_and_subword_models(level_folder):
+    from keras_rnn_textgen.inspection import inspect_text
+
+    with pytest.raises(ValueError, match="`inspect` reads character models only"):
+        inspect_text(load(level_folder), "First Citizen")
