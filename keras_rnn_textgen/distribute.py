@@ -29,7 +29,7 @@ import keras
 import tensorflow as tf
 
 from keras_rnn_textgen.config import STRATEGY_NAMES, TrainConfig
-from keras_rnn_textgen.folder import CONFIG_FILE
+from keras_rnn_textgen.folder import CONFIG_FILE, bits_metric_name
 
 logger = logging.getLogger(__name__)
 
@@ -235,6 +235,7 @@ def fit_function(
     strategy: tf.distribute.Strategy,
     folder: pathlib.Path,
     train_config: TrainConfig,
+    level: str = "char",
 ) -> Callable:
     """The training loop for `strategy`: `model.fit` or `MultiWorkerLoop(...).fit`.
 
@@ -245,6 +246,7 @@ def fit_function(
         strategy: the run's strategy.
         folder: the folder this process writes (checkpoints go to its `checkpoints/`).
         train_config: the run; its batch size must split evenly over the replicas.
+        level: the model's token level, which names its bits-per-token log.
 
     Example:
         >>> train = fit_function(model, strategy, folder, train_config)
@@ -263,17 +265,22 @@ def fit_function(
             train_config.batch_size,
             folder / CHECKPOINT_DIR,
             train_config.checkpoint_every,
+            bits_name=bits_metric_name(level),
         ).fit
     return model.fit
 
 
-def _nll_logs(nll: float, tokens: float, prefix: str = "") -> dict[str, float]:
-    """Keras's logs for summed token negative log-likelihood: loss, perplexity, bits per char."""
+def _nll_logs(nll: float, tokens: float, bits_name: str, prefix: str = "") -> dict[str, float]:
+    """Keras's logs for summed token negative log-likelihood: loss, perplexity, bits per token.
+
+    `bits_name` is the name `folder.compile_model` gives bits per token at the
+    model's level (`bits_per_char` at char level).
+    """
     loss = nll / tokens if tokens else 0.0
     return {
         f"{prefix}loss": loss,
         f"{prefix}perplexity": math.exp(loss),
-        f"{prefix}bits_per_char": loss / math.log(2.0),
+        f"{prefix}{bits_name}": loss / math.log(2.0),
     }
 
 
@@ -304,6 +311,8 @@ class MultiWorkerLoop:
         global_batch_size: windows per step over all replicas.
         checkpoint_dir: where this process keeps its checkpoints.
         checkpoint_every: steps between checkpoints; 0 saves none.
+        bits_name: the log name of bits per token: `bits_per_char` for a char
+            model, `bits_per_token` for a word or subword model.
 
     Example:
         >>> with strategy.scope():
@@ -318,8 +327,10 @@ class MultiWorkerLoop:
         global_batch_size: int,
         checkpoint_dir: pathlib.Path,
         checkpoint_every: int = 0,
+        bits_name: str = "bits_per_char",
     ):
         self.model = model
+        self.bits_name = bits_name
         self.strategy = strategy
         self.global_batch_size = global_batch_size
         self.checkpoint_every = checkpoint_every
@@ -390,7 +401,7 @@ class MultiWorkerLoop:
         for x, y in dataset:
             batch_nll, batch_tokens = self._eval_step(x, y)
             nll, tokens = nll + float(batch_nll), tokens + float(batch_tokens)
-        return _nll_logs(nll, tokens, prefix="val_")
+        return _nll_logs(nll, tokens, self.bits_name, prefix="val_")
 
     def fit(
         self,
@@ -445,7 +456,7 @@ class MultiWorkerLoop:
                 callback_list.on_train_batch_begin(batch)
                 batch_nll, batch_tokens = self._train_step(iterator)
                 nll, tokens, step = nll + float(batch_nll), tokens + float(batch_tokens), step + 1
-                callback_list.on_train_batch_end(batch, _nll_logs(nll, tokens))
+                callback_list.on_train_batch_end(batch, _nll_logs(nll, tokens, self.bits_name))
                 # Within the epoch only: FolderCheckpoint saves its end.
                 due = self.checkpoint_every and step % self.checkpoint_every == 0
                 if due and first + batch + 1 < steps:
@@ -453,7 +464,7 @@ class MultiWorkerLoop:
                     self._manager.save(checkpoint_number=step)
                 if model.stop_training:
                     break
-            logs = _nll_logs(done_nll + nll, done_tokens + tokens)
+            logs = _nll_logs(done_nll + nll, done_tokens + tokens, self.bits_name)
             done_nll = done_tokens = 0.0
             if validation is not None:
                 logs.update(self.evaluate(validation))

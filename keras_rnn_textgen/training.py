@@ -224,7 +224,7 @@ def fit(
             # Built now, so the first save holds the optimizer's (zero) state as every later one.
             model.optimizer.build(model.trainable_variables)
             initial_epoch = 0
-        train = distribute.fit_function(model, strategy, folder, train_config)
+        train = distribute.fit_function(model, strategy, folder, train_config, model_config.level)
 
         train_text, val_text = data.split_text(
             text, train_config.validation_split, train_config.seq_len

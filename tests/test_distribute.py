@@ -7,6 +7,7 @@ one process with two logical CPUs, and worker processes on 127.0.0.1.
 
 import csv
 import json
+import math
 import os
 import pathlib
 import re
@@ -393,3 +394,34 @@ def test_a_killed_worker_stops_the_job_and_the_restart_resumes_from_the_checkpoi
     )
     (text,) = load(folder).generate("First", 10, seed=1)
     assert len(text) == 15
+
+
+def test_a_one_worker_multiworker_run_of_a_word_model_logs_bits_per_token_and_per_char(tmp_path):
+    """The hand-written multi-worker loop names bits per token as `compile_model` does."""
+    (tmp_path / "corpus.txt").write_text(TEXT, encoding="utf-8")
+    (port,) = free_ports(1)
+    tf_config = {
+        "cluster": {"worker": [f"127.0.0.1:{port}"]},
+        "task": {"type": "worker", "index": 0},
+    }
+    env = dict(os.environ, TF_CONFIG=json.dumps(tf_config), TF_CPP_MIN_LOG_LEVEL="3")
+    command = [
+        sys.executable,
+        str(REPO / "cli.py"),
+        "fit",
+        "--corpus",
+        str(tmp_path / "corpus.txt"),
+    ]
+    command += ["--output", str(tmp_path), "--name", "w", "--strategy", "multiworker"]
+    command += ["--level", "word", "--units", "16", "--embedding-dim", "8", "--seq-len", "8"]
+    command += ["--batch-size", "4", "--epochs", "1", "--steps-per-epoch", "5"]
+    command += ["--validation-split", "0.2", "--sample-every", "0"]
+    done = subprocess.run(
+        command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=WORKER_TIMEOUT
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    (row,) = read_rows(tmp_path / "w" / "history.csv")
+    bits_per_token = float(row["val_loss"]) / math.log(2)
+    assert float(row["val_bits_per_token"]) == pytest.approx(bits_per_token, rel=1e-5)
+    # A word is several characters: fewer bits per character than per token.
+    assert 0 < float(row["val_bits_per_char"]) < bits_per_token / 2
