@@ -27,6 +27,27 @@ def _on_gpu() -> bool:
     return bool(tf.config.list_logical_devices("GPU"))
 
 
+def trains_fast(model: keras.Model) -> bool:
+    """Whether `model` has layers given the fast step by `accelerate` and runs on CPU.
+
+    Their training step is faster than Keras's only when XLA compiles it
+    (`python benchmarks/training.py`: 1.2-1.8x with XLA, 0.6-1.0x without),
+    so `folder.compile_model` compiles it then.
+
+    Args:
+        model: any Keras model.
+
+    Example:
+        >>> trains_fast(build_model(ModelConfig(vocab_size=67), fast=True))
+        True
+    """
+    fast_loops = (_lstm_inner_loop, _gru_inner_loop)
+    return not _on_gpu() and any(
+        getattr(getattr(layer, "inner_loop", None), "func", None) in fast_loops
+        for layer in model.layers
+    )
+
+
 def lstm_sequence(x, h0, c0, kernel, recurrent_kernel, bias):
     """Runs an LSTM over a sequence with a hand-written gradient.
 
