@@ -19,13 +19,15 @@ import time
 
 from common import report
 
+from keras_rnn_textgen.config import LEVEL_NAMES
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--megabytes", type=int, default=100)
-    parser.add_argument("--level", choices=("char", "word", "subword"), default="char")
+    parser.add_argument("--level", choices=LEVEL_NAMES, default="char")
     parser.add_argument("--json")
     args = parser.parse_args()
 

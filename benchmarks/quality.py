@@ -74,15 +74,11 @@ def main() -> None:
     model_folder.compile_model(model, train, args.level)
     stop = StopAfter(args.seconds)
     train_ids = tokenizer.encode(train_text)
-    window_args = (train_ids, train.seq_len, train.batch_size, train.seed)
+    steps = stateful.epoch_batches(train_ids, train)
+    dataset = stateful.training_batches(train_ids, train, steps)
+    callbacks = [stop]
     if train.stateful:
-        steps = stateful.stream_layout(int(train_ids.shape[0]), train.seq_len, train.batch_size)[1]
-        dataset = stateful.stateful_dataset(*window_args)
-        callbacks = [stateful.StatefulTraining(model, train.batch_size), stop]
-    else:
-        steps = data.batches_per_epoch(train_ids, train.seq_len, train.batch_size)
-        dataset = data.training_dataset(*window_args)
-        callbacks = [stop]
+        callbacks.insert(0, stateful.StatefulTraining(model, train.batch_size))
     # Epochs only mark the stateful resets; `stop` ends training.
     model.fit(dataset, steps_per_epoch=steps, epochs=10**6, callbacks=callbacks, verbose=0)
     result = evaluate_text(model, tokenizer, val_text, train.seq_len)

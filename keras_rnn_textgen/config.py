@@ -10,7 +10,7 @@ API_NAMES = ("sequential", "functional")
 QUANTIZE_MODES = ("none", "dynamic", "float16", "int8")
 # tf.distribute strategies `fit` can train under (see distribute.py).
 STRATEGY_NAMES = ("auto", "one", "mirrored", "multiworker", "tpu")
-# Token levels (tokenizer.LEVELS) and how a corpus is cut into texts.
+# Token levels (also tokenizer.LEVELS) and how a corpus is cut into texts.
 LEVEL_NAMES = ("char", "word", "subword")
 DOCUMENT_MODES = ("text", "lines")
 

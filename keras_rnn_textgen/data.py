@@ -106,6 +106,11 @@ def line_documents(text: str) -> str:
     return "\n" + body + "\n"
 
 
+def as_documents(text: str, documents: str) -> str:
+    """The corpus as `fit` reads it for `TrainConfig.documents`: as it is, or `line_documents`."""
+    return line_documents(text) if documents == "lines" else text
+
+
 def split_text(text: str, validation_split: float, seq_len: int) -> tuple[str, str]:
     """Splits a corpus into training and validation text; validation is the end.
 

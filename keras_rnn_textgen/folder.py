@@ -299,11 +299,10 @@ class TrainedModel:
 
     def evaluate(self, text: str, batch_size: int = 64) -> dict[str, float]:
         """Perplexity and bits per character of `text`; see `evaluate_text`."""
-        from keras_rnn_textgen.data import line_documents
+        from keras_rnn_textgen.data import as_documents
         from keras_rnn_textgen.evaluation import evaluate_text
 
-        if self.train_config.documents == "lines":
-            text = line_documents(text)  # as `fit` read its validation text
+        text = as_documents(text, self.train_config.documents)  # as `fit` read its text
         return evaluate_text(
             self.model, self.tokenizer, text, self.train_config.seq_len, batch_size
         )

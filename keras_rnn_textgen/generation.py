@@ -1,5 +1,6 @@
 """Text generation from a trained model: one compiled loop, one step per new token."""
 
+import dataclasses
 import logging
 import numbers
 from collections.abc import Sequence
@@ -33,6 +34,32 @@ def start_text(tokenizer: Tokenizer) -> str:
     return "\n" if "\n" in vocabulary or not vocabulary else vocabulary[0]
 
 
+@dataclasses.dataclass(frozen=True)
+class SamplingPlan:
+    """What `prepare_sampling` settled: the sampler, the stop ids and the stop strings.
+
+    Args:
+        sampler: picks each next token.
+        stop_ids: ids that end a row (the caller's and the model's end ids).
+        stop: strings that end a row's new text.
+    """
+
+    sampler: Sampler
+    stop_ids: tuple[int, ...]
+    stop: tuple[str, ...]
+
+    def texts(self, tokenizer: Tokenizer, prompt: str, ids: tf.Tensor) -> list[str]:
+        """The prompt followed by each row's new text `(batch, n)` ids, cut at a stop string.
+
+        The new text joins the prompt as the level joins tokens (at word
+        level: a space, or none before `,`).
+        """
+        rows = int(ids.shape[0])
+        texts = tokenizer.append(tf.constant([prompt] * rows), ids).numpy()
+        start = len(prompt.encode("utf-8"))
+        return [prompt + cut_at_stop(t[start:].decode("utf-8"), self.stop) for t in texts]
+
+
 def prepare_sampling(
     tokenizer: Tokenizer,
     prompt: str,
@@ -45,18 +72,23 @@ def prepare_sampling(
     strict: bool,
     *,
     repetition_penalty: float = 1.0,
-) -> Sampler:
-    """Checks generation options and the prompt, and returns the sampler they ask for.
+    stop_ids: int | Sequence[int] = (),
+    stop: str | Sequence[str] = (),
+    end_ids: Sequence[int] = (),
+) -> SamplingPlan:
+    """Checks generation options and the prompt, and returns the sampling they ask for.
 
-    Shared by every generator (Keras, TFLite) so they refuse and warn alike.
+    Shared by every generator (Keras, TFLite) so they refuse, warn and stop alike.
 
     Args:
         tokenizer: the model's tokenizer (its vocabulary judges the prompt).
         prompt, length, temperature, top_k, top_p, greedy, num_samples, strict,
-        repetition_penalty: as in `TextGenerator.generate`.
+        repetition_penalty, stop_ids, stop: as in `TextGenerator.generate`.
+        end_ids: ids that end every row whatever the caller asks (the
+            boundary token of a `documents="lines"` model).
 
     Example:
-        >>> sampler = prepare_sampling(tok, "ROMEO:", 100, 0.8, 0, 1.0, False, 1, False)
+        >>> plan = prepare_sampling(tok, "ROMEO:", 100, 0.8, 0, 1.0, False, 1, False)
     """
     if length < 0:
         raise ValueError(f"`length` must be >= 0, got {length!r}")
@@ -66,6 +98,7 @@ def prepare_sampling(
         sampler = GreedySampler(repetition_penalty)
     else:
         sampler = RandomSampler(temperature, top_k, top_p, repetition_penalty)
+    stop_ids, stop = check_stops(tokenizer.vocab_size, stop_ids, stop)
     unknown = tokenizer.out_of_vocabulary(prompt)
     if unknown:
         shown = "".join(unknown) if tokenizer.level == "char" else " ".join(unknown)
@@ -74,7 +107,7 @@ def prepare_sampling(
         if strict:
             raise ValueError(message)
         logger.warning("%s; they are read as unknown", message)
-    return sampler
+    return SamplingPlan(sampler, tuple(dict.fromkeys(stop_ids + tuple(end_ids))), stop)
 
 
 def check_stops(
@@ -216,7 +249,7 @@ class TextGenerator:
         Example:
             >>> gen.generate("ROMEO:", 300, repetition_penalty=1.2, stop=["\\n\\n"])
         """
-        sampler = prepare_sampling(
+        plan = prepare_sampling(
             self.tokenizer,
             prompt,
             length,
@@ -227,13 +260,11 @@ class TextGenerator:
             num_samples,
             strict,
             repetition_penalty=repetition_penalty,
+            stop_ids=stop_ids,
+            stop=stop,
+            end_ids=self.end_ids,
         )
-        stop_ids, stop = check_stops(self.tokenizer.vocab_size, stop_ids, stop)
-        stop_ids = tuple(dict.fromkeys(stop_ids + self.end_ids))
-        ids = self._loop(sampler, stop_ids)(
+        ids = self._loop(plan.sampler, plan.stop_ids)(
             tf.constant([prompt] * num_samples), tf.constant(length), tf.constant(seed, tf.int64)
         )
-        # The new text as it joins the prompt (at word level: a space, or none before `,`).
-        texts = self.tokenizer.append(tf.constant([prompt] * num_samples), ids).numpy()
-        start = len(prompt.encode("utf-8"))
-        return [prompt + cut_at_stop(t[start:].decode("utf-8"), stop) for t in texts]
+        return plan.texts(self.tokenizer, prompt, ids)

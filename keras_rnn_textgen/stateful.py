@@ -13,6 +13,8 @@ import numpy as np
 import tensorflow as tf
 from keras import callbacks, layers
 
+from keras_rnn_textgen import data
+from keras_rnn_textgen.config import TrainConfig
 from keras_rnn_textgen.data import CorpusError
 from keras_rnn_textgen.models import recurrent_layers
 
@@ -95,6 +97,39 @@ def stateful_dataset(
     # `ids` enters as a dataset element, not captured by the map function (no copy in its graph).
     texts = tf.data.Dataset.from_tensors(ids).repeat()
     return tf.data.Dataset.zip(starts, texts).map(gather).prefetch(tf.data.AUTOTUNE)
+
+
+def epoch_batches(ids: tf.Tensor, train: TrainConfig) -> int:
+    """Batches in one pass over the training ids as `train` lays them out.
+
+    Stateful runs read `stream_layout`'s streams, others shuffled windows.
+
+    Example:
+        >>> epoch_batches(train_ids, TrainConfig(stateful=True))
+    """
+    if train.stateful:
+        return stream_layout(int(ids.shape[0]), train.seq_len, train.batch_size)[1]
+    return data.batches_per_epoch(ids, train.seq_len, train.batch_size)
+
+
+def training_batches(
+    ids: tf.Tensor, train: TrainConfig, steps_per_epoch: int, start_batch: int = 0
+) -> tf.data.Dataset:
+    """The endless training stream of a run: `stateful_dataset` or `data.training_dataset`.
+
+    Args:
+        ids: the training token ids, int32 `(n,)`.
+        train: the run (`seq_len`, `batch_size`, `seed`, `stateful`).
+        steps_per_epoch: batches per epoch (a stateful epoch starts the streams again).
+        start_batch: index of the first batch to yield (for resuming).
+
+    Example:
+        >>> ds = training_batches(train_ids, TrainConfig(), epoch_batches(train_ids, TrainConfig()))
+    """
+    args = (ids, train.seq_len, train.batch_size, train.seed)
+    if train.stateful:
+        return stateful_dataset(*args, steps_per_epoch=steps_per_epoch, start_batch=start_batch)
+    return data.training_dataset(*args, start_batch=start_batch)
 
 
 class StatefulTraining(callbacks.Callback):

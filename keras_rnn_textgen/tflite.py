@@ -19,7 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_rnn_textgen.folder import ModelFolderError
-from keras_rnn_textgen.generation import check_stops, cut_at_stop, prepare_sampling
+from keras_rnn_textgen.generation import prepare_sampling
 from keras_rnn_textgen.tokenizer import tokenizer_from_config
 
 SIGNATURE = "step"
@@ -198,7 +198,7 @@ class TFLiteModel:
         Example:
             >>> TFLiteModel("export/model.tflite").generate("ROMEO:", 50, seed=1)
         """
-        sampler = prepare_sampling(
+        plan = prepare_sampling(
             self.tokenizer,
             prompt,
             length,
@@ -209,18 +209,18 @@ class TFLiteModel:
             num_samples,
             strict,
             repetition_penalty=repetition_penalty,
+            stop_ids=stop_ids,
+            stop=stop,
+            # A `documents="lines"` model's samples end at the boundary token.
+            end_ids=self.metadata.get("end_ids", ()),
         )
-        stop_ids, stop = check_stops(self.tokenizer.vocab_size, stop_ids, stop)
-        # A `documents="lines"` model's samples end at the boundary token.
-        stop_ids = tuple(dict.fromkeys(stop_ids + tuple(self.metadata.get("end_ids", ()))))
         ids = self.tokenizer.tokenize(prompt or self.metadata["start_text"])  # (prompt_len,)
         prompts = tf.tile(ids[None], [num_samples, 1])  # (batch, prompt_len)
         initial = [tf.zeros([num_samples, self.units]) for _ in self.state_names]
         lengths = tf.fill([num_samples], tf.shape(ids)[0])
         # Eagerly, the sampler's tf.while_loop is a Python loop, so the step may
         # call the interpreter.
-        tokens = sampler(self._batch_step, initial, prompts, lengths, length, seed, stop_ids)
-        # The new text as it joins the prompt (at word level: a space, or none before `,`).
-        texts = self.tokenizer.append(tf.constant([prompt] * num_samples), tokens).numpy()
-        start = len(prompt.encode("utf-8"))
-        return [prompt + cut_at_stop(t[start:].decode("utf-8"), stop) for t in texts]
+        tokens = plan.sampler(
+            self._batch_step, initial, prompts, lengths, length, seed, plan.stop_ids
+        )
+        return plan.texts(self.tokenizer, prompt, tokens)

@@ -1,13 +1,13 @@
-"""Character tokenizer over Unicode code points, written in core TensorFlow ops."""
+"""The tokenizer interface of every level, and the character tokenizer over Unicode code points."""
 
-from collections.abc import Sequence
-from typing import Any, Protocol
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import tensorflow as tf
 
-# Token levels, in the order the CLI lists them.
-LEVELS = ("char", "word", "subword")
+from keras_rnn_textgen.config import LEVEL_NAMES as LEVELS
+
 PAD_ID = 0
 UNK_ID = 1
 RESERVED_IDS = 2
@@ -15,7 +15,113 @@ RESERVED_IDS = 2
 REPLACEMENT_CHAR = "\ufffd"
 
 
-class CharTokenizer:
+# Characters tokenized at a time when a whole corpus is encoded.
+CHUNK_CHARS = 1 << 22
+
+
+def text_chunks(text: str, chunk_chars: int = CHUNK_CHARS) -> Iterator[str]:
+    """Yields pieces of `text` of about `chunk_chars` characters, each ending at a line break.
+
+    A piece ends after a line break (or, in a longer line, at a space), so
+    tokenizing the pieces one by one gives the ids of the whole text at every
+    level. One piece exists at a time: a large corpus is not copied whole.
+
+    Example:
+        >>> list(text_chunks("ab\\ncd\\n", chunk_chars=3))
+        ['ab\\n', 'cd\\n']
+    """
+    start = 0
+    while start < len(text):
+        end = min(start + chunk_chars, len(text))
+        if end < len(text):
+            cut = text.rfind("\n", start, end)
+            if cut < 0:
+                cut = text.rfind(" ", start, end)
+            end = cut + 1 if cut >= 0 else end
+        yield text[start:end]
+        start = end
+
+
+def gather_unpadded(table: tf.Tensor, ids: tf.Tensor | Sequence[int]) -> tf.Tensor:
+    """`table[id]` for each id of `(..., n)` dense or ragged ids, padding ids dropped.
+
+    Rows lose their padding, so the result is ragged `(..., None)` (a 1-D
+    input stays 1-D); detokenizers then join each row.
+
+    Example:
+        >>> gather_unpadded(tf.constant(["", "?", "a", "b"]), [[2, 3, 0]]).to_list()
+        [[b'a', b'b']]
+    """
+    if not isinstance(ids, tf.RaggedTensor):
+        ids = tf.convert_to_tensor(ids)
+    ids = tf.cast(ids, tf.int32)
+    ids = tf.ragged.boolean_mask(ids, ids != PAD_ID)
+    if isinstance(ids, tf.RaggedTensor):
+        return ids.with_flat_values(tf.gather(table, ids.flat_values))
+    return tf.gather(table, ids)
+
+
+class Tokenizer:
+    """What every level's tokenizer offers (`CharTokenizer`, `WordTokenizer`, `SubwordTokenizer`).
+
+    A level implements `tokenize`, `detokenize`, `append`, `out_of_vocabulary`,
+    `get_config` and the `level`, `vocabulary` and `vocab_size` attributes;
+    `encode`, `decode` and `count_unknown` follow from them here.
+    `tokenize` and `detokenize` use TensorFlow ops (tensorflow-text ones for
+    word and subword tokenizing), so they run inside `tf.function`s and
+    SavedModel signatures, but not under XLA: they stay outside compiled loops.
+    """
+
+    level: str
+    vocabulary: list[str]
+    vocab_size: int
+
+    def tokenize(self, text: str | Sequence[str] | tf.Tensor) -> tf.Tensor:
+        """Text to ids: a string gives `(length,)`, a batch a ragged `(batch, None)`."""
+        raise NotImplementedError
+
+    def detokenize(self, ids: tf.Tensor | Sequence[int]) -> tf.Tensor:
+        """Ids back to text; `(n,)` gives a scalar string, `(batch, n)` a `(batch,)`."""
+        raise NotImplementedError
+
+    def append(self, prompts: tf.Tensor, ids: tf.Tensor) -> tf.Tensor:
+        """Each prompt `(batch,)` followed by the text of its new ids `(batch, n)`."""
+        raise NotImplementedError
+
+    def out_of_vocabulary(self, text: str) -> list[str]:
+        """The distinct characters or words of `text` that read as unknown, sorted."""
+        raise NotImplementedError
+
+    def get_config(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def encode(self, text: str, chunk_chars: int = CHUNK_CHARS) -> tf.Tensor:
+        """Ids of a whole corpus as one int32 `(tokens,)` tensor, tokenized in chunks.
+
+        A 100 MB corpus needs little more than its ids (4 bytes a token) on
+        top of the text itself.
+
+        Args:
+            text: the corpus.
+            chunk_chars: characters tokenized at a time (cut at line breaks).
+
+        Example:
+            >>> ids = tok.encode(open("novel.txt", encoding="utf-8").read())
+        """
+        # (Filling a numpy array and converting it costs two more copies.)
+        chunks = [self.tokenize(chunk) for chunk in text_chunks(text, chunk_chars)]
+        return tf.concat(chunks, axis=0) if chunks else tf.zeros([0], tf.int32)
+
+    def decode(self, ids: Sequence[int] | np.ndarray | tf.Tensor) -> str:
+        """Ids of one text to a Python string."""
+        return self.detokenize(ids).numpy().decode("utf-8")
+
+    def count_unknown(self, text: str) -> int:
+        """Number of tokens of `text` read as the unknown id (characters, or `[UNK]` words)."""
+        return int(tf.reduce_sum(tf.cast(self.encode(text) == UNK_ID, tf.int32)))
+
+
+class CharTokenizer(Tokenizer):
     """Maps text to ids, one id per Unicode code point, and back.
 
     Ids 0 and 1 are reserved for padding and for characters outside the
@@ -103,42 +209,8 @@ class CharTokenizer:
 
         Padding ids are dropped and unknown ids become U+FFFD.
         """
-        ids = tf.convert_to_tensor(ids) if not isinstance(ids, tf.RaggedTensor) else ids
-        ids = tf.cast(ids, tf.int32)
-        ids = tf.ragged.boolean_mask(ids, ids != PAD_ID)
-        if isinstance(ids, tf.RaggedTensor):
-            codepoints = ids.with_flat_values(tf.gather(self._id_codepoints, ids.flat_values))
-        else:
-            codepoints = tf.gather(self._id_codepoints, ids)
+        codepoints = gather_unpadded(self._id_codepoints, ids)  # (..., None) ragged
         return tf.strings.unicode_encode(codepoints, "UTF-8")
-
-    def encode(self, text: str, chunk_chars: int = 1 << 22) -> tf.Tensor:
-        """Ids of a whole corpus as one int32 `(characters,)` tensor.
-
-        Works through the text in chunks, so a 100 MB corpus needs little
-        more than its ids (4 bytes a character) on top of the text itself.
-
-        Args:
-            text: the corpus.
-            chunk_chars: characters tokenized at a time.
-
-        Example:
-            >>> ids = tok.encode(open("novel.txt", encoding="utf-8").read())
-        """
-        # (Filling a numpy array and converting it costs two more copies.)
-        chunks = [
-            self.tokenize(text[start : start + chunk_chars])
-            for start in range(0, len(text), chunk_chars)
-        ]
-        return tf.concat(chunks, axis=0) if chunks else tf.zeros([0], tf.int32)
-
-    def decode(self, ids: Sequence[int] | np.ndarray | tf.Tensor) -> str:
-        """Ids of one text to a Python string."""
-        return self.detokenize(ids).numpy().decode("utf-8")
-
-    def count_unknown(self, text: str) -> int:
-        """Number of characters of `text` that are not in the vocabulary."""
-        return int(tf.reduce_sum(tf.cast(self.tokenize(text) == UNK_ID, tf.int32)))
 
     def out_of_vocabulary(self, text: str) -> list[str]:
         """The distinct characters of `text` outside the vocabulary, sorted."""
@@ -161,33 +233,16 @@ class CharTokenizer:
         return cls(vocabulary)
 
 
-class Tokenizer(Protocol):
-    """What every level's tokenizer offers (`CharTokenizer`, `WordTokenizer`, `SubwordTokenizer`).
-
-    `tokenize` and `detokenize` use TensorFlow ops (tensorflow-text ones for
-    word and subword tokenizing), so they run inside `tf.function`s and
-    SavedModel signatures, but not under XLA: they stay outside compiled loops.
-    """
-
-    level: str
-    vocabulary: list[str]
-    vocab_size: int
-
-    def tokenize(self, text: str | Sequence[str] | tf.Tensor) -> tf.Tensor: ...
-    def detokenize(self, ids: tf.Tensor | Sequence[int]) -> tf.Tensor: ...
-    def append(self, prompts: tf.Tensor, ids: tf.Tensor) -> tf.Tensor: ...
-    def encode(self, text: str) -> tf.Tensor: ...
-    def decode(self, ids: Sequence[int] | np.ndarray | tf.Tensor) -> str: ...
-    def count_unknown(self, text: str) -> int: ...
-    def out_of_vocabulary(self, text: str) -> list[str]: ...
-    def get_config(self) -> dict[str, Any]: ...
-
-
-def _classes() -> dict[str, Any]:
+def _tokenizer_class(level: Any, name: str = "level") -> type:
+    """The tokenizer class of `level`; `name` is the option named in the error."""
+    if level not in LEVELS:
+        raise ValueError(f"{name} must be one of {list(LEVELS)}, got {level!r}")
+    if level == "char":
+        return CharTokenizer
     # Imported here: tensorflow-text is loaded only for word and subword models.
     from keras_rnn_textgen.word_tokenizer import SubwordTokenizer, WordTokenizer
 
-    return {"char": CharTokenizer, "word": WordTokenizer, "subword": SubwordTokenizer}
+    return WordTokenizer if level == "word" else SubwordTokenizer
 
 
 def tokenizer_from_config(config: dict[str, Any]) -> Tokenizer:
@@ -198,9 +253,7 @@ def tokenizer_from_config(config: dict[str, Any]) -> Tokenizer:
         4
     """
     level = config.get("level", "char") if isinstance(config, dict) else None
-    if level not in LEVELS:
-        raise ValueError(f"tokenizer `level` must be one of {list(LEVELS)}, got {level!r}")
-    return _classes()[level].from_config(config)
+    return _tokenizer_class(level, "tokenizer `level`").from_config(config)
 
 
 def build_tokenizer(level: str, text: str, vocab_size: int = 0) -> Tokenizer:
@@ -216,10 +269,9 @@ def build_tokenizer(level: str, text: str, vocab_size: int = 0) -> Tokenizer:
         >>> build_tokenizer("word", "to be or not to be", vocab_size=3).vocabulary
         ['\\n', 'be', 'to', 'not']
     """
-    if level not in LEVELS:
-        raise ValueError(f"`level` must be one of {list(LEVELS)}, got {level!r}")
-    if level == "char":
-        return CharTokenizer.from_text(text)
+    cls = _tokenizer_class(level, "`level`")
+    if cls is CharTokenizer:
+        return cls.from_text(text)
     from keras_rnn_textgen.word_tokenizer import DEFAULT_VOCAB_SIZE
 
-    return _classes()[level].from_text(text, vocab_size or DEFAULT_VOCAB_SIZE[level])
+    return cls.from_text(text, vocab_size or DEFAULT_VOCAB_SIZE[level])

@@ -92,10 +92,6 @@ class _BitsPerChar(keras.callbacks.Callback):
                 logs[f"{prefix}bits_per_char"] = float(logs[f"{prefix}bits_per_token"]) * ratio
 
 
-def _documents(text: str, train_config: TrainConfig) -> str:
-    return data.line_documents(text) if train_config.documents == "lines" else text
-
-
 class _ResumedPlateau(keras.callbacks.ReduceLROnPlateau):
     """`ReduceLROnPlateau` that remembers the best `val_loss` of the epochs before a resume.
 
@@ -209,9 +205,9 @@ def fit(
             )
             if loaded.info.get("corpus", {}).get("sha256") != digest:
                 logger.warning("the corpus differs from the one this model was trained on")
-            text = _documents(text, train_config)
+            text = data.as_documents(text, train_config.documents)
         else:
-            text = _documents(text, train_config)
+            text = data.as_documents(text, train_config.documents)
             tokenizer = build_tokenizer(model_config.level, text, model_config.vocab_limit)
             model_config = dataclasses.replace(model_config, vocab_size=tokenizer.vocab_size)
             model = build_model(
@@ -248,14 +244,7 @@ def fit(
                     "`stateful` training runs on one device; use it with strategy 'one', got "
                     f"{train_config.strategy!r} with {strategy.num_replicas_in_sync} replicas"
                 )
-            natural_steps = stateful.stream_layout(
-                int(train_ids.shape[0]), train_config.seq_len, train_config.batch_size
-            )[1]
-        else:
-            natural_steps = data.batches_per_epoch(
-                train_ids, train_config.seq_len, train_config.batch_size
-            )
-        steps = train_config.steps_per_epoch or natural_steps
+        steps = train_config.steps_per_epoch or stateful.epoch_batches(train_ids, train_config)
         initial_step = int(model.optimizer.iterations.numpy())  # int() fails on mirrored variables
         if resume:
             initial_epoch = _resume_epoch(loaded.info, initial_step, steps, folder)
@@ -264,13 +253,9 @@ def fit(
                 for row in read_history(folder / model_folder.HISTORY_FILE)
                 if int(row["epoch"]) <= initial_epoch
             ]
-        window_args = (train_ids, train_config.seq_len, train_config.batch_size, train_config.seed)
-        if train_config.stateful:
-            train_ds = stateful.stateful_dataset(
-                *window_args, steps_per_epoch=steps, start_batch=initial_epoch * steps
-            )
-        else:
-            train_ds = data.training_dataset(*window_args, start_batch=initial_epoch * steps)
+        train_ds = stateful.training_batches(
+            train_ids, train_config, steps, start_batch=initial_epoch * steps
+        )
         val_ds = data.evaluation_dataset(val_ids, train_config.seq_len, train_config.batch_size)
         record = model_folder.config_record(
             model_config,

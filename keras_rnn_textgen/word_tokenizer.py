@@ -27,14 +27,19 @@ What survives `detokenize(tokenize(text))`:
 """
 
 import collections
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 import tensorflow as tf
 import tensorflow_text as tf_text
 
-from keras_rnn_textgen.tokenizer import PAD_ID, RESERVED_IDS, UNK_ID
+from keras_rnn_textgen.tokenizer import (
+    RESERVED_IDS,
+    UNK_ID,
+    Tokenizer,
+    gather_unpadded,
+    text_chunks,
+)
 
 NEWLINE = "\n"
 NEWLINE_ID = RESERVED_IDS  # the first id after padding and unknown
@@ -54,32 +59,9 @@ JOIN_RULES: tuple[tuple[str, str], ...] = (
     (r"(\pL) (['’-]) (\pL)", r"\1\2\3"),
 )
 SUBWORD_JOIN_RULES = ((" " + SUFFIX_INDICATOR, ""), *JOIN_RULES)
-# Characters tokenized at a time by `encode` and counted at a time by `from_text`.
-CHUNK_CHARS = 1 << 22
 DEFAULT_VOCAB_SIZE = {"word": 8000, "subword": 2000}
-
-
-def text_chunks(text: str, chunk_chars: int = CHUNK_CHARS) -> Iterator[str]:
-    """Yields pieces of `text` of about `chunk_chars` characters, each ending at a line break.
-
-    A piece ends after a line break (or, in a longer line, at a space), so
-    tokenizing the pieces one by one gives the ids of the whole text. One
-    piece exists at a time: a large corpus is not copied whole.
-
-    Example:
-        >>> list(text_chunks("ab\\ncd\\n", chunk_chars=3))
-        ['ab\\n', 'cd\\n']
-    """
-    start = 0
-    while start < len(text):
-        end = min(start + chunk_chars, len(text))
-        if end < len(text):
-            cut = text.rfind(NEWLINE, start, end)
-            if cut < 0:
-                cut = text.rfind(" ", start, end)
-            end = cut + 1 if cut >= 0 else end
-        yield text[start:end]
-        start = end
+# Strings no learned token may be.
+RESERVED_TOKENS = frozenset({PAD_TOKEN, UNK_TOKEN, NEWLINE, ""})
 
 
 def split_words(lines: tf.Tensor) -> tf.RaggedTensor:
@@ -112,7 +94,7 @@ def count_words(text: str) -> dict[str, int]:
     return {word.decode("utf-8"): count for word, count in ranked}
 
 
-class PieceTokenizer:
+class PieceTokenizer(Tokenizer):
     """Shared body of `WordTokenizer` and `SubwordTokenizer`; subclasses set the level.
 
     Ids: 0 padding, 1 unknown (`[UNK]`), 2 the line break, then `tokens`
@@ -128,12 +110,11 @@ class PieceTokenizer:
 
     def __init__(self, tokens: Sequence[str]):
         tokens = list(tokens)
-        reserved = {PAD_TOKEN, UNK_TOKEN, NEWLINE, ""}
         for token in tokens:
-            if not isinstance(token, str) or token in reserved:
+            if not isinstance(token, str) or token in RESERVED_TOKENS:
                 raise ValueError(
                     f"`vocabulary` entries must be non-empty strings other than "
-                    f"{sorted(reserved)}, got {token!r}"
+                    f"{sorted(RESERVED_TOKENS)}, got {token!r}"
                 )
         if len(set(tokens)) != len(tokens):
             raise ValueError("`vocabulary` holds repeated tokens")
@@ -181,15 +162,7 @@ class PieceTokenizer:
 
     def _joined(self, ids: tf.Tensor | tf.RaggedTensor) -> tf.Tensor:
         # ids (..., n) -> (...) strings: the tokens joined by spaces, padding dropped.
-        if not isinstance(ids, tf.RaggedTensor):
-            ids = tf.convert_to_tensor(ids)
-        ids = tf.cast(ids, tf.int32)
-        ids = tf.ragged.boolean_mask(ids, ids != PAD_ID)
-        if isinstance(ids, tf.RaggedTensor):
-            strings = ids.with_flat_values(tf.gather(self._strings, ids.flat_values))
-        else:
-            strings = tf.gather(self._strings, ids)
-        return tf.strings.reduce_join(strings, axis=-1, separator=" ")
+        return tf.strings.reduce_join(gather_unpadded(self._strings, ids), axis=-1, separator=" ")
 
     def _readable(self, joined: tf.Tensor) -> tf.Tensor:
         for pattern, rewrite in self.join_rules:
@@ -222,27 +195,6 @@ class PieceTokenizer:
         text = self._readable(last + " " + joined)
         text = tf.strings.regex_replace(text, r"(?s)^.", "", replace_global=False)
         return prompts + tf.where(joined == "", "", text)
-
-    def encode(self, text: str, chunk_chars: int = CHUNK_CHARS) -> tf.Tensor:
-        """Ids of a whole corpus as one int32 `(tokens,)` tensor, tokenized in chunks.
-
-        Args:
-            text: the corpus.
-            chunk_chars: characters tokenized at a time (cut at line breaks).
-
-        Example:
-            >>> ids = tok.encode(open("novel.txt", encoding="utf-8").read())
-        """
-        chunks = [self.tokenize(chunk) for chunk in text_chunks(text, chunk_chars)]
-        return tf.concat(chunks, axis=0) if chunks else tf.zeros([0], tf.int32)
-
-    def decode(self, ids: Sequence[int] | np.ndarray | tf.Tensor) -> str:
-        """Ids of one text to a Python string."""
-        return self.detokenize(ids).numpy().decode("utf-8")
-
-    def count_unknown(self, text: str) -> int:
-        """Number of tokens of `text` that are `[UNK]`."""
-        return int(tf.reduce_sum(tf.cast(self.encode(text) == UNK_ID, tf.int32)))
 
     def out_of_vocabulary(self, text: str) -> list[str]:
         """The distinct words of `text` that read as `[UNK]`, sorted.
@@ -342,5 +294,4 @@ class SubwordTokenizer(PieceTokenizer):
             vocab_size=vocab_size + RESERVED_IDS + 1,
             reserved_tokens=[PAD_TOKEN, UNK_TOKEN, NEWLINE],
         )
-        reserved = {PAD_TOKEN, UNK_TOKEN, NEWLINE, ""}
-        return cls([token for token in learned if token not in reserved])
+        return cls([token for token in learned if token not in RESERVED_TOKENS])

@@ -3,6 +3,8 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import pathlib  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
 
 import pytest  # noqa: E402
 
@@ -18,6 +20,22 @@ RUSSIAN = (
     "Мороз и солнце; день чудесный!\nЕще ты дремлешь, друг прелестный —\n"
     "Пора, красавица, проснись:\nОткрой сомкнуты негой взоры\n"
 )
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def run_cli(*args: str, cwd=None) -> subprocess.CompletedProcess:
+    """`python cli.py *args` in a child process, its output captured as text."""
+    return subprocess.run(
+        [sys.executable, str(ROOT / "cli.py"), *args],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        cwd=cwd,
+        timeout=600,
+    )
+
 
 TINY_MODEL = {"layers": 1, "units": 16, "embedding_dim": 8}
 TINY_TRAIN = {

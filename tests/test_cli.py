@@ -1,30 +1,13 @@
 """End-to-end tests of `python cli.py` in subprocesses."""
 
 import json
-import os
-import pathlib
-import subprocess
-import sys
 
 import pytest
 
 from .conftest import ENGLISH, RUSSIAN
+from .conftest import run_cli as run
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
-
-
-def run(*args, cwd=None):
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run(
-        [sys.executable, str(ROOT / "cli.py"), *args],
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        env=env,
-        cwd=cwd,
-        timeout=600,
-    )
 
 
 TINY = [

@@ -2,10 +2,7 @@
 
 import json
 import math
-import os
 import pathlib
-import subprocess
-import sys
 
 import pytest
 import tensorflow as tf
@@ -18,8 +15,8 @@ from keras_rnn_textgen.training import fit
 from keras_rnn_textgen.word_tokenizer import NEWLINE_ID
 
 from .conftest import ENGLISH, RUSSIAN, TINY_MODEL, TINY_TRAIN
+from .conftest import run_cli as run
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
 TEXT = (ENGLISH + RUSSIAN) * 12
 # Limits large enough that the tiny corpus has no unknown word.
 VOCAB_LIMIT = 300
@@ -149,18 +146,6 @@ def test_documents_lines_start_and_stop_at_the_boundary(tmp_path):
 
 @pytest.mark.slow
 def test_cli_fit_evaluate_generate_word_level(tmp_path):
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-
-    def run(*args):
-        return subprocess.run(
-            [sys.executable, str(ROOT / "cli.py"), *args],
-            capture_output=True,
-            text=True,
-            encoding="utf-8",
-            env=env,
-            timeout=600,
-        )
-
     corpus = tmp_path / "c.txt"
     corpus.write_text(TEXT, encoding="utf-8")
     bad = run("fit", "--corpus", str(corpus), "--level", "byte")

@@ -44,8 +44,8 @@ def test_each_row_continues_the_same_row_of_the_batch_before(ids):
 def test_epochs_shift_the_windows_and_resuming_gives_the_same_batches(ids):
     _, per_epoch = stream_layout(5000, SEQ_LEN, BATCH)
     two_epochs = batches(stateful_dataset(ids, SEQ_LEN, BATCH, seed=1), 2 * per_epoch)
-    shifts = {x[0, 0] for x, _ in (two_epochs[0], two_epochs[per_epoch])}
-    assert len(shifts) == 2, "epoch 2 starts at the same window as epoch 1"
+    first, second = two_epochs[0][0], two_epochs[per_epoch][0]
+    assert not np.array_equal(first, second), "epoch 2 starts at the same windows as epoch 1"
     resumed = batches(
         stateful_dataset(ids, SEQ_LEN, BATCH, seed=1, start_batch=per_epoch + 3), per_epoch - 3
     )
@@ -101,7 +101,8 @@ def test_fit_stateful_writes_a_folder_that_loads_and_resumes(tmp_path):
     assert not any(layer.get_config().get("stateful") for layer in loaded.model.layers), (
         "model.keras must not record stateful layers"
     )
-    assert loaded.generate("the", length=20, seed=0)
+    (sample,) = loaded.generate("the", length=20, seed=0)
+    assert sample.startswith("the") and len(sample) == len("the") + 20
     resumed = fit(
         [corpus],
         model_config,
