@@ -31,6 +31,8 @@ setup(
     ],
     extras_require={
         "test": ["pytest>=8,<10", "hypothesis>=6.100,<7", "ruff>=0.15,<0.18"],
+        # PyTorch, the peer `benchmarks/peers.py` measures against (CPU is enough).
+        "bench": ["torch==2.13.0"],
     },
     entry_points={"console_scripts": ["keras-rnn-textgen=keras_rnn_textgen.cli:main"]},
 )

@@ -56,3 +56,19 @@ def report(name: str, rows: list[dict[str, object]], json_path: str | None = Non
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"machine": machine(), "rows": rows}, indent=2) + "\n")
     print(f"wrote {path}")
+
+
+def round_robin_medians(fns: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
+    """Median wall time of each of `fns`, the functions called in turn repeat by repeat.
+
+    Taking turns lets every function see the same moments of a noisy machine,
+    so ratios between them hold even when absolute figures drift. There is no
+    warm-up here: call each function once before.
+    """
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}

@@ -16,6 +16,11 @@ BENCHMARKS = {
     "export": ([], ["--calls", "200", "--length", "100"]),
     "memory": ([], ["--megabytes", "10"]),
     "quality": ([], ["--seconds", "30"]),
+    "peers": (
+        [],
+        ["--cells", "lstm", "--sizes", "1x64", "--steps", "2", "--repeats", "1", "--warmup", "1"]
+        + ["--length", "100"],
+    ),
 }
 
 
