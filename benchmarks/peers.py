@@ -25,10 +25,12 @@ the mean cross-entropy over all T positions of every row; Adam with
   pipeline beforehand, as int64 tensors). Timed: `--steps` steps of
   `zero_grad`, forward, `F.cross_entropy`, `backward`, `clip_grad_norm_` per
   parameter (Keras's `clipnorm` clips each gradient on its own), `Adam.step`,
-  with `torch.set_num_threads` at the machine's cores, as TF uses. PyTorch's
-  LSTM has two bias vectors per layer where Keras's has one; the second is
-  zeroed and frozen, so both sides train the same parameters (`params`). The
-  GRUs match as they are (both the reset-after form with two biases).
+  with `torch.set_num_threads` at the machine's cores as TF uses (change it
+  with `--torch-threads`: on a machine busy with other work, PyTorch's OpenMP
+  threads wait for each other and its figures collapse). PyTorch's LSTM has
+  two bias vectors per layer where Keras's has one; the second is zeroed and
+  frozen, so both sides train the same parameters (`params`). The GRUs match
+  as they are (both the reset-after form with two biases).
 The PyTorch network starts from the Keras model's initial weights (gates
 reordered where the two differ), so the printed loss of the first step is the
 same on both sides: the forward passes compute the same function. The losses
@@ -160,7 +162,7 @@ def torch_train_step(net: "torch.nn.Module", train: TrainConfig):
             for w in weights:  # Keras's clipnorm clips each gradient on its own
                 torch.nn.utils.clip_grad_norm_(w, train.clipnorm)
         optimizer.step()
-        return loss
+        return loss.detach()
 
     return step
 
@@ -311,6 +313,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=2, help="untimed steps after the first")
     parser.add_argument("--length", type=int, default=1000, help="characters per generation")
+    parser.add_argument(
+        "--torch-threads", type=int, default=os.cpu_count(), help="default: the machine's cores"
+    )
     parser.add_argument("--json")
     args = parser.parse_args()
 
@@ -321,7 +326,7 @@ def main() -> None:
     train_text, _ = data.split_text(text, train.validation_split, train.seq_len)
     ids = tokenizer.encode(train_text)  # (tokens,) int32
     if torch is not None:
-        torch.set_num_threads(os.cpu_count())
+        torch.set_num_threads(args.torch_threads)
         print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads", flush=True)
     else:
         print(NO_TORCH, flush=True)
