@@ -1,7 +1,7 @@
 """This package against PyTorch on CPU, and batch-1 generation against the matrix-vector floor.
 
     python benchmarks/peers.py [--cells lstm gru] [--sizes 1x256 2x256] [--steps 10]
-        [--repeats 5] [--warmup 2] [--length 1000] [--json PATH]
+        [--repeats 5] [--warmup 2] [--length 1000] [--torch-threads N] [--json PATH]
 
 PyTorch is optional (`pip install -e ".[bench]"`); without it the PyTorch rows
 say so and the rest still runs. Every figure is a median of `--repeats`
@@ -275,7 +275,7 @@ def compare_generation(config, model, tokenizer, args, torch_net, peak: float) -
     first = {name: first_seconds(fn)[0] for name, fn in fns.items()}
     rate = {name: args.length / s for name, s in round_robin_medians(fns, args.repeats).items()}
     rate["ours, 64"] *= 64
-    # Multiply-adds per token of the forward pass, as `training_flops_per_token` counts them.
+    # Floating-point operations per token of the forward pass (training counts it three times).
     forward_flops = training_flops_per_token(config) / 3
     torch_row, vs_torch = {"run": "PyTorch eager loop", "per_s": NO_TORCH}, ""
     if "torch" in rate:
