@@ -364,17 +364,7 @@ def fit(
         model_config = dataclasses.replace(model_config, vocab_size=tokenizer.vocab_size)
         check_training_memory(model_config)
         encoded = _encode(text, tokenizer, train_config, model_config.level)
-    with model_folder.lock(folder), distribute.scope(strategy):
-        _check_folder(folder, resume, overwrite)  # again, now that no other run can change it
-        model_folder.remove_temporary_files(folder)
-        history: list[dict] = []
-        if resume:
-            loaded = model_folder.load(folder, training=train_config)
-            model, tokenizer, model_config = loaded.model, loaded.tokenizer, loaded.model_config
-            if loaded.info.get("corpus", {}).get("sha256") != digest:
-                logger.warning("the corpus differs from the one this model was trained on")
-            encoded = _encode(text, tokenizer, train_config, model_config.level)
-        else:
+        with distribute.scope(strategy):
             model = build_model(
                 model_config,
                 seed=train_config.seed,
@@ -384,8 +374,24 @@ def fit(
             model_folder.compile_model(model, train_config, model_config.level)
             # Built now, so the first save holds the optimizer's (zero) state as every later one.
             model.optimizer.build(model.trainable_variables)
-            initial_epoch = 0
-        train = distribute.fit_function(model, strategy, folder, train_config, model_config.level)
+            # Last of the checks (the batch must split over the replicas).
+            train = distribute.fit_function(
+                model, strategy, folder, train_config, model_config.level
+            )
+    with model_folder.lock(folder), distribute.scope(strategy):
+        _check_folder(folder, resume, overwrite)  # again, now that no other run can change it
+        model_folder.remove_temporary_files(folder)
+        history: list[dict] = []
+        initial_epoch = 0
+        if resume:
+            loaded = model_folder.load(folder, training=train_config)
+            model, tokenizer, model_config = loaded.model, loaded.tokenizer, loaded.model_config
+            if loaded.info.get("corpus", {}).get("sha256") != digest:
+                logger.warning("the corpus differs from the one this model was trained on")
+            encoded = _encode(text, tokenizer, train_config, model_config.level)
+            train = distribute.fit_function(
+                model, strategy, folder, train_config, model_config.level
+            )
         # The ids are all that training needs: free the text (peak memory on big corpora).
         train_ids, val_ids, validation_sample, train_characters, val_characters = encoded
         characters = len(text)
