@@ -1,12 +1,13 @@
 """`fit`: train a model on a corpus into a model folder, resumable epoch by epoch."""
 
+import contextlib
 import dataclasses
 import hashlib
 import logging
 import os
 import pathlib
 import shutil
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 
 import keras
 import tensorflow as tf
@@ -142,6 +143,26 @@ def _check_folder(folder: pathlib.Path, resume: bool, overwrite: bool) -> None:
             f"model folder {str(folder)!r} already exists; pass --resume to continue "
             "training it or --overwrite to replace it"
         )
+
+
+@contextlib.contextmanager
+def _removed_unless_saved(folder: pathlib.Path) -> Iterator[None]:
+    """Removes `folder` again if this run creates it and stops before its first complete save.
+
+    Only the files `fit` writes go (then the folder, if that empties it): a
+    failed start leaves no half-written folder behind.
+    """
+    created = not folder.exists()
+    try:
+        yield
+    except BaseException:
+        if created and not (folder / model_folder.CONFIG_FILE).exists():
+            model_folder.remove_temporary_files(folder)
+            for name in (*OUTPUT_FILES, model_folder.LOCK_FILE):
+                (folder / name).unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
 
 
 def _resumed_train_config(
@@ -378,7 +399,7 @@ def fit(
             train = distribute.fit_function(
                 model, strategy, folder, train_config, model_config.level
             )
-    with model_folder.lock(folder), distribute.scope(strategy):
+    with _removed_unless_saved(folder), model_folder.lock(folder), distribute.scope(strategy):
         _check_folder(folder, resume, overwrite)  # again, now that no other run can change it
         model_folder.remove_temporary_files(folder)
         history: list[dict] = []

@@ -14,7 +14,14 @@ from keras_rnn_textgen.models import build_model
 from keras_rnn_textgen.training import fit
 
 from .conftest import ENGLISH, TINY_MODEL, TINY_TRAIN, run_cli
-from .test_reliability import assert_one_line_error, snapshot
+from .test_reliability import (
+    assert_one_line_error,
+    command,
+    run,
+    snapshot,
+    train_args,
+    with_file_size_limit,
+)
 
 # One epoch of two steps, no samples: the cheapest run that writes a whole folder.
 QUICK_TRAIN = {**TINY_TRAIN, "epochs": 1, "steps_per_epoch": 2, "sample_every": 0}
@@ -189,6 +196,15 @@ def test_refused_fits_create_no_folder(tmp_path):
         with pytest.raises(ValueError, match=message):
             quick_fit(tmp_path / "out", *corpus, name=name, **flags)
     assert not (tmp_path / "out").exists()
+
+
+def test_a_first_save_that_fails_leaves_no_folder(tmp_path):
+    """A full disk (files capped at 8 KB: model.keras does not fit) while a new folder is saved."""
+    corpus = corpus_file(tmp_path)
+    args = f"fit --corpus {{corpus}} --output {{tmp}} --name m {train_args(1, 2)}"
+    out = run(with_file_size_limit(8_000, command(args, corpus=corpus, tmp=tmp_path)))
+    assert_one_line_error(out, "could not write", "model.keras")
+    assert not (tmp_path / "m").exists()
 
 
 def test_corpus_file_name_that_is_not_utf8_is_recorded_escaped(tmp_path):
