@@ -9,6 +9,7 @@ import sys
 import tempfile
 
 import click
+from click.core import ParameterSource
 
 from keras_rnn_textgen import __version__
 from keras_rnn_textgen.config import (
@@ -25,6 +26,9 @@ from keras_rnn_textgen.features import FEATURES, GATES, STATES
 
 # Errors the package raises for bad input: one line, no traceback.
 USER_ERRORS = (ValueError, OSError)
+# Where `fit` writes model folders, and where the other commands look without --model.
+DEFAULT_OUTPUT = "saved_models"
+MODEL_HELP = f"Model folder. Default: the one trained last under {DEFAULT_OUTPUT}/."
 
 
 def _quiet_import_tensorflow(verbose: bool) -> None:
@@ -170,6 +174,17 @@ def _default(cls, name):
     return next(f.default for f in dataclasses.fields(cls) if f.name == name)
 
 
+def _model_or_latest(model_dir: str | None) -> str:
+    """`model_dir`, or the model folder trained last under `DEFAULT_OUTPUT`, said on stderr."""
+    if model_dir:
+        return model_dir
+    from keras_rnn_textgen.folder import latest_model_folder
+
+    latest = str(latest_model_folder(DEFAULT_OUTPUT))
+    click.echo(f"using the most recent model {latest}", err=True)
+    return latest
+
+
 @main.command()
 @click.option(
     "--corpus",
@@ -191,7 +206,7 @@ def _default(cls, name):
 @click.option("--name", help="Model folder name. Default: from the architecture, e.g. lstm-2x256.")
 @click.option(
     "--output",
-    default="saved_models",
+    default=DEFAULT_OUTPUT,
     show_default=True,
     type=click.Path(),
     help="Folder that holds model folders.",
@@ -352,8 +367,18 @@ def _default(cls, name):
     show_default=True,
     help="Steps between mid-epoch training checkpoints (multiworker); 0: none.",
 )
-@click.option("--resume", is_flag=True, help="Continue the run in an existing model folder.")
-@click.option("--overwrite", is_flag=True, help="Replace an existing model folder.")
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Continue the run in an existing model folder (with its architecture and data "
+    "options; --epochs, --patience, --jit, --fast-rnn, --tensorboard and the sampling "
+    "options may change).",
+)
+@click.option(
+    "--overwrite",
+    is_flag=True,
+    help="Replace a model folder fit wrote, with its exports, report and logs.",
+)
 @click.pass_context
 def fit(ctx, corpus, encoding, encoding_errors, name, output, resume, overwrite, **options):
     """Train a model on text; the model folder's path is the last line printed."""
@@ -361,6 +386,7 @@ def fit(ctx, corpus, encoding, encoding_errors, name, output, resume, overwrite,
         model_fields = {f.name for f in dataclasses.fields(ModelConfig)}
         model_config = ModelConfig(**{k: v for k, v in options.items() if k in model_fields})
         train_config = TrainConfig(**{k: v for k, v in options.items() if k not in model_fields})
+        given = {k for k in options if ctx.get_parameter_source(k) is ParameterSource.COMMANDLINE}
         _quiet_import_tensorflow(ctx.obj["verbose"])
         from keras_rnn_textgen.training import fit as fit_model
 
@@ -375,6 +401,7 @@ def fit(ctx, corpus, encoding, encoding_errors, name, output, resume, overwrite,
             encoding=encoding,
             encoding_errors=encoding_errors,
             print_fn=click.echo,
+            options_given=given,
         )
         metrics = result.metrics
         if metrics:
@@ -388,7 +415,7 @@ def fit(ctx, corpus, encoding, encoding_errors, name, output, resume, overwrite,
 
 
 @main.command()
-@click.option("--model", "model_dir", type=click.Path(), help="Model folder.")
+@click.option("--model", "model_dir", type=click.Path(), help=MODEL_HELP)
 @click.option(
     "--tflite",
     "tflite_path",
@@ -427,6 +454,13 @@ def fit(ctx, corpus, encoding, encoding_errors, name, output, resume, overwrite,
 def generate(ctx, model_dir, tflite_path, prompt, length, **options):
     """Generate text: stdout carries only the samples, separated by blank lines."""
     with _user_errors(ctx):
+        if model_dir and tflite_path:
+            raise ValueError(
+                f"give --model or --tflite, not both; got --model {model_dir!r} and "
+                f"--tflite {tflite_path!r}"
+            )
+        if not tflite_path:
+            model_dir = _model_or_latest(model_dir)
         from keras_rnn_textgen.folder import load
 
         if tflite_path:
@@ -442,7 +476,7 @@ def generate(ctx, model_dir, tflite_path, prompt, length, **options):
 
 
 @main.command()
-@click.option("--model", "model_dir", required=True, type=click.Path(), help="Model folder.")
+@click.option("--model", "model_dir", type=click.Path(), help=MODEL_HELP)
 @click.option(
     "--corpus",
     "corpus",
@@ -467,7 +501,7 @@ def evaluate(ctx, model_dir, corpus, encoding, encoding_errors, batch_size, as_j
         from keras_rnn_textgen.data import load_corpus
         from keras_rnn_textgen.folder import load
 
-        lm = load(model_dir)
+        lm = load(_model_or_latest(model_dir))
         result = lm.evaluate(load_corpus(corpus, encoding, encoding_errors), batch_size)
         if as_json:
             click.echo(json.dumps(result))
@@ -490,7 +524,7 @@ def evaluate(ctx, model_dir, corpus, encoding, encoding_errors, batch_size, as_j
 
 
 @main.command()
-@click.option("--model", "model_dir", required=True, type=click.Path(), help="Model folder.")
+@click.option("--model", "model_dir", type=click.Path(), help=MODEL_HELP)
 @click.option("--saved-model", is_flag=True, help="Write export/saved_model/.")
 @click.option("--tflite", is_flag=True, help="Write export/model*.tflite.")
 @click.option(
@@ -523,6 +557,7 @@ def export(ctx, model_dir, saved_model, tflite, quantize, corpus, eval_chars, as
             saved_model = tflite = True
         if quantize and not tflite:
             raise ValueError("--quantize chooses TFLite files: add --tflite or drop --saved-model")
+        model_dir = _model_or_latest(model_dir)
         with _quiet_native_stderr(ctx.obj["verbose"]):
             result = export_model(
                 model_dir,
@@ -575,18 +610,18 @@ def export(ctx, model_dir, saved_model, tflite, quantize, corpus, eval_chars, as
 
 
 @main.command()
-@click.option("--model", "model_dir", required=True, type=click.Path(), help="Model folder.")
+@click.option("--model", "model_dir", type=click.Path(), help=MODEL_HELP)
 @click.pass_context
 def report(ctx, model_dir):
     """Write report.html (and its PNG plots) into a model folder; prints the page's path."""
     with _user_errors(ctx):
         from keras_rnn_textgen.report import write_report
 
-        click.echo(str(write_report(model_dir)))
+        click.echo(str(write_report(_model_or_latest(model_dir))))
 
 
 @main.command()
-@click.option("--model", "model_dir", required=True, type=click.Path(), help="Model folder.")
+@click.option("--model", "model_dir", type=click.Path(), help=MODEL_HELP)
 @click.option("--text", help="The text to read. Default: the start of the model's held-out text.")
 @click.option("--file", "text_file", type=click.Path(), help="Read the text from a UTF-8 file.")
 @click.option(
@@ -617,7 +652,13 @@ def report(ctx, model_dir):
     type=click.Choice([*FEATURES, "all"]),
     help="Rank units by how well they track this feature of the text (repeatable).",
 )
-@click.option("--top", type=int, default=5, show_default=True, help="Units listed per feature.")
+@click.option(
+    "--top",
+    type=click.IntRange(min=1),
+    default=5,
+    show_default=True,
+    help="Units listed per feature.",
+)
 @click.pass_context
 def inspect(ctx, model_dir, text, text_file, chars, html_path, find, **options):
     """Colour a text by hidden units or gates, with the model's next-character predictions."""
@@ -631,7 +672,7 @@ def inspect(ctx, model_dir, text, text_file, chars, html_path, find, **options):
 
         if text is not None and text_file is not None:
             raise ValueError(f"give --text or --file, not both; got --file {text_file!r}")
-        lm = folder.load(model_dir)
+        lm = folder.load(_model_or_latest(model_dir))
         if text_file is not None:
             text = read_text(pathlib.Path(text_file))
         elif text is None:

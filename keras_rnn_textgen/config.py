@@ -2,6 +2,8 @@
 
 import dataclasses
 import math
+import numbers
+import os
 from typing import Any
 
 CELL_NAMES = ("simple_rnn", "lstm", "gru")
@@ -17,10 +19,48 @@ DOCUMENT_MODES = ("text", "lines")
 # Bumped whenever the layout of a model folder changes incompatibly.
 FORMAT_VERSION = 1
 
+# Bounds of sense: deeper stacks do not train; past 2**31 parameters no tensor index or
+# .tflite file (2 GB) holds the model.
+MAX_LAYERS = 64
+MAX_PARAMETERS = 2**31 - 1
+# Float32 copies of each parameter while training: weights, gradients, Adam's two moments.
+TRAINING_BYTES_PER_PARAMETER = 16
+# Gates per recurrent cell: their kernels are this many times one gate's size.
+GATES_PER_CELL = {"simple_rnn": 1, "lstm": 4, "gru": 3}
+# Fewest token ids a vocabulary has (padding, unknown and one token): the bound used
+# before the corpus is read.
+MIN_VOCAB_SIZE = 3
+
 
 def _check_positive(name: str, value: int) -> None:
     if value <= 0:
         raise ValueError(f"`{name}` must be a positive integer, got {value!r}")
+
+
+def _check_types(config: Any) -> None:
+    """Refuses values of the wrong type (JSON gives 1.5 or "8" as easily as 8); ints stay ints."""
+    for field in dataclasses.fields(config):
+        value = getattr(config, field.name)
+        real = isinstance(value, numbers.Real) and not isinstance(value, bool)
+        if field.type is bool:
+            ok, kind = isinstance(value, bool), "true or false"
+        elif field.type is int:
+            ok, kind = real and isinstance(value, numbers.Integral), "an integer"
+            value = int(value) if ok else value
+        elif field.type is float:
+            ok, kind = real, "a number"
+            value = float(value) if ok else value
+        elif field.type is str:
+            ok, kind = isinstance(value, str), "a string"
+        else:  # tuple[float, ...]
+            ok = isinstance(value, (list, tuple)) and all(
+                isinstance(v, numbers.Real) and not isinstance(v, bool) for v in value
+            )
+            kind = "a list of numbers"
+            value = tuple(map(float, value)) if ok else value
+        if not ok:
+            raise ValueError(f"`{field.name}` must be {kind}, got {value!r}")
+        object.__setattr__(config, field.name, value)
 
 
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
@@ -73,6 +113,7 @@ class ModelConfig:
     vocab_limit: int = 0
 
     def __post_init__(self) -> None:
+        _check_types(self)
         _check_choice("cell", self.cell, CELL_NAMES)
         _check_choice("level", self.level, LEVEL_NAMES)
         if self.vocab_limit < 0:
@@ -86,6 +127,31 @@ class ModelConfig:
             raise ValueError(f"`vocab_size` must be >= 0, got {self.vocab_size!r}")
         _check_fraction("dropout", self.dropout, low_open=False, high_open=True)
         _check_fraction("recurrent_dropout", self.recurrent_dropout, low_open=False, high_open=True)
+        if self.layers > MAX_LAYERS:
+            raise ValueError(f"`layers` must be in [1, {MAX_LAYERS}], got {self.layers!r}")
+        if self.parameter_count() > MAX_PARAMETERS:
+            raise ValueError(
+                f"`units` {self.units} with `layers` {self.layers} and `embedding_dim` "
+                f"{self.embedding_dim} make {self.parameter_count():,} parameters, more than "
+                f"{MAX_PARAMETERS:,}; use fewer units or layers"
+            )
+
+    def parameter_count(self) -> int:
+        """Parameters of the network, as Keras builds it; an unknown vocabulary counts as the least.
+
+        Example:
+            >>> ModelConfig(vocab_size=67, layers=1, units=256).parameter_count()
+            350211
+        """
+        vocab = max(self.vocab_size, MIN_VOCAB_SIZE)
+        gates, units = GATES_PER_CELL[self.cell], self.units
+        # Keras's GRU keeps two biases per gate (reset_after=True).
+        biases = 2 if self.cell == "gru" else 1
+        recurrent = sum(
+            gates * units * (inputs + units + biases)
+            for inputs in [self.embedding_dim] + [units] * (self.layers - 1)
+        )
+        return vocab * self.embedding_dim + recurrent + units * vocab + vocab
 
     @property
     def default_name(self) -> str:
@@ -163,6 +229,7 @@ class TrainConfig:
     stateful: bool = False
 
     def __post_init__(self) -> None:
+        _check_types(self)
         _check_choice("strategy", self.strategy, STRATEGY_NAMES)
         _check_choice("documents", self.documents, DOCUMENT_MODES)
         if self.tpu and self.strategy != "tpu":
@@ -185,8 +252,6 @@ class TrainConfig:
         for t in self.sample_temperatures:
             if not (t > 0 and math.isfinite(t)):
                 raise ValueError(f"`sample_temperatures` must be > 0, got {t!r}")
-        # JSON gives lists back; keep the dataclass hashable and comparable.
-        object.__setattr__(self, "sample_temperatures", tuple(self.sample_temperatures))
 
 
 def from_dict(cls: type, data: dict[str, Any]) -> Any:
@@ -200,3 +265,37 @@ def from_dict(cls: type, data: dict[str, Any]) -> Any:
     if unknown:
         raise ValueError(f"unknown {cls.__name__} fields {unknown}")
     return cls(**data)
+
+
+def check_training_memory(config: ModelConfig, memory_bytes: int | None = None) -> None:
+    """Refuses a model whose training state would not fit in half of this machine's memory.
+
+    Training holds four float32 copies of every parameter (weights, gradients
+    and Adam's two moments); with `vocab_size` still 0 the estimate is the
+    least the architecture can need.
+
+    Args:
+        config: the architecture.
+        memory_bytes: the memory to compare with; None reads the machine's RAM
+            (no check where the system does not say).
+
+    Example:
+        >>> check_training_memory(ModelConfig(layers=4, units=8192))  # on a 16 GiB machine
+        ValueError: lstm with `layers` 4 x `units` 8192 (...) has 1,881,301,187 parameters: ...
+    """
+    if memory_bytes is None:
+        try:
+            memory_bytes = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (AttributeError, ValueError, OSError):
+            return
+    parameters = config.parameter_count()
+    needed = parameters * TRAINING_BYTES_PER_PARAMETER
+    if needed > memory_bytes / 2:
+        vocabulary = f"{config.vocab_size:,} tokens" if config.vocab_size else "not yet read"
+        raise ValueError(
+            f"{config.cell} with `layers` {config.layers} x `units` {config.units} "
+            f"(`embedding_dim` {config.embedding_dim}, vocabulary {vocabulary}) has "
+            f"{parameters:,} parameters: {needed / 2**30:.1f} GiB to train (weights, gradients "
+            f"and Adam's two moments, float32), more than half of this machine's "
+            f"{memory_bytes / 2**30:.1f} GiB; use fewer units or layers"
+        )

@@ -404,3 +404,71 @@ def config_record(
         "training": dataclasses.asdict(train_config),
         **extra,
     }
+
+
+def _read_json(path: pathlib.Path) -> Any:
+    """The JSON in `path`, or None when it is missing, unreadable or not JSON."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def is_package_config(path: pathlib.Path) -> bool:
+    """Whether `path` is a `config.json` this package wrote (of any format version).
+
+    It is a JSON object with the fields of `config_record`: an integer
+    `format_version`, the `package_version` and the `model` and `training`
+    sections; any other `config.json` belongs to something else.
+    """
+    data = _read_json(path)
+    return (
+        isinstance(data, dict)
+        and isinstance(data.get("format_version"), int)
+        and isinstance(data.get("package_version"), str)
+        and isinstance(data.get("model"), dict)
+        and isinstance(data.get("training"), dict)
+    )
+
+
+def is_package_tokenizer(path: pathlib.Path) -> bool:
+    """Whether `path` is a `tokenizer.json` of this package (`tokenizer_from_config` reads it)."""
+    try:
+        tokenizer_from_config(_read_json(path))
+    except (ValueError, TypeError, AttributeError):
+        return False
+    return True
+
+
+def latest_model_folder(root: str | os.PathLike = "saved_models") -> pathlib.Path:
+    """The model folder under `root` that `fit` saved last: the default model of the commands.
+
+    A candidate is a subfolder holding `model.keras`, `tokenizer.json` and a
+    `config.json` of this package; `fit` rewrites `config.json` at every
+    epoch end, so the one modified last was trained last (ties: the name
+    that sorts last).
+
+    Args:
+        root: the folder holding model folders (`fit`'s `output`).
+
+    Example:
+        >>> latest_model_folder()
+        PosixPath('saved_models/lstm-1x256')
+    """
+    root = pathlib.Path(root)
+    candidates = []
+    if root.is_dir():
+        for folder in root.iterdir():
+            config = folder / CONFIG_FILE
+            if (
+                folder.is_dir()
+                and all((folder / name).is_file() for name in REQUIRED_FILES)
+                and is_package_config(config)
+            ):
+                candidates.append((config.stat().st_mtime_ns, folder.name, folder))
+    if not candidates:
+        raise ModelFolderError(
+            f"no trained model under {str(root)}/; train one with `python cli.py fit` "
+            "or give --model DIR"
+        )
+    return max(candidates)[2]

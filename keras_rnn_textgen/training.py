@@ -1,21 +1,25 @@
 """`fit`: train a model on a corpus into a model folder, resumable epoch by epoch."""
 
+import contextlib
 import dataclasses
 import hashlib
 import logging
+import os
 import pathlib
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 
 import keras
+import tensorflow as tf
 
 from keras_rnn_textgen import data, distribute, stateful
 from keras_rnn_textgen import folder as model_folder
 from keras_rnn_textgen.callbacks import FolderCheckpoint, SamplingCallback, read_history
-from keras_rnn_textgen.config import ModelConfig, TrainConfig, from_dict
+from keras_rnn_textgen.config import ModelConfig, TrainConfig, check_training_memory, from_dict
+from keras_rnn_textgen.export import EXPORT_DIR
 from keras_rnn_textgen.generation import TextGenerator, boundary_ids
 from keras_rnn_textgen.models import build_model
-from keras_rnn_textgen.tokenizer import UNK_ID, build_tokenizer
+from keras_rnn_textgen.tokenizer import UNK_ID, Tokenizer, build_tokenizer
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +36,22 @@ OUTPUT_FILES = (
     model_folder.VALIDATION_SAMPLE_FILE,
     *model_folder.REPORT_FILES,
 )
+# Folders of what the old model made (TensorBoard logs, multi-worker checkpoints, exports):
+# `--overwrite` removes them with the files.
+OUTPUT_DIRS = ("logs", distribute.CHECKPOINT_DIR, EXPORT_DIR)
+# What a resumed run takes from the caller: its length, its samples, how it is distributed.
+RESUMED_FROM_CALLER = (
+    "epochs",
+    "sample_every",
+    "sample_length",
+    "sample_temperatures",
+    "sample_prompt",
+    "strategy",
+    "tpu",
+    "checkpoint_every",
+)
+# Options a resumed run takes when given: they change how it runs, not what it learns from.
+RESUMED_WHEN_GIVEN = ("patience", "jit_compile", "fast_rnn", "tensorboard")
 
 
 class TrainingStopped(RuntimeError):
@@ -53,18 +73,171 @@ class FitResult:
     metrics: dict[str, float]
 
 
-def _prepare_folder(folder: pathlib.Path, resume: bool, overwrite: bool) -> None:
+def _check_name(name: str | None, output: str | pathlib.Path) -> None:
+    """Refuses a `name` that is not one folder name, and paths that cannot be printed."""
+    separators = [sep for sep in ("/", os.sep, os.altsep, "\0") if sep]
+    if name is not None and (name in ("", ".", "..") or any(sep in name for sep in separators)):
+        raise ValueError(
+            f"`name` must be one folder name inside `output` (not empty, '.' or '..', no "
+            f"'/'), got {name!r}"
+        )
+    for option, value in (("name", name or ""), ("output", str(output))):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError(f"`{option}` must be UTF-8 text, got {value!r}") from None
+
+
+def _folder_state(folder: pathlib.Path) -> tuple[str, str]:
+    """What `folder` holds (`"empty"`, `"model"`, `"incomplete"`, `"foreign"`), and why foreign.
+
+    Empty: absent, or only a lock and temporary files. Model: a `config.json`
+    of this package. Incomplete: no `config.json`, only files `fit` writes,
+    among them its `tokenizer.json` (written first): a first save cut short.
+    Anything else was not written by this package.
+    """
+    if not folder.exists():
+        return "empty", ""
+    if not folder.is_dir():
+        return "foreign", "it is a file"
+    config = folder / model_folder.CONFIG_FILE
+    if config.exists():
+        if model_folder.is_package_config(config):
+            return "model", ""
+        return "foreign", f"its {model_folder.CONFIG_FILE} is not one keras-rnn-textgen writes"
+    temporaries = set(folder.glob(f".*{model_folder.TEMPORARY_SUFFIX}*"))
+    names = sorted(
+        p.name
+        for p in folder.iterdir()
+        if p.name != model_folder.LOCK_FILE and p not in temporaries
+    )
+    if not names:
+        return "empty", ""
+    others = [n for n in names if n not in OUTPUT_FILES]
+    if others or not model_folder.is_package_tokenizer(folder / model_folder.TOKENIZER_FILE):
+        return "foreign", f"it holds {(others or names)[0]!r} and no keras-rnn-textgen config.json"
+    return "incomplete", ""
+
+
+def _check_folder(folder: pathlib.Path, resume: bool, overwrite: bool) -> None:
     # Only checks: nothing in the folder changes until the new run is known to start.
-    exists = any((folder / name).exists() for name in OUTPUT_FILES)
-    if resume and not exists:
+    if resume and overwrite:
+        raise ValueError("give --resume or --overwrite, not both")
+    state, reason = _folder_state(folder)
+    if state == "foreign":
+        raise model_folder.ModelFolderError(
+            f"{str(folder)!r} is not a keras-rnn-textgen model folder ({reason}); `fit` "
+            "writes only into a new folder or one it wrote: choose another --name or --output"
+        )
+    if resume and state == "empty":
         raise model_folder.ModelFolderError(
             f"nothing to resume: model folder {str(folder)!r} holds no model"
         )
-    if exists and not (resume or overwrite):
+    if resume and state == "incomplete":
+        raise model_folder.ModelFolderError(
+            f"model folder {str(folder)!r} is incomplete: missing {model_folder.CONFIG_FILE} "
+            "(a run stopped before its first save); train it again with --overwrite"
+        )
+    if state != "empty" and not (resume or overwrite):
         raise model_folder.ModelFolderError(
             f"model folder {str(folder)!r} already exists; pass --resume to continue "
             "training it or --overwrite to replace it"
         )
+
+
+@contextlib.contextmanager
+def _removed_unless_saved(folder: pathlib.Path) -> Iterator[None]:
+    """Removes `folder` again if this run creates it and stops before its first complete save.
+
+    Only the files `fit` writes go (then the folder, if that empties it): a
+    failed start leaves no half-written folder behind.
+    """
+    created = not folder.exists()
+    try:
+        yield
+    except BaseException:
+        if created and not (folder / model_folder.CONFIG_FILE).exists():
+            model_folder.remove_temporary_files(folder)
+            for name in (*OUTPUT_FILES, model_folder.LOCK_FILE):
+                (folder / name).unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
+
+
+def _resumed_train_config(
+    folder: pathlib.Path,
+    model_config: ModelConfig,
+    train_config: TrainConfig,
+    options_given: Collection[str] | None,
+) -> TrainConfig:
+    """The folder's training run with what a resume may change; refuses any other change.
+
+    `epochs`, the sampling options and how the run is distributed come from
+    `train_config`; `RESUMED_WHEN_GIVEN` from it when given (said in a
+    warning when they differ); every other option, given, must equal the
+    folder's.
+    """
+    info = model_folder.read_config(folder)
+    try:
+        saved_model = from_dict(ModelConfig, info["model"])
+        saved_train = from_dict(TrainConfig, info["training"])
+    except (KeyError, TypeError, ValueError) as e:
+        path = folder / model_folder.CONFIG_FILE
+        raise model_folder.ModelFolderError(f"{str(path)!r} is invalid: {e}") from None
+    if options_given is None:  # the fields the caller moved from their defaults
+        options_given = {
+            f.name
+            for config in (model_config, train_config)
+            for f in dataclasses.fields(config)
+            if getattr(config, f.name) != f.default
+        }
+    for config, saved in ((model_config, saved_model), (train_config, saved_train)):
+        for field in dataclasses.fields(config):
+            name = field.name
+            if name in RESUMED_FROM_CALLER or name == "vocab_size" or name not in options_given:
+                continue
+            new, old = getattr(config, name), getattr(saved, name)
+            if new == old:
+                continue
+            option = "vocab_size" if name == "vocab_limit" else name
+            if name not in RESUMED_WHEN_GIVEN:
+                raise model_folder.ModelFolderError(
+                    f"`{option}` is {old!r} in model folder {str(folder)!r} but {new!r} was "
+                    "given; --resume continues a run as it was set up: train a new model "
+                    "(another --name, or --overwrite) to change it"
+                )
+            logger.warning("resuming with `%s` %r (the run so far used %r)", option, new, old)
+    kept = {name: getattr(train_config, name) for name in RESUMED_FROM_CALLER}
+    kept.update(
+        {name: getattr(train_config, name) for name in RESUMED_WHEN_GIVEN if name in options_given}
+    )
+    return dataclasses.replace(saved_train, **kept)
+
+
+def _encode(
+    text: str, tokenizer: Tokenizer, train_config: TrainConfig, level: str
+) -> tuple[tf.Tensor, tf.Tensor, str, int, int]:
+    """Training and validation ids, the validation sample and both parts' characters."""
+    train_text, val_text = data.split_text(
+        text, train_config.validation_split, train_config.seq_len
+    )
+    train_ids = tokenizer.encode(train_text)  # (tokens,) int32
+    val_ids = tokenizer.encode(val_text)
+    fewest = min(int(train_ids.shape[0]), int(val_ids.shape[0]))
+    if fewest < train_config.seq_len + 1:
+        raise data.CorpusError(
+            f"the training or validation text holds {fewest} {level} tokens, "
+            f"fewer than one window of seq_len + 1 = {train_config.seq_len + 1}; give "
+            "more text or a smaller seq_len"
+        )
+    return (
+        train_ids,
+        val_ids,
+        val_text[:VALIDATION_SAMPLE_CHARS],
+        len(train_text),
+        len(val_text),
+    )
 
 
 class _BitsPerChar(keras.callbacks.Callback):
@@ -113,8 +286,8 @@ class _ResumedPlateau(keras.callbacks.ReduceLROnPlateau):
 def _remove_outputs(folder: pathlib.Path) -> None:
     for name in OUTPUT_FILES:
         (folder / name).unlink(missing_ok=True)
-    shutil.rmtree(folder / "logs", ignore_errors=True)
-    shutil.rmtree(folder / distribute.CHECKPOINT_DIR, ignore_errors=True)
+    for name in OUTPUT_DIRS:
+        shutil.rmtree(folder / name, ignore_errors=True)
 
 
 def _resume_epoch(info: dict, model_step: int, steps: int, folder: pathlib.Path) -> int:
@@ -146,6 +319,7 @@ def fit(
     encoding_errors: str = "strict",
     print_fn: Callable[[str], None] | None = None,
     verbose: int | str = "auto",
+    options_given: Collection[str] | None = None,
 ) -> FitResult:
     """Trains a language model on `corpus` and writes `<output>/<name>/`.
 
@@ -160,14 +334,22 @@ def fit(
         train_config: the training run.
         output: folder holding model folders.
         name: model folder name; derived from the architecture when None.
-        resume: continue the run in an existing folder (its saved configs
-            are used; only `epochs` and the sampling options come from
-            `train_config`).
-        overwrite: replace an existing model folder.
+        resume: continue the run in an existing folder with its saved
+            configs: `epochs`, the sampling options and the strategy come
+            from `train_config`, and `RESUMED_WHEN_GIVEN` (patience, XLA,
+            fast layers, TensorBoard) when given; any other option given with
+            a value other than the folder's is refused.
+        overwrite: replace an existing model folder that `fit` wrote, with
+            everything made from its model (exports, report, logs); any
+            other folder is refused.
         encoding: text encoding of the corpus files.
         encoding_errors: `"strict"` or `"replace"` for undecodable bytes.
         print_fn: receives the samples drawn while training.
         verbose: Keras progress display (0, 1, 2 or "auto").
+        options_given: names of the `ModelConfig` and `TrainConfig` fields
+            the caller chose (the CLI: the options on its command line),
+            checked against the folder's on resume; None: the fields that
+            differ from their defaults.
 
     Example:
         >>> result = fit(["novel.txt"], ModelConfig(cell="gru"), TrainConfig(epochs=3))
@@ -176,40 +358,34 @@ def fit(
     """
     model_config = model_config or ModelConfig()
     train_config = train_config or TrainConfig()
+    # Everything is checked before the folder is created or changed: a refused run leaves nothing.
+    _check_name(name, output)
     folder = chief_folder = pathlib.Path(output) / (name or model_config.default_name)
     strategy = distribute.make_strategy(train_config.strategy, train_config.tpu)
     # The chief alone writes the folder; other workers run the same steps on a scratch copy.
     scratch = distribute.worker_folder(folder, strategy, resume)
     if scratch is not None:
         folder, print_fn, verbose = pathlib.Path(scratch.name), None, 0
-    _prepare_folder(folder, resume, overwrite)
-    text = data.load_corpus(corpus, encoding, encoding_errors)
-    with model_folder.lock(folder), distribute.scope(strategy):
-        model_folder.remove_temporary_files(folder)
-        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-        history: list[dict] = []
-        if resume:
-            loaded = model_folder.load(folder, training=train_config)
-            model, tokenizer, model_config = loaded.model, loaded.tokenizer, loaded.model_config
-            saved = from_dict(TrainConfig, loaded.info["training"])
-            train_config = dataclasses.replace(
-                saved,
-                epochs=train_config.epochs,
-                sample_every=train_config.sample_every,
-                sample_length=train_config.sample_length,
-                sample_temperatures=train_config.sample_temperatures,
-                sample_prompt=train_config.sample_prompt,
-                strategy=train_config.strategy,
-                tpu=train_config.tpu,
-                checkpoint_every=train_config.checkpoint_every,
-            )
-            if loaded.info.get("corpus", {}).get("sha256") != digest:
-                logger.warning("the corpus differs from the one this model was trained on")
-            text = data.as_documents(text, train_config.documents)
-        else:
-            text = data.as_documents(text, train_config.documents)
-            tokenizer = build_tokenizer(model_config.level, text, model_config.vocab_limit)
-            model_config = dataclasses.replace(model_config, vocab_size=tokenizer.vocab_size)
+    _check_folder(folder, resume, overwrite)
+    if resume:
+        train_config = _resumed_train_config(folder, model_config, train_config, options_given)
+    else:
+        check_training_memory(model_config)  # the least it needs, before the corpus is read
+    text = data.as_documents(
+        data.load_corpus(corpus, encoding, encoding_errors), train_config.documents
+    )
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    if train_config.stateful and strategy.num_replicas_in_sync > 1:
+        raise distribute.DistributeError(
+            "`stateful` training runs on one device; use it with strategy 'one', got "
+            f"{train_config.strategy!r} with {strategy.num_replicas_in_sync} replicas"
+        )
+    if not resume:
+        tokenizer = build_tokenizer(model_config.level, text, model_config.vocab_limit)
+        model_config = dataclasses.replace(model_config, vocab_size=tokenizer.vocab_size)
+        check_training_memory(model_config)
+        encoded = _encode(text, tokenizer, train_config, model_config.level)
+        with distribute.scope(strategy):
             model = build_model(
                 model_config,
                 seed=train_config.seed,
@@ -219,31 +395,28 @@ def fit(
             model_folder.compile_model(model, train_config, model_config.level)
             # Built now, so the first save holds the optimizer's (zero) state as every later one.
             model.optimizer.build(model.trainable_variables)
-            initial_epoch = 0
-        train = distribute.fit_function(model, strategy, folder, train_config, model_config.level)
-
-        train_text, val_text = data.split_text(
-            text, train_config.validation_split, train_config.seq_len
-        )
-        train_ids = tokenizer.encode(train_text)  # (tokens,) int32
-        val_ids = tokenizer.encode(val_text)
-        # The ids are all that training needs: free the text (peak memory on big corpora).
-        characters, validation_sample = len(text), val_text[:VALIDATION_SAMPLE_CHARS]
-        train_characters, val_characters = len(train_text), len(val_text)
-        fewest = min(int(train_ids.shape[0]), int(val_ids.shape[0]))
-        if fewest < train_config.seq_len + 1:
-            raise data.CorpusError(
-                f"the training or validation text holds {fewest} {model_config.level} tokens, "
-                f"fewer than one window of seq_len + 1 = {train_config.seq_len + 1}; give "
-                "more text or a smaller seq_len"
+            # Last of the checks (the batch must split over the replicas).
+            train = distribute.fit_function(
+                model, strategy, folder, train_config, model_config.level
             )
-        del text, train_text, val_text
-        if train_config.stateful:
-            if strategy.num_replicas_in_sync > 1:
-                raise distribute.DistributeError(
-                    "`stateful` training runs on one device; use it with strategy 'one', got "
-                    f"{train_config.strategy!r} with {strategy.num_replicas_in_sync} replicas"
-                )
+    with _removed_unless_saved(folder), model_folder.lock(folder), distribute.scope(strategy):
+        _check_folder(folder, resume, overwrite)  # again, now that no other run can change it
+        model_folder.remove_temporary_files(folder)
+        history: list[dict] = []
+        initial_epoch = 0
+        if resume:
+            loaded = model_folder.load(folder, training=train_config)
+            model, tokenizer, model_config = loaded.model, loaded.tokenizer, loaded.model_config
+            if loaded.info.get("corpus", {}).get("sha256") != digest:
+                logger.warning("the corpus differs from the one this model was trained on")
+            encoded = _encode(text, tokenizer, train_config, model_config.level)
+            train = distribute.fit_function(
+                model, strategy, folder, train_config, model_config.level
+            )
+        # The ids are all that training needs: free the text (peak memory on big corpora).
+        train_ids, val_ids, validation_sample, train_characters, val_characters = encoded
+        characters = len(text)
+        del text, encoded
         steps = train_config.steps_per_epoch or stateful.epoch_batches(train_ids, train_config)
         initial_step = int(model.optimizer.iterations.numpy())  # int() fails on mirrored variables
         if resume:
@@ -261,7 +434,9 @@ def fit(
             model_config,
             train_config,
             corpus={
-                "files": [str(p) for p in corpus] or [data.DEFAULT_CORPUS],
+                # A file name that is not UTF-8 is kept with its odd bytes as \xNN.
+                "files": [os.fsencode(p).decode("utf-8", "backslashreplace") for p in corpus]
+                or [data.DEFAULT_CORPUS],
                 "characters": characters,
                 "train_characters": train_characters,
                 "validation_characters": val_characters,
@@ -275,7 +450,7 @@ def fit(
             },
             progress={"epochs_completed": initial_epoch, "step": initial_step},
         )
-        if overwrite and not resume:
+        if overwrite:
             _remove_outputs(folder)
         # config.json last: a folder without it is recognised as incomplete.
         with model_folder.signals_deferred():
