@@ -54,6 +54,9 @@ REPORT_FILES = (
 REQUIRED_FILES = (MODEL_FILE, TOKENIZER_FILE, CONFIG_FILE)
 # Modules whose classes a model.keras written by this package names.
 _KNOWN_MODULES = ("keras", "keras_rnn_textgen")
+# What Keras writes without a module: in a functional model, the tensor passed
+# from layer to layer (shape, dtype and the layer it comes from; no code).
+_KERAS_GRAPH_ENTRIES = ("__keras_tensor__",)
 # The process's umask, read once (reading it means setting it).
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)
@@ -258,6 +261,8 @@ def check_archive(path: pathlib.Path) -> None:
             raise ModelFolderError(
                 f"{str(path)!r} holds Python code (a {name!r} object); refusing to load it"
             )
+        if name in _KERAS_GRAPH_ENTRIES and item.get("module") is None:
+            continue
         if not any(module == m or module.startswith(m + ".") for m in _KNOWN_MODULES):
             raise ModelFolderError(
                 f"{str(path)!r} asks for class {name!r} from module {module!r}; only Keras "
