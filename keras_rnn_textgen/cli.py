@@ -499,12 +499,12 @@ def evaluate(ctx, model_dir, corpus, encoding, encoding_errors, batch_size, as_j
     """Perplexity and bits per character of a model on a text."""
     with _user_errors(ctx):
         from keras_rnn_textgen.data import load_corpus
-        from keras_rnn_textgen.folder import load
+        from keras_rnn_textgen.folder import json_text, load
 
         lm = load(_model_or_latest(model_dir))
         result = lm.evaluate(load_corpus(corpus, encoding, encoding_errors), batch_size)
         if as_json:
-            click.echo(json.dumps(result))
+            click.echo(json_text(result))
         else:
             level = lm.model_config.level
             if level == "char":
@@ -552,6 +552,7 @@ def export(ctx, model_dir, saved_model, tflite, quantize, corpus, eval_chars, as
     """Export to a SavedModel and TFLite (both by default) and compare them with Keras."""
     with _user_errors(ctx):
         from keras_rnn_textgen.export import export_model
+        from keras_rnn_textgen.folder import json_text
 
         if not (saved_model or tflite):
             saved_model = tflite = True
@@ -582,7 +583,7 @@ def export(ctx, model_dir, saved_model, tflite, quantize, corpus, eval_chars, as
         ]
         if as_json:
             click.echo(
-                json.dumps(
+                json_text(
                     {
                         "folder": str(result.folder),
                         "files": [str(f) for f in result.files],

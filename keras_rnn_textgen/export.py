@@ -15,6 +15,7 @@ import dataclasses
 import logging
 import os
 import pathlib
+import re
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
@@ -34,6 +35,9 @@ from keras_rnn_textgen.folder import (
     TrainedModel,
     atomic_write,
     load,
+    lock,
+    remove_temporary_files,
+    write_error,
     write_json,
 )
 from keras_rnn_textgen.generation import boundary_ids, start_text
@@ -256,7 +260,10 @@ class ExportSignatures:
 
 
 def _replace_dir(write: Callable[[pathlib.Path], None], target: pathlib.Path) -> None:
-    """Writes a folder under a temporary name beside `target`, then swaps it in."""
+    """Writes a folder under a temporary name beside `target`, then swaps it in.
+
+    A failed `write` (a full disk, say) leaves `target` as it was.
+    """
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = pathlib.Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
@@ -266,6 +273,29 @@ def _replace_dir(write: Callable[[pathlib.Path], None], target: pathlib.Path) ->
         os.replace(tmp / "new", target)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _write_archive(
+    archive: keras.export.ExportArchive, path: pathlib.Path, shown: pathlib.Path
+) -> None:
+    """Writes a SavedModel to `path`; a failed write raises an `OSError` naming `shown`.
+
+    The error reads as `atomic_write`'s: `could not write '<shown>': <reason>`.
+    """
+    try:
+        archive.write_out(str(path), verbose=False)
+    except tf.errors.OpError as e:
+        # TensorFlow says why after the name of the file it was writing, e.g.
+        # "<file>; No space left on device [Op:SaveV2]".
+        reason = re.sub(r"\s*\[Op:\w+\]$", "", e.message.rsplit("; ", 1)[-1])
+        raise write_error(shown, reason) from e
+
+
+def _remove_stale_temporary(out: pathlib.Path) -> None:
+    """Deletes what a killed export left in `out`; call it holding `lock(out)`."""
+    remove_temporary_files(out)  # the sidecar's and the .tflite files' temporary files
+    for path in out.glob(f".{SAVED_MODEL_DIR}.*"):  # `_replace_dir`'s folders
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def write_saved_model(
@@ -283,7 +313,7 @@ def write_saved_model(
         >>> write_saved_model(lm.model, lm.tokenizer, pathlib.Path("export/saved_model"))
     """
     archive = ExportSignatures(model, tokenizer, end_ids).archive()
-    _replace_dir(lambda tmp: archive.write_out(str(tmp), verbose=False), path)
+    _replace_dir(lambda tmp: _write_archive(archive, tmp, path), path)
 
 
 def _configure(converter: tf.lite.TFLiteConverter, mode: str, calibration) -> None:
@@ -334,7 +364,7 @@ def convert_tflite(
         calibration = lambda: iter(samples)  # noqa: E731
     flatbuffers = {}
     with tempfile.TemporaryDirectory() as tmp:
-        signatures.archive(["step"], step_batch=1).write_out(tmp, verbose=False)
+        _write_archive(signatures.archive(["step"], step_batch=1), tmp, pathlib.Path(tmp))
         for mode in dict.fromkeys(modes):
             converter = tf.lite.TFLiteConverter.from_saved_model(tmp, signature_keys=["step"])
             _configure(converter, mode, calibration)
@@ -508,23 +538,27 @@ def export_model(
     signatures = ExportSignatures(lm.model, lm.tokenizer, end_ids)
     metadata = signatures.metadata(lm.model_config.cell, lm.model_config.embedding_dim)
     sidecar = out / SIDECAR_FILE
-    write_json(sidecar, metadata)
-    files, reports = [sidecar], []
-    if saved_model:
-        path = out / SAVED_MODEL_DIR
-        logger.info("writing %s", path)
-        write_saved_model(lm.model, lm.tokenizer, path, end_ids)
-        files.append(path)
-        serving = tf.saved_model.load(str(path)).signatures["serving_default"]
-        logits = serving(token_ids=tf.constant(inputs[None]))["logits"][0].numpy()
-        reports.append(_report("saved_model", path, logits, reference, targets))
-    if tflite:
-        logger.info("converting to TFLite: %s", ", ".join(quantize))
-        flatbuffers = convert_tflite(lm.model, lm.tokenizer, quantize, calibration_ids)
-        for mode, content in flatbuffers.items():
-            path = out / tflite_filename(mode)
-            atomic_write(path, lambda tmp, c=content: tmp.write_bytes(c))
+    # One export at a time: another would swap its files with ours and take our
+    # temporary files for a killed run's.
+    with lock(out, "export folder"):
+        _remove_stale_temporary(out)
+        write_json(sidecar, metadata)
+        files, reports = [sidecar], []
+        if saved_model:
+            path = out / SAVED_MODEL_DIR
+            logger.info("writing %s", path)
+            write_saved_model(lm.model, lm.tokenizer, path, end_ids)
             files.append(path)
-            logits = TFLiteModel(path, metadata).logits(inputs)
-            reports.append(_report(f"tflite {mode}", path, logits, reference, targets))
-    return ExportResult(out, files, reports, len(targets))
+            serving = tf.saved_model.load(str(path)).signatures["serving_default"]
+            logits = serving(token_ids=tf.constant(inputs[None]))["logits"][0].numpy()
+            reports.append(_report("saved_model", path, logits, reference, targets))
+        if tflite:
+            logger.info("converting to TFLite: %s", ", ".join(quantize))
+            flatbuffers = convert_tflite(lm.model, lm.tokenizer, quantize, calibration_ids)
+            for mode, content in flatbuffers.items():
+                path = out / tflite_filename(mode)
+                atomic_write(path, lambda tmp, c=content: tmp.write_bytes(c))
+                files.append(path)
+                logits = TFLiteModel(path, metadata).logits(inputs)
+                reports.append(_report(f"tflite {mode}", path, logits, reference, targets))
+        return ExportResult(out, files, reports, len(targets))

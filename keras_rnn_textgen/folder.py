@@ -18,6 +18,7 @@ killed process leaves either the old file or the new one.
 import contextlib
 import dataclasses
 import json
+import math
 import os
 import pathlib
 import signal
@@ -28,6 +29,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import keras
+import numpy as np
 
 from keras_rnn_textgen import __version__
 from keras_rnn_textgen.config import FORMAT_VERSION, ModelConfig, TrainConfig, from_dict
@@ -54,6 +56,11 @@ REPORT_FILES = (
 REQUIRED_FILES = (MODEL_FILE, TOKENIZER_FILE, CONFIG_FILE)
 # Modules whose classes a model.keras written by this package names.
 _KNOWN_MODULES = ("keras", "keras_rnn_textgen")
+# The weights inside a `.keras` zip, beside its config.json.
+_ARCHIVE_WEIGHTS = "model.weights.h5"
+# What Keras writes without a module: in a functional model, the tensor passed
+# from layer to layer (shape, dtype and the layer it comes from; no code).
+_KERAS_GRAPH_ENTRIES = ("__keras_tensor__",)
 # The process's umask, read once (reading it means setting it).
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)
@@ -63,6 +70,17 @@ TEMPORARY_SUFFIX = ".tmp"
 
 class ModelFolderError(ValueError):
     """A model folder that is missing, incomplete, corrupt or incompatible."""
+
+
+def write_error(path: pathlib.Path, reason: str, errno: int | None = None) -> OSError:
+    """The `OSError` for a failed write: `could not write '<path>': <reason>`, errno kept.
+
+    Example:
+        >>> raise write_error(path, "No space left on device", errno.ENOSPC)
+    """
+    error = OSError(f"could not write {str(path)!r}: {reason}")
+    error.errno = errno  # set after: OSError(errno, text) would start its text with it
+    return error
 
 
 def atomic_write(path: pathlib.Path, write: Callable[[pathlib.Path], None]) -> None:
@@ -84,8 +102,7 @@ def atomic_write(path: pathlib.Path, write: Callable[[pathlib.Path], None]) -> N
         os.replace(tmp_path, path)
     except OSError as e:
         # The temporary name means nothing to the user: name the file being written.
-        message = f"could not write {str(path)!r}: {e.strerror or e}"
-        raise (OSError(e.errno, message) if e.errno else OSError(message)) from e
+        raise write_error(path, e.strerror or str(e), e.errno) from e
     finally:
         tmp_path.unlink(missing_ok=True)
 
@@ -136,6 +153,26 @@ def write_json(path: pathlib.Path, data: Any) -> None:
     write_text(path, json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
 
+def json_text(data: Any) -> str:
+    """`data` as standard JSON: NaN and infinities, which JSON cannot write, become `null`.
+
+    Example:
+        >>> json_text({"perplexity": float("inf"), "tokens": 3})
+        '{"perplexity": null, "tokens": 3}'
+    """
+
+    def finite(value: Any) -> Any:
+        if isinstance(value, float):
+            return value if math.isfinite(value) else None
+        if isinstance(value, dict):
+            return {k: finite(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [finite(v) for v in value]
+        return value
+
+    return json.dumps(finite(data), ensure_ascii=False, allow_nan=False)
+
+
 def save_model(model: keras.Model, path: pathlib.Path) -> None:
     """Saves `model` (with its optimizer state) to a `.keras` file atomically."""
 
@@ -180,10 +217,14 @@ def compile_model(model: keras.Model, train: TrainConfig, level: str = "char") -
 
 
 @contextlib.contextmanager
-def lock(folder: pathlib.Path) -> Iterator[None]:
+def lock(folder: pathlib.Path, what: str = "model folder") -> Iterator[None]:
     """Holds an exclusive lock on `folder` for a writer; a second writer is refused.
 
     The lock is released by the OS if the process dies, so it never goes stale.
+
+    Args:
+        folder: the folder to write.
+        what: how the refusal names it.
     """
     import fcntl
 
@@ -192,11 +233,12 @@ def lock(folder: pathlib.Path) -> Iterator[None]:
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise ModelFolderError(
-                f"model folder {str(folder)!r} is in use by another run"
-            ) from None
-        f.write(str(os.getpid()))
-        f.flush()
+            raise ModelFolderError(f"{what} {str(folder)!r} is in use by another run") from None
+        try:
+            f.write(str(os.getpid()))
+            f.flush()
+        except OSError as e:  # a full disk
+            raise write_error(folder / LOCK_FILE, e.strerror or str(e), e.errno) from None
         try:
             yield
         finally:
@@ -250,14 +292,19 @@ def check_archive(path: pathlib.Path) -> None:
     try:
         with zipfile.ZipFile(path) as archive:
             config = json.loads(archive.read("config.json"))
+            has_weights = _ARCHIVE_WEIGHTS in archive.namelist()
     except (zipfile.BadZipFile, KeyError, OSError, EOFError, ValueError) as e:
         raise ModelFolderError(f"{str(path)!r} is truncated or corrupt ({e})") from None
+    if not has_weights:
+        raise ModelFolderError(f"{str(path)!r} is truncated or corrupt: no {_ARCHIVE_WEIGHTS}")
     for item in _serialized_objects(config):
         name, module = str(item["class_name"]), str(item.get("module"))
         if name in ("Lambda", "__lambda__"):
             raise ModelFolderError(
                 f"{str(path)!r} holds Python code (a {name!r} object); refusing to load it"
             )
+        if name in _KERAS_GRAPH_ENTRIES and item.get("module") is None:
+            continue
         if not any(module == m or module.startswith(m + ".") for m in _KNOWN_MODULES):
             raise ModelFolderError(
                 f"{str(path)!r} asks for class {name!r} from module {module!r}; only Keras "
@@ -381,7 +428,7 @@ def load(folder: str | os.PathLike, training: TrainConfig | None = None) -> Trai
     model.optimizer.build(model.trainable_variables)
     try:
         model.load_weights(folder / MODEL_FILE)
-    except (zipfile.BadZipFile, OSError, EOFError) as e:
+    except (zipfile.BadZipFile, KeyError, OSError, EOFError) as e:
         raise ModelFolderError(
             f"{str(folder / MODEL_FILE)!r} is truncated or corrupt ({e})"
         ) from None
@@ -389,6 +436,13 @@ def load(folder: str | os.PathLike, training: TrainConfig | None = None) -> Trai
         raise ModelFolderError(
             f"{str(folder / MODEL_FILE)!r} does not match config.json: {e}"
         ) from None
+    # A model that computes NaN would answer every question with NaN: refuse it here.
+    for weight in model.weights:
+        if not np.isfinite(keras.ops.convert_to_numpy(weight)).all():
+            raise ModelFolderError(
+                f"{str(folder / MODEL_FILE)!r} holds NaN or infinite weights (in "
+                f"{weight.path!r}); train it again with --overwrite"
+            )
     return TrainedModel(folder, model, tokenizer, model_config, train_config, data)
 
 

@@ -109,7 +109,8 @@ class TFLiteModel:
         if not path.is_file():
             raise ModelFolderError(f"TFLite model {str(path)!r} does not exist")
         self.path = path
-        self.metadata = metadata or read_sidecar(path.parent / SIDECAR_FILE)
+        sidecar = path.parent / SIDECAR_FILE
+        self.metadata = metadata or read_sidecar(sidecar)
         self.tokenizer = tokenizer_from_config(self.metadata)
         self.state_names = list(self.metadata["state_names"])
         self.units = int(self.metadata["units"])
@@ -121,12 +122,26 @@ class TFLiteModel:
                 f"{str(path)!r} is not a TFLite model with a {SIGNATURE!r} signature: "
                 f"{str(e).splitlines()[0] if str(e) else e}"
             ) from None
-        inputs = set(self.runner.get_input_details())
+        inputs = self.runner.get_input_details()
         expected = {"token", *self.state_names}
-        if inputs != expected:
+        if set(inputs) != expected:
             raise ModelFolderError(
                 f"{str(path)!r} has `step` inputs {sorted(inputs)} but its sidecar names "
                 f"{sorted(expected)}"
+            )
+        # A sidecar of another model with the same cell and layers names the same
+        # inputs: the vocabulary and the state size tell them apart.
+        model_sizes = (
+            int(self.runner.get_output_details()["logits"]["shape"][-1]),
+            int(inputs[self.state_names[0]]["shape"][-1]),
+        )
+        sidecar_sizes = (self.tokenizer.vocab_size, self.units)
+        if model_sizes != sidecar_sizes:
+            source = "the given metadata" if metadata else repr(str(sidecar))
+            raise ModelFolderError(
+                f"{source} does not belong to {str(path)!r}: it describes {sidecar_sizes[0]} "
+                f"ids and {sidecar_sizes[1]} units, the model has {model_sizes[0]} ids and "
+                f"{model_sizes[1]} units"
             )
 
     def initial_states(self) -> dict[str, np.ndarray]:

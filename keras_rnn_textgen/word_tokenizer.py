@@ -23,7 +23,9 @@ What survives `detokenize(tokenize(text))`:
               (`don ' t` -> `don't`, `a - b` -> `a-b`); a straight double
               quote keeps a space on each side (`" Hi "`);
     lost      words outside the vocabulary become `[UNK]` (a subword model
-              spells most words from pieces and loses fewer).
+              spells most words from pieces and loses fewer), and so does
+              every word longer than `MAX_WORD_BYTES` UTF-8 bytes (a hash, a
+              run of digits), which no vocabulary holds.
 """
 
 import collections
@@ -60,6 +62,10 @@ JOIN_RULES: tuple[tuple[str, str], ...] = (
 )
 SUBWORD_JOIN_RULES = ((" " + SUFFIX_INDICATOR, ""), *JOIN_RULES)
 DEFAULT_VOCAB_SIZE = {"word": 8000, "subword": 2000}
+# FastWordpiece reads a longer word as `[UNK]`, so no vocabulary needs one
+# (and FastWordpiece refuses any vocabulary token over `MAX_TOKEN_BYTES`).
+MAX_WORD_BYTES = 100
+MAX_TOKEN_BYTES = 256
 # Strings no learned token may be.
 RESERVED_TOKENS = frozenset({PAD_TOKEN, UNK_TOKEN, NEWLINE, ""})
 
@@ -116,6 +122,12 @@ class PieceTokenizer(Tokenizer):
                     f"`vocabulary` entries must be non-empty strings other than "
                     f"{sorted(RESERVED_TOKENS)}, got {token!r}"
                 )
+            # FastWordpiece's limit does not count the `##` of a piece.
+            if len(token.removeprefix(SUFFIX_INDICATOR).encode("utf-8")) > MAX_TOKEN_BYTES:
+                raise ValueError(
+                    f"`vocabulary` entries must be at most {MAX_TOKEN_BYTES} UTF-8 bytes long, "
+                    f"got one of {len(token.encode('utf-8'))} bytes: {token[:40]!r}..."
+                )
         if len(set(tokens)) != len(tokens):
             raise ValueError("`vocabulary` holds repeated tokens")
         self._tokens = tokens
@@ -126,6 +138,7 @@ class PieceTokenizer(Tokenizer):
             token_out_type=tf.int32,
             unknown_token=UNK_TOKEN,
             no_pretokenization=True,
+            max_bytes_per_word=MAX_WORD_BYTES,
         )
         # What each id reads as; padding reads as nothing.
         self._strings = tf.constant(["", UNK_TOKEN, NEWLINE, *tokens])
@@ -216,6 +229,7 @@ class PieceTokenizer(Tokenizer):
             "unk_token": UNK_TOKEN,
             "newline_id": NEWLINE_ID,
             "suffix_indicator": SUFFIX_INDICATOR,
+            "max_bytes_per_word": MAX_WORD_BYTES,
             "split_pattern": SPLIT_PATTERN,
             "keep_pattern": KEEP_PATTERN,
             "join_rules": [list(rule) for rule in self.join_rules],
@@ -249,10 +263,15 @@ class WordTokenizer(PieceTokenizer):
 
     @classmethod
     def from_text(cls, text: str, vocab_size: int = DEFAULT_VOCAB_SIZE["word"]) -> "WordTokenizer":
-        """The `vocab_size` most frequent words and marks of `text` (ties by code point order)."""
+        """The `vocab_size` most frequent words and marks of `text` (ties by code point order).
+
+        Words longer than `MAX_WORD_BYTES` UTF-8 bytes are left out: they read
+        as `[UNK]` whatever the vocabulary.
+        """
         if vocab_size <= 0:
             raise ValueError(f"`vocab_size` must be a positive integer, got {vocab_size!r}")
-        return cls(list(count_words(text))[:vocab_size])
+        words = [w for w in count_words(text) if len(w.encode("utf-8")) <= MAX_WORD_BYTES]
+        return cls(words[:vocab_size])
 
 
 class SubwordTokenizer(PieceTokenizer):
