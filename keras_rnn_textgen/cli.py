@@ -51,6 +51,8 @@ def _quiet_import_tensorflow(verbose: bool) -> None:
             # TensorFlow allows only before it initialises its devices.
             if not os.environ.get("TF_CONFIG"):
                 tf.constant(0)  # device initialisation logs here
+        except KeyboardInterrupt:
+            raise  # Ctrl-C: the import's log says nothing the user needs
         except BaseException:
             os.dup2(saved, 2)
             log.seek(0)
@@ -130,7 +132,22 @@ def _print_versions(ctx: click.Context, param, value) -> None:
 
 
 class _OneLineUsageErrors(click.Group):
-    """A group whose usage errors (an unknown choice, a missing option) are one line too."""
+    """A group whose usage errors (an unknown choice, a missing option) are one line too.
+
+    Ctrl-C or SIGTERM at any moment, start-up included (click alone would
+    print "Aborted!" and exit 1), ends with `error: interrupted` and exit 130.
+    """
+
+    def main(self, *args, **kwargs):
+        signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+        return super().main(*args, **kwargs)
+
+    def make_context(self, *args, **kwargs) -> click.Context:
+        try:
+            return super().make_context(*args, **kwargs)
+        except KeyboardInterrupt:  # e.g. in `--version`, while TensorFlow is imported
+            _echo_error("interrupted")
+            raise click.exceptions.Exit(130) from None
 
     def invoke(self, ctx: click.Context):
         try:
@@ -140,6 +157,11 @@ class _OneLineUsageErrors(click.Group):
                 raise
             _echo_error(e.format_message())
             ctx.exit(e.exit_code)
+        except KeyboardInterrupt:  # before a command's own handling, e.g. while importing
+            if (ctx.obj or {}).get("debug"):
+                raise
+            _echo_error("interrupted")
+            ctx.exit(130)
 
 
 @click.group(cls=_OneLineUsageErrors, context_settings={"help_option_names": ["-h", "--help"]})
@@ -157,7 +179,6 @@ class _OneLineUsageErrors(click.Group):
 def main(ctx: click.Context, verbose: bool, debug: bool) -> None:
     """Train recurrent text generators (SimpleRNN, LSTM, GRU) and use them."""
     ctx.obj = {"verbose": verbose, "debug": debug}
-    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     # `fit` checks its options before it imports TensorFlow, so a typo is answered at once.
     if ctx.invoked_subcommand != "fit":
         _quiet_import_tensorflow(verbose)
