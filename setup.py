@@ -32,5 +32,5 @@ setup(
     extras_require={
         "test": ["pytest>=8,<10", "hypothesis>=6.100,<7", "ruff>=0.15,<0.18"],
     },
-    entry_points={"console_scripts": ["keras-rnn-textgen=keras_rnn_textgen.cli:main"]},
+    entry_points={"console_scripts": ["keras-rnn-textgen=keras_rnn_textgen.cli:run"]},
 )

@@ -16,6 +16,7 @@ BENCHMARKS = {
     "export": ([], ["--calls", "200", "--length", "100"]),
     "memory": ([], ["--megabytes", "10"]),
     "quality": ([], ["--seconds", "30"]),
+    "startup": ([], ["--runs", "1", "--no-tflite"]),
 }
 
 

@@ -187,6 +187,23 @@ def main(ctx: click.Context, verbose: bool, debug: bool) -> None:
     logging.basicConfig(format="warning: %(message)s", level=logging.WARNING)
 
 
+def run() -> None:
+    """Runs the command line as a program (`python cli.py`, the console script).
+
+    After Ctrl-C or SIGTERM (exit 130) every `finally` has run and the error
+    line is written, so the process ends at once: Python's teardown of
+    TensorFlow would add a second or more before the shell gets its prompt back.
+    """
+    try:
+        main()
+    except SystemExit as e:
+        if e.code != 130:
+            raise
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(130)
+
+
 def _default(cls, name):
     return next(f.default for f in dataclasses.fields(cls) if f.name == name)
 

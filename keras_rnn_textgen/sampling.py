@@ -102,6 +102,58 @@ def filter_logits(
     return tf.where(logits >= threshold, logits, tf.constant(-float("inf"), logits.dtype))
 
 
+# An integer hash of 32-bit values held in int64 (products stay below 2**59, so
+# nothing overflows), the same in TensorFlow, under XLA, and in NumPy.
+_MASK32 = 0xFFFFFFFF
+_MULTIPLIER = 0x45D9F3B
+_SEED_SALT = 0x9E3779B9
+_ROW_SALT = 0x632BE5AB
+
+
+def _mix32(x: tf.Tensor) -> tf.Tensor:
+    for _ in range(2):
+        x = tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(x, 16))
+        x = tf.bitwise.bitwise_and(x * _MULTIPLIER, _MASK32)
+    return tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(x, 16))
+
+
+def uniform_draws(seed: tf.Tensor, index: tf.Tensor, batch: tf.Tensor) -> tf.Tensor:
+    """`(batch,)` float32 numbers in [0, 1), a hash of (seed, step index, row).
+
+    A counter-based generator written with integer operations only, so the
+    NumPy generator (`numpy_generation.uniform_draws`) gives the same bits:
+    every generator of the package draws the same numbers for a seed.
+
+    Example:
+        >>> uniform_draws(tf.constant(1), tf.constant(0), 2)   # (2,) in [0, 1)
+    """
+    seed = tf.bitwise.bitwise_and(tf.cast(seed, tf.int64), _MASK32)
+    index = tf.bitwise.bitwise_and(tf.cast(index, tf.int64), _MASK32)
+    rows = tf.range(tf.cast(batch, tf.int64), dtype=tf.int64)
+    x = _mix32(tf.bitwise.bitwise_xor(_mix32(tf.bitwise.bitwise_xor(seed, _SEED_SALT)), index))
+    x = _mix32(tf.bitwise.bitwise_xor(x, _mix32(rows + _ROW_SALT)))
+    # The top 24 bits: exactly representable float32 multiples of 2**-24.
+    return tf.cast(tf.bitwise.right_shift(x, 8), tf.float32) * (2.0**-24)
+
+
+def draw(logits: tf.Tensor, u: tf.Tensor) -> tf.Tensor:
+    """Samples `(batch,)` int32 ids from `(batch, vocab)` logits by inverse CDF at `u` `(batch,)`.
+
+    The chosen id is the first whose cumulative probability exceeds `u`
+    times the total; ids at -inf have probability 0 and are never chosen.
+
+    Example:
+        >>> draw(tf.math.log([[0.5, 0.0, 0.5]]), tf.constant([0.7]))   # [2]
+    """
+    probs = tf.nn.softmax(logits, axis=-1)  # (batch, vocab)
+    cdf = tf.cumsum(probs, axis=-1)
+    token = tf.reduce_sum(tf.cast(cdf <= u[:, None] * cdf[:, -1:], tf.int32), axis=-1)
+    # Rounding at the top end must not step past the last possible id.
+    vocab = tf.shape(logits)[-1]
+    last = vocab - 1 - tf.argmax(tf.reverse(probs > 0, axis=[-1]), axis=-1, output_type=tf.int32)
+    return tf.minimum(token, last)
+
+
 class Sampler:
     """Generates tokens: feeds the prompt, then chooses and feeds one token per step.
 
@@ -126,7 +178,10 @@ class Sampler:
     repetition_penalty: float = 1.0
 
     def choose(self, logits: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
-        """Picks the next token `(batch,)` int32 from `(batch, vocab)` logits."""
+        """Picks the next token `(batch,)` int32 from `(batch, vocab)` logits.
+
+        `seed` is `(seed, step index)`; a random choice draws with `uniform_draws`.
+        """
         raise NotImplementedError
 
     def __call__(
@@ -373,8 +428,7 @@ class RandomSampler(Sampler):
             logits = filter_logits(logits, self.temperature, self.top_k, self.top_p)
         else:
             logits = logits / self.temperature  # skips the sort when nothing is cut
-        sample = tf.random.stateless_categorical(logits, 1, seed, dtype=tf.int32)
-        return sample[:, 0]
+        return draw(logits, uniform_draws(seed[0], seed[1], tf.shape(logits)[0]))
 
     def get_config(self) -> dict[str, Any]:
         return {
