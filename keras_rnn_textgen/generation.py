@@ -2,7 +2,6 @@
 
 import dataclasses
 import logging
-import numbers
 from collections.abc import Sequence
 from typing import Any
 
@@ -10,10 +9,18 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_rnn_textgen import numpy_generation
 from keras_rnn_textgen.models import StepModel
+
+# The TensorFlow-free option checks, shared with the NumPy generator.
+from keras_rnn_textgen.numpy_generation import (  # noqa: F401
+    check_length,
+    check_prompt,
+    check_stops,
+    cut_at_stop,
+)
 from keras_rnn_textgen.sampling import (
     CHUNK_TOKENS,
-    MAX_TOKENS,
     GreedySampler,
     RandomSampler,
     Sampler,
@@ -38,8 +45,7 @@ def boundary_ids(tokenizer: Tokenizer, documents: str) -> tuple[int, ...]:
 
 def start_text(tokenizer: Tokenizer) -> str:
     """What an empty prompt stands for: a line break (text starts after one)."""
-    vocabulary = tokenizer.vocabulary
-    return "\n" if "\n" in vocabulary or not vocabulary else vocabulary[0]
+    return numpy_generation.start_text(tokenizer.vocabulary)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,70 +104,14 @@ def prepare_sampling(
     Example:
         >>> plan = prepare_sampling(tok, "ROMEO:", 100, 0.8, 0, 1.0, False, 1, False)
     """
-    if not 0 <= length <= MAX_TOKENS:
-        raise ValueError(f"`length` must be in [0, {MAX_TOKENS}], got {length!r}")
-    if num_samples <= 0:
-        raise ValueError(f"`num_samples` must be a positive integer, got {num_samples!r}")
+    check_length(length, num_samples)
     if greedy:
         sampler = GreedySampler(repetition_penalty)
     else:
         sampler = RandomSampler(temperature, top_k, top_p, repetition_penalty)
     stop_ids, stop = check_stops(tokenizer.vocab_size, stop_ids, stop)
-    unknown = tokenizer.out_of_vocabulary(prompt)
-    if unknown:
-        shown = "".join(unknown) if tokenizer.level == "char" else " ".join(unknown)
-        kind = "characters" if tokenizer.level == "char" else "words"
-        message = f"prompt {kind} not in the model's vocabulary: {shown!r}"
-        if strict:
-            raise ValueError(message)
-        logger.warning("%s; they are read as unknown", message)
+    check_prompt(tokenizer.out_of_vocabulary(prompt), tokenizer.level, strict)
     return SamplingPlan(sampler, tuple(dict.fromkeys(stop_ids + tuple(end_ids))), stop)
-
-
-def check_stops(
-    vocab_size: int, stop_ids: int | Sequence[int], stop: str | Sequence[str]
-) -> tuple[tuple[int, ...], tuple[str, ...]]:
-    """Checks the stop options and returns them as tuples (a single value becomes one).
-
-    Args:
-        vocab_size: the model's number of ids; stop ids must lie below it.
-        stop_ids: token ids that end a row.
-        stop: strings that end a row's text.
-
-    Example:
-        >>> check_stops(80, 3, "\\n\\n")
-        ((3,), ('\\n\\n',))
-    """
-    stop_ids = (stop_ids,) if isinstance(stop_ids, numbers.Integral) else tuple(stop_ids)
-    stop = (stop,) if isinstance(stop, str) else tuple(stop)
-    for token in stop_ids:
-        if isinstance(token, bool) or not isinstance(token, numbers.Integral):
-            raise ValueError(f"`stop_ids` must be integer token ids, got {token!r}")
-        if not 0 <= token < vocab_size:
-            raise ValueError(f"`stop_ids` must be token ids in [0, {vocab_size}), got {token!r}")
-    for text in stop:
-        if not isinstance(text, str) or not text:
-            raise ValueError(f"`stop` must be non-empty strings, got {text!r}")
-    return tuple(int(t) for t in stop_ids), stop
-
-
-def cut_at_stop(text: str, stop: Sequence[str]) -> str:
-    """Cuts `text` just before the stop string it completes first.
-
-    This is where generation watching the text would have stopped: when stop
-    strings overlap, the one whose first occurrence ends first wins (the
-    earliest starting one among those ending at the same place).
-
-    Args:
-        text: newly generated text.
-        stop: the stop strings.
-
-    Example:
-        >>> cut_at_stop("To be, or not", [",", "or"])
-        'To be'
-    """
-    found = [(start + len(s), start) for s in stop if (start := text.find(s)) >= 0]
-    return text[: min(found)[1]] if found else text
 
 
 def prompt_ids(

@@ -1,12 +1,17 @@
 """Samplers: the base class owns the decoding loop, a subclass chooses each next token."""
 
-import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 import tensorflow as tf
 
+# The option checks are TensorFlow-free, for the NumPy generator too.
+from keras_rnn_textgen.numpy_generation import (  # noqa: F401
+    MAX_TOKENS,
+    check_repetition_penalty,
+    check_sampling_options,
+)
 from keras_rnn_textgen.tokenizer import PAD_ID, UNK_ID
 
 # (token (batch,), states) -> (logits (batch, vocab), states)
@@ -16,35 +21,11 @@ StepFn = Callable[[tf.Tensor, list[tf.Tensor]], tuple[tf.Tensor, list[tf.Tensor]
 # signal (Ctrl-C, SIGTERM) is answered within one chunk (milliseconds), and the
 # chunk's fixed size means a new `length` reuses the compiled code.
 CHUNK_TOKENS = 256
-# The step index is an int32 in the sampling seed, so no row grows longer.
-MAX_TOKENS = 2**31 - 1
 
 # What decoding carries from one token to the next: `logits` (batch, vocab),
 # `states`, and `seen` (batch, vocab) with a repetition penalty, `stopped`
 # (batch,) with stop ids.
 Carry = dict[str, Any]
-
-
-def check_sampling_options(
-    temperature: float, top_k: int, top_p: float, repetition_penalty: float = 1.0
-) -> None:
-    """Raises `ValueError` naming the first sampling option out of range."""
-    check_repetition_penalty(repetition_penalty)
-    if not (temperature > 0 and math.isfinite(temperature)):
-        raise ValueError(f"`temperature` must be > 0 and finite, got {temperature!r}")
-    if top_k < 0:
-        raise ValueError(f"`top_k` must be >= 0 (0 turns it off), got {top_k!r}")
-    if not 0 < top_p <= 1:
-        raise ValueError(f"`top_p` must be in (0, 1], got {top_p!r}")
-
-
-def check_repetition_penalty(repetition_penalty: float) -> None:
-    """Raises `ValueError` unless the repetition penalty is a finite number >= 1."""
-    if not (repetition_penalty >= 1 and math.isfinite(repetition_penalty)):
-        raise ValueError(
-            "`repetition_penalty` must be >= 1 and finite (1 turns it off), "
-            f"got {repetition_penalty!r}"
-        )
 
 
 def penalize_repetition(logits: tf.Tensor, seen: tf.Tensor, penalty: Any) -> tf.Tensor:
@@ -180,7 +161,8 @@ class Sampler:
     def choose(self, logits: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
         """Picks the next token `(batch,)` int32 from `(batch, vocab)` logits.
 
-        `seed` is `(seed, step index)`; a random choice draws with `uniform_draws`.
+        `seed` is `(seed, step index)`; a random choice draws with `uniform_draws`
+        (`numpy_generation` has the NumPy twin of each sampling function).
         """
         raise NotImplementedError
 
