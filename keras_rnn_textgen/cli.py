@@ -179,8 +179,9 @@ class _OneLineUsageErrors(click.Group):
 def main(ctx: click.Context, verbose: bool, debug: bool) -> None:
     """Train recurrent text generators (SimpleRNN, LSTM, GRU) and use them."""
     ctx.obj = {"verbose": verbose, "debug": debug}
-    # `fit` checks its options before it imports TensorFlow, so a typo is answered at once.
-    if ctx.invoked_subcommand != "fit":
+    # `fit` checks its options before it imports TensorFlow, so a typo is answered at once;
+    # `generate` runs a char-level model folder without it.
+    if ctx.invoked_subcommand not in ("fit", "generate"):
         _quiet_import_tensorflow(verbose)
     import logging
 
@@ -465,18 +466,30 @@ def fit(ctx, corpus, encoding, encoding_errors, name, output, resume, overwrite,
 def generate(ctx, model_dir, tflite_path, prompt, length, **options):
     """Generate text: stdout carries only the samples, separated by blank lines."""
     with _user_errors(ctx):
-        from keras_rnn_textgen.folder import load
-
         if tflite_path:
+            _quiet_import_tensorflow(ctx.obj["verbose"])
             from keras_rnn_textgen.tflite import TFLiteModel
 
             with _quiet_native_stderr(ctx.obj["verbose"]):
                 texts = TFLiteModel(tflite_path).generate(prompt, length, **options)
         elif model_dir:
-            texts = load(model_dir).generate(prompt, length, **options)
+            texts = _folder_generator(ctx, model_dir).generate(prompt, length, **options)
         else:
             raise ValueError("give --model DIR, or --tflite FILE to run an exported model")
         click.echo("\n\n".join(texts))
+
+
+def _folder_generator(ctx: click.Context, model_dir: str):
+    """NumPy for a char-level folder (no TensorFlow start-up), else the loaded Keras model."""
+    from keras_rnn_textgen.numpy_generation import NotForNumpy, NumpyCharModel
+
+    try:
+        return NumpyCharModel(model_dir)
+    except NotForNumpy:  # another level, or a problem `load` names precisely
+        _quiet_import_tensorflow(ctx.obj["verbose"])
+        from keras_rnn_textgen.folder import load
+
+        return load(model_dir)
 
 
 @main.command()

@@ -388,7 +388,7 @@ class NumpyCharModel:
         banned = np.zeros([self.vocab_size], bool)
         banned[[PAD_ID, UNK_ID]] = True
         rows = np.arange(num_samples)
-        new = np.full([num_samples, length], PAD_ID, np.int32)
+        columns = [np.zeros([num_samples, 0], np.int32)]  # grows step by step: Ctrl-C stops it
 
         # 2. Choose a token, feed it back, repeat, as `Sampler.advance`.
         for i in range(length):
@@ -408,8 +408,9 @@ class NumpyCharModel:
                 token = draw(logits, uniform_draws(seed, i, num_samples))
             seen[rows, token] = True
             stopped |= np.isin(token, stop_ids)
-            new[:, i] = np.where(stopped, PAD_ID, token)
+            columns.append(np.where(stopped, PAD_ID, token)[:, None])
             logits, states = self.step(token, states)
+        new = np.concatenate(columns, axis=1)  # (batch, made); the rest, after stops, is empty
 
         characters = np.array(["", "\ufffd", *self.vocabulary], dtype=object)
         return [prompt + cut_at_stop("".join(characters[row]), stop) for row in new]

@@ -1,7 +1,8 @@
 """Ctrl-C and SIGTERM stop `generate`, `evaluate` and a training sample within seconds.
 
 Each command is a real `python cli.py` subprocess and each signal a real
-signal, sent while the command works (after about twice its start-up time)
+signal (`generate` of a char model runs NumPy, of a word model the compiled
+TensorFlow loop), sent while the command works (after about twice its start-up time)
 or while it starts (after half a second). The runs are independent, so one
 fixture runs them two at a time and each test checks its rows.
 """
@@ -16,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from .conftest import ENGLISH, run_cli
+from .test_levels import fit_level
 from .test_reliability import ENV, _stop, cli
 
 # Seconds from the signal until the process is gone (the promise is 2; the machine is busy).
@@ -69,9 +71,12 @@ def runs(tiny_folder, tmp_path_factory):
     corpus = tmp / "long.txt"
     corpus.write_text(ENGLISH * 8000, encoding="utf-8")  # ~1.1 MB: minutes at batch size 1
 
-    # Twice the time a one-character `generate` takes: by then the endless one is generating.
+    # A word-level model: `generate` runs the TensorFlow loop (char level runs NumPy).
+    words = fit_level(tmp, "word", epochs=1, sample_every=0)
+
+    # Twice the time the slowest one-token `generate` takes: by then the endless ones generate.
     begin = time.monotonic()
-    out = run_cli("generate", "--model", str(folder), "--length", "1")
+    out = run_cli("generate", "--model", str(words), "--length", "1")
     assert out.returncode == 0, out.stderr
     warm = 2 * (time.monotonic() - begin)
 
@@ -92,6 +97,14 @@ def runs(tiny_folder, tmp_path_factory):
     jobs = {
         ("generate", "SIGINT"): (generate, after(warm)),
         ("generate", "SIGTERM"): (generate, after(warm)),
+        ("generate word", "SIGINT"): (
+            ["generate", "--model", str(words), "--length", ENDLESS],
+            after(warm),
+        ),
+        ("generate word", "SIGTERM"): (
+            ["generate", "--model", str(words), "--length", ENDLESS],
+            after(warm),
+        ),
         ("tflite", "SIGINT"): (
             ["generate", "--tflite", str(tflite), "--length", ENDLESS],
             after(warm),
@@ -131,6 +144,8 @@ def assert_interrupted(run: dict) -> None:
     [
         ("generate", "SIGINT"),
         ("generate", "SIGTERM"),
+        ("generate word", "SIGINT"),
+        ("generate word", "SIGTERM"),
         ("tflite", "SIGINT"),
         ("tflite", "SIGTERM"),
         ("start-up", "SIGINT"),
