@@ -473,23 +473,26 @@ def generate(ctx, model_dir, tflite_path, prompt, length, **options):
             with _quiet_native_stderr(ctx.obj["verbose"]):
                 texts = TFLiteModel(tflite_path).generate(prompt, length, **options)
         elif model_dir:
-            texts = _folder_generator(ctx, model_dir).generate(prompt, length, **options)
+            texts = _folder_generator(ctx, model_dir, length).generate(prompt, length, **options)
         else:
             raise ValueError("give --model DIR, or --tflite FILE to run an exported model")
         click.echo("\n\n".join(texts))
 
 
-def _folder_generator(ctx: click.Context, model_dir: str):
-    """NumPy for a char-level folder (no TensorFlow start-up), else the loaded Keras model."""
-    from keras_rnn_textgen.numpy_generation import NotForNumpy, NumpyCharModel
+def _folder_generator(ctx: click.Context, model_dir: str, length: int):
+    """NumPy for a short text of a char-level folder (no TensorFlow start-up), else Keras.
 
-    try:
-        return NumpyCharModel(model_dir)
-    except NotForNumpy:  # another level, or a problem `load` names precisely
-        _quiet_import_tensorflow(ctx.obj["verbose"])
-        from keras_rnn_textgen.folder import load
+    Both give the same text for a seed.
+    """
+    from keras_rnn_textgen.numpy_generation import NUMPY_MAX_TOKENS, NotForNumpy, NumpyCharModel
 
-        return load(model_dir)
+    if 0 <= length <= NUMPY_MAX_TOKENS:
+        with contextlib.suppress(NotForNumpy):  # another level, or a problem `load` names
+            return NumpyCharModel(model_dir)
+    _quiet_import_tensorflow(ctx.obj["verbose"])
+    from keras_rnn_textgen.folder import load
+
+    return load(model_dir)
 
 
 @main.command()

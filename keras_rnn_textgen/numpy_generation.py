@@ -33,6 +33,9 @@ logger = logging.getLogger(__name__)
 PAD_ID, UNK_ID, RESERVED_IDS = 0, 1, 2
 # The step index is an int32 in the sampling seed, so no row grows longer.
 MAX_TOKENS = 2**31 - 1
+# Up to about this many tokens per row NumPy (a few thousand steps a second)
+# finishes before TensorFlow has started; beyond, the compiled loop is faster.
+NUMPY_MAX_TOKENS = 5000
 
 # The counter-based generator, bit for bit as `sampling.uniform_draws`.
 _MASK32 = 0xFFFFFFFF
