@@ -1,7 +1,6 @@
 """Text generation from a trained model: compiled chunks of steps, one step per new token."""
 
 import dataclasses
-import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -13,7 +12,7 @@ from keras_rnn_textgen import numpy_generation
 from keras_rnn_textgen.models import StepModel
 
 # The TensorFlow-free option checks, shared with the NumPy generator.
-from keras_rnn_textgen.numpy_generation import (  # noqa: F401
+from keras_rnn_textgen.numpy_generation import (
     check_length,
     check_prompt,
     check_stops,
@@ -27,8 +26,6 @@ from keras_rnn_textgen.sampling import (
     decode_in_chunks,
 )
 from keras_rnn_textgen.tokenizer import PAD_ID, Tokenizer
-
-logger = logging.getLogger(__name__)
 
 
 def boundary_ids(tokenizer: Tokenizer, documents: str) -> tuple[int, ...]:

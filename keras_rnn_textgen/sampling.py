@@ -7,11 +7,7 @@ import numpy as np
 import tensorflow as tf
 
 # The option checks are TensorFlow-free, for the NumPy generator too.
-from keras_rnn_textgen.numpy_generation import (  # noqa: F401
-    MAX_TOKENS,
-    check_repetition_penalty,
-    check_sampling_options,
-)
+from keras_rnn_textgen.numpy_generation import check_repetition_penalty, check_sampling_options
 from keras_rnn_textgen.tokenizer import PAD_ID, UNK_ID
 
 # (token (batch,), states) -> (logits (batch, vocab), states)
