@@ -46,7 +46,9 @@ def one_loop(generator, sampler, prompt, length, num_samples, seed, stop_ids):
 def test_chunks_give_the_tokens_of_one_loop(tiny_folder, cell):
     lm = load(tiny_folder(cell))
     generator = TextGenerator(lm.model, lm.tokenizer, chunk_tokens=3)
-    for sampler, stop_ids in settings(lm.tokenizer):
+    # Every setting for one cell; for the others, greedy and the one with every control on.
+    chosen = settings(lm.tokenizer)
+    for sampler, stop_ids in chosen if cell == "lstm" else chosen[::4]:
         chunked = generator.token_ids(sampler, "All:", LENGTH, 3, 7, stop_ids)
         expected = one_loop(generator, sampler, "All:", LENGTH, 3, 7, stop_ids)
         assert chunked.shape == (3, LENGTH)
