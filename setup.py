@@ -34,5 +34,5 @@ setup(
         # PyTorch, the peer `benchmarks/peers.py` measures against (CPU is enough).
         "bench": ["torch==2.13.0"],
     },
-    entry_points={"console_scripts": ["keras-rnn-textgen=keras_rnn_textgen.cli:main"]},
+    entry_points={"console_scripts": ["keras-rnn-textgen=keras_rnn_textgen.cli:run"]},
 )

@@ -40,6 +40,7 @@ _EXPORTS = {
     "export_model": "export",
     "ExportResult": "export",
     "TFLiteModel": "tflite",
+    "NumpyCharModel": "numpy_generation",
 }
 
 __all__ = ["__version__", *_EXPORTS]

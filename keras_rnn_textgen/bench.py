@@ -22,6 +22,7 @@ BENCHMARKS = {
         ["--cells", "lstm", "--sizes", "1x64", "--steps", "2", "--repeats", "1", "--warmup", "1"]
         + ["--length", "100"],
     ),
+    "startup": ([], ["--runs", "1", "--no-tflite"]),
 }
 
 

@@ -55,6 +55,8 @@ def _quiet_import_tensorflow(verbose: bool) -> None:
             # TensorFlow allows only before it initialises its devices.
             if not os.environ.get("TF_CONFIG"):
                 tf.constant(0)  # device initialisation logs here
+        except KeyboardInterrupt:
+            raise  # Ctrl-C: the import's log says nothing the user needs
         except BaseException:
             os.dup2(saved, 2)
             log.seek(0)
@@ -134,7 +136,22 @@ def _print_versions(ctx: click.Context, param, value) -> None:
 
 
 class _OneLineUsageErrors(click.Group):
-    """A group whose usage errors (an unknown choice, a missing option) are one line too."""
+    """A group whose usage errors (an unknown choice, a missing option) are one line too.
+
+    Ctrl-C or SIGTERM at any moment, start-up included (click alone would
+    print "Aborted!" and exit 1), ends with `error: interrupted` and exit 130.
+    """
+
+    def main(self, *args, **kwargs):
+        signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+        return super().main(*args, **kwargs)
+
+    def make_context(self, *args, **kwargs) -> click.Context:
+        try:
+            return super().make_context(*args, **kwargs)
+        except KeyboardInterrupt:  # e.g. in `--version`, while TensorFlow is imported
+            _echo_error("interrupted")
+            raise click.exceptions.Exit(130) from None
 
     def invoke(self, ctx: click.Context):
         try:
@@ -144,6 +161,11 @@ class _OneLineUsageErrors(click.Group):
                 raise
             _echo_error(e.format_message())
             ctx.exit(e.exit_code)
+        except KeyboardInterrupt:  # before a command's own handling, e.g. while importing
+            if (ctx.obj or {}).get("debug"):
+                raise
+            _echo_error("interrupted")
+            ctx.exit(130)
 
 
 @click.group(cls=_OneLineUsageErrors, context_settings={"help_option_names": ["-h", "--help"]})
@@ -161,13 +183,30 @@ class _OneLineUsageErrors(click.Group):
 def main(ctx: click.Context, verbose: bool, debug: bool) -> None:
     """Train recurrent text generators (SimpleRNN, LSTM, GRU) and use them."""
     ctx.obj = {"verbose": verbose, "debug": debug}
-    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
-    # `fit` checks its options before it imports TensorFlow, so a typo is answered at once.
-    if ctx.invoked_subcommand != "fit":
+    # `fit` checks its options before it imports TensorFlow, so a typo is answered at once;
+    # `generate` runs a char-level model folder without it.
+    if ctx.invoked_subcommand not in ("fit", "generate"):
         _quiet_import_tensorflow(verbose)
     import logging
 
     logging.basicConfig(format="warning: %(message)s", level=logging.WARNING)
+
+
+def run() -> None:
+    """Runs the command line as a program (`python cli.py`, the console script).
+
+    After Ctrl-C or SIGTERM (exit 130) every `finally` has run and the error
+    line is written, so the process ends at once: Python's teardown of
+    TensorFlow would add a second or more before the shell gets its prompt back.
+    """
+    try:
+        main()
+    except SystemExit as e:
+        if e.code != 130:
+            raise
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(130)
 
 
 def _default(cls, name):
@@ -178,7 +217,7 @@ def _model_or_latest(model_dir: str | None) -> str:
     """`model_dir`, or the model folder trained last under `DEFAULT_OUTPUT`, said on stderr."""
     if model_dir:
         return model_dir
-    from keras_rnn_textgen.folder import latest_model_folder
+    from keras_rnn_textgen.layout import latest_model_folder
 
     latest = str(latest_model_folder(DEFAULT_OUTPUT))
     click.echo(f"using the most recent model {latest}", err=True)
@@ -459,20 +498,32 @@ def generate(ctx, model_dir, tflite_path, prompt, length, **options):
                 f"give --model or --tflite, not both; got --model {model_dir!r} and "
                 f"--tflite {tflite_path!r}"
             )
-        if not tflite_path:
-            model_dir = _model_or_latest(model_dir)
-        from keras_rnn_textgen.folder import load
-
         if tflite_path:
+            _quiet_import_tensorflow(ctx.obj["verbose"])
             from keras_rnn_textgen.tflite import TFLiteModel
 
             with _quiet_native_stderr(ctx.obj["verbose"]):
                 texts = TFLiteModel(tflite_path).generate(prompt, length, **options)
-        elif model_dir:
-            texts = load(model_dir).generate(prompt, length, **options)
         else:
-            raise ValueError("give --model DIR, or --tflite FILE to run an exported model")
+            model_dir = _model_or_latest(model_dir)
+            texts = _folder_generator(ctx, model_dir, length).generate(prompt, length, **options)
         click.echo("\n\n".join(texts))
+
+
+def _folder_generator(ctx: click.Context, model_dir: str, length: int):
+    """NumPy for a short text of a char-level folder (no TensorFlow start-up), else Keras.
+
+    Both give the same text for a seed.
+    """
+    from keras_rnn_textgen.numpy_generation import NUMPY_MAX_TOKENS, NotForNumpy, NumpyCharModel
+
+    if 0 <= length <= NUMPY_MAX_TOKENS:
+        with contextlib.suppress(NotForNumpy):  # another level, or a problem `load` names
+            return NumpyCharModel(model_dir)
+    _quiet_import_tensorflow(ctx.obj["verbose"])
+    from keras_rnn_textgen.folder import load
+
+    return load(model_dir)
 
 
 @main.command()

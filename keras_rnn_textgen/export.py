@@ -42,7 +42,7 @@ from keras_rnn_textgen.folder import (
 )
 from keras_rnn_textgen.generation import boundary_ids, start_text
 from keras_rnn_textgen.models import StepModel
-from keras_rnn_textgen.sampling import Sampler, filter_logits
+from keras_rnn_textgen.sampling import Sampler, draw, filter_logits, uniform_draws
 from keras_rnn_textgen.tflite import SIDECAR_FILE, TFLiteModel
 from keras_rnn_textgen.tokenizer import PAD_ID, RESERVED_IDS, UNK_ID, Tokenizer
 
@@ -94,7 +94,7 @@ class SignatureSampler(Sampler):
             lambda: filter_logits(shifted, temperature, self.top_k),
             lambda: shifted / temperature,
         )
-        drawn = tf.random.stateless_categorical(filtered, 1, seed, dtype=tf.int32)[:, 0]
+        drawn = draw(filtered, uniform_draws(seed[0], seed[1], tf.shape(logits)[0]))
         return tf.where(sample, drawn, tf.argmax(logits, axis=-1, output_type=tf.int32))
 
 

@@ -34,26 +34,26 @@ import numpy as np
 from keras_rnn_textgen import __version__
 from keras_rnn_textgen.config import FORMAT_VERSION, ModelConfig, TrainConfig, from_dict
 from keras_rnn_textgen.fast_rnn import trains_fast
+from keras_rnn_textgen.layout import (  # noqa: F401  the folder's names, re-exported
+    CONFIG_FILE,
+    HISTORY_FILE,
+    LOCK_FILE,
+    MODEL_FILE,
+    REPORT_FILES,
+    REQUIRED_FILES,
+    SAMPLES_FILE,
+    STEPS_FILE,
+    TOKENIZER_FILE,
+    VALIDATION_SAMPLE_FILE,
+    ModelFolderError,
+    is_package_config,
+    latest_model_folder,
+    read_json,
+)
 from keras_rnn_textgen.metrics import BitsPerToken, Perplexity
 from keras_rnn_textgen.models import build_model
 from keras_rnn_textgen.tokenizer import Tokenizer, tokenizer_from_config
 
-MODEL_FILE = "model.keras"
-TOKENIZER_FILE = "tokenizer.json"
-CONFIG_FILE = "config.json"
-HISTORY_FILE = "history.csv"
-STEPS_FILE = "steps.csv"
-SAMPLES_FILE = "samples.txt"
-VALIDATION_SAMPLE_FILE = "validation_sample.txt"
-LOCK_FILE = ".lock"
-# Written by `report.write_report`; stale once the folder is retrained.
-REPORT_FILES = (
-    "report.html",
-    "report_loss.png",
-    "report_perplexity.png",
-    "report_learning_rate.png",
-)
-REQUIRED_FILES = (MODEL_FILE, TOKENIZER_FILE, CONFIG_FILE)
 # Modules whose classes a model.keras written by this package names.
 _KNOWN_MODULES = ("keras", "keras_rnn_textgen")
 # The weights inside a `.keras` zip, beside its config.json.
@@ -66,10 +66,6 @@ _UMASK = os.umask(0o022)
 os.umask(_UMASK)
 # Ends the names of files being written; a killed writer can leave them behind.
 TEMPORARY_SUFFIX = ".tmp"
-
-
-class ModelFolderError(ValueError):
-    """A model folder that is missing, incomplete, corrupt or incompatible."""
 
 
 def write_error(path: pathlib.Path, reason: str, errno: int | None = None) -> OSError:
@@ -460,69 +456,10 @@ def config_record(
     }
 
 
-def _read_json(path: pathlib.Path) -> Any:
-    """The JSON in `path`, or None when it is missing, unreadable or not JSON."""
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
-def is_package_config(path: pathlib.Path) -> bool:
-    """Whether `path` is a `config.json` this package wrote (of any format version).
-
-    It is a JSON object with the fields of `config_record`: an integer
-    `format_version`, the `package_version` and the `model` and `training`
-    sections; any other `config.json` belongs to something else.
-    """
-    data = _read_json(path)
-    return (
-        isinstance(data, dict)
-        and isinstance(data.get("format_version"), int)
-        and isinstance(data.get("package_version"), str)
-        and isinstance(data.get("model"), dict)
-        and isinstance(data.get("training"), dict)
-    )
-
-
 def is_package_tokenizer(path: pathlib.Path) -> bool:
     """Whether `path` is a `tokenizer.json` of this package (`tokenizer_from_config` reads it)."""
     try:
-        tokenizer_from_config(_read_json(path))
+        tokenizer_from_config(read_json(path))
     except (ValueError, TypeError, AttributeError):
         return False
     return True
-
-
-def latest_model_folder(root: str | os.PathLike = "saved_models") -> pathlib.Path:
-    """The model folder under `root` that `fit` saved last: the default model of the commands.
-
-    A candidate is a subfolder holding `model.keras`, `tokenizer.json` and a
-    `config.json` of this package; `fit` rewrites `config.json` at every
-    epoch end, so the one modified last was trained last (ties: the name
-    that sorts last).
-
-    Args:
-        root: the folder holding model folders (`fit`'s `output`).
-
-    Example:
-        >>> latest_model_folder()
-        PosixPath('saved_models/lstm-1x256')
-    """
-    root = pathlib.Path(root)
-    candidates = []
-    if root.is_dir():
-        for folder in root.iterdir():
-            config = folder / CONFIG_FILE
-            if (
-                folder.is_dir()
-                and all((folder / name).is_file() for name in REQUIRED_FILES)
-                and is_package_config(config)
-            ):
-                candidates.append((config.stat().st_mtime_ns, folder.name, folder))
-    if not candidates:
-        raise ModelFolderError(
-            f"no trained model under {str(root)}/; train one with `python cli.py fit` "
-            "or give --model DIR"
-        )
-    return max(candidates)[2]

@@ -1,19 +1,31 @@
-"""Text generation from a trained model: one compiled loop, one step per new token."""
+"""Text generation from a trained model: compiled chunks of steps, one step per new token."""
 
 import dataclasses
-import logging
-import numbers
 from collections.abc import Sequence
 from typing import Any
 
 import keras
+import numpy as np
 import tensorflow as tf
 
+from keras_rnn_textgen import numpy_generation
 from keras_rnn_textgen.models import StepModel
-from keras_rnn_textgen.sampling import GreedySampler, RandomSampler, Sampler
-from keras_rnn_textgen.tokenizer import PAD_ID, Tokenizer
 
-logger = logging.getLogger(__name__)
+# The TensorFlow-free option checks, shared with the NumPy generator.
+from keras_rnn_textgen.numpy_generation import (
+    check_length,
+    check_prompt,
+    check_stops,
+    cut_at_stop,
+)
+from keras_rnn_textgen.sampling import (
+    CHUNK_TOKENS,
+    GreedySampler,
+    RandomSampler,
+    Sampler,
+    decode_in_chunks,
+)
+from keras_rnn_textgen.tokenizer import PAD_ID, Tokenizer
 
 
 def boundary_ids(tokenizer: Tokenizer, documents: str) -> tuple[int, ...]:
@@ -30,8 +42,7 @@ def boundary_ids(tokenizer: Tokenizer, documents: str) -> tuple[int, ...]:
 
 def start_text(tokenizer: Tokenizer) -> str:
     """What an empty prompt stands for: a line break (text starts after one)."""
-    vocabulary = tokenizer.vocabulary
-    return "\n" if "\n" in vocabulary or not vocabulary else vocabulary[0]
+    return numpy_generation.start_text(tokenizer.vocabulary)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,7 +59,7 @@ class SamplingPlan:
     stop_ids: tuple[int, ...]
     stop: tuple[str, ...]
 
-    def texts(self, tokenizer: Tokenizer, prompt: str, ids: tf.Tensor) -> list[str]:
+    def texts(self, tokenizer: Tokenizer, prompt: str, ids: tf.Tensor | np.ndarray) -> list[str]:
         """The prompt followed by each row's new text `(batch, n)` ids, cut at a stop string.
 
         The new text joins the prompt as the level joins tokens (at word
@@ -90,83 +101,56 @@ def prepare_sampling(
     Example:
         >>> plan = prepare_sampling(tok, "ROMEO:", 100, 0.8, 0, 1.0, False, 1, False)
     """
-    if length < 0:
-        raise ValueError(f"`length` must be >= 0, got {length!r}")
-    if num_samples <= 0:
-        raise ValueError(f"`num_samples` must be a positive integer, got {num_samples!r}")
+    check_length(length, num_samples)
     if greedy:
         sampler = GreedySampler(repetition_penalty)
     else:
         sampler = RandomSampler(temperature, top_k, top_p, repetition_penalty)
     stop_ids, stop = check_stops(tokenizer.vocab_size, stop_ids, stop)
-    unknown = tokenizer.out_of_vocabulary(prompt)
-    if unknown:
-        shown = "".join(unknown) if tokenizer.level == "char" else " ".join(unknown)
-        kind = "characters" if tokenizer.level == "char" else "words"
-        message = f"prompt {kind} not in the model's vocabulary: {shown!r}"
-        if strict:
-            raise ValueError(message)
-        logger.warning("%s; they are read as unknown", message)
+    check_prompt(tokenizer.out_of_vocabulary(prompt), tokenizer.level, strict)
     return SamplingPlan(sampler, tuple(dict.fromkeys(stop_ids + tuple(end_ids))), stop)
 
 
-def check_stops(
-    vocab_size: int, stop_ids: int | Sequence[int], stop: str | Sequence[str]
-) -> tuple[tuple[int, ...], tuple[str, ...]]:
-    """Checks the stop options and returns them as tuples (a single value becomes one).
+def prompt_ids(
+    tokenizer: Tokenizer, prompt: str, num_samples: int, width: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The prompt's ids for each of `num_samples` rows, and their lengths.
 
-    Args:
-        vocab_size: the model's number of ids; stop ids must lie below it.
-        stop_ids: token ids that end a row.
-        stop: strings that end a row's text.
+    An empty prompt (or one with no tokens) stands for `start_text`. Given
+    `width`, rows are padded with `PAD_ID` to the next power of two at least
+    `width`, so a compiled function sees few distinct prompt shapes.
 
-    Example:
-        >>> check_stops(80, 3, "\\n\\n")
-        ((3,), ('\\n\\n',))
-    """
-    stop_ids = (stop_ids,) if isinstance(stop_ids, numbers.Integral) else tuple(stop_ids)
-    stop = (stop,) if isinstance(stop, str) else tuple(stop)
-    for token in stop_ids:
-        if isinstance(token, bool) or not isinstance(token, numbers.Integral):
-            raise ValueError(f"`stop_ids` must be integer token ids, got {token!r}")
-        if not 0 <= token < vocab_size:
-            raise ValueError(f"`stop_ids` must be token ids in [0, {vocab_size}), got {token!r}")
-    for text in stop:
-        if not isinstance(text, str) or not text:
-            raise ValueError(f"`stop` must be non-empty strings, got {text!r}")
-    return tuple(int(t) for t in stop_ids), stop
-
-
-def cut_at_stop(text: str, stop: Sequence[str]) -> str:
-    """Cuts `text` just before the stop string it completes first.
-
-    This is where generation watching the text would have stopped: when stop
-    strings overlap, the one whose first occurrence ends first wins (the
-    earliest starting one among those ending at the same place).
-
-    Args:
-        text: newly generated text.
-        stop: the stop strings.
+    Returns:
+        `(num_samples, prompt_len)` int32 ids and `(num_samples,)` int32 lengths.
 
     Example:
-        >>> cut_at_stop("To be, or not", [",", "or"])
-        'To be'
+        >>> ids, lengths = prompt_ids(tokenizer, "ROMEO:", 2, width=8)   # (2, 8), [6, 6]
     """
-    found = [(start + len(s), start) for s in stop if (start := text.find(s)) >= 0]
-    return text[: min(found)[1]] if found else text
+    ids = np.asarray(tokenizer.tokenize(prompt), np.int32)  # (prompt_len,)
+    if not ids.size:
+        ids = np.asarray(tokenizer.tokenize(start_text(tokenizer)), np.int32)
+    n = ids.size
+    padded = n if width is None else max(width, 1 << (n - 1).bit_length())
+    rows = np.full([num_samples, padded], PAD_ID, np.int32)
+    rows[:, :n] = ids
+    return rows, np.full([num_samples], n, np.int32)
 
 
 class TextGenerator:
     """Generates text from a model: the prompt is run once, then one step per token.
 
-    The whole loop (prompt, sampling, feeding back) is one `tf.function`
-    traced once per sampler setting, with the model's current weights.
+    The prompt runs in one compiled function and the tokens come in compiled
+    chunks of `chunk_tokens` steps (`decode_in_chunks`), each a `tf.function`
+    under XLA traced once per sampler setting, with the model's current
+    weights. A new `length` reuses both; Ctrl-C stops a long generation
+    within one chunk.
 
     Args:
         model: a model made by `build_model`.
         tokenizer: the tokenizer the model was trained with.
         end_ids: token ids that end every sample, as `stop_ids` do (the
             boundary token of a model trained with `documents="lines"`).
+        chunk_tokens: tokens per compiled chunk; the text does not depend on it.
 
     Example:
         >>> gen = TextGenerator(model, tokenizer)
@@ -174,38 +158,45 @@ class TextGenerator:
         ['ROMEO:\\nWhat ...']
     """
 
-    def __init__(self, model: keras.Model, tokenizer: Tokenizer, end_ids: Sequence[int] = ()):
+    # Prompts are padded to at least this many tokens (then to powers of two).
+    prompt_width = 16
+
+    def __init__(
+        self,
+        model: keras.Model,
+        tokenizer: Tokenizer,
+        end_ids: Sequence[int] = (),
+        chunk_tokens: int = CHUNK_TOKENS,
+    ):
+        if chunk_tokens <= 0:
+            raise ValueError(f"`chunk_tokens` must be a positive integer, got {chunk_tokens!r}")
         self.tokenizer = tokenizer
         self.end_ids = tuple(end_ids)
+        self.chunk_tokens = chunk_tokens
         self.step = StepModel(model)
-        self._start = start_text(tokenizer)
         self._compiled: dict[tuple, Any] = {}
 
-    def _loop(self, sampler: Sampler, stop_ids: tuple[int, ...] = ()):
+    def compiled(self, sampler: Sampler, stop_ids: tuple[int, ...] = ()) -> tuple[Any, Any]:
+        """The compiled `(start, advance)` pair of a sampler setting, made on first use.
+
+        `start(prompt, lengths)` -> carry; `advance(carry, first, seed)` ->
+        carry and `(batch, chunk_tokens)` ids. XLA compiles `start` once per
+        batch size and prompt width, `advance` once per batch size.
+        """
         key = (type(sampler).__name__, tuple(sorted(sampler.get_config().items())), stop_ids)
         if key not in self._compiled:
-            # XLA compiles the decoding loop once per (batch, prompt length,
-            # num_tokens); it then runs several times faster than a plain graph.
-            decode = tf.function(
-                lambda *args: sampler(self.step, *args, stop_ids=stop_ids),
-                jit_compile=True,
-                reduce_retracing=True,
-            )
 
-            @tf.function(
-                input_signature=[
-                    tf.TensorSpec([None], tf.string),
-                    tf.TensorSpec([], tf.int32),
-                    tf.TensorSpec([], tf.int64),
-                ]
-            )
-            def loop(prompts, num_tokens, seed):
-                prompts = tf.where(tf.strings.length(prompts) == 0, self._start, prompts)
-                ids = self.tokenizer.tokenize(prompts)  # (batch, None) ragged
-                initial = self.step.initial_states(tf.shape(prompts)[0])
-                return decode(initial, ids.to_tensor(PAD_ID), ids.row_lengths(), num_tokens, seed)
+            def start(prompt, lengths):
+                initial = self.step.initial_states(tf.shape(prompt)[0])
+                return sampler.start(self.step, initial, prompt, lengths, stop_ids)
 
-            self._compiled[key] = loop
+            def advance(carry, first, seed):
+                return sampler.advance(self.step, carry, first, self.chunk_tokens, seed, stop_ids)
+
+            self._compiled[key] = (
+                tf.function(start, jit_compile=True, reduce_retracing=True),
+                tf.function(advance, jit_compile=True, reduce_retracing=True),
+            )
         return self._compiled[key]
 
     def generate(
@@ -264,7 +255,32 @@ class TextGenerator:
             stop=stop,
             end_ids=self.end_ids,
         )
-        ids = self._loop(plan.sampler, plan.stop_ids)(
-            tf.constant([prompt] * num_samples), tf.constant(length), tf.constant(seed, tf.int64)
-        )
+        ids = self.token_ids(plan.sampler, prompt, length, num_samples, seed, plan.stop_ids)
         return plan.texts(self.tokenizer, prompt, ids)
+
+    def token_ids(
+        self,
+        sampler: Sampler,
+        prompt: str,
+        length: int,
+        num_samples: int = 1,
+        seed: int = 0,
+        stop_ids: tuple[int, ...] = (),
+    ) -> np.ndarray:
+        """The new ids `(num_samples, length)` after `prompt`, `PAD_ID` after a row's stop.
+
+        The options are already checked (`prepare_sampling`); `generate` turns
+        these ids into text.
+
+        Example:
+            >>> gen.token_ids(GreedySampler(), "ROMEO:", 100)   # (1, 100) int32
+        """
+        start, advance = self.compiled(sampler, stop_ids)
+        prompts, lengths = prompt_ids(self.tokenizer, prompt, num_samples, self.prompt_width)
+        seed = tf.constant(seed, tf.int64)
+        return decode_in_chunks(
+            start(tf.constant(prompts), tf.constant(lengths)),
+            lambda carry, first: advance(carry, tf.constant(first, tf.int32), seed),
+            length,
+            self.chunk_tokens,
+        )

@@ -1,38 +1,27 @@
 """Samplers: the base class owns the decoding loop, a subclass chooses each next token."""
 
-import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 import tensorflow as tf
 
+# The option checks are TensorFlow-free, for the NumPy generator too.
+from keras_rnn_textgen.numpy_generation import check_repetition_penalty, check_sampling_options
 from keras_rnn_textgen.tokenizer import PAD_ID, UNK_ID
 
 # (token (batch,), states) -> (logits (batch, vocab), states)
 StepFn = Callable[[tf.Tensor, list[tf.Tensor]], tuple[tf.Tensor, list[tf.Tensor]]]
 
+# Tokens one compiled decoding chunk produces. Python runs between chunks, so a
+# signal (Ctrl-C, SIGTERM) is answered within one chunk (milliseconds), and the
+# chunk's fixed size means a new `length` reuses the compiled code.
+CHUNK_TOKENS = 256
 
-def check_sampling_options(
-    temperature: float, top_k: int, top_p: float, repetition_penalty: float = 1.0
-) -> None:
-    """Raises `ValueError` naming the first sampling option out of range."""
-    check_repetition_penalty(repetition_penalty)
-    if not (temperature > 0 and math.isfinite(temperature)):
-        raise ValueError(f"`temperature` must be > 0 and finite, got {temperature!r}")
-    if top_k < 0:
-        raise ValueError(f"`top_k` must be >= 0 (0 turns it off), got {top_k!r}")
-    if not 0 < top_p <= 1:
-        raise ValueError(f"`top_p` must be in (0, 1], got {top_p!r}")
-
-
-def check_repetition_penalty(repetition_penalty: float) -> None:
-    """Raises `ValueError` unless the repetition penalty is a finite number >= 1."""
-    if not (repetition_penalty >= 1 and math.isfinite(repetition_penalty)):
-        raise ValueError(
-            "`repetition_penalty` must be >= 1 and finite (1 turns it off), "
-            f"got {repetition_penalty!r}"
-        )
+# What decoding carries from one token to the next: `logits` (batch, vocab),
+# `states`, and `seen` (batch, vocab) with a repetition penalty, `stopped`
+# (batch,) with stop ids.
+Carry = dict[str, Any]
 
 
 def penalize_repetition(logits: tf.Tensor, seen: tf.Tensor, penalty: Any) -> tf.Tensor:
@@ -90,15 +79,72 @@ def filter_logits(
     return tf.where(logits >= threshold, logits, tf.constant(-float("inf"), logits.dtype))
 
 
+# An integer hash of 32-bit values held in int64 (products stay below 2**59, so
+# nothing overflows), the same in TensorFlow, under XLA, and in NumPy.
+_MASK32 = 0xFFFFFFFF
+_MULTIPLIER = 0x45D9F3B
+_SEED_SALT = 0x9E3779B9
+_ROW_SALT = 0x632BE5AB
+
+
+def _mix32(x: tf.Tensor) -> tf.Tensor:
+    for _ in range(2):
+        x = tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(x, 16))
+        x = tf.bitwise.bitwise_and(x * _MULTIPLIER, _MASK32)
+    return tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(x, 16))
+
+
+def uniform_draws(seed: tf.Tensor, index: tf.Tensor, batch: tf.Tensor) -> tf.Tensor:
+    """`(batch,)` float32 numbers in [0, 1), a hash of (seed, step index, row).
+
+    A counter-based generator written with integer operations only, so the
+    NumPy generator (`numpy_generation.uniform_draws`) gives the same bits:
+    every generator of the package draws the same numbers for a seed.
+
+    Example:
+        >>> uniform_draws(tf.constant(1), tf.constant(0), 2)   # (2,) in [0, 1)
+    """
+    seed = tf.bitwise.bitwise_and(tf.cast(seed, tf.int64), _MASK32)
+    index = tf.bitwise.bitwise_and(tf.cast(index, tf.int64), _MASK32)
+    rows = tf.range(tf.cast(batch, tf.int64), dtype=tf.int64)
+    x = _mix32(tf.bitwise.bitwise_xor(_mix32(tf.bitwise.bitwise_xor(seed, _SEED_SALT)), index))
+    x = _mix32(tf.bitwise.bitwise_xor(x, _mix32(rows + _ROW_SALT)))
+    # The top 24 bits: exactly representable float32 multiples of 2**-24.
+    return tf.cast(tf.bitwise.right_shift(x, 8), tf.float32) * (2.0**-24)
+
+
+def draw(logits: tf.Tensor, u: tf.Tensor) -> tf.Tensor:
+    """Samples `(batch,)` int32 ids from `(batch, vocab)` logits by inverse CDF at `u` `(batch,)`.
+
+    The chosen id is the first whose cumulative probability exceeds `u`
+    times the total; ids at -inf have probability 0 and are never chosen.
+
+    Example:
+        >>> draw(tf.math.log([[0.5, 0.0, 0.5]]), tf.constant([0.7]))   # [2]
+    """
+    probs = tf.nn.softmax(logits, axis=-1)  # (batch, vocab)
+    cdf = tf.cumsum(probs, axis=-1)
+    token = tf.reduce_sum(tf.cast(cdf <= u[:, None] * cdf[:, -1:], tf.int32), axis=-1)
+    # Rounding at the top end must not step past the last possible id.
+    vocab = tf.shape(logits)[-1]
+    last = vocab - 1 - tf.argmax(tf.reverse(probs > 0, axis=[-1]), axis=-1, output_type=tf.int32)
+    return tf.minimum(token, last)
+
+
 class Sampler:
     """Generates tokens: feeds the prompt, then chooses and feeds one token per step.
 
-    Subclasses implement `choose`. The loop runs in one `tf.while_loop` and
-    carries the recurrent states, so each new token costs one step; the padding
-    and unknown ids are never chosen. With a `repetition_penalty` above 1 the
-    loop also carries which tokens each row has used (`penalize_repetition`);
-    with `stop_ids` it carries which rows have stopped, and ends when all have.
-    Both are left out of the loop when off, so they cost nothing then.
+    Subclasses implement `choose`. `start` runs the prompt and `advance`
+    produces tokens in one `tf.while_loop` that carries the recurrent states,
+    so each new token costs one step; the padding and unknown ids are never
+    chosen. With a `repetition_penalty` above 1 the loop also carries which
+    tokens each row has used (`penalize_repetition`); with `stop_ids` it
+    carries which rows have stopped, and ends when all have. Both are left out
+    of the loop when off, so they cost nothing then.
+
+    Token `i` of a row is drawn with the seed `(seed, i)` and everything else
+    the loop needs is in the `Carry`, so tokens made in chunks by repeated
+    `advance` calls (`decode_in_chunks`) are the tokens of one long loop.
 
     Example:
         >>> ids = RandomSampler(temperature=0.8)(step, states, prompt, lengths, 100, seed=1)
@@ -109,7 +155,11 @@ class Sampler:
     repetition_penalty: float = 1.0
 
     def choose(self, logits: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
-        """Picks the next token `(batch,)` int32 from `(batch, vocab)` logits."""
+        """Picks the next token `(batch,)` int32 from `(batch, vocab)` logits.
+
+        `seed` is `(seed, step index)`; a random choice draws with `uniform_draws`
+        (`numpy_generation` has the NumPy twin of each sampling function).
+        """
         raise NotImplementedError
 
     def __call__(
@@ -122,7 +172,7 @@ class Sampler:
         seed: tf.Tensor | int,
         stop_ids: Sequence[int] = (),
     ) -> tf.Tensor:
-        """Returns `(batch, num_tokens)` int32 ids that follow each prompt.
+        """Returns `(batch, num_tokens)` int32 ids that follow each prompt, in one loop.
 
         Dense inputs only, so the loop compiles with XLA
         (`tf.function(jit_compile=True)`), which runs it several times faster.
@@ -137,13 +187,27 @@ class Sampler:
             stop_ids: token ids that end a row: the stop token and everything
                 after it come back as `PAD_ID`, which detokenizes to nothing.
         """
-        lengths = tf.cast(lengths, tf.int32)[:, None]  # (batch, 1)
-        seed = tf.cast(seed, tf.int32)
-        num_tokens = tf.cast(num_tokens, tf.int32)
-        batch = tf.shape(prompt)[0]
+        carry = self.start(step, initial_states, prompt, lengths, stop_ids)
+        _, tokens = self.advance(step, carry, 0, num_tokens, seed, stop_ids)
+        return tokens
 
-        # 1. Run every prompt through the network; rows with shorter prompts
-        #    keep their logits and states once their prompt has ended.
+    def start(
+        self,
+        step: StepFn,
+        initial_states: list[tf.Tensor],
+        prompt: tf.Tensor,
+        lengths: tf.Tensor,
+        stop_ids: Sequence[int] = (),
+    ) -> Carry:
+        """Runs every prompt through the network; returns the `Carry` before the first token.
+
+        Args:
+            step, initial_states, prompt, lengths, stop_ids: as in `__call__`.
+                Rows may be padded beyond their length (to a fixed width, so
+                one compiled function serves many prompts): padding is never fed.
+        """
+        lengths = tf.cast(lengths, tf.int32)[:, None]  # (batch, 1)
+        # Rows with shorter prompts keep their logits and states once their prompt has ended.
         logits, states = step(prompt[:, 0], initial_states)
 
         def feed_prompt(t, logits, states):
@@ -156,29 +220,54 @@ class Sampler:
         _, logits, states = tf.while_loop(
             lambda t, *_: t < tf.shape(prompt)[1], feed_prompt, (1, logits, states)
         )
+        carry = {"logits": logits, "states": states}
+        if self.repetition_penalty != 1:
+            carry["seen"] = _seen_in_prompt(prompt, lengths, tf.shape(logits)[-1])
+        if len(stop_ids):
+            carry["stopped"] = tf.zeros([tf.shape(prompt)[0]], tf.bool)
+        return carry
 
-        # 2. Choose a token from the logits, feed it back, repeat.
-        vocab = tf.shape(logits)[-1]
+    def advance(
+        self,
+        step: StepFn,
+        carry: Carry,
+        first: tf.Tensor | int,
+        num_tokens: tf.Tensor | int,
+        seed: tf.Tensor | int,
+        stop_ids: Sequence[int] = (),
+    ) -> tuple[Carry, tf.Tensor]:
+        """Chooses and feeds `num_tokens` tokens; returns the new `Carry` and the ids.
+
+        The ids are `(batch, num_tokens)` int32, `PAD_ID` after a row stops.
+
+        Args:
+            step, seed, stop_ids: as in `__call__` (the same at every call).
+            carry: from `start` or the previous `advance`.
+            first: the index of the first token within the row (`num_tokens`
+                of the previous calls together), which seeds its draw.
+            num_tokens: how many tokens to produce; a Python int gives the
+                compiled loop a fixed shape.
+        """
+        seed = tf.cast(seed, tf.int32)
+        first = tf.cast(first, tf.int32)
+        logits = carry["logits"]
+        batch, vocab = tf.shape(logits)[0], tf.shape(logits)[-1]
         allowed = tf.reduce_all(
             tf.range(vocab)[None, :] != tf.constant(list(self.banned_ids))[:, None], axis=0
         )  # (vocab,)
-        penalize = self.repetition_penalty != 1
         stop_ids = tf.constant(list(stop_ids), tf.int32) if len(stop_ids) else None
         # Loop state of the options that are on; empty when all are off.
-        controls = {}
-        if penalize:
-            controls["seen"] = _seen_in_prompt(prompt, lengths, vocab)  # (batch, vocab)
-        if stop_ids is not None:
-            controls["stopped"] = tf.zeros([batch], tf.bool)
+        controls = {name: carry[name] for name in ("seen", "stopped") if name in carry}
 
+        # Choose a token from the logits, feed it back, repeat.
         def generate(i, logits, states, tokens, controls):
             controls = dict(controls)
-            if penalize:
+            if "seen" in controls:
                 logits = penalize_repetition(logits, controls["seen"], self.repetition_penalty)
             logits = tf.where(allowed, logits, tf.constant(-float("inf"), logits.dtype))
-            token = self.choose(logits, tf.stack([seed, i]))
+            token = self.choose(logits, tf.stack([seed, first + i]))
             emitted = token
-            if penalize:
+            if "seen" in controls:
                 controls["seen"] |= tf.range(vocab)[None, :] == token[:, None]
             if stop_ids is not None:
                 hit = tf.reduce_any(token[:, None] == stop_ids[None, :], axis=1)  # (batch,)
@@ -196,7 +285,9 @@ class Sampler:
             )
 
         tokens = tf.TensorArray(tf.int32, size=num_tokens, element_shape=[None])
-        i, _, _, tokens, _ = tf.while_loop(more, generate, (0, logits, states, tokens, controls))
+        i, logits, states, tokens, controls = tf.while_loop(
+            more, generate, (0, logits, carry["states"], tokens, controls)
+        )
         if stop_ids is not None:
             # Every row stopped before num_tokens: the rest is padding.
             _, tokens = tf.while_loop(
@@ -204,10 +295,49 @@ class Sampler:
                 lambda j, tokens: (j + 1, tokens.write(j, tf.fill([batch], PAD_ID))),
                 (i, tokens),
             )
-        return tf.reshape(tf.transpose(tokens.stack()), [batch, num_tokens])  # (batch, num_tokens)
+        ids = tf.reshape(tf.transpose(tokens.stack()), [batch, num_tokens])  # (batch, num_tokens)
+        return {"logits": logits, "states": states, **controls}, ids
 
     def get_config(self) -> dict[str, Any]:
         return {"repetition_penalty": self.repetition_penalty}
+
+
+def decode_in_chunks(
+    carry: Carry,
+    advance: Callable[[Carry, int], tuple[Carry, tf.Tensor]],
+    num_tokens: int,
+    chunk_tokens: int = CHUNK_TOKENS,
+) -> np.ndarray:
+    """Returns `(batch, num_tokens)` ids made by `advance` calls of `chunk_tokens` tokens each.
+
+    Python runs between the calls, so Ctrl-C (`KeyboardInterrupt`) stops a
+    generation of any length within one chunk. The ids equal those of one
+    `Sampler.__call__` loop (each draw is seeded by its index); the last chunk's
+    surplus tokens are dropped, and decoding ends early once every row has stopped.
+
+    Args:
+        carry: from `Sampler.start`.
+        advance: `(carry, first)` -> the next `chunk_tokens` tokens and the new
+            carry, e.g. a compiled `Sampler.advance` with the chunk size fixed.
+        num_tokens: tokens per row.
+        chunk_tokens: the tokens each `advance` call produces.
+
+    Example:
+        >>> carry = sampler.start(step, states, prompt, lengths)
+        >>> ids = decode_in_chunks(
+        ...     carry, lambda c, first: sampler.advance(step, c, first, 256, seed=1), 1000
+        ... )
+    """
+    batch = int(carry["logits"].shape[0])
+    pieces = [np.zeros([batch, 0], np.int32)]
+    for first in range(0, num_tokens, chunk_tokens):
+        carry, tokens = advance(carry, first)
+        pieces.append(np.asarray(tokens)[:, : num_tokens - first])
+        if "stopped" in carry and bool(np.all(np.asarray(carry["stopped"]))):
+            break
+    ids = np.concatenate(pieces, axis=1)  # (batch, made)
+    # Every row stopped: the rest is padding.
+    return np.pad(ids, [(0, 0), (0, num_tokens - ids.shape[1])], constant_values=PAD_ID)
 
 
 def _seen_in_prompt(prompt: tf.Tensor, lengths: tf.Tensor, vocab: tf.Tensor) -> tf.Tensor:
@@ -276,8 +406,7 @@ class RandomSampler(Sampler):
             logits = filter_logits(logits, self.temperature, self.top_k, self.top_p)
         else:
             logits = logits / self.temperature  # skips the sort when nothing is cut
-        sample = tf.random.stateless_categorical(logits, 1, seed, dtype=tf.int32)
-        return sample[:, 0]
+        return draw(logits, uniform_draws(seed[0], seed[1], tf.shape(logits)[0]))
 
     def get_config(self) -> dict[str, Any]:
         return {

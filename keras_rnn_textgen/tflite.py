@@ -19,7 +19,8 @@ import numpy as np
 import tensorflow as tf
 
 from keras_rnn_textgen.folder import ModelFolderError
-from keras_rnn_textgen.generation import prepare_sampling
+from keras_rnn_textgen.generation import prepare_sampling, prompt_ids
+from keras_rnn_textgen.sampling import CHUNK_TOKENS, decode_in_chunks
 from keras_rnn_textgen.tokenizer import tokenizer_from_config
 
 SIGNATURE = "step"
@@ -229,13 +230,17 @@ class TFLiteModel:
             # A `documents="lines"` model's samples end at the boundary token.
             end_ids=self.metadata.get("end_ids", ()),
         )
-        ids = self.tokenizer.tokenize(prompt or self.metadata["start_text"])  # (prompt_len,)
-        prompts = tf.tile(ids[None], [num_samples, 1])  # (batch, prompt_len)
+        prompts, lengths = prompt_ids(self.tokenizer, prompt, num_samples)  # (batch, prompt_len)
         initial = [tf.zeros([num_samples, self.units]) for _ in self.state_names]
-        lengths = tf.fill([num_samples], tf.shape(ids)[0])
         # Eagerly, the sampler's tf.while_loop is a Python loop, so the step may
-        # call the interpreter.
-        tokens = plan.sampler(
-            self._batch_step, initial, prompts, lengths, length, seed, plan.stop_ids
+        # call the interpreter; chunks keep each call's arrays small.
+        sampler, stop_ids = plan.sampler, plan.stop_ids
+        carry = sampler.start(self._batch_step, initial, tf.constant(prompts), lengths, stop_ids)
+        tokens = decode_in_chunks(
+            carry,
+            lambda carry, first: sampler.advance(
+                self._batch_step, carry, first, CHUNK_TOKENS, seed, stop_ids
+            ),
+            length,
         )
         return plan.texts(self.tokenizer, prompt, tokens)
