@@ -18,24 +18,11 @@ import pytest
 
 from .conftest import ENGLISH, run_cli
 from .test_levels import fit_level
-from .test_reliability import ENV, _stop, cli
+from .test_reliability import _stop, cli, start
 
 # Seconds from the signal until the process is gone (the promise is 2; the machine is busy).
 STOP_SECONDS = 3
 ENDLESS = "1000000000"
-
-
-def start(command: list[str]) -> subprocess.Popen:
-    """Starts `command` with Ctrl-C's default action, even when this shell ignores SIGINT."""
-    return subprocess.Popen(
-        command,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        encoding="utf-8",
-        env=ENV,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
 
 
 def wait_for(path: pathlib.Path, process: subprocess.Popen, timeout: float = 300) -> None:

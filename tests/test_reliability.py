@@ -81,6 +81,7 @@ def run(command: list[str], timeout: float = 300) -> subprocess.CompletedProcess
 
 
 def start(command: list[str]) -> subprocess.Popen:
+    """Starts `command` with Ctrl-C's default action, even when this shell ignores SIGINT."""
     return subprocess.Popen(
         command,
         stdout=subprocess.DEVNULL,
@@ -88,6 +89,8 @@ def start(command: list[str]) -> subprocess.Popen:
         text=True,
         encoding="utf-8",
         env=ENV,
+        # A shell without job control starts background jobs with SIGINT ignored.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
 
