@@ -31,21 +31,45 @@ DEFAULT_OUTPUT = "saved_models"
 MODEL_HELP = f"Model folder. Default: the one trained last under {DEFAULT_OUTPUT}/."
 
 
+@contextlib.contextmanager
+def _signals_end_process(stderr_fd: int):
+    """Ctrl-C or SIGTERM inside the block ends the process at once: exit 130, one error line.
+
+    For the TensorFlow import, which writes nothing yet holds nothing to save,
+    and which turns a `KeyboardInterrupt` raised inside it into an unrelated
+    `ImportError`.
+    """
+
+    def end(signum, frame):
+        with contextlib.suppress(OSError):  # the descriptor may be closed already
+            os.write(stderr_fd, b"error: interrupted\n")
+        os._exit(130)
+
+    previous = {signum: signal.signal(signum, end) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
 def _quiet_import_tensorflow(verbose: bool) -> None:
     """Imports TensorFlow, hiding its start-up log lines unless `verbose`.
 
     Some of those lines are written by C++ straight to file descriptor 2, so
     stderr is pointed at a temporary file during the import and the file is
-    replayed only if the import fails.
+    replayed only if the import fails. Ctrl-C during the import ends the
+    process with `error: interrupted` (`_signals_end_process`).
     """
     if verbose or "tensorflow" in sys.modules:
-        import tensorflow  # noqa: F401
+        with _signals_end_process(2):
+            import tensorflow  # noqa: F401
 
         return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     sys.stderr.flush()
     saved = os.dup(2)
-    with tempfile.TemporaryFile() as log:
+    with tempfile.TemporaryFile() as log, _signals_end_process(saved):
         os.dup2(log.fileno(), 2)
         try:
             import tensorflow as tf
@@ -55,8 +79,6 @@ def _quiet_import_tensorflow(verbose: bool) -> None:
             # TensorFlow allows only before it initialises its devices.
             if not os.environ.get("TF_CONFIG"):
                 tf.constant(0)  # device initialisation logs here
-        except KeyboardInterrupt:
-            raise  # Ctrl-C: the import's log says nothing the user needs
         except BaseException:
             os.dup2(saved, 2)
             log.seek(0)
