@@ -45,7 +45,12 @@ def _signals_end_process(stderr_fd: int):
             os.write(stderr_fd, b"error: interrupted\n")
         os._exit(130)
 
-    previous = {signum: signal.signal(signum, end) for signum in (signal.SIGINT, signal.SIGTERM)}
+    # A signal the parent ignores (a job started in the background by a shell) stays ignored.
+    previous = {
+        signum: signal.signal(signum, end)
+        for signum in (signal.SIGINT, signal.SIGTERM)
+        if signal.getsignal(signum) is not signal.SIG_IGN
+    }
     try:
         yield
     finally:

@@ -57,13 +57,20 @@ def is_package_config(path: pathlib.Path) -> bool:
     )
 
 
+def _epochs_completed(config: pathlib.Path) -> int:
+    progress = (read_json(config) or {}).get("progress")
+    epochs = progress.get("epochs_completed") if isinstance(progress, dict) else None
+    return epochs if isinstance(epochs, int) else 0
+
+
 def latest_model_folder(root: str | os.PathLike = "saved_models") -> pathlib.Path:
     """The model folder under `root` that `fit` saved last: the default model of the commands.
 
     A candidate is a subfolder holding `model.keras`, `tokenizer.json` and a
-    `config.json` of this package; `fit` rewrites `config.json` at every
-    epoch end, so the one modified last was trained last (ties: the name
-    that sorts last).
+    `config.json` of this package that records at least one completed epoch
+    (a run stopped before its first epoch end has not trained its model);
+    `fit` rewrites `config.json` at every epoch end, so the one modified last
+    was trained last (ties: the name that sorts last).
 
     Args:
         root: the folder holding model folders (`fit`'s `output`).
@@ -81,6 +88,7 @@ def latest_model_folder(root: str | os.PathLike = "saved_models") -> pathlib.Pat
                 folder.is_dir()
                 and all((folder / name).is_file() for name in REQUIRED_FILES)
                 and is_package_config(config)
+                and _epochs_completed(config) > 0
             ):
                 candidates.append((config.stat().st_mtime_ns, folder.name, folder))
     if not candidates:

@@ -74,6 +74,11 @@ def test_latest_model_folder_is_the_one_saved_last(trained, tmp_path):
     foreign = copy_model(trained[0].folder, root / "z-foreign")
     (foreign / "config.json").write_text('{"architectures": ["Bert"]}', encoding="utf-8")
     (root / "notes.txt").write_text("not a folder", encoding="utf-8")
+    # Nor a run stopped before its first epoch end (saved last, but never trained).
+    untrained = copy_model(trained[0].folder, root / "z-untrained")
+    config = json.loads((untrained / "config.json").read_text(encoding="utf-8"))
+    config["progress"]["epochs_completed"] = 0
+    (untrained / "config.json").write_text(json.dumps(config), encoding="utf-8")
     assert latest_model_folder(root) == newer
     os.utime(older / "config.json")  # now saved last
     assert latest_model_folder(root) == older
