@@ -35,6 +35,7 @@ from keras_rnn_textgen import __version__
 from keras_rnn_textgen.config import FORMAT_VERSION, ModelConfig, TrainConfig, from_dict
 from keras_rnn_textgen.fast_rnn import trains_fast
 from keras_rnn_textgen.layout import (  # noqa: F401  the folder's names, re-exported
+    ARCHIVE_WEIGHTS,
     CONFIG_FILE,
     HISTORY_FILE,
     LOCK_FILE,
@@ -46,6 +47,7 @@ from keras_rnn_textgen.layout import (  # noqa: F401  the folder's names, re-exp
     TOKENIZER_FILE,
     VALIDATION_SAMPLE_FILE,
     ModelFolderError,
+    check_archive,
     is_package_config,
     latest_model_folder,
     read_json,
@@ -54,13 +56,6 @@ from keras_rnn_textgen.metrics import BitsPerToken, Perplexity
 from keras_rnn_textgen.models import build_model
 from keras_rnn_textgen.tokenizer import Tokenizer, tokenizer_from_config
 
-# Modules whose classes a model.keras written by this package names.
-_KNOWN_MODULES = ("keras", "keras_rnn_textgen")
-# The weights inside a `.keras` zip, beside its config.json.
-_ARCHIVE_WEIGHTS = "model.weights.h5"
-# What Keras writes without a module: in a functional model, the tensor passed
-# from layer to layer (shape, dtype and the layer it comes from; no code).
-_KERAS_GRAPH_ENTRIES = ("__keras_tensor__",)
 # The process's umask, read once (reading it means setting it).
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)
@@ -257,55 +252,6 @@ def read_config(folder: pathlib.Path) -> dict[str, Any]:
             f"keras-rnn-textgen reads format_version {FORMAT_VERSION}"
         )
     return data
-
-
-def _serialized_objects(config: Any) -> Iterator[dict[str, Any]]:
-    """Every object of a Keras config that names a class, depth first."""
-    if isinstance(config, dict):
-        if "class_name" in config:
-            yield config
-        for value in config.values():
-            yield from _serialized_objects(value)
-    elif isinstance(config, list):
-        for value in config:
-            yield from _serialized_objects(value)
-
-
-def check_archive(path: pathlib.Path) -> None:
-    """Refuses a `.keras` file whose own config asks for code or for classes from elsewhere.
-
-    `load` never deserializes that config (it rebuilds the network from
-    `config.json`), but a Lambda layer or a class from another module there
-    means the file was not written by this package: better refused than
-    half-used.
-
-    Args:
-        path: the `model.keras` file.
-
-    Example:
-        >>> check_archive(pathlib.Path("saved_models/lstm-2x256/model.keras"))
-    """
-    try:
-        with zipfile.ZipFile(path) as archive:
-            config = json.loads(archive.read("config.json"))
-            has_weights = _ARCHIVE_WEIGHTS in archive.namelist()
-    except (zipfile.BadZipFile, KeyError, OSError, EOFError, ValueError) as e:
-        raise ModelFolderError(f"{str(path)!r} is truncated or corrupt ({e})") from None
-    if not has_weights:
-        raise ModelFolderError(f"{str(path)!r} is truncated or corrupt: no {_ARCHIVE_WEIGHTS}")
-    for item in _serialized_objects(config):
-        name, module = str(item["class_name"]), str(item.get("module"))
-        if name in ("Lambda", "__lambda__"):
-            raise ModelFolderError(
-                f"{str(path)!r} holds Python code (a {name!r} object); refusing to load it"
-            )
-        if name in _KERAS_GRAPH_ENTRIES and item.get("module") is None:
-            continue
-        if not any(module == m or module.startswith(m + ".") for m in _KNOWN_MODULES):
-            raise ModelFolderError(
-                f"{str(path)!r} asks for class {name!r} from module {module!r}; only Keras "
-                "and keras-rnn-textgen classes are allowed, so refusing to load it"
-            )
 
 
 @dataclasses.dataclass

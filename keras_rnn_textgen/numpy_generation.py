@@ -26,7 +26,14 @@ from typing import Any
 import numpy as np
 
 from keras_rnn_textgen.config import FORMAT_VERSION
-from keras_rnn_textgen.layout import CONFIG_FILE, MODEL_FILE, TOKENIZER_FILE
+from keras_rnn_textgen.layout import (
+    ARCHIVE_WEIGHTS,
+    CONFIG_FILE,
+    MODEL_FILE,
+    TOKENIZER_FILE,
+    check_archive,
+    serialized_objects,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -223,8 +230,12 @@ def _gru_step(x, states, kernel, recurrent, bias):
     return [z * h + (1 - z) * np.tanh(x_h + r * h_h)]
 
 
-# Cell name -> (step, states per layer).
-CELL_STEPS = {"simple_rnn": (_simple_rnn_step, 1), "lstm": (_lstm_step, 2), "gru": (_gru_step, 1)}
+# Cell name -> (step, states per layer, gates: the kernels' columns per unit).
+CELL_STEPS = {
+    "simple_rnn": (_simple_rnn_step, 1, 1),
+    "lstm": (_lstm_step, 2, 4),
+    "gru": (_gru_step, 1, 3),
+}
 
 
 class NotForNumpy(Exception):
@@ -240,19 +251,16 @@ _ARCHIVE_CLASSES = {
 }  # fmt: skip
 
 
-def _check_archive_config(node: Any) -> None:
-    if isinstance(node, dict):
-        if "class_name" in node and (
-            node["class_name"] not in _ARCHIVE_CLASSES
-            or node.get("registered_name") not in (None, node["class_name"])
-            or not str(node.get("module") or "keras").startswith("keras")
+def _check_layers(network: dict[str, Any]) -> None:
+    # The model and its layers, without the compile config (optimizer, loss, metrics).
+    objects = [network, *serialized_objects(network["config"]["layers"])]
+    for item in objects:
+        if (
+            item["class_name"] not in _ARCHIVE_CLASSES
+            or item.get("registered_name") not in (None, item["class_name"])
+            or not str(item.get("module") or "keras").startswith("keras")
         ):
-            raise NotForNumpy(f"archive class {node['class_name']!r}")
-        for value in node.values():
-            _check_archive_config(value)
-    elif isinstance(node, list):
-        for value in node:
-            _check_archive_config(value)
+            raise NotForNumpy(f"archive class {item['class_name']!r}")
 
 
 class NumpyCharModel:
@@ -298,11 +306,9 @@ class NumpyCharModel:
             raise NotForNumpy("tokenizer is not a char vocabulary")
         if len(set(vocabulary)) != len(vocabulary) or len(vocabulary) + RESERVED_IDS != vocab_size:
             raise NotForNumpy("vocabulary does not fit the model")
+        _check_layers(check_archive(folder / MODEL_FILE))
         with zipfile.ZipFile(folder / MODEL_FILE) as archive:
-            network = json.loads(archive.read("config.json"))
-            _check_archive_config({k: network[k] for k in ("class_name", "module")})
-            _check_archive_config(network["config"]["layers"])
-            weights = io.BytesIO(archive.read("model.weights.h5"))
+            weights = io.BytesIO(archive.read(ARCHIVE_WEIGHTS))
         cell = model["cell"]
         with h5py.File(weights, "r") as h5:
             group = h5["layers"]
@@ -316,7 +322,7 @@ class NumpyCharModel:
             if f"{cell}_{layers}" in group:
                 raise NotForNumpy("more recurrent layers than the config says")
             self.dense = [np.asarray(group[f"dense/vars/{v}"], np.float32) for v in range(2)]
-        gates = {"simple_rnn": 1, "lstm": 4, "gru": 3}[cell]
+        gates = CELL_STEPS[cell][2]
         shapes = [a.shape for cell_weights in self.cells for a in cell_weights[:2]]
         if (
             self.embedding.shape[0] != vocab_size
@@ -339,7 +345,7 @@ class NumpyCharModel:
 
     def step(self, tokens: np.ndarray, states: list[np.ndarray]):
         """`(batch,)` ids and the states -> `(batch, vocab)` logits and the new states."""
-        step, k = CELL_STEPS[self.cell]
+        step, k, _ = CELL_STEPS[self.cell]
         x = self.embedding[tokens]  # (batch, embedding_dim)
         new_states = []
         for i, weights in enumerate(self.cells):

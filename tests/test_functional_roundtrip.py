@@ -17,6 +17,7 @@ import pytest
 
 from keras_rnn_textgen import folder as model_folder
 from keras_rnn_textgen.config import ModelConfig, TrainConfig
+from keras_rnn_textgen.layout import serialized_objects
 from keras_rnn_textgen.training import fit
 
 from .conftest import ENGLISH, TINY_MODEL, TINY_TRAIN, run_cli
@@ -29,7 +30,7 @@ def archive_classes(path) -> set[tuple[str, str | None]]:
     """(class_name, module) of every object in a `.keras` file's config."""
     with zipfile.ZipFile(path) as archive:
         config = json.loads(archive.read("config.json"))
-    return {(o["class_name"], o.get("module")) for o in model_folder._serialized_objects(config)}
+    return {(o["class_name"], o.get("module")) for o in serialized_objects(config)}
 
 
 @pytest.mark.slow
