@@ -401,7 +401,11 @@ def _raise_keyboard_interrupt(signum, frame):
 def test_a_signal_during_a_save_is_held_until_every_file_is_written(tmp_path):
     files = [tmp_path / "a.txt", tmp_path / "b.txt"]
     for signum in (signal.SIGINT, signal.SIGTERM):
-        previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+        # Ctrl-C's Python handler too, even when the suite was started with SIGINT ignored.
+        previous = {
+            signal.SIGTERM: signal.signal(signal.SIGTERM, _raise_keyboard_interrupt),
+            signal.SIGINT: signal.signal(signal.SIGINT, signal.default_int_handler),
+        }
         try:
             with pytest.raises(KeyboardInterrupt):
                 with model_folder.signals_deferred():
@@ -410,7 +414,8 @@ def test_a_signal_during_a_save_is_held_until_every_file_is_written(tmp_path):
                     time.sleep(0.05)  # Python runs signal handlers between bytecodes
                     model_folder.write_text(files[1], str(signum))
         finally:
-            signal.signal(signal.SIGTERM, previous)
+            for number, handler in previous.items():
+                signal.signal(number, handler)
         assert [f.read_text() for f in files] == [str(signum)] * 2
 
 
