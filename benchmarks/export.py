@@ -24,16 +24,13 @@ from ai_edge_litert.interpreter import Interpreter  # noqa: E402
 from common import median_seconds, report  # noqa: E402
 
 from keras_rnn_textgen.config import ModelConfig  # noqa: E402
-from keras_rnn_textgen.data import load_corpus  # noqa: E402
-from keras_rnn_textgen.export import (  # noqa: E402
-    ExportSignatures,
-    convert_tflite,
-    tflite_filename,
-    write_saved_model,
-)
-from keras_rnn_textgen.models import build_model  # noqa: E402
-from keras_rnn_textgen.tflite import TFLiteModel  # noqa: E402
-from keras_rnn_textgen.tokenizer import CharTokenizer  # noqa: E402
+from keras_rnn_textgen.data.corpus import load_corpus  # noqa: E402
+from keras_rnn_textgen.export.saved_model import write_saved_model
+from keras_rnn_textgen.export.signatures import ExportSignatures
+from keras_rnn_textgen.export.tflite_convert import convert_tflite, tflite_filename
+from keras_rnn_textgen.export.tflite_runner import TFLiteModel  # noqa: E402
+from keras_rnn_textgen.models.build import build_model  # noqa: E402
+from keras_rnn_textgen.tokenizers.char import CharTokenizer  # noqa: E402
 
 
 def step_seconds(path: pathlib.Path, metadata: dict, threads: int, calls: int) -> float:

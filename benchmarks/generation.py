@@ -20,10 +20,10 @@ import tensorflow as tf  # noqa: E402
 from common import median_seconds, report  # noqa: E402
 
 from keras_rnn_textgen.config import ModelConfig  # noqa: E402
-from keras_rnn_textgen.data import load_corpus  # noqa: E402
-from keras_rnn_textgen.generation import TextGenerator  # noqa: E402
-from keras_rnn_textgen.models import build_model  # noqa: E402
-from keras_rnn_textgen.tokenizer import CharTokenizer  # noqa: E402
+from keras_rnn_textgen.data.corpus import load_corpus  # noqa: E402
+from keras_rnn_textgen.generation.text_generator import TextGenerator  # noqa: E402
+from keras_rnn_textgen.models.build import build_model  # noqa: E402
+from keras_rnn_textgen.tokenizers.char import CharTokenizer  # noqa: E402
 
 
 def main() -> None:

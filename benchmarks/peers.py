@@ -67,6 +67,10 @@ import dataclasses
 import os
 import time
 
+from keras_rnn_textgen.data.corpus import as_documents, load_corpus, split_text
+from keras_rnn_textgen.data.streams import training_batches
+from keras_rnn_textgen.training.compile import compile_model
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import keras  # noqa: E402
@@ -74,12 +78,12 @@ import numpy as np  # noqa: E402
 from common import report, round_robin_medians  # noqa: E402
 from training import matmul_gflops, training_flops_per_token  # noqa: E402
 
-from keras_rnn_textgen import data, stateful  # noqa: E402
-from keras_rnn_textgen import folder as model_folder  # noqa: E402
+pass  # REORG-REMOVED  # noqa: E402
+pass  # REORG-REMOVED  # noqa: E402
 from keras_rnn_textgen.config import ModelConfig, TrainConfig  # noqa: E402
-from keras_rnn_textgen.generation import TextGenerator  # noqa: E402
-from keras_rnn_textgen.models import build_model, recurrent_layers  # noqa: E402
-from keras_rnn_textgen.tokenizer import build_tokenizer  # noqa: E402
+from keras_rnn_textgen.generation.text_generator import TextGenerator  # noqa: E402
+from keras_rnn_textgen.models.build import build_model, recurrent_layers  # noqa: E402
+from keras_rnn_textgen.tokenizers.registry import build_tokenizer  # noqa: E402
 
 try:
     import torch
@@ -96,7 +100,7 @@ def fit_model(config: ModelConfig, train: TrainConfig) -> keras.Model:
     model = build_model(
         config, seed=train.seed, fast=train.fast_rnn, mixed_precision=train.mixed_precision
     )
-    model_folder.compile_model(model, train, config.level)
+    compile_model(model, train, config.level)
     return model
 
 
@@ -209,7 +213,7 @@ def compare_training(config, train, ids, args) -> tuple[list[dict], keras.Model,
     """Training rows of one cell and size, the `fit default` model and the PyTorch network."""
     other = dataclasses.replace(train, fast_rnn=not train.fast_rnn)
     runs = {"fit default": train, "--fast-rnn" if other.fast_rnn else "--no-fast-rnn": other}
-    dataset = stateful.training_batches(ids, train, args.steps)
+    dataset = training_batches(ids, train, args.steps)
     tokens = args.steps * train.batch_size * train.seq_len
     models = {name: fit_model(config, run) for name, run in runs.items()}
     # Before any step: all start from the same weights.
@@ -321,9 +325,9 @@ def main() -> None:
 
     train = dataclasses.replace(TrainConfig(), batch_size=args.batch_size, seq_len=args.seq_len)
     # The corpus, tokenizer and training split exactly as `training.fit` makes them.
-    text = data.as_documents(data.load_corpus(), train.documents)
+    text = as_documents(load_corpus(), train.documents)
     tokenizer = build_tokenizer(ModelConfig().level, text)
-    train_text, _ = data.split_text(text, train.validation_split, train.seq_len)
+    train_text, _ = split_text(text, train.validation_split, train.seq_len)
     ids = tokenizer.encode(train_text)  # (tokens,) int32
     if torch is not None:
         torch.set_num_threads(args.torch_threads)

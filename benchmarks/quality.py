@@ -15,17 +15,22 @@ import argparse
 import os
 import time
 
+from keras_rnn_textgen.data.corpus import load_corpus, split_text
+from keras_rnn_textgen.data.streams import epoch_batches, training_batches
+from keras_rnn_textgen.training.compile import compile_model
+from keras_rnn_textgen.training.stateful import StatefulTraining
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import keras  # noqa: E402
 from common import report  # noqa: E402
 
-from keras_rnn_textgen import data, stateful  # noqa: E402
-from keras_rnn_textgen import folder as model_folder  # noqa: E402
-from keras_rnn_textgen.config import ModelConfig, TrainConfig  # noqa: E402
-from keras_rnn_textgen.evaluation import evaluate_text  # noqa: E402
-from keras_rnn_textgen.models import build_model  # noqa: E402
-from keras_rnn_textgen.tokenizer import LEVELS, build_tokenizer  # noqa: E402
+pass  # REORG-REMOVED  # noqa: E402
+pass  # REORG-REMOVED  # noqa: E402
+from keras_rnn_textgen.config import LEVELS, ModelConfig, TrainConfig  # noqa: E402
+from keras_rnn_textgen.evaluation.scoring import evaluate_text  # noqa: E402
+from keras_rnn_textgen.models.build import build_model  # noqa: E402
+from keras_rnn_textgen.tokenizers.registry import build_tokenizer  # noqa: E402
 
 
 class StopAfter(keras.callbacks.Callback):
@@ -60,9 +65,9 @@ def main() -> None:
     args = parser.parse_args()
 
     train = TrainConfig(fast_rnn=args.fast_rnn, stateful=args.stateful)
-    text = data.load_corpus()
+    text = load_corpus()
     tokenizer = build_tokenizer(args.level, text, args.vocab_size)
-    train_text, val_text = data.split_text(text, train.validation_split, train.seq_len)
+    train_text, val_text = split_text(text, train.validation_split, train.seq_len)
     config = ModelConfig(
         vocab_size=tokenizer.vocab_size,
         cell=args.cell,
@@ -71,14 +76,14 @@ def main() -> None:
         level=args.level,
     )
     model = build_model(config, seed=train.seed, fast=train.fast_rnn)
-    model_folder.compile_model(model, train, args.level)
+    compile_model(model, train, args.level)
     stop = StopAfter(args.seconds)
     train_ids = tokenizer.encode(train_text)
-    steps = stateful.epoch_batches(train_ids, train)
-    dataset = stateful.training_batches(train_ids, train, steps)
+    steps = epoch_batches(train_ids, train)
+    dataset = training_batches(train_ids, train, steps)
     callbacks = [stop]
     if train.stateful:
-        callbacks.insert(0, stateful.StatefulTraining(model, train.batch_size))
+        callbacks.insert(0, StatefulTraining(model, train.batch_size))
     # Epochs only mark the stateful resets; `stop` ends training.
     model.fit(dataset, steps_per_epoch=steps, epochs=10**6, callbacks=callbacks, verbose=0)
     result = evaluate_text(model, tokenizer, val_text, train.seq_len)

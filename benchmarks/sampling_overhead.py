@@ -12,17 +12,21 @@ import argparse
 import os
 import time
 
+from keras_rnn_textgen.data.corpus import load_corpus
+from keras_rnn_textgen.data.windows import training_dataset
+from keras_rnn_textgen.training.compile import compile_model
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from common import report  # noqa: E402
 
-from keras_rnn_textgen import data  # noqa: E402
-from keras_rnn_textgen import folder as model_folder  # noqa: E402
-from keras_rnn_textgen.callbacks import SamplingCallback  # noqa: E402
+pass  # REORG-REMOVED  # noqa: E402
+pass  # REORG-REMOVED  # noqa: E402
 from keras_rnn_textgen.config import ModelConfig, TrainConfig  # noqa: E402
-from keras_rnn_textgen.generation import TextGenerator  # noqa: E402
-from keras_rnn_textgen.models import build_model  # noqa: E402
-from keras_rnn_textgen.tokenizer import CharTokenizer  # noqa: E402
+from keras_rnn_textgen.generation.text_generator import TextGenerator  # noqa: E402
+from keras_rnn_textgen.models.build import build_model  # noqa: E402
+from keras_rnn_textgen.tokenizers.char import CharTokenizer  # noqa: E402
+from keras_rnn_textgen.training.callbacks import SamplingCallback  # noqa: E402
 
 
 def main() -> None:
@@ -31,14 +35,14 @@ def main() -> None:
     parser.add_argument("--json")
     args = parser.parse_args()
 
-    text = data.load_corpus()
+    text = load_corpus()
     tokenizer = CharTokenizer.from_text(text)
     train = TrainConfig()
     config = ModelConfig(vocab_size=tokenizer.vocab_size)
     model = build_model(config, seed=train.seed)
-    model_folder.compile_model(model, train)
+    compile_model(model, train)
     ids = tokenizer.tokenize(text)
-    dataset = data.training_dataset(ids, train.seq_len, train.batch_size, train.seed)
+    dataset = training_dataset(ids, train.seq_len, train.batch_size, train.seed)
     callback = SamplingCallback(
         TextGenerator(model, tokenizer),
         every=train.sample_every,

@@ -17,6 +17,10 @@ import argparse
 import os
 import time
 
+from keras_rnn_textgen.data.corpus import load_corpus
+from keras_rnn_textgen.data.windows import training_dataset
+from keras_rnn_textgen.training.compile import compile_model
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import statistics  # noqa: E402
@@ -24,11 +28,11 @@ import statistics  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from common import median_seconds, report  # noqa: E402
 
-from keras_rnn_textgen import data  # noqa: E402
-from keras_rnn_textgen import folder as model_folder  # noqa: E402
+pass  # REORG-REMOVED  # noqa: E402
+pass  # REORG-REMOVED  # noqa: E402
 from keras_rnn_textgen.config import ModelConfig, TrainConfig  # noqa: E402
-from keras_rnn_textgen.models import FAST_CELLS, build_model  # noqa: E402
-from keras_rnn_textgen.tokenizer import CharTokenizer  # noqa: E402
+from keras_rnn_textgen.models.build import FAST_CELLS, build_model  # noqa: E402
+from keras_rnn_textgen.tokenizers.char import CharTokenizer  # noqa: E402
 
 GATES = {"lstm": 4, "gru": 3, "simple_rnn": 1}
 
@@ -68,9 +72,9 @@ def main() -> None:
     parser.add_argument("--json")
     args = parser.parse_args()
 
-    text = data.load_corpus()
+    text = load_corpus()
     tokenizer = CharTokenizer.from_text(text)
-    dataset = data.training_dataset(tokenizer.tokenize(text), args.seq_len, args.batch_size, seed=0)
+    dataset = training_dataset(tokenizer.tokenize(text), args.seq_len, args.batch_size, seed=0)
     peak = matmul_gflops()
     print(f"float32 matmul through TF: {peak:.0f} GFLOP/s", flush=True)
     tokens_per_step = args.batch_size * args.seq_len
@@ -87,7 +91,7 @@ def main() -> None:
             options += [(True, True)] if cell in FAST_CELLS else []
             for fast, jit in options:
                 model = build_model(config, fast=fast)
-                model_folder.compile_model(model, TrainConfig(jit_compile=jit))
+                compile_model(model, TrainConfig(jit_compile=jit))
                 model.fit(dataset, steps_per_epoch=2, epochs=1, verbose=0, shuffle=False)
                 variants[fast, jit] = model
             # Round robin: every variant sees the same moments of a noisy machine.

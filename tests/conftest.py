@@ -9,7 +9,7 @@ import sys  # noqa: E402
 import pytest  # noqa: E402
 
 from keras_rnn_textgen.config import ModelConfig, TrainConfig  # noqa: E402
-from keras_rnn_textgen.training import fit  # noqa: E402
+from keras_rnn_textgen.training.fit import fit  # noqa: E402
 
 ENGLISH = (
     "First Citizen:\nBefore we proceed any further, hear me speak.\n\n"

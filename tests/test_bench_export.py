@@ -7,10 +7,11 @@ import sys
 import numpy as np
 
 from keras_rnn_textgen.config import ModelConfig
-from keras_rnn_textgen.export import ExportSignatures, convert_tflite
-from keras_rnn_textgen.models import build_model
-from keras_rnn_textgen.tflite import TFLiteModel
-from keras_rnn_textgen.tokenizer import CharTokenizer
+from keras_rnn_textgen.export.signatures import ExportSignatures
+from keras_rnn_textgen.export.tflite_convert import convert_tflite
+from keras_rnn_textgen.export.tflite_runner import TFLiteModel
+from keras_rnn_textgen.models.build import build_model
+from keras_rnn_textgen.tokenizers.char import CharTokenizer
 
 BENCHMARKS = pathlib.Path(__file__).resolve().parents[1] / "benchmarks"
 

@@ -6,10 +6,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_rnn_textgen.folder import load
-from keras_rnn_textgen.generation import TextGenerator, prepare_sampling, prompt_ids
-from keras_rnn_textgen.sampling import GreedySampler, RandomSampler
-from keras_rnn_textgen.tflite import TFLiteModel
+from keras_rnn_textgen.export.tflite_runner import TFLiteModel
+from keras_rnn_textgen.generation.plan import prepare_sampling, prompt_ids
+from keras_rnn_textgen.generation.text_generator import TextGenerator
+from keras_rnn_textgen.sampling.greedy import GreedySampler
+from keras_rnn_textgen.sampling.random import RandomSampler
+from keras_rnn_textgen.trained_model import load
 
 from .conftest import run_cli
 

@@ -2,12 +2,14 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_rnn_textgen import data
+from keras_rnn_textgen.data.corpus import load_corpus, split_text
+from keras_rnn_textgen.data.windows import batches_per_epoch, evaluation_dataset, training_dataset
+from keras_rnn_textgen.errors import CorpusError
 
 
 def test_windows_overlap_by_one_and_cover_text():
     ids = tf.range(23, dtype=tf.int32)
-    batches = list(data.evaluation_dataset(ids, seq_len=5, batch_size=3))
+    batches = list(evaluation_dataset(ids, seq_len=5, batch_size=3))
     x = np.concatenate([x.numpy() for x, _ in batches])
     y = np.concatenate([y.numpy() for _, y in batches])
     assert x.shape == y.shape == (4, 5)
@@ -18,13 +20,13 @@ def test_windows_overlap_by_one_and_cover_text():
 
 def test_split_takes_validation_from_the_end():
     text = "".join(chr(ord("a") + i % 26) for i in range(100))
-    train, val = data.split_text(text, 0.2, seq_len=5)
+    train, val = split_text(text, 0.2, seq_len=5)
     assert train == text[:80] and val == text[80:]
 
 
 def test_split_refuses_short_corpus_and_suggests_seq_len():
-    with pytest.raises(data.CorpusError, match="too short.*seq_len of at most 4"):
-        data.split_text("x" * 50, 0.1, seq_len=10)
+    with pytest.raises(CorpusError, match="too short.*seq_len of at most 4"):
+        split_text("x" * 50, 0.1, seq_len=10)
 
 
 def _batches(ds, n):
@@ -33,9 +35,9 @@ def _batches(ds, n):
 
 def test_training_batches_are_shifted_windows_and_seeded():
     ids = tf.range(1000, dtype=tf.int32)
-    a = _batches(data.training_dataset(ids, 10, 4, seed=1), 5)
-    b = _batches(data.training_dataset(ids, 10, 4, seed=1), 5)
-    c = _batches(data.training_dataset(ids, 10, 4, seed=2), 5)
+    a = _batches(training_dataset(ids, 10, 4, seed=1), 5)
+    b = _batches(training_dataset(ids, 10, 4, seed=1), 5)
+    c = _batches(training_dataset(ids, 10, 4, seed=2), 5)
     for (x, y), (x2, y2) in zip(a, b):
         assert x.shape == y.shape == (4, 10)
         assert (y[:, :-1] == x[:, 1:]).all()
@@ -45,9 +47,9 @@ def test_training_batches_are_shifted_windows_and_seeded():
 
 def test_each_epoch_visits_every_window_once_in_a_new_order():
     ids = tf.range(201, dtype=tf.int32)  # 20 windows of 10 -> 5 batches of 4
-    per_epoch = data.batches_per_epoch(ids, 10, 4)
+    per_epoch = batches_per_epoch(ids, 10, 4)
     assert per_epoch == 5
-    batches = _batches(data.training_dataset(ids, 10, 4, seed=0), 2 * per_epoch)
+    batches = _batches(training_dataset(ids, 10, 4, seed=0), 2 * per_epoch)
     epochs = [np.concatenate([x[:, 0] for x, _ in batches[i : i + per_epoch]]) for i in (0, 5)]
     for starts in epochs:
         assert sorted(starts.tolist()) == list(range(0, 200, 10))
@@ -56,15 +58,15 @@ def test_each_epoch_visits_every_window_once_in_a_new_order():
 
 def test_start_batch_resumes_the_same_stream():
     ids = tf.range(500, dtype=tf.int32)
-    full = _batches(data.training_dataset(ids, 10, 4, seed=3), 20)
-    resumed = _batches(data.training_dataset(ids, 10, 4, seed=3, start_batch=13), 7)
+    full = _batches(training_dataset(ids, 10, 4, seed=3), 20)
+    resumed = _batches(training_dataset(ids, 10, 4, seed=3, start_batch=13), 7)
     for (x, _), (x2, _) in zip(full[13:], resumed):
         assert (x == x2).all()
 
 
 def test_evaluation_batches_keep_text_order():
     ids = tf.range(101, dtype=tf.int32)
-    xs = np.concatenate([x.numpy() for x, _ in data.evaluation_dataset(ids, 10, 3)])
+    xs = np.concatenate([x.numpy() for x, _ in evaluation_dataset(ids, 10, 3)])
     assert xs.shape == (10, 10)
     assert xs[:, 0].tolist() == list(range(0, 100, 10))
 
@@ -73,17 +75,17 @@ def test_load_corpus_reads_files_and_folders(tmp_path):
     (tmp_path / "b.txt").write_text("second\n", encoding="utf-8")
     (tmp_path / "a.txt").write_text("первый", encoding="utf-8")
     (tmp_path / ".hidden").write_text("skip", encoding="utf-8")
-    assert data.load_corpus([tmp_path]) == "первый\nsecond\n"
-    assert data.load_corpus([tmp_path / "b.txt"]) == "second\n"
+    assert load_corpus([tmp_path]) == "первый\nsecond\n"
+    assert load_corpus([tmp_path / "b.txt"]) == "second\n"
 
 
 def test_load_corpus_with_other_encoding(tmp_path):
     path = tmp_path / "cp1251.txt"
     path.write_bytes("Привет".encode("cp1251"))
-    with pytest.raises(data.CorpusError, match=r"not valid utf-8: byte offset 0"):
-        data.load_corpus([path])
-    assert data.load_corpus([path], encoding="cp1251") == "Привет\n"
-    assert "\ufffd" in data.load_corpus([path], errors="replace")
+    with pytest.raises(CorpusError, match=r"not valid utf-8: byte offset 0"):
+        load_corpus([path])
+    assert load_corpus([path], encoding="cp1251") == "Привет\n"
+    assert "\ufffd" in load_corpus([path], errors="replace")
 
 
 @pytest.mark.parametrize(
@@ -99,11 +101,11 @@ def test_load_corpus_with_other_encoding(tmp_path):
     ],
 )
 def test_bad_corpus_is_named(tmp_path, setup, message):
-    with pytest.raises(data.CorpusError, match=message):
-        data.load_corpus([setup(tmp_path)])
+    with pytest.raises(CorpusError, match=message):
+        load_corpus([setup(tmp_path)])
 
 
 def test_bundled_corpus_is_shakespeare():
-    text = data.load_corpus()
+    text = load_corpus()
     assert len(text) > 1_000_000
     assert "ROMEO:" in text

@@ -21,10 +21,11 @@ import types
 import pytest
 import tensorflow as tf
 
-from keras_rnn_textgen import distribute
 from keras_rnn_textgen.config import STRATEGY_NAMES, ModelConfig, TrainConfig
-from keras_rnn_textgen.folder import load
-from keras_rnn_textgen.training import fit
+from keras_rnn_textgen.errors import DistributeError
+from keras_rnn_textgen.trained_model import load
+from keras_rnn_textgen.training.fit import fit
+from keras_rnn_textgen.training.strategy import STRATEGIES, is_chief, make_strategy
 
 from .conftest import ENGLISH
 
@@ -57,15 +58,15 @@ def column(path: pathlib.Path, name: str) -> list[float]:
 
 
 def test_strategy_names_are_the_config_choices():
-    assert tuple(distribute.STRATEGIES) == STRATEGY_NAMES
+    assert tuple(STRATEGIES) == STRATEGY_NAMES
 
 
 def test_auto_and_one_use_the_default_strategy_on_one_device():
     assert len(tf.config.list_physical_devices("GPU")) <= 1  # this test's premise
     for name in ("auto", "one"):
-        strategy = distribute.make_strategy(name)
+        strategy = make_strategy(name)
         assert strategy is tf.distribute.get_strategy()
-        assert strategy.num_replicas_in_sync == 1 and distribute.is_chief(strategy)
+        assert strategy.num_replicas_in_sync == 1 and is_chief(strategy)
 
 
 @pytest.mark.parametrize(
@@ -87,14 +88,14 @@ def test_config_refuses_bad_strategy_options(options, message):
 
 def test_multiworker_without_tf_config_is_refused(monkeypatch):
     monkeypatch.delenv("TF_CONFIG", raising=False)
-    with pytest.raises(distribute.DistributeError, match="needs the TF_CONFIG environment"):
-        distribute.make_strategy("multiworker")
+    with pytest.raises(DistributeError, match="needs the TF_CONFIG environment"):
+        make_strategy("multiworker")
 
 
 def test_tpu_without_a_tpu_is_a_one_line_error(monkeypatch):
     monkeypatch.delenv("TPU_NAME", raising=False)
-    with pytest.raises(distribute.DistributeError, match=r"^`tpu` '': cannot connect to a TPU"):
-        distribute.make_strategy("tpu")
+    with pytest.raises(DistributeError, match=r"^`tpu` '': cannot connect to a TPU"):
+        make_strategy("tpu")
 
 
 def test_cli_reports_a_missing_tf_config_as_one_line(tmp_path, monkeypatch):
@@ -134,7 +135,7 @@ def test_the_chief_is_the_chief_task_or_worker_0(jobs, task, chief):
         cluster, task_type=task[0], task_id=task[1]
     )
     # The resolver is what a strategy exposes; starting a cluster is not needed for this.
-    assert distribute.is_chief(types.SimpleNamespace(cluster_resolver=resolver)) is chief
+    assert is_chief(types.SimpleNamespace(cluster_resolver=resolver)) is chief
 
 
 # --- MirroredStrategy over two logical CPUs (one subprocess) --------------------------------

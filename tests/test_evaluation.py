@@ -3,8 +3,8 @@ import math
 import numpy as np
 import pytest
 
-from keras_rnn_textgen.evaluation import evaluate_text, score_texts
-from keras_rnn_textgen.folder import load
+from keras_rnn_textgen.evaluation.scoring import evaluate_text, score_texts
+from keras_rnn_textgen.trained_model import load
 
 
 @pytest.fixture(scope="module")

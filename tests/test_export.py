@@ -16,19 +16,20 @@ import pytest
 import tensorflow as tf
 
 from keras_rnn_textgen.config import CELL_NAMES, QUANTIZE_MODES, ModelConfig, TrainConfig
-from keras_rnn_textgen.data import load_corpus
-from keras_rnn_textgen.export import (
-    ExportSignatures,
-    SignatureSampler,
-    export_model,
-    tflite_filename,
-)
-from keras_rnn_textgen.folder import ModelFolderError, load
-from keras_rnn_textgen.models import StepModel, build_model
-from keras_rnn_textgen.sampling import GreedySampler, RandomSampler
-from keras_rnn_textgen.tflite import TFLiteModel, tflite_ops
-from keras_rnn_textgen.tokenizer import CharTokenizer
-from keras_rnn_textgen.training import fit
+from keras_rnn_textgen.data.corpus import load_corpus
+from keras_rnn_textgen.errors import ModelFolderError
+from keras_rnn_textgen.export.artifacts import export_model
+from keras_rnn_textgen.export.signatures import ExportSignatures
+from keras_rnn_textgen.export.tflite_convert import tflite_filename
+from keras_rnn_textgen.export.tflite_runner import TFLiteModel, tflite_ops
+from keras_rnn_textgen.models.build import build_model
+from keras_rnn_textgen.models.step import StepModel
+from keras_rnn_textgen.sampling.export import SignatureSampler
+from keras_rnn_textgen.sampling.greedy import GreedySampler
+from keras_rnn_textgen.sampling.random import RandomSampler
+from keras_rnn_textgen.tokenizers.char import CharTokenizer
+from keras_rnn_textgen.trained_model import load
+from keras_rnn_textgen.training.fit import fit
 
 from .conftest import ENGLISH, RUSSIAN
 
@@ -123,7 +124,7 @@ def test_signatures_compute_what_keras_computes(tiny):
         0,
         tokenizer.vocab_size,
     )
-    from keras_rnn_textgen.evaluation import score_texts
+    from keras_rnn_textgen.evaluation.scoring import score_texts
 
     scores = tf.function(signatures.score)(tf.constant(TEXTS))
     expected = score_texts(model, tokenizer, TEXTS)

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_rnn_textgen.fast_rnn import accelerate
+from keras_rnn_textgen.models.fast_rnn import accelerate
 
 CLASSES = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
 
@@ -98,7 +98,7 @@ def test_masked_input_falls_back_to_keras():
 
 @pytest.mark.parametrize("cell", sorted(CLASSES))
 def test_fast_path_is_taken_on_cpu(cell, monkeypatch):
-    from keras_rnn_textgen import fast_rnn
+    from keras_rnn_textgen.models import fast_rnn
 
     calls = []
     name = f"{cell}_sequence"
@@ -110,7 +110,7 @@ def test_fast_path_is_taken_on_cpu(cell, monkeypatch):
 
 
 def test_model_trained_fast_loads_into_keras_layers_with_same_results(tmp_path):
-    from keras_rnn_textgen.folder import load
+    from keras_rnn_textgen.trained_model import load
 
     from .conftest import ENGLISH, tiny_fit
 

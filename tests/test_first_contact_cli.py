@@ -7,11 +7,12 @@ import shutil
 
 import pytest
 
-from keras_rnn_textgen import folder as model_folder
 from keras_rnn_textgen.config import ModelConfig, TrainConfig, check_training_memory
-from keras_rnn_textgen.folder import ModelFolderError, latest_model_folder, load
-from keras_rnn_textgen.models import build_model
-from keras_rnn_textgen.training import fit
+from keras_rnn_textgen.errors import ModelFolderError
+from keras_rnn_textgen.models.build import build_model
+from keras_rnn_textgen.saving.layout import LOCK_FILE, latest_model_folder
+from keras_rnn_textgen.trained_model import load
+from keras_rnn_textgen.training.fit import fit
 
 from .conftest import ENGLISH, TINY_MODEL, TINY_TRAIN, run_cli
 from .test_reliability import (
@@ -28,7 +29,7 @@ QUICK_TRAIN = {**TINY_TRAIN, "epochs": 1, "steps_per_epoch": 2, "sample_every": 
 
 
 def copy_model(src: pathlib.Path, dst: pathlib.Path) -> pathlib.Path:
-    shutil.copytree(src, dst, ignore=shutil.ignore_patterns(model_folder.LOCK_FILE))
+    shutil.copytree(src, dst, ignore=shutil.ignore_patterns(LOCK_FILE))
     return dst
 
 

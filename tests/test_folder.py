@@ -3,8 +3,10 @@ import shutil
 
 import pytest
 
-from keras_rnn_textgen import folder as model_folder
-from keras_rnn_textgen.folder import ModelFolderError, load
+from keras_rnn_textgen.errors import ModelFolderError
+from keras_rnn_textgen.saving.files import atomic_write, lock, write_text
+from keras_rnn_textgen.saving.layout import REQUIRED_FILES
+from keras_rnn_textgen.trained_model import load
 
 
 @pytest.fixture
@@ -20,7 +22,7 @@ def test_missing_folder(tmp_path):
         load(tmp_path / "nope")
 
 
-@pytest.mark.parametrize("name", model_folder.REQUIRED_FILES)
+@pytest.mark.parametrize("name", REQUIRED_FILES)
 def test_missing_file(copy, name):
     (copy / name).unlink()
     with pytest.raises(ModelFolderError, match=f"incomplete: missing {name}"):
@@ -60,24 +62,24 @@ def test_config_with_unknown_fields_is_refused(copy):
 
 def test_atomic_write_leaves_old_file_on_failure(tmp_path):
     path = tmp_path / "f.txt"
-    model_folder.write_text(path, "old")
+    write_text(path, "old")
 
     def fail(tmp):
         tmp.write_text("half")
         raise OSError("disk full")
 
     with pytest.raises(OSError):
-        model_folder.atomic_write(path, fail)
+        atomic_write(path, fail)
     assert path.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["f.txt"]
 
 
 def test_second_writer_is_refused(tmp_path):
-    with model_folder.lock(tmp_path):
+    with lock(tmp_path):
         with pytest.raises(ModelFolderError, match="in use by another run"):
-            with model_folder.lock(tmp_path):
+            with lock(tmp_path):
                 pass
-    with model_folder.lock(tmp_path):  # released
+    with lock(tmp_path):  # released
         pass
 
 

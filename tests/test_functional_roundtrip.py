@@ -15,10 +15,12 @@ import keras
 import numpy as np
 import pytest
 
-from keras_rnn_textgen import folder as model_folder
 from keras_rnn_textgen.config import ModelConfig, TrainConfig
-from keras_rnn_textgen.layout import serialized_objects
-from keras_rnn_textgen.training import fit
+from keras_rnn_textgen.errors import ModelFolderError
+from keras_rnn_textgen.saving.archive import check_archive, serialized_objects
+from keras_rnn_textgen.saving.layout import CONFIG_FILE, MODEL_FILE
+from keras_rnn_textgen.trained_model import load
+from keras_rnn_textgen.training.fit import fit
 
 from .conftest import ENGLISH, TINY_MODEL, TINY_TRAIN, run_cli
 
@@ -43,9 +45,9 @@ def test_fit_load_generate_evaluate_export_resume(tmp_path, api, cell):
     result = fit([corpus], model_config, TrainConfig(**TRAIN), output=tmp_path, verbose=0)
     folder = result.folder
     if api == "functional":  # what the check has to accept
-        assert ("__keras_tensor__", None) in archive_classes(folder / model_folder.MODEL_FILE)
+        assert ("__keras_tensor__", None) in archive_classes(folder / MODEL_FILE)
 
-    lm = model_folder.load(folder)
+    lm = load(folder)
     assert isinstance(lm.model, keras.Sequential) == (api == "sequential")
     first = lm.generate("First", length=12, seed=3)
     assert first == lm.generate("First", length=12, seed=3)
@@ -71,7 +73,7 @@ def test_fit_load_generate_evaluate_export_resume(tmp_path, api, cell):
         verbose=0,
     )
     assert resumed.epochs_completed == 2
-    again = model_folder.load(folder)
+    again = load(folder)
     assert isinstance(again.model, keras.Sequential) == (api == "sequential")
     assert any(not np.array_equal(a, b) for a, b in zip(before, again.model.get_weights()))
 
@@ -105,7 +107,7 @@ def test_every_command_accepts_a_functional_model_folder(tmp_path):
 
     out = run_cli("fit", *common, "--resume", "--epochs", "2")
     assert out.returncode == 0, out.stderr
-    config = json.loads((tmp_path / "f" / model_folder.CONFIG_FILE).read_text(encoding="utf-8"))
+    config = json.loads((tmp_path / "f" / CONFIG_FILE).read_text(encoding="utf-8"))
     assert config["model"]["api"] == "functional"
     assert config["progress"]["epochs_completed"] == 2
 
@@ -132,12 +134,12 @@ def retagged(src, dst, edit) -> None:
 def test_functional_archives_with_code_or_foreign_classes_are_still_refused(tmp_path):
     plain = tmp_path / "plain.keras"
     functional_archive(plain, keras.layers.GRU(4, return_sequences=True))
-    model_folder.check_archive(plain)  # Keras's own graph entries pass
+    check_archive(plain)  # Keras's own graph entries pass
 
     with_lambda = tmp_path / "lambda.keras"
     functional_archive(with_lambda, keras.layers.Lambda(lambda x: x * 2))
-    with pytest.raises(model_folder.ModelFolderError, match="holds Python code"):
-        model_folder.check_archive(with_lambda)
+    with pytest.raises(ModelFolderError, match="holds Python code"):
+        check_archive(with_lambda)
 
     def foreign_layer(config):
         config["config"]["layers"][-1].update(class_name="Backdoor", module="evil.layers")
@@ -150,5 +152,5 @@ def test_functional_archives_with_code_or_foreign_classes_are_still_refused(tmp_
     for name, edit in [("foreign", foreign_layer), ("tensor", tensor_with_a_module)]:
         path = tmp_path / f"{name}.keras"
         retagged(plain, path, edit)
-        with pytest.raises(model_folder.ModelFolderError, match="from module 'evil.layers'"):
-            model_folder.check_archive(path)
+        with pytest.raises(ModelFolderError, match="from module 'evil.layers'"):
+            check_archive(path)

@@ -2,10 +2,11 @@ import numpy as np
 import pytest
 
 from keras_rnn_textgen.config import ModelConfig
-from keras_rnn_textgen.generation import TextGenerator
-from keras_rnn_textgen.models import build_model
-from keras_rnn_textgen.sampling import GreedySampler
-from keras_rnn_textgen.tokenizer import PAD_ID, CharTokenizer
+from keras_rnn_textgen.generation.text_generator import TextGenerator
+from keras_rnn_textgen.models.build import build_model
+from keras_rnn_textgen.sampling.greedy import GreedySampler
+from keras_rnn_textgen.tokenizers.char import CharTokenizer
+from keras_rnn_textgen.tokenizers.ids import PAD_ID
 
 from .conftest import ENGLISH, RUSSIAN
 

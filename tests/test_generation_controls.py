@@ -18,17 +18,15 @@ import tensorflow as tf
 from click.testing import CliRunner
 
 from keras_rnn_textgen.cli import main
-from keras_rnn_textgen.folder import load
-from keras_rnn_textgen.generation import TextGenerator, check_stops, cut_at_stop
-from keras_rnn_textgen.sampling import (
-    GreedySampler,
-    RandomSampler,
-    Sampler,
-    check_sampling_options,
-    penalize_repetition,
-)
-from keras_rnn_textgen.tflite import TFLiteModel
-from keras_rnn_textgen.tokenizer import PAD_ID, UNK_ID
+from keras_rnn_textgen.export.tflite_runner import TFLiteModel
+from keras_rnn_textgen.generation.checks import check_sampling_options, check_stops, cut_at_stop
+from keras_rnn_textgen.generation.text_generator import TextGenerator
+from keras_rnn_textgen.sampling.base import Sampler
+from keras_rnn_textgen.sampling.draws import penalize_repetition
+from keras_rnn_textgen.sampling.greedy import GreedySampler
+from keras_rnn_textgen.sampling.random import RandomSampler
+from keras_rnn_textgen.tokenizers.ids import PAD_ID, UNK_ID
+from keras_rnn_textgen.trained_model import load
 
 from .conftest import ENGLISH, tiny_fit
 

@@ -8,21 +8,15 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_rnn_textgen import folder as model_folder
-from keras_rnn_textgen.features import FEATURES
-from keras_rnn_textgen.inspection import (
-    Trace,
-    Unit,
-    cell_step,
-    find_units,
-    inspect_text,
-    most_varying,
-    summary_lines,
-    trace_text,
-)
-from keras_rnn_textgen.inspection_page import render_html
-from keras_rnn_textgen.models import recurrent_layers
-from keras_rnn_textgen.pages import visible_char
+from keras_rnn_textgen.inspection.cells import cell_step
+from keras_rnn_textgen.inspection.features import FEATURES
+from keras_rnn_textgen.inspection.inspect import inspect_text, summary_lines
+from keras_rnn_textgen.inspection.page import render_html
+from keras_rnn_textgen.inspection.trace import Trace, trace_text
+from keras_rnn_textgen.inspection.units import Unit, find_units, most_varying
+from keras_rnn_textgen.models.build import recurrent_layers
+from keras_rnn_textgen.pages.html import visible_char
+from keras_rnn_textgen.trained_model import load
 
 from .browser import assert_offline, assert_renders_cleanly, render, requires_chromium
 from .test_cli import run
@@ -92,7 +86,7 @@ def test_gates_are_named_by_what_they_do():
 
 @pytest.mark.parametrize("cell", CELLS)
 def test_trace_is_the_models_own_computation(tiny_folder, cell):
-    lm = model_folder.load(tiny_folder(cell))
+    lm = load(tiny_folder(cell))
     text = "First Citizen:\nSpeak, speak."
     trace = trace_text(lm.model, lm.tokenizer, text, top_k=5)
     ids = lm.tokenizer.tokenize(text)
@@ -169,13 +163,13 @@ def test_find_units_ranks_a_unit_that_tracks_the_feature_first():
     ],
 )
 def test_inspect_text_names_the_bad_argument(tiny_folder, options, message):
-    lm = model_folder.load(tiny_folder("gru"))
+    lm = load(tiny_folder("gru"))
     with pytest.raises(ValueError, match=message):
         inspect_text(lm, "Speak", **options)
 
 
 def test_inspect_text_refuses_empty_text(tiny_folder):
-    lm = model_folder.load(tiny_folder("simple_rnn"))
+    lm = load(tiny_folder("simple_rnn"))
     with pytest.raises(ValueError, match="`text` must not be empty"):
         inspect_text(lm, "")
 
@@ -217,7 +211,7 @@ def _page_numbers(page: str, trace: Trace) -> None:
     ],
 )
 def test_inspection_page(tiny_folder, tmp_path, cell, options):
-    lm = model_folder.load(tiny_folder(cell))
+    lm = load(tiny_folder(cell))
     result = inspect_text(lm, TRICKY, count=3, **options)
     page = render_html(result)
     (tmp_path / "page.html").write_text(page, encoding="utf-8")
@@ -254,7 +248,7 @@ def test_inspection_page(tiny_folder, tmp_path, cell, options):
 @requires_chromium
 @pytest.mark.parametrize("cell", CELLS)
 def test_inspection_page_in_chromium(tiny_folder, tmp_path, cell):
-    lm = model_folder.load(tiny_folder(cell))
+    lm = load(tiny_folder(cell))
     gate = {"lstm": "input", "gru": "reset"}.get(cell)
     result = inspect_text(lm, TRICKY * 3, gate=gate, find=["line_position"])
     page = tmp_path / "inspect.html"

@@ -8,11 +8,12 @@ import pytest
 import tensorflow as tf
 
 from keras_rnn_textgen.config import ModelConfig, TrainConfig
-from keras_rnn_textgen.export import ExportSignatures
-from keras_rnn_textgen.folder import CONFIG_FILE, TOKENIZER_FILE, load
-from keras_rnn_textgen.generation import boundary_ids, prepare_sampling
-from keras_rnn_textgen.training import fit
-from keras_rnn_textgen.word_tokenizer import NEWLINE_ID
+from keras_rnn_textgen.export.signatures import ExportSignatures
+from keras_rnn_textgen.generation.plan import boundary_ids, prepare_sampling
+from keras_rnn_textgen.saving.layout import CONFIG_FILE, TOKENIZER_FILE
+from keras_rnn_textgen.tokenizers.pieces import NEWLINE_ID
+from keras_rnn_textgen.trained_model import load
+from keras_rnn_textgen.training.fit import fit
 
 from .conftest import ENGLISH, RUSSIAN, TINY_MODEL, TINY_TRAIN
 from .conftest import run_cli as run
@@ -167,7 +168,7 @@ def test_cli_fit_evaluate_generate_word_level(tmp_path):
 
 
 def test_inspect_refuses_word_and_subword_models(level_folder):
-    from keras_rnn_textgen.inspection import inspect_text
+    from keras_rnn_textgen.inspection.inspect import inspect_text
 
     with pytest.raises(ValueError, match="`inspect` reads character models only"):
         inspect_text(load(level_folder), "First Citizen")

@@ -9,10 +9,10 @@ import sys
 import numpy as np
 import pytest
 
-from keras_rnn_textgen.export import export_model
-from keras_rnn_textgen.folder import load
-from keras_rnn_textgen.tflite import TFLiteModel
-from keras_rnn_textgen.tokenizer import tokenizer_from_config
+from keras_rnn_textgen.export.artifacts import export_model
+from keras_rnn_textgen.export.tflite_runner import TFLiteModel
+from keras_rnn_textgen.tokenizers.registry import tokenizer_from_config
+from keras_rnn_textgen.trained_model import load
 
 from .test_levels import fit_level
 

@@ -19,10 +19,13 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from keras_rnn_textgen import folder as model_folder
-from keras_rnn_textgen.export import EXPORT_DIR, SAVED_MODEL_DIR, export_model
-from keras_rnn_textgen.folder import ModelFolderError, load, save_model
-from keras_rnn_textgen.tflite import SIDECAR_FILE, TFLiteModel
+from keras_rnn_textgen.errors import ModelFolderError
+from keras_rnn_textgen.export.artifacts import export_model
+from keras_rnn_textgen.export.tflite_runner import SIDECAR_FILE, TFLiteModel
+from keras_rnn_textgen.saving.files import TEMPORARY_SUFFIX, lock
+from keras_rnn_textgen.saving.folder import save_model
+from keras_rnn_textgen.saving.layout import EXPORT_DIR, LOCK_FILE, MODEL_FILE, SAVED_MODEL_DIR
+from keras_rnn_textgen.trained_model import load
 
 from .test_reliability import (
     ENV,
@@ -38,7 +41,7 @@ def edit_weights(folder: pathlib.Path, edit) -> None:
     """Loads `folder`, calls `edit(model)` and saves the model back into it."""
     lm = load(folder)
     edit(lm.model)
-    save_model(lm.model, folder / model_folder.MODEL_FILE)
+    save_model(lm.model, folder / MODEL_FILE)
 
 
 def fill(variable, value: float) -> None:
@@ -90,7 +93,7 @@ def folders(trained, tmp_path_factory):
     corpus = tmp / "corpus.txt"
     corpus.write_text(trained[1], encoding="utf-8")
     p = {name: copy_folder(src, tmp / name) for name in ("no_weights", "nan", "huge", "lite")}
-    without_weights(src / model_folder.MODEL_FILE, p["no_weights"] / model_folder.MODEL_FILE)
+    without_weights(src / MODEL_FILE, p["no_weights"] / MODEL_FILE)
     edit_weights(p["nan"], lambda m: fill(m.get_layer("rnn_0").cell.kernel, np.nan))
     # Finite weights whose logits differ by ~1e31: the loss is finite, its exp is not.
     edit_weights(p["huge"], lambda m: alternate(m.get_layer("logits").kernel, 1e30))
@@ -192,7 +195,7 @@ def test_a_full_disk_during_export_is_one_line_and_leaves_no_debris(trained, tmp
             if full
             else [p.name for p in export.iterdir()]
         )
-        assert set(left) <= {model_folder.LOCK_FILE, SIDECAR_FILE}, left
+        assert set(left) <= {LOCK_FILE, SIDECAR_FILE}, left
 
 
 @pytest.mark.slow
@@ -216,17 +219,17 @@ def test_export_removes_what_a_killed_export_left(trained, tmp_path):
     left = list(out.glob(f".{SAVED_MODEL_DIR}.*"))
     assert left and not (out / SAVED_MODEL_DIR).exists()
     # What an export killed in `atomic_write` leaves.
-    (out / f".model.tflite.k1ll3d{model_folder.TEMPORARY_SUFFIX}").write_bytes(b"half")
+    (out / f".model.tflite.k1ll3d{TEMPORARY_SUFFIX}").write_bytes(b"half")
 
     result = export_model(folder, tflite=False, eval_chars=100)
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        [model_folder.LOCK_FILE, SIDECAR_FILE, SAVED_MODEL_DIR]
+        [LOCK_FILE, SIDECAR_FILE, SAVED_MODEL_DIR]
     )
     assert result.reports[0].top1_agreement == 1.0
 
 
 def test_a_second_export_into_the_same_folder_is_refused(trained, tmp_path):
     folder = copy_folder(trained[0].folder, tmp_path / "m")
-    with model_folder.lock(folder / EXPORT_DIR, "export folder"):
+    with lock(folder / EXPORT_DIR, "export folder"):
         out = run(cli("export", "--model", str(folder), "--tflite"))
     assert_one_line_error(out, "export folder", "is in use by another run")

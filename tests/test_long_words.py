@@ -11,14 +11,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_rnn_textgen import folder as model_folder
-from keras_rnn_textgen.tokenizer import UNK_ID
-from keras_rnn_textgen.word_tokenizer import (
-    MAX_WORD_BYTES,
-    UNK_TOKEN,
-    SubwordTokenizer,
-    WordTokenizer,
-)
+from keras_rnn_textgen.saving.layout import REQUIRED_FILES
+from keras_rnn_textgen.tokenizers.ids import UNK_ID
+from keras_rnn_textgen.tokenizers.pieces import MAX_WORD_BYTES, UNK_TOKEN
+from keras_rnn_textgen.tokenizers.subword import SubwordTokenizer
+from keras_rnn_textgen.tokenizers.word import WordTokenizer
+from keras_rnn_textgen.trained_model import load
 
 from .conftest import ENGLISH, RUSSIAN
 from .test_levels import fit_level
@@ -64,7 +62,7 @@ def long_word_folder(request, tmp_path_factory):
 
 @pytest.mark.slow
 def test_fit_generate_evaluate_and_export_with_long_words(long_word_folder, tmp_path):
-    lm = model_folder.load(long_word_folder)
+    lm = load(long_word_folder)
     assert not set(LONG_WORDS) & set(lm.tokenizer.vocabulary)
     assert lm.info["corpus"]["unknown_tokens"] >= 3 * 3 * 12 - 2  # all but a split's halves
 
@@ -104,4 +102,4 @@ def test_fit_command_with_a_long_word_writes_a_complete_folder(tmp_path):
         *"--epochs 1 --steps-per-epoch 2 --sample-every 0 --no-jit".split(),
     )
     assert out.returncode == 0, out.stderr
-    assert all((tmp_path / "w" / name).is_file() for name in model_folder.REQUIRED_FILES)
+    assert all((tmp_path / "w" / name).is_file() for name in REQUIRED_FILES)

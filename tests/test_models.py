@@ -3,7 +3,8 @@ import pytest
 import tensorflow as tf
 
 from keras_rnn_textgen.config import CELL_NAMES, ModelConfig
-from keras_rnn_textgen.models import CELLS, StepModel, build_model, recurrent_layers
+from keras_rnn_textgen.models.build import CELLS, build_model, recurrent_layers
+from keras_rnn_textgen.models.step import StepModel
 
 
 def _config(cell, **kw):

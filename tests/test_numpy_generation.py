@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_rnn_textgen import numpy_generation, sampling
 from keras_rnn_textgen.config import ModelConfig, TrainConfig
-from keras_rnn_textgen.folder import load
-from keras_rnn_textgen.numpy_generation import NotForNumpy, NumpyCharModel
-from keras_rnn_textgen.tokenizer import PAD_ID, RESERVED_IDS, UNK_ID
-from keras_rnn_textgen.training import fit
+from keras_rnn_textgen.generation.numpy_model import NotForNumpy, NumpyCharModel
+from keras_rnn_textgen.sampling import draws, numpy_draws
+from keras_rnn_textgen.tokenizers.ids import RESERVED_IDS
+from keras_rnn_textgen.trained_model import load
+from keras_rnn_textgen.training.fit import fit
 
 from .conftest import ENGLISH, ROOT, TINY_TRAIN
 
@@ -30,36 +30,29 @@ OPTIONS = [
 ]
 
 
-def test_constants_are_the_tokenizers():
-    assert (numpy_generation.PAD_ID, numpy_generation.UNK_ID) == (PAD_ID, UNK_ID)
-    assert numpy_generation.RESERVED_IDS == RESERVED_IDS
-
-
 def test_uniform_draws_are_the_same_bits_in_numpy_eager_and_xla():
-    compiled = tf.function(lambda s, i: sampling.uniform_draws(s, i, 64), jit_compile=True)
+    compiled = tf.function(lambda s, i: draws.uniform_draws(s, i, 64), jit_compile=True)
     for seed, index in [(0, 0), (1, 0), (0, 1), (-7, 12345), (2**31 - 1, 2**31 - 1), (2**40, 3)]:
-        expected = numpy_generation.uniform_draws(seed, index, 64)
-        eager = sampling.uniform_draws(tf.constant(seed, tf.int64), tf.constant(index), 64)
+        expected = numpy_draws.uniform_draws(seed, index, 64)
+        eager = draws.uniform_draws(tf.constant(seed, tf.int64), tf.constant(index), 64)
         seed32 = tf.cast(tf.constant(seed, tf.int64), tf.int32)  # as the sampler casts it
         np.testing.assert_array_equal(eager.numpy(), expected)
         np.testing.assert_array_equal(compiled(seed32, tf.constant(index)).numpy(), expected)
-    draws = numpy_generation.uniform_draws(3, 0, 100_000)
-    assert 0 <= draws.min() and draws.max() < 1 and abs(draws.mean() - 0.5) < 0.01
+    values = numpy_draws.uniform_draws(3, 0, 100_000)
+    assert 0 <= values.min() and values.max() < 1 and abs(values.mean() - 0.5) < 0.01
 
 
 def test_filtered_draws_match_the_tensorflow_sampler():
     rng = np.random.default_rng(0)
     logits = (rng.normal(size=(2000, 30)) * 3).astype(np.float32)
     logits[:, :2] = -np.inf  # banned ids
-    u = numpy_generation.uniform_draws(1, 0, 2000)
+    u = numpy_draws.uniform_draws(1, 0, 2000)
     for temperature, top_k, top_p in [(1.0, 0, 1.0), (0.7, 5, 1.0), (1.3, 0, 0.8), (1.0, 3, 0.5)]:
-        ours = numpy_generation.draw(
-            numpy_generation.filter_logits(logits, temperature, top_k, top_p), u
-        )
-        theirs = sampling.draw(sampling.filter_logits(logits, temperature, top_k, top_p), u)
+        ours = numpy_draws.draw(numpy_draws.filter_logits(logits, temperature, top_k, top_p), u)
+        theirs = draws.draw(draws.filter_logits(logits, temperature, top_k, top_p), u)
         np.testing.assert_array_equal(ours, theirs.numpy())
     # The draws follow the probabilities.
-    counts = np.bincount(numpy_generation.draw(np.log([[0.1, 0.2, 0.7]] * 20000), u.repeat(10)))
+    counts = np.bincount(numpy_draws.draw(np.log([[0.1, 0.2, 0.7]] * 20000), u.repeat(10)))
     np.testing.assert_allclose(counts / 20000, [0.1, 0.2, 0.7], atol=0.02)
 
 

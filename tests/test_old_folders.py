@@ -7,7 +7,7 @@ import pathlib
 import pytest
 
 import keras_rnn_textgen as ktg
-from keras_rnn_textgen.data import default_corpus_path
+from keras_rnn_textgen.data.corpus import default_corpus_path
 
 FIXTURES = pathlib.Path(__file__).resolve().parent / "fixtures"
 EXPECTED = json.loads((FIXTURES / "expected.json").read_text(encoding="utf-8"))

@@ -9,12 +9,13 @@ import tensorflow as tf
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from keras_rnn_textgen import data
 from keras_rnn_textgen.config import ModelConfig
-from keras_rnn_textgen.generation import TextGenerator
-from keras_rnn_textgen.models import build_model
-from keras_rnn_textgen.sampling import RandomSampler
-from keras_rnn_textgen.tokenizer import RESERVED_IDS, UNK_ID, CharTokenizer
+from keras_rnn_textgen.data.windows import evaluation_dataset, training_dataset
+from keras_rnn_textgen.generation.text_generator import TextGenerator
+from keras_rnn_textgen.models.build import build_model
+from keras_rnn_textgen.sampling.random import RandomSampler
+from keras_rnn_textgen.tokenizers.char import CharTokenizer
+from keras_rnn_textgen.tokenizers.ids import RESERVED_IDS, UNK_ID
 
 # Any Unicode text: every code point but the surrogates, which UTF-8 cannot hold.
 TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=200)
@@ -79,7 +80,7 @@ def test_every_training_window_is_its_inputs_then_the_next_token(corpus, seed, s
     ids, seq_len, batch_size = corpus
     windows = _windows_of(ids, seq_len)
     per_epoch = len(windows) // batch_size
-    dataset = data.training_dataset(tf.constant(ids), seq_len, batch_size, seed, start_batch)
+    dataset = training_dataset(tf.constant(ids), seq_len, batch_size, seed, start_batch)
     for x, y in dataset.take(per_epoch + 1):  # into the next epoch too
         x, y = x.numpy(), y.numpy()
         assert x.shape == y.shape == (batch_size, seq_len)
@@ -94,7 +95,7 @@ def test_every_training_window_is_its_inputs_then_the_next_token(corpus, seed, s
 def test_evaluation_windows_are_every_window_in_text_order(corpus):
     ids, seq_len, batch_size = corpus
     rows = []
-    for x, y in data.evaluation_dataset(tf.constant(ids), seq_len, batch_size):
+    for x, y in evaluation_dataset(tf.constant(ids), seq_len, batch_size):
         x, y = x.numpy(), y.numpy()
         assert (x[:, 1:] == y[:, :-1]).all()
         rows.extend((*inputs, targets[-1]) for inputs, targets in zip(x, y))

@@ -26,13 +26,16 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_rnn_textgen import folder as model_folder
-from keras_rnn_textgen.callbacks import read_history
 from keras_rnn_textgen.config import ModelConfig, TrainConfig
-from keras_rnn_textgen.folder import ModelFolderError, load
-from keras_rnn_textgen.models import build_model
-from keras_rnn_textgen.tflite import TFLiteModel
-from keras_rnn_textgen.training import OUTPUT_FILES, fit
+from keras_rnn_textgen.errors import ModelFolderError
+from keras_rnn_textgen.export.tflite_runner import TFLiteModel
+from keras_rnn_textgen.models.build import build_model
+from keras_rnn_textgen.saving.files import TEMPORARY_SUFFIX, signals_deferred, write_text
+from keras_rnn_textgen.saving.layout import LOCK_FILE
+from keras_rnn_textgen.saving.run_logs import read_history
+from keras_rnn_textgen.trained_model import load
+from keras_rnn_textgen.training.fit import fit
+from keras_rnn_textgen.training.folder_checks import OUTPUT_FILES
 
 from .conftest import ENGLISH, TINY_MODEL, tiny_fit
 
@@ -116,7 +119,7 @@ def snapshot(folder: pathlib.Path) -> dict[str, tuple[int, str]]:
 def copy_folder(src: pathlib.Path, dst: pathlib.Path) -> pathlib.Path:
     dst.mkdir(parents=True)
     for p in src.iterdir():
-        if p.is_file() and p.name != model_folder.LOCK_FILE:
+        if p.is_file() and p.name != LOCK_FILE:
             (dst / p.name).write_bytes(p.read_bytes())
     return dst
 
@@ -362,7 +365,7 @@ def test_a_failed_write_names_the_file_and_keeps_the_last_epoch(bad_input):
     before, after = p["before"]["disk"], snapshot(p["disk"])
     for name in ("model.keras", "tokenizer.json"):
         assert after[name][1] == before[name][1], name
-    assert not [name for name in after if model_folder.TEMPORARY_SUFFIX in name]
+    assert not [name for name in after if TEMPORARY_SUFFIX in name]
     lm = load(p["disk"])
     assert lm.info["progress"] == {"epochs_completed": 2, "step": 16}
 
@@ -408,11 +411,11 @@ def test_a_signal_during_a_save_is_held_until_every_file_is_written(tmp_path):
         }
         try:
             with pytest.raises(KeyboardInterrupt):
-                with model_folder.signals_deferred():
-                    model_folder.write_text(files[0], str(signum))
+                with signals_deferred():
+                    write_text(files[0], str(signum))
                     os.kill(os.getpid(), signum)
                     time.sleep(0.05)  # Python runs signal handlers between bytecodes
-                    model_folder.write_text(files[1], str(signum))
+                    write_text(files[1], str(signum))
         finally:
             for number, handler in previous.items():
                 signal.signal(number, handler)
@@ -669,7 +672,7 @@ def test_sigkill_at_random_moments_never_leaves_a_folder_that_loads_wrongly(tmp_
                         process.kill()
                 elif folder not in epochs_at_lock:
                     try:
-                        holder = (folder / model_folder.LOCK_FILE).read_text()
+                        holder = (folder / LOCK_FILE).read_text()
                     except OSError:
                         holder = ""
                     if holder == str(process.pid):
@@ -694,7 +697,7 @@ def test_sigkill_at_random_moments_never_leaves_a_folder_that_loads_wrongly(tmp_
     )
     for out, folder in zip(finished, folders):
         assert out.returncode == 0, f"seed {seed}, states {kills}: {out.stderr}"
-        assert not list(folder.glob(f".*{model_folder.TEMPORARY_SUFFIX}*"))
+        assert not list(folder.glob(f".*{TEMPORARY_SUFFIX}*"))
         assert_same_history(folder, expected, f"seed {seed}, states {kills}")
 
 

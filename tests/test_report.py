@@ -6,12 +6,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from keras_rnn_textgen import folder as model_folder
-from keras_rnn_textgen.callbacks import history_csv, read_history
 from keras_rnn_textgen.config import ModelConfig, TrainConfig
-from keras_rnn_textgen.pages import escape
-from keras_rnn_textgen.report import _moving_average, read_samples, write_report
-from keras_rnn_textgen.training import fit
+from keras_rnn_textgen.pages.html import escape
+from keras_rnn_textgen.pages.plots import _moving_average
+from keras_rnn_textgen.pages.report import write_report
+from keras_rnn_textgen.saving.layout import REPORT_FILES
+from keras_rnn_textgen.saving.run_logs import history_csv, read_history, read_samples
+from keras_rnn_textgen.trained_model import load
+from keras_rnn_textgen.training.fit import fit
 
 from .browser import assert_offline, assert_renders_cleanly, requires_chromium
 from .conftest import ENGLISH, TINY_MODEL, TINY_TRAIN
@@ -97,7 +99,7 @@ def test_report_page(tiny_folder, cell):
     written = []
     path = write_report(folder, print_fn=written.append)
     assert path == folder / "report.html" and written[-1] == str(path)
-    plots = [folder / name for name in model_folder.REPORT_FILES[1:]]
+    plots = [folder / name for name in REPORT_FILES[1:]]
     assert written[:-1] == [str(p) for p in plots]
     page = path.read_text(encoding="utf-8")
     assert_offline(page)
@@ -108,7 +110,7 @@ def test_report_page(tiny_folder, cell):
             image.verify()
         with Image.open(plot) as image:
             assert image.format == "PNG" and image.size[0] == 1000 and image.size[1] >= 250
-    lm = model_folder.load(folder)
+    lm = load(folder)
     assert f"{lm.model.count_params():,}" in page
     assert FORMULAS[cell] in page
     history = read_history(folder / "history.csv")

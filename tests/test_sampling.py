@@ -2,13 +2,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_rnn_textgen.sampling import (
-    GreedySampler,
-    RandomSampler,
-    check_sampling_options,
-    filter_logits,
-)
-from keras_rnn_textgen.tokenizer import PAD_ID, UNK_ID
+from keras_rnn_textgen.generation.checks import check_sampling_options
+from keras_rnn_textgen.sampling.draws import filter_logits
+from keras_rnn_textgen.sampling.greedy import GreedySampler
+from keras_rnn_textgen.sampling.random import RandomSampler
+from keras_rnn_textgen.tokenizers.ids import PAD_ID, UNK_ID
 
 INF = float("inf")
 

@@ -5,12 +5,14 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_rnn_textgen import folder as model_folder
 from keras_rnn_textgen.config import ModelConfig, TrainConfig
-from keras_rnn_textgen.data import CorpusError
-from keras_rnn_textgen.models import StepModel, build_model
-from keras_rnn_textgen.stateful import StatefulTraining, stateful_dataset, stream_layout
-from keras_rnn_textgen.training import fit
+from keras_rnn_textgen.data.streams import stateful_dataset, stream_layout
+from keras_rnn_textgen.errors import CorpusError
+from keras_rnn_textgen.models.build import build_model
+from keras_rnn_textgen.models.step import StepModel
+from keras_rnn_textgen.trained_model import load
+from keras_rnn_textgen.training.fit import fit
+from keras_rnn_textgen.training.stateful import StatefulTraining
 
 SEQ_LEN, BATCH = 10, 4
 
@@ -96,7 +98,7 @@ def test_fit_stateful_writes_a_folder_that_loads_and_resumes(tmp_path):
     result = fit([corpus], model_config, train_config, output=tmp_path, name="m", verbose=0)
     assert result.epochs_completed == 1
     assert np.isfinite(result.metrics["val_loss"])
-    loaded = model_folder.load(result.folder)
+    loaded = load(result.folder)
     assert loaded.info["training"]["stateful"] is True
     assert not any(layer.get_config().get("stateful") for layer in loaded.model.layers), (
         "model.keras must not record stateful layers"

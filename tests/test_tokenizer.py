@@ -3,7 +3,8 @@ import tensorflow as tf
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from keras_rnn_textgen.tokenizer import PAD_ID, RESERVED_IDS, UNK_ID, CharTokenizer
+from keras_rnn_textgen.tokenizers.char import CharTokenizer
+from keras_rnn_textgen.tokenizers.ids import PAD_ID, RESERVED_IDS, UNK_ID
 
 TEXTS = ["hello", "Привет, мир!", "emoji 🙂👍🏽 ok", "line one\nline two\n", "", "日本語のテキスト"]
 VOCAB_TEXT = "".join(TEXTS)

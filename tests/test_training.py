@@ -3,11 +3,12 @@ import json
 import numpy as np
 import pytest
 
-from keras_rnn_textgen import folder as model_folder
-from keras_rnn_textgen.callbacks import read_history
-from keras_rnn_textgen.config import ModelConfig, TrainConfig
-from keras_rnn_textgen.folder import ModelFolderError, load
-from keras_rnn_textgen.training import fit
+from keras_rnn_textgen.config import FORMAT_VERSION, ModelConfig, TrainConfig
+from keras_rnn_textgen.errors import ModelFolderError
+from keras_rnn_textgen.saving.layout import REQUIRED_FILES
+from keras_rnn_textgen.saving.run_logs import read_history
+from keras_rnn_textgen.trained_model import load
+from keras_rnn_textgen.training.fit import fit
 
 from .conftest import ENGLISH, RUSSIAN, TINY_MODEL, TINY_TRAIN, tiny_fit
 
@@ -15,10 +16,10 @@ from .conftest import ENGLISH, RUSSIAN, TINY_MODEL, TINY_TRAIN, tiny_fit
 def test_fit_writes_a_complete_model_folder(trained):
     result, _ = trained
     names = {p.name for p in result.folder.iterdir()}
-    assert set(model_folder.REQUIRED_FILES) <= names
+    assert set(REQUIRED_FILES) <= names
     assert {"history.csv", "samples.txt", "validation_sample.txt"} <= names
     config = json.loads((result.folder / "config.json").read_text())
-    assert config["format_version"] == model_folder.FORMAT_VERSION
+    assert config["format_version"] == FORMAT_VERSION
     assert config["model"]["cell"] == "lstm" and config["training"]["seq_len"] == 16
     assert config["progress"]["epochs_completed"] == 2
     history = read_history(result.folder / "history.csv")

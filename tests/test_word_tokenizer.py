@@ -4,19 +4,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_rnn_textgen.tokenizer import (
-    PAD_ID,
-    UNK_ID,
-    CharTokenizer,
-    build_tokenizer,
-    tokenizer_from_config,
-)
-from keras_rnn_textgen.word_tokenizer import (
-    NEWLINE_ID,
-    SubwordTokenizer,
-    WordTokenizer,
-    text_chunks,
-)
+from keras_rnn_textgen.tokenizers.base import text_chunks
+from keras_rnn_textgen.tokenizers.char import CharTokenizer
+from keras_rnn_textgen.tokenizers.ids import PAD_ID, UNK_ID
+from keras_rnn_textgen.tokenizers.pieces import NEWLINE_ID
+from keras_rnn_textgen.tokenizers.registry import build_tokenizer, tokenizer_from_config
+from keras_rnn_textgen.tokenizers.subword import SubwordTokenizer
+from keras_rnn_textgen.tokenizers.word import WordTokenizer
 
 ENGLISH = (
     "To be, or not to be: that is the question.\n"

@@ -1,0 +1,136 @@
+"""What every command shares: one-line errors, signals, quiet TensorFlow start-up."""
+
+import contextlib
+import os
+import signal
+import sys
+import tempfile
+
+import click
+
+from keras_rnn_textgen.errors import TrainingInterrupted, TrainingStopped
+
+# Errors the package raises for bad input: one line, no traceback.
+USER_ERRORS = (ValueError, OSError, TrainingStopped)
+# Where `fit` writes model folders, and where the other commands look without --model.
+DEFAULT_OUTPUT = "saved_models"
+MODEL_HELP = f"Model folder. Default: the one trained last under {DEFAULT_OUTPUT}/."
+
+
+@contextlib.contextmanager
+def signals_end_process(stderr_fd: int):
+    """Ctrl-C or SIGTERM inside the block ends the process at once: exit 130, one error line.
+
+    For the TensorFlow import, which writes nothing yet holds nothing to save,
+    and which turns a `KeyboardInterrupt` raised inside it into an unrelated
+    `ImportError`.
+    """
+
+    def end(signum, frame):
+        with contextlib.suppress(OSError):  # the descriptor may be closed already
+            os.write(stderr_fd, b"error: interrupted\n")
+        os._exit(130)
+
+    # A signal the parent ignores (a job started in the background by a shell) stays ignored.
+    previous = {
+        signum: signal.signal(signum, end)
+        for signum in (signal.SIGINT, signal.SIGTERM)
+        if signal.getsignal(signum) is not signal.SIG_IGN
+    }
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def quiet_import_tensorflow(verbose: bool) -> None:
+    """Imports TensorFlow, hiding its start-up log lines unless `verbose`.
+
+    Some of those lines are written by C++ straight to file descriptor 2, so
+    stderr is pointed at a temporary file during the import and the file is
+    replayed only if the import fails. Ctrl-C during the import ends the
+    process with `error: interrupted` (`signals_end_process`).
+    """
+    if verbose or "tensorflow" in sys.modules:
+        with signals_end_process(2):
+            import tensorflow  # noqa: F401
+
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as log, signals_end_process(saved):
+        os.dup2(log.fileno(), 2)
+        try:
+            import tensorflow as tf
+
+            tf.get_logger().setLevel("ERROR")
+            # A multi-worker job (TF_CONFIG) sets up its strategy in `fit`, which
+            # TensorFlow allows only before it initialises its devices.
+            if not os.environ.get("TF_CONFIG"):
+                tf.constant(0)  # device initialisation logs here
+        except BaseException:
+            os.dup2(saved, 2)
+            log.seek(0)
+            sys.stderr.write(log.read().decode(errors="replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+@contextlib.contextmanager
+def quiet_native_stderr(verbose: bool):
+    """Hides what TFLite's C++ code writes to stderr; keeps this package's warning lines."""
+    if verbose:
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as log:
+        os.dup2(log.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            log.seek(0)
+            for line in log.read().decode(errors="replace").splitlines():
+                if line.startswith(("warning:", "error:")):
+                    click.echo(line, err=True)
+
+
+def echo_error(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+
+
+@contextlib.contextmanager
+def user_errors(ctx: click.Context):
+    """Turns the package's errors into one line on stderr and exit code 1 (130 on Ctrl-C)."""
+    if ctx.obj["debug"]:
+        yield
+        return
+    try:
+        yield
+    except TrainingInterrupted as e:
+        echo_error(str(e))
+        ctx.exit(130)
+    except KeyboardInterrupt:
+        echo_error("interrupted")
+        ctx.exit(130)
+    except USER_ERRORS as e:
+        echo_error(str(e).splitlines()[0] if str(e) else type(e).__name__)
+        ctx.exit(1)
+
+
+def model_or_latest(model_dir: str | None) -> str:
+    """`model_dir`, or the model folder trained last under `DEFAULT_OUTPUT`, said on stderr."""
+    if model_dir:
+        return model_dir
+    from keras_rnn_textgen.saving.layout import latest_model_folder
+
+    latest = str(latest_model_folder(DEFAULT_OUTPUT))
+    click.echo(f"using the most recent model {latest}", err=True)
+    return latest

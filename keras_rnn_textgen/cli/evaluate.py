@@ -1,0 +1,54 @@
+"""`evaluate`: perplexity and bits per token on a text."""
+
+import click
+
+from keras_rnn_textgen.cli.common import MODEL_HELP, model_or_latest, user_errors
+
+
+@click.command()
+@click.option("--model", "model_dir", type=click.Path(), help=MODEL_HELP)
+@click.option(
+    "--corpus",
+    "corpus",
+    required=True,
+    multiple=True,
+    type=click.Path(),
+    help="Text file or folder to measure (repeatable).",
+)
+@click.option("--encoding", default="utf-8", show_default=True)
+@click.option(
+    "--encoding-errors",
+    type=click.Choice(["strict", "replace"]),
+    default="strict",
+    show_default=True,
+)
+@click.option("--batch-size", type=int, default=64, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_context
+def evaluate(ctx, model_dir, corpus, encoding, encoding_errors, batch_size, as_json):
+    """Perplexity and bits per character of a model on a text."""
+    with user_errors(ctx):
+        from keras_rnn_textgen.data.corpus import load_corpus
+        from keras_rnn_textgen.saving.files import json_text
+        from keras_rnn_textgen.trained_model import load
+
+        lm = load(model_or_latest(model_dir))
+        result = lm.evaluate(load_corpus(corpus, encoding, encoding_errors), batch_size)
+        if as_json:
+            click.echo(json_text(result))
+        else:
+            level = lm.model_config.level
+            if level == "char":
+                click.echo(
+                    f"perplexity {result['perplexity']:.4f}  "
+                    f"bits/char {result['bits_per_char']:.4f}  characters {result['tokens']}  "
+                    f"outside vocabulary {result['unknown_tokens']}"
+                )
+            else:
+                click.echo(
+                    f"perplexity per {level} {result['perplexity']:.4f}  "
+                    f"bits/char {result['bits_per_char']:.4f}  "
+                    f"bits/{level} {result['bits_per_token']:.4f}  "
+                    f"{level}s {result['tokens']}  characters {result['characters']}  "
+                    f"[UNK] {result['unknown_tokens']}"
+                )

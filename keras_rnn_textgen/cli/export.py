@@ -1,0 +1,98 @@
+"""`export`: SavedModel and TFLite files, compared with Keras."""
+
+import click
+
+from keras_rnn_textgen.cli.common import (
+    MODEL_HELP,
+    model_or_latest,
+    quiet_native_stderr,
+    user_errors,
+)
+from keras_rnn_textgen.config import QUANTIZE_MODES
+
+
+@click.command()
+@click.option("--model", "model_dir", type=click.Path(), help=MODEL_HELP)
+@click.option("--saved-model", is_flag=True, help="Write export/saved_model/.")
+@click.option("--tflite", is_flag=True, help="Write export/model*.tflite.")
+@click.option(
+    "--quantize",
+    multiple=True,
+    type=click.Choice(QUANTIZE_MODES),
+    help="TFLite variant (repeatable): none is model.tflite (float32), the others "
+    "model_<mode>.tflite. Default: none.",
+)
+@click.option(
+    "--corpus",
+    type=click.Path(),
+    help="Held-out and int8 calibration text. Default: the folder's validation_sample.txt.",
+)
+@click.option(
+    "--eval-chars",
+    type=int,
+    default=5000,
+    show_default=True,
+    help="Characters of held-out text measured.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_context
+def export(ctx, model_dir, saved_model, tflite, quantize, corpus, eval_chars, as_json):
+    """Export to a SavedModel and TFLite (both by default) and compare them with Keras."""
+    with user_errors(ctx):
+        from keras_rnn_textgen.export.artifacts import export_model
+        from keras_rnn_textgen.saving.files import json_text
+
+        if not (saved_model or tflite):
+            saved_model = tflite = True
+        if quantize and not tflite:
+            raise ValueError("--quantize chooses TFLite files: add --tflite or drop --saved-model")
+        model_dir = model_or_latest(model_dir)
+        with quiet_native_stderr(ctx.obj["verbose"]):
+            result = export_model(
+                model_dir,
+                saved_model=saved_model,
+                tflite=tflite,
+                quantize=quantize or ("none",),
+                corpus=corpus,
+                eval_chars=eval_chars,
+            )
+        rows = [
+            {
+                "artifact": r.name,
+                "path": str(r.path),
+                "size_bytes": r.size_bytes,
+                "top1_agreement": r.top1_agreement,
+                "perplexity": r.perplexity,
+                "keras_perplexity": r.keras_perplexity,
+                "perplexity_change": r.perplexity_change,
+                "max_abs_logit_diff": r.max_abs_logit_diff,
+            }
+            for r in result.reports
+        ]
+        if as_json:
+            click.echo(
+                json_text(
+                    {
+                        "folder": str(result.folder),
+                        "files": [str(f) for f in result.files],
+                        "eval_tokens": result.eval_tokens,
+                        "artifacts": rows,
+                    }
+                )
+            )
+            return
+        click.echo(
+            f"held-out text: {result.eval_tokens} characters, Keras perplexity "
+            f"{rows[0]['keras_perplexity']:.4f}"
+        )
+        click.echo(
+            f"{'artifact':<16}{'size':>10}  {'top-1 agreement':>15}  {'perplexity':>10}  change"
+        )
+        for row in rows:
+            click.echo(
+                f"{row['artifact']:<16}{row['size_bytes'] / 1024:>8.1f}KB  "
+                f"{row['top1_agreement']:>15.2%}  {row['perplexity']:>10.4f}  "
+                f"{row['perplexity_change']:+.3%}"
+            )
+        for path in result.files:
+            click.echo(f"wrote {path}")

@@ -1,0 +1,90 @@
+"""`generate`: text from a model folder or a `.tflite` file."""
+
+import contextlib
+
+import click
+
+from keras_rnn_textgen.cli.common import (
+    MODEL_HELP,
+    model_or_latest,
+    quiet_import_tensorflow,
+    quiet_native_stderr,
+    user_errors,
+)
+
+
+@click.command()
+@click.option("--model", "model_dir", type=click.Path(), help=MODEL_HELP)
+@click.option(
+    "--tflite",
+    "tflite_path",
+    type=click.Path(),
+    help="Run this exported .tflite file (with the tokenizer.json beside it) instead.",
+)
+@click.option("--prompt", default="", help="Text to continue. Default: none.")
+@click.option(
+    "--length",
+    type=int,
+    default=200,
+    show_default=True,
+    help="New tokens per sample: characters, or words / pieces of a word / subword model.",
+)
+@click.option("--temperature", type=float, default=1.0, show_default=True)
+@click.option("--top-k", type=int, default=0, show_default=True, help="0 turns it off.")
+@click.option("--top-p", type=float, default=1.0, show_default=True, help="1 turns it off.")
+@click.option("--greedy", is_flag=True, help="Always take the most likely character.")
+@click.option("--num-samples", type=int, default=1, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--strict", is_flag=True, help="Refuse prompt characters outside the vocabulary.")
+@click.option(
+    "--repetition-penalty",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="Divide (positive) or multiply (negative) the logits of tokens already in the text "
+    "by this; 1 turns it off.",
+)
+@click.option(
+    "--stop",
+    multiple=True,
+    help="End a sample just before this text (repeatable; in bash, $'\\n\\n' is a blank line).",
+)
+@click.pass_context
+def generate(ctx, model_dir, tflite_path, prompt, length, **options):
+    """Generate text: stdout carries only the samples, separated by blank lines."""
+    with user_errors(ctx):
+        if model_dir and tflite_path:
+            raise ValueError(
+                f"give --model or --tflite, not both; got --model {model_dir!r} and "
+                f"--tflite {tflite_path!r}"
+            )
+        if tflite_path:
+            quiet_import_tensorflow(ctx.obj["verbose"])
+            from keras_rnn_textgen.export.tflite_runner import TFLiteModel
+
+            with quiet_native_stderr(ctx.obj["verbose"]):
+                texts = TFLiteModel(tflite_path).generate(prompt, length, **options)
+        else:
+            model_dir = model_or_latest(model_dir)
+            texts = _folder_generator(ctx, model_dir, length).generate(prompt, length, **options)
+        click.echo("\n\n".join(texts))
+
+
+def _folder_generator(ctx: click.Context, model_dir: str, length: int):
+    """NumPy for a short text of a char-level folder (no TensorFlow start-up), else Keras.
+
+    Both give the same text for a seed.
+    """
+    from keras_rnn_textgen.generation.numpy_model import (
+        NUMPY_MAX_TOKENS,
+        NotForNumpy,
+        NumpyCharModel,
+    )
+
+    if 0 <= length <= NUMPY_MAX_TOKENS:
+        with contextlib.suppress(NotForNumpy):  # another level, or a problem `load` names
+            return NumpyCharModel(model_dir)
+    quiet_import_tensorflow(ctx.obj["verbose"])
+    from keras_rnn_textgen.trained_model import load
+
+    return load(model_dir)

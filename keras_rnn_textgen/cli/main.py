@@ -1,0 +1,112 @@
+"""The command line: parse, call the package, echo. `python cli.py --help`."""
+
+import os
+import signal
+import sys
+
+import click
+
+from keras_rnn_textgen import __version__
+from keras_rnn_textgen.cli.bench import bench
+from keras_rnn_textgen.cli.common import echo_error, quiet_import_tensorflow
+from keras_rnn_textgen.cli.evaluate import evaluate
+from keras_rnn_textgen.cli.export import export
+from keras_rnn_textgen.cli.fit import fit
+from keras_rnn_textgen.cli.generate import generate
+from keras_rnn_textgen.cli.inspect import inspect
+from keras_rnn_textgen.cli.report import report
+
+
+def _raise_keyboard_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _print_versions(ctx: click.Context, param, value) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    quiet_import_tensorflow(verbose=False)
+    import keras
+    import tensorflow as tf
+
+    click.echo(
+        f"keras-rnn-textgen {__version__}, TensorFlow {tf.__version__}, Keras {keras.__version__}"
+    )
+    ctx.exit()
+
+
+class _OneLineUsageErrors(click.Group):
+    """A group whose usage errors (an unknown choice, a missing option) are one line too.
+
+    Ctrl-C or SIGTERM at any moment, start-up included (click alone would
+    print "Aborted!" and exit 1), ends with `error: interrupted` and exit 130.
+    """
+
+    def main(self, *args, **kwargs):
+        signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+        return super().main(*args, **kwargs)
+
+    def make_context(self, *args, **kwargs) -> click.Context:
+        try:
+            return super().make_context(*args, **kwargs)
+        except KeyboardInterrupt:  # e.g. in `--version`, while TensorFlow is imported
+            echo_error("interrupted")
+            raise click.exceptions.Exit(130) from None
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as e:
+            if (ctx.obj or {}).get("debug"):
+                raise
+            echo_error(e.format_message())
+            ctx.exit(e.exit_code)
+        except KeyboardInterrupt:  # before a command's own handling, e.g. while importing
+            if (ctx.obj or {}).get("debug"):
+                raise
+            echo_error("interrupted")
+            ctx.exit(130)
+
+
+@click.group(cls=_OneLineUsageErrors, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--verbose", is_flag=True, help="Show TensorFlow's own log lines.")
+@click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_print_versions,
+    help="Print the package, TensorFlow and Keras versions.",
+)
+@click.pass_context
+def main(ctx: click.Context, verbose: bool, debug: bool) -> None:
+    """Train recurrent text generators (SimpleRNN, LSTM, GRU) and use them."""
+    ctx.obj = {"verbose": verbose, "debug": debug}
+    # `fit` checks its options before it imports TensorFlow, so a typo is answered at once;
+    # `generate` runs a char-level model folder without it.
+    if ctx.invoked_subcommand not in ("fit", "generate"):
+        quiet_import_tensorflow(verbose)
+    import logging
+
+    logging.basicConfig(format="warning: %(message)s", level=logging.WARNING)
+
+
+for command in (fit, generate, evaluate, export, report, inspect, bench):
+    main.add_command(command)
+
+
+def run() -> None:
+    """Runs the command line as a program (`python cli.py`, the console script).
+
+    After Ctrl-C or SIGTERM (exit 130) every `finally` has run and the error
+    line is written, so the process ends at once: Python's teardown of
+    TensorFlow would add a second or more before the shell gets its prompt back.
+    """
+    try:
+        main()
+    except SystemExit as e:
+        if e.code != 130:
+            raise
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(130)

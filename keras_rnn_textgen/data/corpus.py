@@ -1,0 +1,142 @@
+"""Reading a corpus: files, encodings, documents and the validation split."""
+
+import math
+import pathlib
+from collections.abc import Sequence
+from importlib import resources
+
+from keras_rnn_textgen.errors import CorpusError
+
+DEFAULT_CORPUS = "shakespeare.txt"
+
+
+def default_corpus_path() -> pathlib.Path:
+    """Path of the bundled public-domain Shakespeare corpus."""
+    return pathlib.Path(str(resources.files("keras_rnn_textgen") / "data" / DEFAULT_CORPUS))
+
+
+def corpus_files(paths: Sequence[str | pathlib.Path]) -> list[pathlib.Path]:
+    """Expands files and folders into the list of files to read, in order.
+
+    A folder contributes its non-hidden files, recursively, sorted by path.
+    """
+    files: list[pathlib.Path] = []
+    for path in map(pathlib.Path, paths):
+        if path.is_dir():
+            found = sorted(
+                p
+                for p in path.rglob("*")
+                if p.is_file()
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
+            )
+            if not found:
+                raise CorpusError(f"corpus folder {str(path)!r} holds no text files")
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise CorpusError(f"corpus path {str(path)!r} does not exist")
+    return files
+
+
+def read_text(path: pathlib.Path, encoding: str = "utf-8", errors: str = "strict") -> str:
+    """Reads one text file, naming the file and byte offset of undecodable bytes."""
+    data = path.read_bytes()
+    nul = data.find(b"\x00")
+    if nul >= 0 and encoding.lower().replace("-", "").replace("_", "") in ("utf8", "ascii"):
+        raise CorpusError(
+            f"{str(path)!r} looks binary: NUL byte at offset {nul}; give a text file "
+            "(or its `--encoding`, e.g. utf-16)"
+        )
+    try:
+        text = data.decode(encoding, errors=errors)
+    except LookupError:
+        raise CorpusError(f"unknown `encoding` {encoding!r}") from None
+    except UnicodeDecodeError as e:
+        raise CorpusError(
+            f"{str(path)!r} is not valid {encoding}: byte offset {e.start}; "
+            "pass the file's `--encoding`, or `--encoding-errors replace`"
+        ) from None
+    # Windows line ends would teach the model to write "\r\n".
+    return text.replace("\r\n", "\n")
+
+
+def load_corpus(
+    paths: Sequence[str | pathlib.Path] = (),
+    encoding: str = "utf-8",
+    errors: str = "strict",
+) -> str:
+    """Reads and joins the corpus files; with no paths, the bundled corpus.
+
+    Args:
+        paths: text files and folders of text files.
+        encoding: text encoding of every file.
+        errors: `"strict"` to refuse undecodable bytes, `"replace"` to keep going.
+
+    Example:
+        >>> text = load_corpus(["my_books/"])
+    """
+    files = corpus_files(paths) if paths else [default_corpus_path()]
+    texts = [read_text(f, encoding, errors) for f in files]
+    text = "".join(t if t.endswith("\n") else t + "\n" for t in texts if t)
+    if not text.strip():
+        raise CorpusError(f"corpus {', '.join(map(str, files))} is empty")
+    return text
+
+
+def line_documents(text: str) -> str:
+    """The corpus as one text per non-empty line, for `documents="lines"`.
+
+    Each line is stripped of surrounding whitespace and empty lines are
+    dropped; the result starts and ends with a line break, so every text
+    stands between two line breaks, the boundary token at every level.
+
+    Example:
+        >>> line_documents("Anna\n\n  Boris \nVera")
+        '\nAnna\nBoris\nVera\n'
+    """
+    body = "\n".join(line for line in map(str.strip, text.split("\n")) if line)
+    if not body:
+        raise CorpusError("corpus has no non-empty lines to read as documents")
+    return "\n" + body + "\n"
+
+
+def as_documents(text: str, documents: str) -> str:
+    """The corpus as `fit` reads it for `TrainConfig.documents`: as it is, or `line_documents`."""
+    return line_documents(text) if documents == "lines" else text
+
+
+def split_text(text: str, validation_split: float, seq_len: int) -> tuple[str, str]:
+    """Splits a corpus into training and validation text; validation is the end.
+
+    One character is one token, so splitting the text splits the ids, and the
+    two parts are then tokenized apart without a full-corpus copy of the ids.
+    Each part must hold at least one window of `seq_len + 1` characters.
+
+    Args:
+        text: the corpus.
+        validation_split: fraction of the characters held out, in (0, 1).
+        seq_len: tokens per window.
+
+    Example:
+        >>> train, val = split_text(corpus, validation_split=0.1, seq_len=100)
+    """
+    n = len(text)
+    n_val = int(n * validation_split)
+    n_train = n - n_val
+    need = seq_len + 1
+    if n_train < need or n_val < need:
+        largest = min(n_train, n_val) - 1
+        way_out = f"give more text or a seq_len of at most {largest}"
+        if largest < 1:
+            # Not even seq_len 1 fits: say how much text would.
+            fewest = math.ceil(max(2 / validation_split, 2 / (1 - validation_split), 4))
+            while int(fewest * validation_split) < 2 or fewest - int(fewest * validation_split) < 2:
+                fewest += 1
+            way_out = f"give at least {fewest} characters of text"
+        raise CorpusError(
+            f"corpus of {n} characters is too short for one training and one "
+            f"validation window of seq_len + 1 = {need} characters with "
+            f"validation_split={validation_split}; {way_out}"
+        )
+    return text[:n_train], text[n_train:]

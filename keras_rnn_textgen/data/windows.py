@@ -1,0 +1,84 @@
+"""Training and validation windows over token ids, as `tf.data` pipelines."""
+
+import numpy as np
+import tensorflow as tf
+
+from keras_rnn_textgen.errors import CorpusError
+
+
+def _window_batches(window_numbers: tf.data.Dataset, ids: tf.Tensor, seq_len: int):
+    """Turns batches of window numbers `(batch,)` into (inputs, targets) `(batch, seq_len)`.
+
+    Window `k` holds ids `[k * seq_len, (k + 1) * seq_len]`: `seq_len + 1`
+    tokens, so consecutive windows share one token and every token is a
+    target once. Windows are gathered from `ids` batch by batch, so the text is
+    never copied whole into windows.
+    """
+    offsets = tf.range(seq_len + 1, dtype=tf.int32)[None, :]
+
+    def gather(numbers: tf.Tensor, ids: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        starts = tf.cast(numbers, tf.int32)[:, None] * seq_len
+        window = tf.gather(ids, starts + offsets)  # (batch, seq_len + 1)
+        return window[:, :-1], window[:, 1:]
+
+    # `ids` enters as a dataset element: a tensor captured by the map function
+    # would be copied into its graph.
+    texts = tf.data.Dataset.from_tensors(ids).repeat()
+    return tf.data.Dataset.zip(window_numbers, texts).map(gather)
+
+
+def training_dataset(
+    ids: tf.Tensor, seq_len: int, batch_size: int, seed: int, start_batch: int = 0
+) -> tf.data.Dataset:
+    """An endless stream of shuffled batches of (inputs, targets) windows.
+
+    Epoch `e` of the data visits every window once in the order of a stateless
+    shuffle seeded by `(seed, e)`, so batch number `start_batch` onwards is the
+    same stream whether a run starts fresh or resumes.
+
+    Args:
+        ids: the training token ids, int32 `(n,)`.
+        seq_len: tokens per input window.
+        batch_size: windows per batch.
+        seed: data-order seed.
+        start_batch: index of the first batch to yield (for resuming).
+
+    Example:
+        >>> ds = training_dataset(ids, seq_len=100, batch_size=64, seed=0)
+        >>> x, y = next(iter(ds))                    # (64, 100) each
+    """
+    n = (int(ids.shape[0]) - 1) // seq_len
+    per_epoch = n // batch_size
+    if per_epoch == 0:
+        raise CorpusError(
+            f"training text makes {n} windows of {seq_len + 1} characters, fewer "
+            f"than one batch of {batch_size}; lower `batch_size` or `seq_len`"
+        )
+
+    def epoch_batches(epoch: tf.Tensor) -> tf.data.Dataset:
+        order = tf.random.experimental.stateless_shuffle(
+            tf.range(n, dtype=tf.int32), seed=tf.stack([tf.cast(seed, tf.int64), epoch])
+        )
+        order = tf.reshape(order[: per_epoch * batch_size], [per_epoch, batch_size])
+        return tf.data.Dataset.from_tensor_slices(order)
+
+    first_epoch, skip = divmod(start_batch, per_epoch)
+    numbers = (
+        tf.data.Dataset.range(first_epoch, np.iinfo(np.int64).max)
+        .flat_map(epoch_batches)
+        .skip(skip)
+    )
+    return _window_batches(numbers, ids, seq_len).prefetch(tf.data.AUTOTUNE)
+
+
+def batches_per_epoch(ids: tf.Tensor, seq_len: int, batch_size: int) -> int:
+    """Number of full batches in one pass over `ids`."""
+    return ((int(ids.shape[0]) - 1) // seq_len) // batch_size
+
+
+def evaluation_dataset(ids: tf.Tensor, seq_len: int, batch_size: int) -> tf.data.Dataset:
+    """Batches of (inputs, targets) windows in text order, the last batch partial."""
+    if batch_size <= 0:
+        raise ValueError(f"`batch_size` must be a positive integer, got {batch_size!r}")
+    numbers = tf.data.Dataset.range((int(ids.shape[0]) - 1) // seq_len).batch(batch_size)
+    return _window_batches(numbers, ids, seq_len).prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,129 @@
+"""Perplexity of a text and log-probabilities of texts under a trained model."""
+
+import math
+from collections.abc import Callable
+
+import keras
+import tensorflow as tf
+
+from keras_rnn_textgen.data.windows import evaluation_dataset
+from keras_rnn_textgen.evaluation.metrics import BitsPerToken, Perplexity
+from keras_rnn_textgen.generation.plan import start_text
+from keras_rnn_textgen.tokenizers.base import Tokenizer
+from keras_rnn_textgen.tokenizers.ids import PAD_ID, UNK_ID
+
+
+def evaluate_text(
+    model: keras.Model, tokenizer: Tokenizer, text: str, seq_len: int, batch_size: int = 64
+) -> dict[str, float]:
+    """Perplexity per token and bits per character of `text`, measured as validation is in `fit`.
+
+    The text is cut into the same non-overlapping windows of `seq_len`
+    tokens, each read from a zero state, so the figures of `fit`'s
+    validation text and of `evaluate` on that text agree. Perplexity is per
+    token of the model's level (character, word or WordPiece piece); bits per
+    character are the total negative log-likelihood in bits over the
+    characters those tokens cover (the predicted tokens times the text's
+    characters per token), so models of every level compare on one scale.
+    At char level the two per-token and per-character figures coincide.
+
+    Args:
+        model: the language model.
+        tokenizer: its tokenizer.
+        text: the text to measure.
+        seq_len: window length (the model's training `seq_len`; shortened to
+            fit a short text).
+        batch_size: windows per batch.
+
+    Returns:
+        `perplexity` (per token), `bits_per_char`, `bits_per_token`, `loss`
+        (nats per token), `tokens` (tokens predicted), `characters` (the
+        characters they cover) and `unknown_tokens` (tokens of `text` outside
+        the vocabulary: characters at char level, `[UNK]` words otherwise).
+
+    Example:
+        >>> evaluate_text(model, tokenizer, "To be, or not to be", seq_len=100)
+    """
+    ids = tokenizer.encode(text)
+    n = int(ids.shape[0])
+    if n < 2:
+        unit = "characters" if tokenizer.level == "char" else f"{tokenizer.level} tokens"
+        raise ValueError(f"text to evaluate needs at least 2 {unit}, got {n}")
+    seq_len = min(seq_len, n - 1)
+    perplexity, bits = Perplexity(), BitsPerToken()
+    predict = tf.function(lambda x: model(x, training=False))
+    for x, y in evaluation_dataset(ids, seq_len, batch_size):
+        logits = predict(x)  # (batch, time, vocab)
+        perplexity.update_state(y, logits)
+        bits.update_state(y, logits)
+    tokens = float(perplexity.total_tokens)
+    characters = tokens * len(text) / n  # exact at char level, where len(text) == n
+    return {
+        "perplexity": float(perplexity.result()),
+        "bits_per_char": float(perplexity.total_nll) / math.log(2.0) / characters,
+        "bits_per_token": float(bits.result()),
+        "loss": float(perplexity.mean_nll()),
+        "tokens": int(tokens),
+        "characters": round(characters),
+        "unknown_tokens": int(tf.reduce_sum(tf.cast(ids == UNK_ID, tf.int32))),
+    }
+
+
+def text_log_probs(
+    logits_fn: Callable[[tf.Tensor], tf.Tensor], tokenizer: Tokenizer, texts: tf.Tensor
+) -> tuple[tf.Tensor, tf.Tensor]:
+    """Total log-probability (nats) and token count of each string, in TF ops only.
+
+    Each string is read as if it followed a line break (as generation does
+    from an empty prompt): `log P(W) = sum_t log p(w_t | start, w_<t)`. Runs
+    inside a `tf.function`, so exported graphs score strings the same way.
+
+    Args:
+        logits_fn: `(batch, time)` ids -> `(batch, time, vocab)` logits.
+        tokenizer: the model's tokenizer.
+        texts: `(batch,)` strings.
+
+    Returns:
+        `log_prob` `(batch,)` float32 and `tokens` `(batch,)` int32.
+
+    Example:
+        >>> text_log_probs(lambda x: model(x), tokenizer, tf.constant(["To be", "or"]))
+    """
+    start = tokenizer.tokenize(start_text(tokenizer))[:1]
+    ids = tokenizer.tokenize(texts)  # (batch, None) ragged
+    starts = tf.RaggedTensor.from_tensor(tf.tile(start[None], [ids.nrows(tf.int32), 1]))
+    inputs = tf.concat([starts, ids[:, :-1]], axis=1).to_tensor(PAD_ID)  # (batch, time)
+    targets = ids.to_tensor(PAD_ID)  # (batch, time'); time' = time - 1 if all are empty
+    logits = logits_fn(inputs)[:, : tf.shape(targets)[1]]  # (batch, time', vocab)
+    log_probs = tf.gather(tf.nn.log_softmax(logits), targets, batch_dims=2)
+    mask = tf.sequence_mask(ids.row_lengths(), tf.shape(targets)[1], log_probs.dtype)
+    return tf.reduce_sum(log_probs * mask, axis=1), tf.cast(ids.row_lengths(), tf.int32)
+
+
+def score_texts(
+    model: keras.Model, tokenizer: Tokenizer, texts: list[str]
+) -> list[dict[str, float]]:
+    """The probability the model gives each whole string, P(W), and its perplexity PP(W).
+
+    Each string is read as if it followed a line break (as generation does
+    from an empty prompt): `log P(W) = sum_t log p(w_t | start, w_<t)`.
+
+    Returns one dict per text: `log_prob` (nats), `tokens` and `perplexity`
+    `exp(-log_prob / tokens)` (NaN for an empty string).
+
+    Example:
+        >>> score_texts(model, tokenizer, ["To be, or not to be", "be be to or"])
+    """
+    if not any(texts):
+        return [{"log_prob": 0.0, "tokens": 0, "perplexity": float("nan")} for _ in texts]
+    totals, counts = text_log_probs(
+        lambda x: model(x, training=False), tokenizer, tf.constant(texts)
+    )
+    return [
+        {
+            "log_prob": float(total),
+            "tokens": int(count),
+            "perplexity": math.exp(-total / count) if count else float("nan"),
+        }
+        for total, count in zip(totals.numpy(), counts.numpy())
+    ]

@@ -1,0 +1,246 @@
+"""Running an exported `model.tflite` on a desktop, as an app would: one step at a time.
+
+The flatbuffer holds one signature, `step`: a token `(1, 1)` int32 and one
+`(1, units)` float32 input per recurrent state (`layer0_h`, `layer0_c`, ...)
+give `logits` `(1, vocab)` and the new states under the same names. The
+sidecar `tokenizer.json` beside it carries the vocabulary and the state names;
+tokenizing, carrying the states and sampling belong to the caller, here
+the package's own tokenizer and samplers.
+"""
+
+import collections
+import json
+import os
+import pathlib
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+
+from keras_rnn_textgen.errors import ModelFolderError
+from keras_rnn_textgen.generation.plan import prepare_sampling, prompt_ids
+from keras_rnn_textgen.sampling.base import CHUNK_TOKENS, decode_in_chunks
+from keras_rnn_textgen.tokenizers.registry import tokenizer_from_config
+
+SIGNATURE = "step"
+SIDECAR_FILE = "tokenizer.json"
+
+
+def tflite_ops(content: bytes) -> collections.Counter:
+    """Counts the operators of a TFLite flatbuffer by name, over all subgraphs.
+
+    Builtin operators keep their schema name (`FULLY_CONNECTED`); custom and
+    Flex (Select TF) operators are named `CUSTOM:<code>`, e.g.
+    `CUSTOM:FlexTensorListReserve`.
+
+    Args:
+        content: the bytes of a `.tflite` file.
+
+    Example:
+        >>> ops = tflite_ops(pathlib.Path("export/model.tflite").read_bytes())
+        >>> [op for op in ops if op.startswith("CUSTOM:")]
+        []
+    """
+    from ai_edge_litert import schema_py_generated as schema
+
+    builtin_names = {
+        code: name for name, code in vars(schema.BuiltinOperator).items() if name.isupper()
+    }
+    model = schema.Model.GetRootAs(content, 0)
+    names = []
+    for i in range(model.OperatorCodesLength()):
+        opcode = model.OperatorCodes(i)
+        # Codes above 127 live only in BuiltinCode; older files only in the deprecated field.
+        code = max(opcode.BuiltinCode(), opcode.DeprecatedBuiltinCode())
+        if code == schema.BuiltinOperator.CUSTOM:
+            names.append(f"CUSTOM:{opcode.CustomCode().decode()}")
+        else:
+            names.append(builtin_names.get(code, f"UNKNOWN:{code}"))
+    counts: collections.Counter = collections.Counter()
+    for s in range(model.SubgraphsLength()):
+        subgraph = model.Subgraphs(s)
+        for o in range(subgraph.OperatorsLength()):
+            counts[names[subgraph.Operators(o).OpcodeIndex()]] += 1
+    return counts
+
+
+def read_sidecar(path: pathlib.Path) -> dict[str, Any]:
+    """Reads an export's `tokenizer.json`, naming the file in any error."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ModelFolderError(
+            f"{str(path)!r} is missing: `export` writes it beside the .tflite files"
+        ) from None
+    except (ValueError, UnicodeDecodeError) as e:
+        raise ModelFolderError(f"{str(path)!r} is not valid JSON: {e}") from None
+    if not isinstance(data, dict) or not {"vocabulary", "state_names", "units"} <= set(data):
+        raise ModelFolderError(
+            f"{str(path)!r} is not an export sidecar: it needs `vocabulary`, "
+            "`state_names` and `units`"
+        )
+    return data
+
+
+class TFLiteModel:
+    """A `model.tflite` and its sidecar, run through the `step` signature runner.
+
+    Args:
+        path: the `.tflite` file written by `export`.
+        metadata: the sidecar's content; read from `tokenizer.json` beside
+            `path` when None.
+        num_threads: interpreter threads.
+
+    Example:
+        >>> lite = TFLiteModel("saved_models/lstm-1x256/export/model.tflite")
+        >>> lite.generate("ROMEO:", 100, greedy=True)[0]
+        >>> lite.logits(lite.tokenizer.tokenize("To be").numpy()).shape   # (5, vocab)
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        metadata: dict[str, Any] | None = None,
+        num_threads: int = 1,
+    ):
+        from ai_edge_litert.interpreter import Interpreter
+
+        path = pathlib.Path(path)
+        if not path.is_file():
+            raise ModelFolderError(f"TFLite model {str(path)!r} does not exist")
+        self.path = path
+        sidecar = path.parent / SIDECAR_FILE
+        self.metadata = metadata or read_sidecar(sidecar)
+        self.tokenizer = tokenizer_from_config(self.metadata)
+        self.state_names = list(self.metadata["state_names"])
+        self.units = int(self.metadata["units"])
+        try:
+            self.interpreter = Interpreter(model_path=str(path), num_threads=num_threads)
+            self.runner = self.interpreter.get_signature_runner(SIGNATURE)
+        except ValueError as e:
+            raise ModelFolderError(
+                f"{str(path)!r} is not a TFLite model with a {SIGNATURE!r} signature: "
+                f"{str(e).splitlines()[0] if str(e) else e}"
+            ) from None
+        inputs = self.runner.get_input_details()
+        expected = {"token", *self.state_names}
+        if set(inputs) != expected:
+            raise ModelFolderError(
+                f"{str(path)!r} has `step` inputs {sorted(inputs)} but its sidecar names "
+                f"{sorted(expected)}"
+            )
+        # A sidecar of another model with the same cell and layers names the same
+        # inputs: the vocabulary and the state size tell them apart.
+        model_sizes = (
+            int(self.runner.get_output_details()["logits"]["shape"][-1]),
+            int(inputs[self.state_names[0]]["shape"][-1]),
+        )
+        sidecar_sizes = (self.tokenizer.vocab_size, self.units)
+        if model_sizes != sidecar_sizes:
+            source = "the given metadata" if metadata else repr(str(sidecar))
+            raise ModelFolderError(
+                f"{source} does not belong to {str(path)!r}: it describes {sidecar_sizes[0]} "
+                f"ids and {sidecar_sizes[1]} units, the model has {model_sizes[0]} ids and "
+                f"{model_sizes[1]} units"
+            )
+
+    def initial_states(self) -> dict[str, np.ndarray]:
+        """Zero states, one `(1, units)` array per state name."""
+        return {name: np.zeros([1, self.units], np.float32) for name in self.state_names}
+
+    def step(
+        self, token: int, states: dict[str, np.ndarray]
+    ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """One token in, `(vocab,)` logits and the new states out."""
+        out = self.runner(token=np.array([[token]], np.int32), **states)
+        return out["logits"][0], {name: out[name] for name in self.state_names}
+
+    def logits(self, ids: np.ndarray) -> np.ndarray:
+        """Teacher-forced logits `(n, vocab)` of `(n,)` ids, from zero states."""
+        states = self.initial_states()
+        rows = []
+        for token in np.asarray(ids):
+            logits, states = self.step(int(token), states)
+            rows.append(logits)
+        return np.stack(rows) if rows else np.zeros([0, self.tokenizer.vocab_size], np.float32)
+
+    def _batch_step(self, tokens: tf.Tensor, states: list[tf.Tensor]):
+        # The flatbuffer has batch 1: a batch runs row by row.
+        logits, new_states = [], [[] for _ in self.state_names]
+        for row, token in enumerate(tokens.numpy()):
+            row_states = {n: s[row : row + 1].numpy() for n, s in zip(self.state_names, states)}
+            row_logits, row_states = self.step(int(token), row_states)
+            logits.append(row_logits)
+            for i, name in enumerate(self.state_names):
+                new_states[i].append(row_states[name][0])
+        return tf.constant(np.stack(logits)), [tf.constant(np.stack(s)) for s in new_states]
+
+    def generate(
+        self,
+        prompt: str = "",
+        length: int = 200,
+        *,
+        temperature: float = 1.0,
+        top_k: int = 0,
+        top_p: float = 1.0,
+        greedy: bool = False,
+        num_samples: int = 1,
+        seed: int = 0,
+        strict: bool = False,
+        repetition_penalty: float = 1.0,
+        stop_ids: int | Sequence[int] = (),
+        stop: str | Sequence[str] = (),
+    ) -> list[str]:
+        """Generates text with the flatbuffer and the package's samplers.
+
+        The options mean what they mean in `TextGenerator.generate`; the
+        decoding loop runs eagerly, one interpreter call per character and row.
+
+        Args:
+            prompt: text to continue; empty starts as after a line break.
+            length: number of new characters per sample.
+            temperature: > 0, sampling temperature.
+            top_k: sample among the k most likely characters; 0 turns it off.
+            top_p: nucleus sampling mass in (0, 1]; 1 turns it off.
+            greedy: always take the most likely character.
+            num_samples: samples generated together as one batch.
+            seed: same seed, same text.
+            strict: refuse prompt characters outside the vocabulary.
+            repetition_penalty: >= 1; penalizes tokens already in the text. 1 turns it off.
+            stop_ids: token ids that end a sample; the stop token is not returned.
+            stop: strings that end a sample; its new text is cut just before the first.
+
+        Example:
+            >>> TFLiteModel("export/model.tflite").generate("ROMEO:", 50, seed=1)
+        """
+        plan = prepare_sampling(
+            self.tokenizer,
+            prompt,
+            length,
+            temperature,
+            top_k,
+            top_p,
+            greedy,
+            num_samples,
+            strict,
+            repetition_penalty=repetition_penalty,
+            stop_ids=stop_ids,
+            stop=stop,
+            # A `documents="lines"` model's samples end at the boundary token.
+            end_ids=self.metadata.get("end_ids", ()),
+        )
+        prompts, lengths = prompt_ids(self.tokenizer, prompt, num_samples)  # (batch, prompt_len)
+        initial = [tf.zeros([num_samples, self.units]) for _ in self.state_names]
+        # Eagerly, the sampler's tf.while_loop is a Python loop, so the step may
+        # call the interpreter; chunks keep each call's arrays small.
+        sampler, stop_ids = plan.sampler, plan.stop_ids
+        carry = sampler.start(self._batch_step, initial, tf.constant(prompts), lengths, stop_ids)
+        tokens = decode_in_chunks(
+            carry,
+            lambda carry, first: sampler.advance(
+                self._batch_step, carry, first, CHUNK_TOKENS, seed, stop_ids
+            ),
+            length,
+        )
+        return plan.texts(self.tokenizer, prompt, tokens)

@@ -1,0 +1,99 @@
+"""Checks of generation options shared by Keras, TFLite and NumPy generation."""
+
+import logging
+import math
+import numbers
+from collections.abc import Sequence
+
+logger = logging.getLogger(__name__)
+
+# The step index is an int32 in the sampling seed, so no row grows longer.
+MAX_TOKENS = 2**31 - 1
+
+
+def check_length(length: int, num_samples: int) -> None:
+    """Raises `ValueError` unless `length` is in [0, MAX_TOKENS] and `num_samples` positive."""
+    if not 0 <= length <= MAX_TOKENS:
+        raise ValueError(f"`length` must be in [0, {MAX_TOKENS}], got {length!r}")
+    if num_samples <= 0:
+        raise ValueError(f"`num_samples` must be a positive integer, got {num_samples!r}")
+
+
+def check_sampling_options(
+    temperature: float, top_k: int, top_p: float, repetition_penalty: float = 1.0
+) -> None:
+    """Raises `ValueError` naming the first sampling option out of range."""
+    check_repetition_penalty(repetition_penalty)
+    if not (temperature > 0 and math.isfinite(temperature)):
+        raise ValueError(f"`temperature` must be > 0 and finite, got {temperature!r}")
+    if top_k < 0:
+        raise ValueError(f"`top_k` must be >= 0 (0 turns it off), got {top_k!r}")
+    if not 0 < top_p <= 1:
+        raise ValueError(f"`top_p` must be in (0, 1], got {top_p!r}")
+
+
+def check_repetition_penalty(repetition_penalty: float) -> None:
+    """Raises `ValueError` unless the repetition penalty is a finite number >= 1."""
+    if not (repetition_penalty >= 1 and math.isfinite(repetition_penalty)):
+        raise ValueError(
+            "`repetition_penalty` must be >= 1 and finite (1 turns it off), "
+            f"got {repetition_penalty!r}"
+        )
+
+
+def check_stops(
+    vocab_size: int, stop_ids: int | Sequence[int], stop: str | Sequence[str]
+) -> tuple[tuple[int, ...], tuple[str, ...]]:
+    """Checks the stop options and returns them as tuples (a single value becomes one).
+
+    Args:
+        vocab_size: the model's number of ids; stop ids must lie below it.
+        stop_ids: token ids that end a row.
+        stop: strings that end a row's text.
+
+    Example:
+        >>> check_stops(80, 3, "\\n\\n")
+        ((3,), ('\\n\\n',))
+    """
+    stop_ids = (stop_ids,) if isinstance(stop_ids, numbers.Integral) else tuple(stop_ids)
+    stop = (stop,) if isinstance(stop, str) else tuple(stop)
+    for token in stop_ids:
+        if isinstance(token, bool) or not isinstance(token, numbers.Integral):
+            raise ValueError(f"`stop_ids` must be integer token ids, got {token!r}")
+        if not 0 <= token < vocab_size:
+            raise ValueError(f"`stop_ids` must be token ids in [0, {vocab_size}), got {token!r}")
+    for text in stop:
+        if not isinstance(text, str) or not text:
+            raise ValueError(f"`stop` must be non-empty strings, got {text!r}")
+    return tuple(int(t) for t in stop_ids), stop
+
+
+def cut_at_stop(text: str, stop: Sequence[str]) -> str:
+    """Cuts `text` just before the stop string it completes first.
+
+    This is where generation watching the text would have stopped: when stop
+    strings overlap, the one whose first occurrence ends first wins (the
+    earliest starting one among those ending at the same place).
+
+    Args:
+        text: newly generated text.
+        stop: the stop strings.
+
+    Example:
+        >>> cut_at_stop("To be, or not", [",", "or"])
+        'To be'
+    """
+    found = [(start + len(s), start) for s in stop if (start := text.find(s)) >= 0]
+    return text[: min(found)[1]] if found else text
+
+
+def check_prompt(unknown: Sequence[str], level: str, strict: bool) -> None:
+    """Refuses (`strict`) or warns about prompt tokens outside the vocabulary."""
+    if not unknown:
+        return
+    shown = "".join(unknown) if level == "char" else " ".join(unknown)
+    kind = "characters" if level == "char" else "words"
+    message = f"prompt {kind} not in the model's vocabulary: {shown!r}"
+    if strict:
+        raise ValueError(message)
+    logger.warning("%s; they are read as unknown", message)

@@ -1,0 +1,274 @@
+"""Generating from a character-level model folder with NumPy alone, without TensorFlow.
+
+Importing TensorFlow takes seconds, longer than a short `generate` itself.
+`NumpyCharModel` reads `config.json`, `tokenizer.json` and the weights inside
+`model.keras` (a zip holding `model.weights.h5`), runs the recurrent cells'
+step in NumPy and samples as the package's samplers do, drawing from the same
+counter-based generator (`uniform_draws`, twin of `sampling.uniform_draws`):
+for a seed it gives the text of `TextGenerator.generate`. Greedy text is the
+same; a sampled draw could differ only where float rounding moves a boundary
+of the cumulative probabilities past it, i.e. when it lands within about 1e-6
+of one. The option checks, shared with the TensorFlow generators, live here
+because this module must not import TensorFlow.
+"""
+
+import io
+import json
+import os
+import pathlib
+import zipfile
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from keras_rnn_textgen.config import FORMAT_VERSION
+from keras_rnn_textgen.generation.checks import (
+    check_length,
+    check_prompt,
+    check_repetition_penalty,
+    check_sampling_options,
+    check_stops,
+    cut_at_stop,
+)
+from keras_rnn_textgen.sampling.numpy_draws import (
+    draw,
+    filter_logits,
+    penalize_repetition,
+    uniform_draws,
+)
+from keras_rnn_textgen.saving.archive import ARCHIVE_WEIGHTS, check_archive, serialized_objects
+from keras_rnn_textgen.saving.layout import CONFIG_FILE, MODEL_FILE, TOKENIZER_FILE
+from keras_rnn_textgen.tokenizers.ids import PAD_ID, RESERVED_IDS, UNK_ID
+
+# Up to about this many tokens per row NumPy (a few thousand steps a second)
+# finishes before TensorFlow has started; beyond, the compiled loop is faster.
+NUMPY_MAX_TOKENS = 5000
+
+
+def vocabulary_start_text(vocabulary: Sequence[str]) -> str:
+    """What an empty prompt stands for: a line break (text starts after one)."""
+    return "\n" if "\n" in vocabulary or not vocabulary else vocabulary[0]
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-x))
+
+
+def _simple_rnn_step(x, states, kernel, recurrent, bias):
+    (h,) = states
+    return [np.tanh(x @ kernel + bias + h @ recurrent)]
+
+
+def _lstm_step(x, states, kernel, recurrent, bias):
+    # Keras's gate order: input, forget, cell, output.
+    h, c = states
+    i, f, g, o = np.split(x @ kernel + h @ recurrent + bias, 4, axis=-1)
+    c = _sigmoid(f) * c + _sigmoid(i) * np.tanh(g)
+    return [_sigmoid(o) * np.tanh(c), c]
+
+
+def _gru_step(x, states, kernel, recurrent, bias):
+    # Keras's GRU with reset_after=True: gates z, r, h; bias (2, 3 * units).
+    (h,) = states
+    x_z, x_r, x_h = np.split(x @ kernel + bias[0], 3, axis=-1)
+    h_z, h_r, h_h = np.split(h @ recurrent + bias[1], 3, axis=-1)
+    z = _sigmoid(x_z + h_z)
+    r = _sigmoid(x_r + h_r)
+    return [z * h + (1 - z) * np.tanh(x_h + r * h_h)]
+
+
+# Cell name -> (step, states per layer, gates: the kernels' columns per unit).
+CELL_STEPS = {
+    "simple_rnn": (_simple_rnn_step, 1, 1),
+    "lstm": (_lstm_step, 2, 4),
+    "gru": (_gru_step, 1, 3),
+}
+
+
+class NotForNumpy(Exception):
+    """The folder needs the TensorFlow path (another level or layout, or it has a problem)."""
+
+
+# Keras classes a plain model of this package holds in its archive; anything else
+# (a Lambda, a class of another module) goes to the TensorFlow loader, which refuses it.
+_ARCHIVE_CLASSES = {
+    "Sequential", "Functional", "InputLayer", "Embedding", "SimpleRNN", "LSTM", "GRU",
+    "SimpleRNNCell", "LSTMCell", "GRUCell", "Dropout", "Dense", "DTypePolicy",
+    "GlorotUniform", "Orthogonal", "RandomUniform", "Zeros", "Ones", "__keras_tensor__",
+}  # fmt: skip
+
+
+def _check_layers(network: dict[str, Any]) -> None:
+    # The model and its layers, without the compile config (optimizer, loss, metrics).
+    objects = [network, *serialized_objects(network["config"]["layers"])]
+    for item in objects:
+        if (
+            item["class_name"] not in _ARCHIVE_CLASSES
+            or item.get("registered_name") not in (None, item["class_name"])
+            or not str(item.get("module") or "keras").startswith("keras")
+        ):
+            raise NotForNumpy(f"archive class {item['class_name']!r}")
+
+
+class NumpyCharModel:
+    """A character-level model folder run by NumPy: `generate` as `TextGenerator.generate`.
+
+    Args:
+        folder: a model folder written by `fit`.
+
+    Raises:
+        NotForNumpy: the folder is not a plain char-level model, or anything
+            in it is unexpected; `folder.load` then gives the precise error.
+
+    Example:
+        >>> NumpyCharModel("saved_models/lstm-1x256").generate("ROMEO:", 100, seed=1)
+    """
+
+    def __init__(self, folder: str | os.PathLike):
+        folder = pathlib.Path(folder)
+        try:
+            self._read(folder)
+        except NotForNumpy:
+            raise
+        except Exception as e:  # any problem: the TensorFlow loader names it
+            raise NotForNumpy(f"{type(e).__name__}: {e}") from None
+
+    def _read(self, folder: pathlib.Path) -> None:
+        import h5py  # installed with keras
+
+        record = json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8"))
+        model, training = record["model"], record["training"]
+        if record.get("format_version") != FORMAT_VERSION or model["level"] != "char":
+            raise NotForNumpy("not a char-level model of this format")
+        if model["cell"] not in CELL_STEPS or training.get("fast_rnn"):
+            raise NotForNumpy(f"cell {model['cell']!r}")
+        layers, units, vocab_size = model["layers"], model["units"], model["vocab_size"]
+        if not all(type(v) is int and v > 0 for v in (layers, units, vocab_size)):
+            raise NotForNumpy("layers, units and vocab_size must be positive integers")
+        tokenizer = json.loads((folder / TOKENIZER_FILE).read_text(encoding="utf-8"))
+        vocabulary = tokenizer["vocabulary"]
+        if tokenizer.get("level", "char") != "char" or not all(
+            isinstance(c, str) and len(c) == 1 for c in vocabulary
+        ):
+            raise NotForNumpy("tokenizer is not a char vocabulary")
+        if len(set(vocabulary)) != len(vocabulary) or len(vocabulary) + RESERVED_IDS != vocab_size:
+            raise NotForNumpy("vocabulary does not fit the model")
+        _check_layers(check_archive(folder / MODEL_FILE))
+        with zipfile.ZipFile(folder / MODEL_FILE) as archive:
+            weights = io.BytesIO(archive.read(ARCHIVE_WEIGHTS))
+        cell = model["cell"]
+        with h5py.File(weights, "r") as h5:
+            group = h5["layers"]
+            self.embedding = np.asarray(group["embedding/vars/0"], np.float32)
+            # Keras names the layers in the archive by class: lstm, lstm_1, lstm_2, ...
+            names = [cell if i == 0 else f"{cell}_{i}" for i in range(layers)]
+            self.cells = [
+                [np.asarray(group[f"{name}/cell/vars/{v}"], np.float32) for v in range(3)]
+                for name in names
+            ]
+            if f"{cell}_{layers}" in group:
+                raise NotForNumpy("more recurrent layers than the config says")
+            self.dense = [np.asarray(group[f"dense/vars/{v}"], np.float32) for v in range(2)]
+        gates = CELL_STEPS[cell][2]
+        shapes = [a.shape for cell_weights in self.cells for a in cell_weights[:2]]
+        if (
+            self.embedding.shape[0] != vocab_size
+            or self.dense[0].shape != (units, vocab_size)
+            or any(s[-1] != gates * units for s in shapes)
+        ):
+            raise NotForNumpy("weight shapes do not fit the config")
+        arrays = [self.embedding, *self.dense, *(a for c in self.cells for a in c)]
+        if not all(np.isfinite(a).all() for a in arrays):
+            raise NotForNumpy("non-finite weights")
+        self.cell = cell
+        self.units = units
+        self.vocabulary = list(vocabulary)
+        self.vocab_size = vocab_size
+        self._ids = {c: i + RESERVED_IDS for i, c in enumerate(vocabulary)}
+        # A `documents="lines"` model's samples end at the line break.
+        self.end_ids = (
+            (self._ids["\n"],) if training.get("documents") == "lines" and "\n" in self._ids else ()
+        )
+
+    def step(self, tokens: np.ndarray, states: list[np.ndarray]):
+        """`(batch,)` ids and the states -> `(batch, vocab)` logits and the new states."""
+        step, k, _ = CELL_STEPS[self.cell]
+        x = self.embedding[tokens]  # (batch, embedding_dim)
+        new_states = []
+        for i, weights in enumerate(self.cells):
+            layer_states = step(x, states[i * k : (i + 1) * k], *weights)
+            new_states.extend(layer_states)
+            x = layer_states[0]
+        return x @ self.dense[0] + self.dense[1], new_states
+
+    def generate(
+        self,
+        prompt: str = "",
+        length: int = 200,
+        *,
+        temperature: float = 1.0,
+        top_k: int = 0,
+        top_p: float = 1.0,
+        greedy: bool = False,
+        num_samples: int = 1,
+        seed: int = 0,
+        strict: bool = False,
+        repetition_penalty: float = 1.0,
+        stop_ids: int | Sequence[int] = (),
+        stop: str | Sequence[str] = (),
+    ) -> list[str]:
+        """Returns `num_samples` texts; the options are those of `TextGenerator.generate`.
+
+        Example:
+            >>> NumpyCharModel(folder).generate("ROMEO:", 50, greedy=True)
+        """
+        check_length(length, num_samples)
+        check_repetition_penalty(repetition_penalty)
+        if not greedy:
+            check_sampling_options(temperature, top_k, top_p, repetition_penalty)
+            # As RandomSampler: the logits are float32.
+            float32 = np.finfo(np.float32)
+            temperature = min(max(temperature, float(float32.tiny)), float(float32.max))
+        stop_ids, stop = check_stops(self.vocab_size, stop_ids, stop)
+        stop_ids = tuple(dict.fromkeys(stop_ids + self.end_ids))
+        check_prompt(sorted(set(prompt) - set(self._ids)), "char", strict)
+
+        # 1. Run the prompt through the network (every row has the same prompt).
+        ids = [self._ids.get(c, UNK_ID) for c in prompt or vocabulary_start_text(self.vocabulary)]
+        k = CELL_STEPS[self.cell][1]
+        states = [np.zeros([num_samples, self.units], np.float32)] * (k * len(self.cells))
+        for token in ids:
+            logits, states = self.step(np.full([num_samples], token), states)
+        seen = np.zeros([num_samples, self.vocab_size], bool)
+        seen[:, ids] = True
+        stopped = np.zeros([num_samples], bool)
+        banned = np.zeros([self.vocab_size], bool)
+        banned[[PAD_ID, UNK_ID]] = True
+        rows = np.arange(num_samples)
+        columns = [np.zeros([num_samples, 0], np.int32)]  # grows step by step: Ctrl-C stops it
+
+        # 2. Choose a token, feed it back, repeat, as `Sampler.advance`.
+        for i in range(length):
+            if stop_ids and stopped.all():
+                break
+            if repetition_penalty != 1:
+                logits = penalize_repetition(logits, seen, repetition_penalty)
+            logits = np.where(banned, np.float32(-np.inf), logits).astype(np.float32)
+            if greedy:
+                token = np.argmax(logits, axis=-1).astype(np.int32)
+            else:
+                logits = logits - logits.max(axis=-1, keepdims=True)
+                if top_k or top_p < 1:
+                    logits = filter_logits(logits, temperature, top_k, top_p)
+                else:
+                    logits = logits / np.float32(temperature)
+                token = draw(logits, uniform_draws(seed, i, num_samples))
+            seen[rows, token] = True
+            stopped |= np.isin(token, stop_ids)
+            columns.append(np.where(stopped, PAD_ID, token)[:, None])
+            logits, states = self.step(token, states)
+        new = np.concatenate(columns, axis=1)  # (batch, made); the rest, after stops, is empty
+
+        characters = np.array(["", "\ufffd", *self.vocabulary], dtype=object)
+        return [prompt + cut_at_stop("".join(characters[row]), stop) for row in new]

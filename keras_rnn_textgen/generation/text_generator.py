@@ -1,0 +1,165 @@
+"""Generating text from a Keras model."""
+
+from collections.abc import Sequence
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_rnn_textgen.generation.plan import prepare_sampling, prompt_ids
+from keras_rnn_textgen.models.step import StepModel
+
+# The TensorFlow-free option checks, shared with the NumPy generator.
+from keras_rnn_textgen.sampling.base import CHUNK_TOKENS, Sampler, decode_in_chunks
+from keras_rnn_textgen.tokenizers.base import Tokenizer
+
+
+class TextGenerator:
+    """Generates text from a model: the prompt is run once, then one step per token.
+
+    The prompt runs in one compiled function and the tokens come in compiled
+    chunks of `chunk_tokens` steps (`decode_in_chunks`), each a `tf.function`
+    under XLA traced once per sampler setting, with the model's current
+    weights. A new `length` reuses both; Ctrl-C stops a long generation
+    within one chunk.
+
+    Args:
+        model: a model made by `build_model`.
+        tokenizer: the tokenizer the model was trained with.
+        end_ids: token ids that end every sample, as `stop_ids` do (the
+            boundary token of a model trained with `documents="lines"`).
+        chunk_tokens: tokens per compiled chunk; the text does not depend on it.
+
+    Example:
+        >>> gen = TextGenerator(model, tokenizer)
+        >>> gen.generate("ROMEO:", length=100, temperature=0.8, seed=1)
+        ['ROMEO:\\nWhat ...']
+    """
+
+    # Prompts are padded to at least this many tokens (then to powers of two).
+    prompt_width = 16
+
+    def __init__(
+        self,
+        model: keras.Model,
+        tokenizer: Tokenizer,
+        end_ids: Sequence[int] = (),
+        chunk_tokens: int = CHUNK_TOKENS,
+    ):
+        if chunk_tokens <= 0:
+            raise ValueError(f"`chunk_tokens` must be a positive integer, got {chunk_tokens!r}")
+        self.tokenizer = tokenizer
+        self.end_ids = tuple(end_ids)
+        self.chunk_tokens = chunk_tokens
+        self.step = StepModel(model)
+        self._compiled: dict[tuple, Any] = {}
+
+    def compiled(self, sampler: Sampler, stop_ids: tuple[int, ...] = ()) -> tuple[Any, Any]:
+        """The compiled `(start, advance)` pair of a sampler setting, made on first use.
+
+        `start(prompt, lengths)` -> carry; `advance(carry, first, seed)` ->
+        carry and `(batch, chunk_tokens)` ids. XLA compiles `start` once per
+        batch size and prompt width, `advance` once per batch size.
+        """
+        key = (type(sampler).__name__, tuple(sorted(sampler.get_config().items())), stop_ids)
+        if key not in self._compiled:
+
+            def start(prompt, lengths):
+                initial = self.step.initial_states(tf.shape(prompt)[0])
+                return sampler.start(self.step, initial, prompt, lengths, stop_ids)
+
+            def advance(carry, first, seed):
+                return sampler.advance(self.step, carry, first, self.chunk_tokens, seed, stop_ids)
+
+            self._compiled[key] = (
+                tf.function(start, jit_compile=True, reduce_retracing=True),
+                tf.function(advance, jit_compile=True, reduce_retracing=True),
+            )
+        return self._compiled[key]
+
+    def generate(
+        self,
+        prompt: str = "",
+        length: int = 200,
+        *,
+        temperature: float = 1.0,
+        top_k: int = 0,
+        top_p: float = 1.0,
+        greedy: bool = False,
+        num_samples: int = 1,
+        seed: int = 0,
+        strict: bool = False,
+        repetition_penalty: float = 1.0,
+        stop_ids: int | Sequence[int] = (),
+        stop: str | Sequence[str] = (),
+    ) -> list[str]:
+        """Returns `num_samples` texts, each the prompt followed by `length` characters.
+
+        A row that meets a stop id or a stop string ends there, so it is shorter.
+
+        Args:
+            prompt: text to continue; empty starts as after a line break.
+            length: number of new characters per sample.
+            temperature: > 0, sampling temperature.
+            top_k: sample among the k most likely characters; 0 turns it off.
+            top_p: nucleus sampling mass in (0, 1]; 1 turns it off.
+            greedy: always take the most likely character (ignores the above).
+            num_samples: samples generated together as one batch.
+            seed: same seed, same text.
+            strict: refuse prompt characters outside the vocabulary instead of
+                mapping them to the unknown id.
+            repetition_penalty: >= 1; the logits of tokens already in the
+                prompt or the sample are divided by it when positive and
+                multiplied by it when negative (CTRL). 1 turns it off.
+            stop_ids: token ids that end a sample; the stop token is not returned.
+            stop: strings that end a sample: its new text is cut just before
+                the first one it contains (the prompt is not searched).
+
+        Example:
+            >>> gen.generate("ROMEO:", 300, repetition_penalty=1.2, stop=["\\n\\n"])
+        """
+        plan = prepare_sampling(
+            self.tokenizer,
+            prompt,
+            length,
+            temperature,
+            top_k,
+            top_p,
+            greedy,
+            num_samples,
+            strict,
+            repetition_penalty=repetition_penalty,
+            stop_ids=stop_ids,
+            stop=stop,
+            end_ids=self.end_ids,
+        )
+        ids = self.token_ids(plan.sampler, prompt, length, num_samples, seed, plan.stop_ids)
+        return plan.texts(self.tokenizer, prompt, ids)
+
+    def token_ids(
+        self,
+        sampler: Sampler,
+        prompt: str,
+        length: int,
+        num_samples: int = 1,
+        seed: int = 0,
+        stop_ids: tuple[int, ...] = (),
+    ) -> np.ndarray:
+        """The new ids `(num_samples, length)` after `prompt`, `PAD_ID` after a row's stop.
+
+        The options are already checked (`prepare_sampling`); `generate` turns
+        these ids into text.
+
+        Example:
+            >>> gen.token_ids(GreedySampler(), "ROMEO:", 100)   # (1, 100) int32
+        """
+        start, advance = self.compiled(sampler, stop_ids)
+        prompts, lengths = prompt_ids(self.tokenizer, prompt, num_samples, self.prompt_width)
+        seed = tf.constant(seed, tf.int64)
+        return decode_in_chunks(
+            start(tf.constant(prompts), tf.constant(lengths)),
+            lambda carry, first: advance(carry, tf.constant(first, tf.int32), seed),
+            length,
+            self.chunk_tokens,
+        )

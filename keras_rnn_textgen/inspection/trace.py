@@ -1,0 +1,114 @@
+"""A trace of a text through the model: states, gates and predictions per token."""
+
+import dataclasses
+import math
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_rnn_textgen.inspection.cells import _run_cell, cell_kind
+from keras_rnn_textgen.models.build import recurrent_layers
+from keras_rnn_textgen.tokenizers.base import Tokenizer
+from keras_rnn_textgen.tokenizers.ids import UNK_ID
+
+
+@dataclasses.dataclass(frozen=True)
+class Trace:
+    """A model's states, gates and predictions over a text, one row per character.
+
+    Row `t` holds the values after the model has read `text[t]`, and its
+    predictions for the character that follows it.
+
+    Args:
+        text: the text read.
+        cell: `"simple_rnn"`, `"lstm"` or `"gru"`.
+        signals: signal name -> `(layers, time, units)` values.
+        top_chars: `(time, k)` likeliest next characters after each position.
+        top_probs: `(time, k)` their probabilities.
+        next_probs: `(time - 1,)` probability given to the character that did follow.
+        unknown: characters of `text` outside the vocabulary.
+
+    Example:
+        >>> trace = trace_text(lm.model, lm.tokenizer, "ROMEO:\\nWhat")
+        >>> trace.signals["forget"].shape            # (layers, time, units)
+    """
+
+    text: str
+    cell: str
+    signals: dict[str, np.ndarray]
+    top_chars: list[list[str]]
+    top_probs: np.ndarray
+    next_probs: np.ndarray
+    unknown: int
+
+    @property
+    def layers(self) -> int:
+        """Number of recurrent layers."""
+        return self.signals["hidden"].shape[0]
+
+    @property
+    def units(self) -> int:
+        """Units per recurrent layer."""
+        return self.signals["hidden"].shape[2]
+
+    @property
+    def perplexity(self) -> float:
+        """Perplexity of the text after its first character (nan for one character)."""
+        if self.next_probs.size == 0:
+            return math.nan
+        return float(np.exp(-np.mean(np.log(np.maximum(self.next_probs, 1e-30)))))
+
+
+def _id_chars(tokenizer: Tokenizer) -> list[str]:
+    """What each id stands for; the reserved ids get a bracketed name."""
+    return ["⟨pad⟩", "⟨unknown⟩", *tokenizer.vocabulary]
+
+
+def trace_text(model: keras.Model, tokenizer: Tokenizer, text: str, top_k: int = 5) -> Trace:
+    """Runs `model` over `text` from zero states, keeping every state and gate.
+
+    Each step is computed by `cell_step` from the cells' weights, so the
+    hidden states, and the predictions made from them, are the model's own.
+
+    Args:
+        model: a model made by `build_model` (e.g. `load(folder).model`).
+        tokenizer: its tokenizer.
+        text: the text to read; characters outside the vocabulary are read
+            as the unknown id, as in training.
+        top_k: how many likeliest next characters to keep per position.
+
+    Example:
+        >>> lm = load("saved_models/lstm-1x256")
+        >>> trace = trace_text(lm.model, lm.tokenizer, "First Citizen:\\n")
+        >>> trace.top_chars[5][0], trace.top_probs[5][0]
+    """
+    if not text:
+        raise ValueError("`text` must not be empty, got ''")
+    if top_k <= 0:
+        raise ValueError(f"`top_k` must be a positive integer, got {top_k!r}")
+    ids = tokenizer.tokenize(text).numpy()  # (time,)
+    x = model.get_layer("embedding")(ids[None])[0]  # (time, embedding_dim)
+    signals: dict[str, list[np.ndarray]] = {}
+    kind = ""
+    for rnn in recurrent_layers(model):
+        kind = cell_kind(rnn.cell)
+        steps = _run_cell(rnn.cell, x)
+        for name, values in steps.items():
+            signals.setdefault(name, []).append(values.numpy())
+        # The next layer reads this one's h (dropout is off outside training).
+        x = steps["hidden"]  # (time, units)
+    logits = model.get_layer("logits")(x)  # (time, vocab)
+    probs = tf.nn.softmax(tf.cast(logits, tf.float64)).numpy()
+    k = min(top_k, probs.shape[1])
+    top_ids = np.argsort(-probs, axis=1, kind="stable")[:, :k]
+    names = _id_chars(tokenizer)
+    return Trace(
+        text=text,
+        cell=kind,
+        signals={name: np.stack(values) for name, values in signals.items()},
+        top_chars=[[names[i] for i in row] for row in top_ids],
+        top_probs=np.take_along_axis(probs, top_ids, axis=1),
+        next_probs=probs[np.arange(len(ids) - 1), ids[1:]],
+        unknown=int(np.sum(ids == UNK_ID)),
+    )

@@ -1,0 +1,245 @@
+"""The sampler base class, which owns the decoding loop, and decoding in chunks."""
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+
+# The option checks are TensorFlow-free, for the NumPy generator too.
+from keras_rnn_textgen.sampling.draws import penalize_repetition
+from keras_rnn_textgen.tokenizers.ids import PAD_ID, UNK_ID
+
+# (token (batch,), states) -> (logits (batch, vocab), states)
+StepFn = Callable[[tf.Tensor, list[tf.Tensor]], tuple[tf.Tensor, list[tf.Tensor]]]
+
+# Tokens one compiled decoding chunk produces. Python runs between chunks, so a
+# signal (Ctrl-C, SIGTERM) is answered within one chunk (milliseconds), and the
+# chunk's fixed size means a new `length` reuses the compiled code.
+CHUNK_TOKENS = 256
+
+# What decoding carries from one token to the next: `logits` (batch, vocab),
+# `states`, and `seen` (batch, vocab) with a repetition penalty, `stopped`
+# (batch,) with stop ids.
+Carry = dict[str, Any]
+
+
+class Sampler:
+    """Generates tokens: feeds the prompt, then chooses and feeds one token per step.
+
+    Subclasses implement `choose`. `start` runs the prompt and `advance`
+    produces tokens in one `tf.while_loop` that carries the recurrent states,
+    so each new token costs one step; the padding and unknown ids are never
+    chosen. With a `repetition_penalty` above 1 the loop also carries which
+    tokens each row has used (`penalize_repetition`); with `stop_ids` it
+    carries which rows have stopped, and ends when all have. Both are left out
+    of the loop when off, so they cost nothing then.
+
+    Token `i` of a row is drawn with the seed `(seed, i)` and everything else
+    the loop needs is in the `Carry`, so tokens made in chunks by repeated
+    `advance` calls (`decode_in_chunks`) are the tokens of one long loop.
+
+    Example:
+        >>> ids = RandomSampler(temperature=0.8)(step, states, prompt, lengths, 100, seed=1)
+    """
+
+    banned_ids: Sequence[int] = (PAD_ID, UNK_ID)
+    # 1 leaves the model's logits as they are; subclasses take it as an argument.
+    repetition_penalty: float = 1.0
+
+    def choose(self, logits: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
+        """Picks the next token `(batch,)` int32 from `(batch, vocab)` logits.
+
+        `seed` is `(seed, step index)`; a random choice draws with `uniform_draws`
+        (`numpy_generation` has the NumPy twin of each sampling function).
+        """
+        raise NotImplementedError
+
+    def __call__(
+        self,
+        step: StepFn,
+        initial_states: list[tf.Tensor],
+        prompt: tf.Tensor,
+        lengths: tf.Tensor,
+        num_tokens: tf.Tensor | int,
+        seed: tf.Tensor | int,
+        stop_ids: Sequence[int] = (),
+    ) -> tf.Tensor:
+        """Returns `(batch, num_tokens)` int32 ids that follow each prompt, in one loop.
+
+        Dense inputs only, so the loop compiles with XLA
+        (`tf.function(jit_compile=True)`), which runs it several times faster.
+
+        Args:
+            step: one recurrent step, e.g. a `StepModel`.
+            initial_states: the states before the prompt.
+            prompt: `(batch, prompt_len)` ids, each row padded after its prompt.
+            lengths: `(batch,)` prompt lengths, each at least 1.
+            num_tokens: how many tokens to generate per row.
+            seed: an int32; the same seed gives the same tokens.
+            stop_ids: token ids that end a row: the stop token and everything
+                after it come back as `PAD_ID`, which detokenizes to nothing.
+        """
+        carry = self.start(step, initial_states, prompt, lengths, stop_ids)
+        _, tokens = self.advance(step, carry, 0, num_tokens, seed, stop_ids)
+        return tokens
+
+    def start(
+        self,
+        step: StepFn,
+        initial_states: list[tf.Tensor],
+        prompt: tf.Tensor,
+        lengths: tf.Tensor,
+        stop_ids: Sequence[int] = (),
+    ) -> Carry:
+        """Runs every prompt through the network; returns the `Carry` before the first token.
+
+        Args:
+            step, initial_states, prompt, lengths, stop_ids: as in `__call__`.
+                Rows may be padded beyond their length (to a fixed width, so
+                one compiled function serves many prompts): padding is never fed.
+        """
+        lengths = tf.cast(lengths, tf.int32)[:, None]  # (batch, 1)
+        # Rows with shorter prompts keep their logits and states once their prompt has ended.
+        logits, states = step(prompt[:, 0], initial_states)
+
+        def feed_prompt(t, logits, states):
+            new_logits, new_states = step(prompt[:, t], states)
+            active = t < lengths  # (batch, 1)
+            logits = tf.where(active, new_logits, logits)
+            states = [tf.where(active, n, s) for n, s in zip(new_states, states)]
+            return t + 1, logits, states
+
+        _, logits, states = tf.while_loop(
+            lambda t, *_: t < tf.shape(prompt)[1], feed_prompt, (1, logits, states)
+        )
+        carry = {"logits": logits, "states": states}
+        if self.repetition_penalty != 1:
+            carry["seen"] = _seen_in_prompt(prompt, lengths, tf.shape(logits)[-1])
+        if len(stop_ids):
+            carry["stopped"] = tf.zeros([tf.shape(prompt)[0]], tf.bool)
+        return carry
+
+    def advance(
+        self,
+        step: StepFn,
+        carry: Carry,
+        first: tf.Tensor | int,
+        num_tokens: tf.Tensor | int,
+        seed: tf.Tensor | int,
+        stop_ids: Sequence[int] = (),
+    ) -> tuple[Carry, tf.Tensor]:
+        """Chooses and feeds `num_tokens` tokens; returns the new `Carry` and the ids.
+
+        The ids are `(batch, num_tokens)` int32, `PAD_ID` after a row stops.
+
+        Args:
+            step, seed, stop_ids: as in `__call__` (the same at every call).
+            carry: from `start` or the previous `advance`.
+            first: the index of the first token within the row (`num_tokens`
+                of the previous calls together), which seeds its draw.
+            num_tokens: how many tokens to produce; a Python int gives the
+                compiled loop a fixed shape.
+        """
+        seed = tf.cast(seed, tf.int32)
+        first = tf.cast(first, tf.int32)
+        logits = carry["logits"]
+        batch, vocab = tf.shape(logits)[0], tf.shape(logits)[-1]
+        allowed = tf.reduce_all(
+            tf.range(vocab)[None, :] != tf.constant(list(self.banned_ids))[:, None], axis=0
+        )  # (vocab,)
+        stop_ids = tf.constant(list(stop_ids), tf.int32) if len(stop_ids) else None
+        # Loop state of the options that are on; empty when all are off.
+        controls = {name: carry[name] for name in ("seen", "stopped") if name in carry}
+
+        # Choose a token from the logits, feed it back, repeat.
+        def generate(i, logits, states, tokens, controls):
+            controls = dict(controls)
+            if "seen" in controls:
+                logits = penalize_repetition(logits, controls["seen"], self.repetition_penalty)
+            logits = tf.where(allowed, logits, tf.constant(-float("inf"), logits.dtype))
+            token = self.choose(logits, tf.stack([seed, first + i]))
+            emitted = token
+            if "seen" in controls:
+                controls["seen"] |= tf.range(vocab)[None, :] == token[:, None]
+            if stop_ids is not None:
+                hit = tf.reduce_any(token[:, None] == stop_ids[None, :], axis=1)  # (batch,)
+                controls["stopped"] |= hit
+                emitted = tf.where(controls["stopped"], PAD_ID, token)
+            tokens = tokens.write(i, emitted)
+            logits, states = step(token, states)
+            return i + 1, logits, states, tokens, controls
+
+        def more(i, logits, states, tokens, controls):
+            if stop_ids is None:
+                return i < num_tokens
+            return tf.logical_and(
+                i < num_tokens, tf.logical_not(tf.reduce_all(controls["stopped"]))
+            )
+
+        tokens = tf.TensorArray(tf.int32, size=num_tokens, element_shape=[None])
+        i, logits, states, tokens, controls = tf.while_loop(
+            more, generate, (0, logits, carry["states"], tokens, controls)
+        )
+        if stop_ids is not None:
+            # Every row stopped before num_tokens: the rest is padding.
+            _, tokens = tf.while_loop(
+                lambda j, _: j < num_tokens,
+                lambda j, tokens: (j + 1, tokens.write(j, tf.fill([batch], PAD_ID))),
+                (i, tokens),
+            )
+        ids = tf.reshape(tf.transpose(tokens.stack()), [batch, num_tokens])  # (batch, num_tokens)
+        return {"logits": logits, "states": states, **controls}, ids
+
+    def get_config(self) -> dict[str, Any]:
+        return {"repetition_penalty": self.repetition_penalty}
+
+
+def decode_in_chunks(
+    carry: Carry,
+    advance: Callable[[Carry, int], tuple[Carry, tf.Tensor]],
+    num_tokens: int,
+    chunk_tokens: int = CHUNK_TOKENS,
+) -> np.ndarray:
+    """Returns `(batch, num_tokens)` ids made by `advance` calls of `chunk_tokens` tokens each.
+
+    Python runs between the calls, so Ctrl-C (`KeyboardInterrupt`) stops a
+    generation of any length within one chunk. The ids equal those of one
+    `Sampler.__call__` loop (each draw is seeded by its index); the last chunk's
+    surplus tokens are dropped, and decoding ends early once every row has stopped.
+
+    Args:
+        carry: from `Sampler.start`.
+        advance: `(carry, first)` -> the next `chunk_tokens` tokens and the new
+            carry, e.g. a compiled `Sampler.advance` with the chunk size fixed.
+        num_tokens: tokens per row.
+        chunk_tokens: the tokens each `advance` call produces.
+
+    Example:
+        >>> carry = sampler.start(step, states, prompt, lengths)
+        >>> ids = decode_in_chunks(
+        ...     carry, lambda c, first: sampler.advance(step, c, first, 256, seed=1), 1000
+        ... )
+    """
+    batch = int(carry["logits"].shape[0])
+    pieces = [np.zeros([batch, 0], np.int32)]
+    for first in range(0, num_tokens, chunk_tokens):
+        carry, tokens = advance(carry, first)
+        pieces.append(np.asarray(tokens)[:, : num_tokens - first])
+        if "stopped" in carry and bool(np.all(np.asarray(carry["stopped"]))):
+            break
+    ids = np.concatenate(pieces, axis=1)  # (batch, made)
+    # Every row stopped: the rest is padding.
+    return np.pad(ids, [(0, 0), (0, num_tokens - ids.shape[1])], constant_values=PAD_ID)
+
+
+def _seen_in_prompt(prompt: tf.Tensor, lengths: tf.Tensor, vocab: tf.Tensor) -> tf.Tensor:
+    # (batch, prompt_len) ids, (batch, 1) lengths -> (batch, vocab) bool: the ids in each prompt.
+    batch, time = tf.shape(prompt)[0], tf.shape(prompt)[1]
+    rows = tf.broadcast_to(tf.range(batch)[:, None], [batch, time])
+    inside = tf.cast(tf.range(time)[None, :] < lengths, tf.int32)  # (batch, prompt_len)
+    # Max, not update: a padding position must not undo the same id inside the prompt.
+    counts = tf.tensor_scatter_nd_max(
+        tf.zeros([batch, vocab], tf.int32), tf.stack([rows, prompt], axis=-1), inside
+    )
+    return counts > 0

@@ -1,0 +1,108 @@
+"""TensorFlow draws: logit filters, the repetition penalty, the counter-based uniform draw."""
+
+from typing import Any
+
+import tensorflow as tf
+
+from keras_rnn_textgen.sampling.numpy_draws import _MASK32, _MULTIPLIER, _ROW_SALT, _SEED_SALT
+
+# The option checks are TensorFlow-free, for the NumPy generator too.
+
+
+def penalize_repetition(logits: tf.Tensor, seen: tf.Tensor, penalty: Any) -> tf.Tensor:
+    """Makes the tokens a row has already used less likely (the CTRL rule).
+
+    A seen token's logit is divided by `penalty` when positive and multiplied
+    by it when negative, so it moves towards, or further below, zero.
+
+    Args:
+        logits: `(batch, vocab)` float logits.
+        seen: `(batch, vocab)` bool, true where the row's text holds the token.
+        penalty: >= 1; 1 changes nothing.
+
+    Example:
+        >>> seen = tf.constant([[True, True, False]])
+        >>> penalize_repetition(tf.constant([[2.0, -2.0, 2.0]]), seen, penalty=2.0)
+        <tf.Tensor: ... numpy=array([[ 1., -4.,  2.]], dtype=float32)>
+    """
+    penalty = tf.cast(penalty, logits.dtype)
+    penalized = tf.where(logits > 0, logits / penalty, logits * penalty)
+    return tf.where(seen, penalized, logits)
+
+
+def filter_logits(
+    logits: tf.Tensor, temperature: Any = 1.0, top_k: Any = 0, top_p: Any = 1.0
+) -> tf.Tensor:
+    """Scales logits by temperature and sets those outside top-k / top-p to -inf.
+
+    All three arguments may be tensors, so one traced graph serves any setting.
+
+    Args:
+        logits: `(batch, vocab)` float logits.
+        temperature: divides the logits; below 1 sharpens, above 1 flattens.
+        top_k: keep the k most likely tokens; 0 keeps all.
+        top_p: keep the smallest set of most likely tokens whose probability
+            reaches `top_p` (nucleus sampling); 1 keeps all.
+
+    Example:
+        >>> filter_logits(tf.constant([[1.0, 3.0, 2.0]]), top_k=2)
+        <tf.Tensor: ... numpy=array([[-inf,   3.,   2.]], dtype=float32)>
+    """
+    logits = logits / tf.cast(temperature, logits.dtype)
+    vocab = tf.shape(logits)[-1]
+    ranked = tf.sort(logits, axis=-1, direction="DESCENDING")  # (batch, vocab)
+    # top-k: the k-th largest logit is the smallest one kept.
+    top_k = tf.cast(top_k, tf.int32)
+    k = tf.where(top_k > 0, tf.minimum(top_k, vocab), vocab)
+    kth = tf.gather(ranked, k - 1, axis=-1)[:, None]  # (batch, 1)
+    # top-p: keep a ranked token while the mass before it is below top_p.
+    probs = tf.nn.softmax(ranked, axis=-1)
+    mass_before = tf.cumsum(probs, axis=-1, exclusive=True)
+    keep = mass_before < tf.cast(top_p, probs.dtype)
+    smallest_kept = tf.reduce_min(tf.where(keep, ranked, ranked[:, :1]), axis=-1)[:, None]
+    threshold = tf.maximum(kth, smallest_kept)
+    return tf.where(logits >= threshold, logits, tf.constant(-float("inf"), logits.dtype))
+
+
+def _mix32(x: tf.Tensor) -> tf.Tensor:
+    for _ in range(2):
+        x = tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(x, 16))
+        x = tf.bitwise.bitwise_and(x * _MULTIPLIER, _MASK32)
+    return tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(x, 16))
+
+
+def uniform_draws(seed: tf.Tensor, index: tf.Tensor, batch: tf.Tensor) -> tf.Tensor:
+    """`(batch,)` float32 numbers in [0, 1), a hash of (seed, step index, row).
+
+    A counter-based generator written with integer operations only, so the
+    NumPy generator (`numpy_generation.uniform_draws`) gives the same bits:
+    every generator of the package draws the same numbers for a seed.
+
+    Example:
+        >>> uniform_draws(tf.constant(1), tf.constant(0), 2)   # (2,) in [0, 1)
+    """
+    seed = tf.bitwise.bitwise_and(tf.cast(seed, tf.int64), _MASK32)
+    index = tf.bitwise.bitwise_and(tf.cast(index, tf.int64), _MASK32)
+    rows = tf.range(tf.cast(batch, tf.int64), dtype=tf.int64)
+    x = _mix32(tf.bitwise.bitwise_xor(_mix32(tf.bitwise.bitwise_xor(seed, _SEED_SALT)), index))
+    x = _mix32(tf.bitwise.bitwise_xor(x, _mix32(rows + _ROW_SALT)))
+    # The top 24 bits: exactly representable float32 multiples of 2**-24.
+    return tf.cast(tf.bitwise.right_shift(x, 8), tf.float32) * (2.0**-24)
+
+
+def draw(logits: tf.Tensor, u: tf.Tensor) -> tf.Tensor:
+    """Samples `(batch,)` int32 ids from `(batch, vocab)` logits by inverse CDF at `u` `(batch,)`.
+
+    The chosen id is the first whose cumulative probability exceeds `u`
+    times the total; ids at -inf have probability 0 and are never chosen.
+
+    Example:
+        >>> draw(tf.math.log([[0.5, 0.0, 0.5]]), tf.constant([0.7]))   # [2]
+    """
+    probs = tf.nn.softmax(logits, axis=-1)  # (batch, vocab)
+    cdf = tf.cumsum(probs, axis=-1)
+    token = tf.reduce_sum(tf.cast(cdf <= u[:, None] * cdf[:, -1:], tf.int32), axis=-1)
+    # Rounding at the top end must not step past the last possible id.
+    vocab = tf.shape(logits)[-1]
+    last = vocab - 1 - tf.argmax(tf.reverse(probs > 0, axis=[-1]), axis=-1, output_type=tf.int32)
+    return tf.minimum(token, last)

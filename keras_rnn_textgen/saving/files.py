@@ -1,0 +1,153 @@
+"""Writing files so a reader never sees half of one: atomic writes, held signals, a lock."""
+
+import contextlib
+import json
+import math
+import os
+import pathlib
+import signal
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from keras_rnn_textgen.errors import ModelFolderError
+from keras_rnn_textgen.saving.layout import (
+    LOCK_FILE,
+)
+
+# The process's umask, read once (reading it means setting it).
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+# Ends the names of files being written; a killed writer can leave them behind.
+TEMPORARY_SUFFIX = ".tmp"
+
+
+def write_error(path: pathlib.Path, reason: str, errno: int | None = None) -> OSError:
+    """The `OSError` for a failed write: `could not write '<path>': <reason>`, errno kept.
+
+    Example:
+        >>> raise write_error(path, "No space left on device", errno.ENOSPC)
+    """
+    error = OSError(f"could not write {str(path)!r}: {reason}")
+    error.errno = errno  # set after: OSError(errno, text) would start its text with it
+    return error
+
+
+def atomic_write(path: pathlib.Path, write: Callable[[pathlib.Path], None]) -> None:
+    """Calls `write(tmp)` on a temporary path beside `path`, then renames it over `path`.
+
+    A failed write (a full disk, say) leaves the old `path` as it was and
+    raises an `OSError` that names `path`.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMPORARY_SUFFIX, dir=path.parent)
+    os.close(fd)
+    tmp_path = pathlib.Path(tmp)
+    try:
+        write(tmp_path)
+        with open(tmp_path, "rb+") as f:
+            os.fsync(f.fileno())
+        # mkstemp makes the file private; give it the permissions of any new file.
+        os.chmod(tmp_path, 0o666 & ~_UMASK)
+        os.replace(tmp_path, path)
+    except OSError as e:
+        # The temporary name means nothing to the user: name the file being written.
+        raise write_error(path, e.strerror or str(e), e.errno) from e
+    finally:
+        tmp_path.unlink(missing_ok=True)
+
+
+def remove_temporary_files(folder: pathlib.Path) -> None:
+    """Deletes the temporary files a killed writer left in `folder`; call it holding `lock`."""
+    for path in folder.glob(f".*{TEMPORARY_SUFFIX}*"):
+        path.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Holds SIGINT and SIGTERM until the block ends, so files saved together stay together.
+
+    A signal that arrives inside the block is delivered when it ends (Ctrl-C
+    then raises `KeyboardInterrupt` there). Outside the main thread, where
+    Python cannot handle signals, the block runs as it is.
+
+    Example:
+        >>> with signals_deferred():
+        ...     save_model(model, folder / MODEL_FILE)
+        ...     write_json(folder / CONFIG_FILE, record)
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = {
+        signum: signal.signal(signum, lambda signum, frame: received.append(signum))
+        for signum in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
+        if received:
+            signal.raise_signal(received[0])
+
+
+def write_text(path: pathlib.Path, text: str) -> None:
+    """Writes UTF-8 text atomically."""
+    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def write_json(path: pathlib.Path, data: Any) -> None:
+    """Writes JSON atomically, non-ASCII characters kept readable."""
+    write_text(path, json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+
+def json_text(data: Any) -> str:
+    """`data` as standard JSON: NaN and infinities, which JSON cannot write, become `null`.
+
+    Example:
+        >>> json_text({"perplexity": float("inf"), "tokens": 3})
+        '{"perplexity": null, "tokens": 3}'
+    """
+
+    def finite(value: Any) -> Any:
+        if isinstance(value, float):
+            return value if math.isfinite(value) else None
+        if isinstance(value, dict):
+            return {k: finite(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [finite(v) for v in value]
+        return value
+
+    return json.dumps(finite(data), ensure_ascii=False, allow_nan=False)
+
+
+@contextlib.contextmanager
+def lock(folder: pathlib.Path, what: str = "model folder") -> Iterator[None]:
+    """Holds an exclusive lock on `folder` for a writer; a second writer is refused.
+
+    The lock is released by the OS if the process dies, so it never goes stale.
+
+    Args:
+        folder: the folder to write.
+        what: how the refusal names it.
+    """
+    import fcntl
+
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / LOCK_FILE, "w") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ModelFolderError(f"{what} {str(folder)!r} is in use by another run") from None
+        try:
+            f.write(str(os.getpid()))
+            f.flush()
+        except OSError as e:  # a full disk
+            raise write_error(folder / LOCK_FILE, e.strerror or str(e), e.errno) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)

@@ -1,0 +1,122 @@
+"""Character-level tokenizer: one token per Unicode character."""
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+
+from keras_rnn_textgen.tokenizers.base import REPLACEMENT_CHAR, Tokenizer, gather_unpadded
+from keras_rnn_textgen.tokenizers.ids import RESERVED_IDS, UNK_ID
+
+
+class CharTokenizer(Tokenizer):
+    """Maps text to ids, one id per Unicode code point, and back.
+
+    Ids 0 and 1 are reserved for padding and for characters outside the
+    vocabulary; character `vocabulary[i]` has id `i + 2`. Tokenizing and
+    detokenizing use only core TensorFlow string ops, so they also run inside
+    a `tf.function` or an exported SavedModel, with no extra imports.
+
+    Args:
+        vocabulary: the distinct characters, one code point each.
+
+    Example:
+        >>> tok = CharTokenizer.from_text("привет, hello")
+        >>> ids = tok.tokenize("hello")               # int32, shape (5,)
+        >>> tok.detokenize(ids).numpy().decode()
+        'hello'
+    """
+
+    level = "char"
+
+    def __init__(self, vocabulary: Sequence[str]):
+        vocabulary = list(vocabulary)
+        for char in vocabulary:
+            if not isinstance(char, str) or len(char) != 1:
+                raise ValueError(f"`vocabulary` entries must be single characters, got {char!r}")
+            if 0xD800 <= ord(char) <= 0xDFFF:
+                raise ValueError(f"`vocabulary` holds a lone surrogate {char!r}")
+        if len(set(vocabulary)) != len(vocabulary):
+            raise ValueError("`vocabulary` holds repeated characters")
+        self._vocabulary = vocabulary
+        codepoints = np.array([ord(c) for c in vocabulary], dtype=np.int32)
+        order = np.argsort(codepoints, kind="stable")
+        # Sorted code points, searched with tf.searchsorted; `_sorted_ids` maps
+        # a position in that order back to the character's id.
+        self._sorted_codepoints = tf.constant(codepoints[order], dtype=tf.int32)
+        self._sorted_ids = tf.constant(order + RESERVED_IDS, dtype=tf.int32)
+        replacement = ord(REPLACEMENT_CHAR)
+        self._id_codepoints = tf.constant(
+            np.concatenate([[replacement, replacement], codepoints]).astype(np.int32)
+        )
+
+    @classmethod
+    def from_text(cls, text: str | tf.Tensor) -> "CharTokenizer":
+        """Builds the vocabulary of every distinct character of `text`, sorted."""
+        if isinstance(text, str):
+            # set() runs in C over the string: fast, and no copy of a large corpus.
+            return cls(sorted(set(text)))
+        codepoints = tf.strings.unicode_decode(text, "UTF-8")
+        unique = np.sort(tf.unique(tf.reshape(codepoints, [-1])).y.numpy())
+        return cls([chr(c) for c in unique])
+
+    @property
+    def vocabulary(self) -> list[str]:
+        """The characters, in id order (id = index + 2)."""
+        return list(self._vocabulary)
+
+    @property
+    def vocab_size(self) -> int:
+        """Number of ids, the reserved ones included."""
+        return len(self._vocabulary) + RESERVED_IDS
+
+    def tokenize(self, text: str | Sequence[str] | tf.Tensor) -> tf.Tensor:
+        """Text to ids: a string gives `(length,)`, a batch a ragged `(batch, None)`.
+
+        Characters outside the vocabulary become `UNK_ID`.
+        """
+        codepoints = tf.strings.unicode_decode(text, "UTF-8")
+        if isinstance(codepoints, tf.RaggedTensor):
+            return codepoints.with_flat_values(self._lookup(codepoints.flat_values))
+        return self._lookup(codepoints)
+
+    def _lookup(self, codepoints: tf.Tensor) -> tf.Tensor:
+        # (n,) code points -> (n,) ids.
+        if self._vocabulary:
+            position = tf.searchsorted(self._sorted_codepoints, codepoints, out_type=tf.int32)
+            position = tf.minimum(position, len(self._vocabulary) - 1)
+            found = tf.gather(self._sorted_codepoints, position) == codepoints
+            ids = tf.gather(self._sorted_ids, position)
+        else:
+            found = tf.zeros_like(codepoints, dtype=tf.bool)
+            ids = tf.zeros_like(codepoints)
+        return tf.where(found, ids, UNK_ID)
+
+    def detokenize(self, ids: tf.Tensor | Sequence[int]) -> tf.Tensor:
+        """Ids back to text; `(n,)` gives a scalar string, `(batch, n)` a `(batch,)`.
+
+        Padding ids are dropped and unknown ids become U+FFFD.
+        """
+        codepoints = gather_unpadded(self._id_codepoints, ids)  # (..., None) ragged
+        return tf.strings.unicode_encode(codepoints, "UTF-8")
+
+    def out_of_vocabulary(self, text: str) -> list[str]:
+        """The distinct characters of `text` outside the vocabulary, sorted."""
+        return sorted(set(text) - set(self._vocabulary))
+
+    def append(self, prompts: tf.Tensor, ids: tf.Tensor) -> tf.Tensor:
+        """Each prompt `(batch,)` followed by the text of its new ids `(batch, n)`."""
+        return tf.convert_to_tensor(prompts, tf.string) + self.detokenize(ids)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"level": "char", "vocabulary": self.vocabulary}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> "CharTokenizer":
+        if config.get("level", "char") != "char":
+            raise ValueError(f"tokenizer `level` must be 'char', got {config.get('level')!r}")
+        vocabulary = config.get("vocabulary")
+        if not isinstance(vocabulary, list):
+            raise ValueError("tokenizer config has no `vocabulary` list")
+        return cls(vocabulary)

@@ -1,0 +1,214 @@
+"""What word and subword tokenizers share: the split into words and a WordPiece vocabulary."""
+
+import collections
+from collections.abc import Sequence
+from typing import Any
+
+import tensorflow as tf
+import tensorflow_text as tf_text
+
+from keras_rnn_textgen.tokenizers.base import Tokenizer, gather_unpadded, text_chunks
+from keras_rnn_textgen.tokenizers.ids import RESERVED_IDS, UNK_ID
+
+NEWLINE = "\n"
+NEWLINE_ID = RESERVED_IDS  # the first id after padding and unknown
+UNK_TOKEN = "[UNK]"
+PAD_TOKEN = "[PAD]"
+SUFFIX_INDICATOR = "##"
+# A word is a run of letters, marks and digits; every other non-space character is a token.
+SPLIT_PATTERN = r"\s+|[^\s\pL\pM\pN]"
+KEEP_PATTERN = r"[^\s\pL\pM\pN]"
+# (RE2 pattern, rewrite) applied in order to the tokens joined by single spaces.
+JOIN_RULES: tuple[tuple[str, str], ...] = (
+    (r" ?\n ?", "\n"),
+    (r" ([.,;:!?)\]}»”’…%])", r"\1"),
+    (r"([(\[{«“„¡¿]) ", r"\1"),
+    # Twice: the second pass joins chains (`well - a - day`) the first leaves half done.
+    (r"(\pL) (['’-]) (\pL)", r"\1\2\3"),
+    (r"(\pL) (['’-]) (\pL)", r"\1\2\3"),
+)
+SUBWORD_JOIN_RULES = ((" " + SUFFIX_INDICATOR, ""), *JOIN_RULES)
+DEFAULT_VOCAB_SIZE = {"word": 8000, "subword": 2000}
+# FastWordpiece reads a longer word as `[UNK]`, so no vocabulary needs one
+# (and FastWordpiece refuses any vocabulary token over `MAX_TOKEN_BYTES`).
+MAX_WORD_BYTES = 100
+MAX_TOKEN_BYTES = 256
+# Strings no learned token may be.
+RESERVED_TOKENS = frozenset({PAD_TOKEN, UNK_TOKEN, NEWLINE, ""})
+
+
+def split_words(lines: tf.Tensor) -> tf.RaggedTensor:
+    """Lines `(n,)` -> words and punctuation marks `(n, None)` (ragged strings).
+
+    Example:
+        >>> split_words(tf.constant(["Привет, мир!"])).to_list()
+        [[b'\\xd0\\x9f...', b',', b'\\xd0\\xbc\\xd0\\xb8\\xd1\\x80', b'!']]
+    """
+    return tf_text.regex_split(lines, SPLIT_PATTERN, KEEP_PATTERN)
+
+
+def count_words(text: str) -> dict[str, int]:
+    """How often each word and mark of `text` occurs, counted chunk by chunk in TensorFlow.
+
+    A large corpus never becomes a Python list of its words: only the
+    distinct ones reach Python.
+
+    Example:
+        >>> count_words("to be, or not to be")
+        {'be': 2, 'to': 2, ',': 1, 'not': 1, 'or': 1}
+    """
+    counts: collections.Counter = collections.Counter()
+    for chunk in text_chunks(text):
+        words = split_words(tf.strings.split(tf.constant(chunk), NEWLINE)).flat_values
+        unique, _, count = tf.unique_with_counts(words)
+        counts.update(dict(zip(unique.numpy(), count.numpy().tolist())))
+    # Most frequent first, ties by code point order (UTF-8 bytes sort as code points).
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return {word.decode("utf-8"): count for word, count in ranked}
+
+
+class PieceTokenizer(Tokenizer):
+    """Shared body of `WordTokenizer` and `SubwordTokenizer`; subclasses set the level.
+
+    Ids: 0 padding, 1 unknown (`[UNK]`), 2 the line break, then `tokens`
+    in order; `vocabulary[i]` has id `i + 2`, as in `CharTokenizer`.
+
+    Args:
+        tokens: the learned words or pieces (pieces that continue a word
+            start with `##`), without the reserved tokens.
+    """
+
+    level = ""
+    join_rules: tuple[tuple[str, str], ...] = JOIN_RULES
+
+    def __init__(self, tokens: Sequence[str]):
+        tokens = list(tokens)
+        for token in tokens:
+            if not isinstance(token, str) or token in RESERVED_TOKENS:
+                raise ValueError(
+                    f"`vocabulary` entries must be non-empty strings other than "
+                    f"{sorted(RESERVED_TOKENS)}, got {token!r}"
+                )
+            # FastWordpiece's limit does not count the `##` of a piece.
+            if len(token.removeprefix(SUFFIX_INDICATOR).encode("utf-8")) > MAX_TOKEN_BYTES:
+                raise ValueError(
+                    f"`vocabulary` entries must be at most {MAX_TOKEN_BYTES} UTF-8 bytes long, "
+                    f"got one of {len(token.encode('utf-8'))} bytes: {token[:40]!r}..."
+                )
+        if len(set(tokens)) != len(tokens):
+            raise ValueError("`vocabulary` holds repeated tokens")
+        self._tokens = tokens
+        table = [PAD_TOKEN, UNK_TOKEN, NEWLINE, *tokens]  # index = id
+        self._wordpiece = tf_text.FastWordpieceTokenizer(
+            table,
+            suffix_indicator=SUFFIX_INDICATOR,
+            token_out_type=tf.int32,
+            unknown_token=UNK_TOKEN,
+            no_pretokenization=True,
+            max_bytes_per_word=MAX_WORD_BYTES,
+        )
+        # What each id reads as; padding reads as nothing.
+        self._strings = tf.constant(["", UNK_TOKEN, NEWLINE, *tokens])
+
+    @property
+    def vocabulary(self) -> list[str]:
+        """The tokens in id order (id = index + 2), the line break first."""
+        return [NEWLINE, *self._tokens]
+
+    @property
+    def vocab_size(self) -> int:
+        """Number of ids, the reserved ones included."""
+        return len(self._tokens) + RESERVED_IDS + 1
+
+    def _line_ids(self, lines: tf.Tensor) -> tf.RaggedTensor:
+        # (n,) lines -> (n, None) ids
+        pieces = self._wordpiece.tokenize(split_words(lines))  # (n, words, pieces)
+        return pieces.merge_dims(1, 2)
+
+    def tokenize(self, text: str | Sequence[str] | tf.Tensor) -> tf.Tensor:
+        """Text to ids: a string gives `(length,)`, a batch a ragged `(batch, None)`.
+
+        Words outside the vocabulary become `UNK_ID`; each line break is `NEWLINE_ID`.
+        """
+        text = tf.convert_to_tensor(text, tf.string)
+        batch = tf.reshape(text, [-1])
+        lines = tf.strings.split(batch, NEWLINE)  # (batch, lines)
+        ids = self._line_ids(lines.flat_values)  # (all lines, None)
+        breaks = tf.fill([ids.nrows(), 1], tf.constant(NEWLINE_ID, tf.int32))
+        ids = tf.concat([ids, breaks], axis=1)  # a line break after every line
+        ids = lines.with_flat_values(ids).merge_dims(1, 2)  # (batch, None)
+        ids = ids[:, :-1]  # ... but the last line of each text
+        return ids[0] if text.shape.rank == 0 else ids
+
+    def _joined(self, ids: tf.Tensor | tf.RaggedTensor) -> tf.Tensor:
+        # ids (..., n) -> (...) strings: the tokens joined by spaces, padding dropped.
+        return tf.strings.reduce_join(gather_unpadded(self._strings, ids), axis=-1, separator=" ")
+
+    def _readable(self, joined: tf.Tensor) -> tf.Tensor:
+        for pattern, rewrite in self.join_rules:
+            joined = tf.strings.regex_replace(joined, pattern, rewrite)
+        return joined
+
+    def detokenize(self, ids: tf.Tensor | Sequence[int]) -> tf.Tensor:
+        """Ids back to text; `(n,)` gives a scalar string, `(batch, n)` a `(batch,)`.
+
+        Padding ids are dropped and unknown ids read `[UNK]`.
+        """
+        return self._readable(self._joined(ids))
+
+    def append(self, prompts: tf.Tensor, ids: tf.Tensor) -> tf.Tensor:
+        """Each prompt `(batch,)` followed by the text of its new ids `(batch, n)`.
+
+        The new text is joined to the prompt as tokens are joined to each
+        other: a space before a word, none before `,` or a `##` piece. An
+        empty prompt, or one ending in whitespace, counts as ending a line.
+
+        Example:
+            >>> tok.append(tf.constant(["Hello"]), tok.tokenize([", world"])).numpy()
+            array([b'Hello, world'], dtype=object)
+        """
+        prompts = tf.convert_to_tensor(prompts, tf.string)
+        # The prompt's last character decides the join; it is removed again after.
+        last = tf.strings.regex_replace(prompts, r"(?s)^.*(.)$", r"\1")
+        last = tf.where(tf.strings.regex_full_match(last, r"|\s"), NEWLINE, last)
+        joined = self._joined(ids)
+        text = self._readable(last + " " + joined)
+        text = tf.strings.regex_replace(text, r"(?s)^.", "", replace_global=False)
+        return prompts + tf.where(joined == "", "", text)
+
+    def out_of_vocabulary(self, text: str) -> list[str]:
+        """The distinct words of `text` that read as `[UNK]`, sorted.
+
+        Example:
+            >>> tok.out_of_vocabulary("hello zyzzyva")
+            ['zyzzyva']
+        """
+        words = split_words(tf.strings.split(tf.constant(text), NEWLINE)).flat_values
+        if words.shape[0] == 0:
+            return []
+        unknown = tf.reduce_any(self._wordpiece.tokenize(words) == UNK_ID, axis=1)
+        return sorted({w.decode("utf-8") for w in tf.boolean_mask(words, unknown).numpy()})
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "level": self.level,
+            "vocabulary": self.vocabulary,
+            "unk_token": UNK_TOKEN,
+            "newline_id": NEWLINE_ID,
+            "suffix_indicator": SUFFIX_INDICATOR,
+            "max_bytes_per_word": MAX_WORD_BYTES,
+            "split_pattern": SPLIT_PATTERN,
+            "keep_pattern": KEEP_PATTERN,
+            "join_rules": [list(rule) for rule in self.join_rules],
+        }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> "PieceTokenizer":
+        if config.get("level") != cls.level:
+            raise ValueError(
+                f"tokenizer `level` must be {cls.level!r}, got {config.get('level')!r}"
+            )
+        vocabulary = config.get("vocabulary")
+        if not isinstance(vocabulary, list) or vocabulary[:1] != [NEWLINE]:
+            raise ValueError("tokenizer config has no `vocabulary` list starting with '\\n'")
+        return cls(vocabulary[1:])

@@ -1,0 +1,55 @@
+"""Subword-level tokenizer: WordPiece pieces learned from the corpus."""
+
+from keras_rnn_textgen.tokenizers.ids import RESERVED_IDS
+from keras_rnn_textgen.tokenizers.pieces import (
+    DEFAULT_VOCAB_SIZE,
+    NEWLINE,
+    PAD_TOKEN,
+    RESERVED_TOKENS,
+    SUBWORD_JOIN_RULES,
+    UNK_TOKEN,
+    PieceTokenizer,
+    count_words,
+)
+
+
+class SubwordTokenizer(PieceTokenizer):
+    """WordPiece ids (`walking` -> `walk`, `##ing`) with a vocabulary learned from the text.
+
+    The vocabulary comes from tensorflow-text's WordPiece learner (the one
+    behind `bert_vocab_from_dataset`; case kept), the ids from its
+    `FastWordpieceTokenizer`; a word none of whose spellings fits reads `[UNK]`.
+
+    Args:
+        tokens: the pieces, `##` marking those that continue a word.
+
+    Example:
+        >>> tok = SubwordTokenizer.from_text(open("novel.txt").read(), vocab_size=2000)
+        >>> tok.decode(tok.tokenize("Walking, talking."))
+        'Walking, talking.'
+    """
+
+    level = "subword"
+    join_rules = SUBWORD_JOIN_RULES
+
+    @classmethod
+    def from_text(
+        cls, text: str, vocab_size: int = DEFAULT_VOCAB_SIZE["subword"]
+    ) -> "SubwordTokenizer":
+        """Learns about `vocab_size` pieces from `text` with tensorflow-text's WordPiece learner.
+
+        The learner is the one `bert_vocab_from_dataset` runs, given the word
+        counts of this module's own split (`count_words`): the vocabulary
+        then fits the words `tokenize` looks up, and counting runs in
+        TensorFlow rather than word by word in Python.
+        """
+        from tensorflow_text.tools.wordpiece_vocab import wordpiece_tokenizer_learner_lib
+
+        if vocab_size <= 0:
+            raise ValueError(f"`vocab_size` must be a positive integer, got {vocab_size!r}")
+        learned = wordpiece_tokenizer_learner_lib.learn(
+            list(count_words(text).items()),
+            vocab_size=vocab_size + RESERVED_IDS + 1,
+            reserved_tokens=[PAD_TOKEN, UNK_TOKEN, NEWLINE],
+        )
+        return cls([token for token in learned if token not in RESERVED_TOKENS])

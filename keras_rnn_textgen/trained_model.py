@@ -1,0 +1,71 @@
+"""A trained model folder in one object: `load` and `TrainedModel`, the package's front door."""
+
+import os
+
+from keras_rnn_textgen.config import TrainConfig
+from keras_rnn_textgen.saving.loading import ModelFolder, read_model_folder
+
+
+class TrainedModel(ModelFolder):
+    """A model folder loaded for use: the Keras model, its tokenizer and configs.
+
+    Example:
+        >>> import keras_rnn_textgen as ktg
+        >>> lm = ktg.load("saved_models/lstm-2x256")
+        >>> print(lm.generate("ROMEO:", length=200, temperature=0.8, seed=1)[0])
+        >>> lm.evaluate("my_text.txt")["perplexity"]
+    """
+
+    @property
+    def generator(self):
+        """The model's `TextGenerator`, created on first use."""
+        from keras_rnn_textgen.generation.plan import boundary_ids
+        from keras_rnn_textgen.generation.text_generator import TextGenerator
+
+        if "_generator" not in self.__dict__:
+            end_ids = boundary_ids(self.tokenizer, self.train_config.documents)
+            self.__dict__["_generator"] = TextGenerator(self.model, self.tokenizer, end_ids)
+        return self.__dict__["_generator"]
+
+    def generate(self, prompt: str = "", length: int = 200, **options) -> list[str]:
+        """Generates text; see `TextGenerator.generate` for the options."""
+        return self.generator.generate(prompt, length, **options)
+
+    def evaluate(self, text: str, batch_size: int = 64) -> dict[str, float]:
+        """Perplexity and bits per character of `text`; see `evaluate_text`."""
+        from keras_rnn_textgen.data.corpus import as_documents
+        from keras_rnn_textgen.evaluation.scoring import evaluate_text
+
+        text = as_documents(text, self.train_config.documents)  # as `fit` read its text
+        return evaluate_text(
+            self.model, self.tokenizer, text, self.train_config.seq_len, batch_size
+        )
+
+    def score(self, texts: list[str]) -> list[dict[str, float]]:
+        """Log-probability, token count and perplexity of each text; see `score_texts`."""
+        from keras_rnn_textgen.evaluation.scoring import score_texts
+
+        return score_texts(self.model, self.tokenizer, texts)
+
+    def export(self, **options):
+        """Writes `<folder>/export/` (SavedModel, TFLite); see `export.export_model`.
+
+        Example:
+            >>> lm.export(quantize=["none", "dynamic"]).reports
+        """
+        from keras_rnn_textgen.export.artifacts import export_model
+
+        return export_model(self, **options)
+
+
+def load(folder: str | os.PathLike, training: TrainConfig | None = None) -> TrainedModel:
+    """Loads a model folder written by `fit`; see `read_model_folder` for what is checked.
+
+    Args:
+        folder: the model folder, e.g. `saved_models/lstm-2x256`.
+        training: when resuming, the run's settings for the rebuilt model; None: inference.
+
+    Example:
+        >>> lm = load("saved_models/lstm-2x256")
+    """
+    return read_model_folder(folder, training, kind=TrainedModel)

@@ -1,0 +1,35 @@
+"""Compiling a model for training: optimizer, loss and metric names."""
+
+import keras
+
+from keras_rnn_textgen.config import TrainConfig
+from keras_rnn_textgen.evaluation.metrics import BitsPerToken, Perplexity
+from keras_rnn_textgen.models.fast_rnn import trains_fast
+
+
+def bits_metric_name(level: str) -> str:
+    """The log name of bits per token: `bits_per_char` at char level, else `bits_per_token`."""
+    return "bits_per_char" if level == "char" else "bits_per_token"
+
+
+def compile_model(model: keras.Model, train: TrainConfig, level: str = "char") -> None:
+    """Compiles with Adam, cross-entropy from logits, perplexity and bits per token.
+
+    At char level bits per token are bits per character and are logged as
+    `bits_per_char`; at word and subword level as `bits_per_token`. The step
+    is compiled with XLA when `train.jit_compile` asks for it, and always for
+    layers with the fast CPU step (`fast_rnn.trains_fast`), which only XLA
+    makes faster.
+    """
+    optimizer = keras.optimizers.Adam(
+        learning_rate=train.learning_rate, clipnorm=train.clipnorm or None
+    )
+    model.compile(
+        optimizer=optimizer,
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=[
+            Perplexity(),
+            BitsPerToken(name=bits_metric_name(level)),
+        ],
+        jit_compile=train.jit_compile or trains_fast(model),
+    )
