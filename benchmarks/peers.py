@@ -67,10 +67,6 @@ import dataclasses
 import os
 import time
 
-from keras_rnn_textgen.data.corpus import as_documents, load_corpus, split_text
-from keras_rnn_textgen.data.streams import training_batches
-from keras_rnn_textgen.training.compile import compile_model
-
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import keras  # noqa: E402
@@ -78,12 +74,13 @@ import numpy as np  # noqa: E402
 from common import report, round_robin_medians  # noqa: E402
 from training import matmul_gflops, training_flops_per_token  # noqa: E402
 
-pass  # REORG-REMOVED  # noqa: E402
-pass  # REORG-REMOVED  # noqa: E402
 from keras_rnn_textgen.config import ModelConfig, TrainConfig  # noqa: E402
+from keras_rnn_textgen.data.corpus import as_documents, load_corpus, split_text  # noqa: E402
+from keras_rnn_textgen.data.streams import training_batches  # noqa: E402
 from keras_rnn_textgen.generation.text_generator import TextGenerator  # noqa: E402
 from keras_rnn_textgen.models.build import build_model, recurrent_layers  # noqa: E402
 from keras_rnn_textgen.tokenizers.registry import build_tokenizer  # noqa: E402
+from keras_rnn_textgen.training.compile import compile_model  # noqa: E402
 
 try:
     import torch

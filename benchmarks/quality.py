@@ -15,22 +15,19 @@ import argparse
 import os
 import time
 
-from keras_rnn_textgen.data.corpus import load_corpus, split_text
-from keras_rnn_textgen.data.streams import epoch_batches, training_batches
-from keras_rnn_textgen.training.compile import compile_model
-from keras_rnn_textgen.training.stateful import StatefulTraining
-
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import keras  # noqa: E402
 from common import report  # noqa: E402
 
-pass  # REORG-REMOVED  # noqa: E402
-pass  # REORG-REMOVED  # noqa: E402
 from keras_rnn_textgen.config import LEVELS, ModelConfig, TrainConfig  # noqa: E402
+from keras_rnn_textgen.data.corpus import load_corpus, split_text  # noqa: E402
+from keras_rnn_textgen.data.streams import epoch_batches, training_batches  # noqa: E402
 from keras_rnn_textgen.evaluation.scoring import evaluate_text  # noqa: E402
 from keras_rnn_textgen.models.build import build_model  # noqa: E402
 from keras_rnn_textgen.tokenizers.registry import build_tokenizer  # noqa: E402
+from keras_rnn_textgen.training.compile import compile_model  # noqa: E402
+from keras_rnn_textgen.training.stateful import StatefulTraining  # noqa: E402
 
 
 class StopAfter(keras.callbacks.Callback):

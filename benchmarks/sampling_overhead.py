@@ -12,21 +12,18 @@ import argparse
 import os
 import time
 
-from keras_rnn_textgen.data.corpus import load_corpus
-from keras_rnn_textgen.data.windows import training_dataset
-from keras_rnn_textgen.training.compile import compile_model
-
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from common import report  # noqa: E402
 
-pass  # REORG-REMOVED  # noqa: E402
-pass  # REORG-REMOVED  # noqa: E402
 from keras_rnn_textgen.config import ModelConfig, TrainConfig  # noqa: E402
+from keras_rnn_textgen.data.corpus import load_corpus  # noqa: E402
+from keras_rnn_textgen.data.windows import training_dataset  # noqa: E402
 from keras_rnn_textgen.generation.text_generator import TextGenerator  # noqa: E402
 from keras_rnn_textgen.models.build import build_model  # noqa: E402
 from keras_rnn_textgen.tokenizers.char import CharTokenizer  # noqa: E402
 from keras_rnn_textgen.training.callbacks import SamplingCallback  # noqa: E402
+from keras_rnn_textgen.training.compile import compile_model  # noqa: E402
 
 
 def main() -> None:

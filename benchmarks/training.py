@@ -17,10 +17,6 @@ import argparse
 import os
 import time
 
-from keras_rnn_textgen.data.corpus import load_corpus
-from keras_rnn_textgen.data.windows import training_dataset
-from keras_rnn_textgen.training.compile import compile_model
-
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import statistics  # noqa: E402
@@ -28,20 +24,20 @@ import statistics  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from common import median_seconds, report  # noqa: E402
 
-pass  # REORG-REMOVED  # noqa: E402
-pass  # REORG-REMOVED  # noqa: E402
+from keras_rnn_textgen.cells import CELLS  # noqa: E402
 from keras_rnn_textgen.config import ModelConfig, TrainConfig  # noqa: E402
-from keras_rnn_textgen.models.build import FAST_CELLS, build_model  # noqa: E402
+from keras_rnn_textgen.data.corpus import load_corpus  # noqa: E402
+from keras_rnn_textgen.data.windows import training_dataset  # noqa: E402
+from keras_rnn_textgen.models.build import build_model  # noqa: E402
 from keras_rnn_textgen.tokenizers.char import CharTokenizer  # noqa: E402
-
-GATES = {"lstm": 4, "gru": 3, "simple_rnn": 1}
+from keras_rnn_textgen.training.compile import compile_model  # noqa: E402
 
 
 def training_flops_per_token(config: ModelConfig) -> float:
     """Floating-point operations of one token's forward and backward pass (about 3x forward)."""
     macs, inputs = 0, config.embedding_dim
     for _ in range(config.layers):
-        macs += GATES[config.cell] * config.units * (inputs + config.units)
+        macs += CELLS[config.cell].gates * config.units * (inputs + config.units)
         inputs = config.units
     macs += config.units * config.vocab_size
     return 3 * 2 * macs
@@ -88,7 +84,7 @@ def main() -> None:
             variants = {}
             # The fast layers are always XLA-compiled (`fast_rnn.trains_fast`).
             options = [(False, False), (False, True)]
-            options += [(True, True)] if cell in FAST_CELLS else []
+            options += [(True, True)] if CELLS[cell].fast else []
             for fast, jit in options:
                 model = build_model(config, fast=fast)
                 compile_model(model, TrainConfig(jit_compile=jit))

@@ -26,7 +26,7 @@ _EXPORTS = {
     "tokenizer_from_config": "tokenizers.registry",
     "build_model": "models.build",
     "StepModel": "models.step",
-    "CELLS": "models.build",
+    "CELLS": "cells",
     "Perplexity": "evaluation.metrics",
     "BitsPerToken": "evaluation.metrics",
     "Sampler": "sampling.base",

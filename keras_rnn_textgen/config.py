@@ -3,16 +3,17 @@
 import dataclasses
 import math
 import numbers
-import os
 from typing import Any
 
-CELL_NAMES = ("simple_rnn", "lstm", "gru")
+from keras_rnn_textgen.cells import CELL_NAMES, CELLS
+
 API_NAMES = ("sequential", "functional")
 # TFLite export variants: float32, int8 weights, float16 weights, int8 weights and activations.
 QUANTIZE_MODES = ("none", "dynamic", "float16", "int8")
-# tf.distribute strategies `fit` can train under (see distribute.py).
+# tf.distribute strategies `fit` can train under (see training/strategy.py).
 STRATEGY_NAMES = ("auto", "one", "mirrored", "multiworker", "tpu")
-# Token levels (also tokenizer.LEVELS) and how a corpus is cut into texts.
+# Token levels (tokenizers/registry.py maps each to its tokenizer) and how a corpus is
+# cut into texts.
 LEVEL_NAMES = ("char", "word", "subword")
 DOCUMENT_MODES = ("text", "lines")
 
@@ -23,13 +24,41 @@ FORMAT_VERSION = 1
 # .tflite file (2 GB) holds the model.
 MAX_LAYERS = 64
 MAX_PARAMETERS = 2**31 - 1
-# Float32 copies of each parameter while training: weights, gradients, Adam's two moments.
-TRAINING_BYTES_PER_PARAMETER = 16
-# Gates per recurrent cell: their kernels are this many times one gate's size.
-GATES_PER_CELL = {"simple_rnn": 1, "lstm": 4, "gru": 3}
 # Fewest token ids a vocabulary has (padding, unknown and one token): the bound used
 # before the corpus is read.
 MIN_VOCAB_SIZE = 3
+
+
+def _option(
+    default: Any,
+    help: str,
+    *,
+    flag: str = "",
+    choices: tuple[str, ...] = (),
+    cli: bool = True,
+    negatable: bool = False,
+    show_default: bool = True,
+) -> Any:
+    """A config field that is also a `fit` option: its help, flag and choices live here once.
+
+    Args:
+        default: the field's default, also the option's.
+        help: what the field means; `python cli.py fit --help` shows it.
+        flag: the option's name when it is not `--` plus the field's name with dashes.
+        choices: the allowed values, checked by the dataclass and offered by the CLI.
+        cli: False for fields `fit` fills in itself.
+        negatable: a boolean option with a `--no-` form (otherwise a plain flag).
+        show_default: whether `--help` shows the default.
+    """
+    metadata = {
+        "help": help,
+        "flag": flag,
+        "choices": choices,
+        "cli": cli,
+        "negatable": negatable,
+        "show_default": show_default,
+    }
+    return dataclasses.field(default=default, metadata=metadata)
 
 
 def _check_positive(name: str, value: int) -> None:
@@ -37,8 +66,11 @@ def _check_positive(name: str, value: int) -> None:
         raise ValueError(f"`{name}` must be a positive integer, got {value!r}")
 
 
-def _check_types(config: Any) -> None:
-    """Refuses values of the wrong type (JSON gives 1.5 or "8" as easily as 8); ints stay ints."""
+def _check_fields(config: Any) -> None:
+    """Refuses values of the wrong type (JSON gives 1.5 or "8" as easily as 8) or choice.
+
+    Ints stay ints and numbers become floats where the field is a float.
+    """
     for field in dataclasses.fields(config):
         value = getattr(config, field.name)
         real = isinstance(value, numbers.Real) and not isinstance(value, bool)
@@ -60,6 +92,8 @@ def _check_types(config: Any) -> None:
             value = tuple(map(float, value)) if ok else value
         if not ok:
             raise ValueError(f"`{field.name}` must be {kind}, got {value!r}")
+        if field.metadata.get("choices"):
+            _check_choice(field.name, value, field.metadata["choices"])
         object.__setattr__(config, field.name, value)
 
 
@@ -78,49 +112,45 @@ def _check_fraction(name: str, value: float, *, low_open: bool, high_open: bool)
 
 @dataclasses.dataclass(frozen=True)
 class ModelConfig:
-    """Architecture of a recurrent language model.
-
-    Args:
-        vocab_size: number of token ids, reserved ids included; 0 until the
-            tokenizer is built from the corpus.
-        cell: one of `CELL_NAMES`.
-        layers: number of stacked recurrent layers.
-        units: units per recurrent layer.
-        embedding_dim: size of the token embedding.
-        dropout: dropout rate between layers (inputs to each recurrent layer
-            after the first, and to the output layer).
-        recurrent_dropout: dropout on the recurrent state; disables cuDNN.
-        api: build the Keras `"sequential"` or `"functional"` form.
-        level: what a token is, one of `LEVEL_NAMES`; folders written before
-            levels existed are char models.
-        vocab_limit: word level: the most frequent tokens kept; subword: the
-            target number of WordPiece pieces; 0 takes the level's default
-            (8000 words, 2000 pieces); unused at char level.
+    """Architecture of a recurrent language model; each field is one `fit` option.
 
     Example:
         >>> ModelConfig(vocab_size=67, cell="gru", layers=1, units=128)
     """
 
-    vocab_size: int = 0
-    cell: str = "lstm"
-    layers: int = 1
-    units: int = 256
-    embedding_dim: int = 64
-    dropout: float = 0.0
-    recurrent_dropout: float = 0.0
-    api: str = "sequential"
-    level: str = "char"
-    vocab_limit: int = 0
+    vocab_size: int = _option(
+        0,
+        "Number of token ids, reserved ids included; 0 until the tokenizer is built.",
+        cli=False,
+    )
+    cell: str = _option("lstm", "The recurrent cell.", choices=CELL_NAMES)
+    layers: int = _option(1, "Stacked recurrent layers.")
+    units: int = _option(256, "Units per recurrent layer.")
+    embedding_dim: int = _option(64, "Size of the token embedding.")
+    dropout: float = _option(0.0, "Dropout between layers.")
+    recurrent_dropout: float = _option(
+        0.0, "Dropout on the recurrent state (disables cuDNN on GPU)."
+    )
+    api: str = _option(
+        "sequential", "Build the Keras Sequential or functional form.", choices=API_NAMES
+    )
+    level: str = _option(
+        "char",
+        "What a token is: a character, a word (or punctuation mark), or a WordPiece subword.",
+        choices=LEVEL_NAMES,
+    )
+    vocab_limit: int = _option(
+        0,
+        "word: most frequent tokens kept; subword: pieces learned; 0: 8000 / 2000.",
+        flag="--vocab-size",
+    )
 
     def __post_init__(self) -> None:
-        _check_types(self)
-        _check_choice("cell", self.cell, CELL_NAMES)
-        _check_choice("level", self.level, LEVEL_NAMES)
+        _check_fields(self)
         if self.vocab_limit < 0:
             raise ValueError(
                 f"`vocab_size` must be >= 0 (0: the level's default), got {self.vocab_limit!r}"
             )
-        _check_choice("api", self.api, API_NAMES)
         for name in ("layers", "units", "embedding_dim"):
             _check_positive(name, getattr(self, name))
         if self.vocab_size < 0:
@@ -144,7 +174,7 @@ class ModelConfig:
             350211
         """
         vocab = max(self.vocab_size, MIN_VOCAB_SIZE)
-        gates, units = GATES_PER_CELL[self.cell], self.units
+        gates, units = CELLS[self.cell].gates, self.units
         # Keras's GRU keeps two biases per gate (reset_after=True).
         biases = 2 if self.cell == "gru" else 1
         recurrent = sum(
@@ -162,76 +192,66 @@ class ModelConfig:
 
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
-    """How a model is trained; every field is one `fit` option.
-
-    Args:
-        seq_len: tokens per training window (backpropagation through time).
-        batch_size: windows per batch (the global batch).
-        epochs: total number of epochs, counting those of resumed runs.
-        steps_per_epoch: batches per epoch; 0 means one pass over the text.
-        learning_rate: Adam's initial learning rate.
-        clipnorm: clip each gradient to this norm; 0 turns clipping off.
-        validation_split: fraction of the text, from its end, held out.
-        sample_every: training steps between samples; 0 turns sampling off.
-        sample_length: characters generated per sample.
-        sample_temperatures: temperatures at which samples are drawn.
-        sample_prompt: text the samples start from.
-        patience: epochs without validation improvement before stopping.
-        seed: seed of weight initialisation, data order and sampling.
-        jit_compile: compile the training step with XLA.
-        fast_rnn: train LSTM/GRU layers with the hand-written CPU gradient of
-            `fast_rnn.py` (same weights and results as the Keras layers).
-        mixed_precision: compute in float16 (a GPU speed-up); weights and the
-            output layer stay float32.
-        tensorboard: also write TensorBoard logs.
-        strategy: tf.distribute strategy, one of `STRATEGY_NAMES`; `auto`
-            mirrors the model over several GPUs when there are, `batch_size`
-            stays the global batch and `learning_rate` is not scaled.
-        tpu: TPU name or `grpc://` address for the `tpu` strategy; empty is
-            this machine's TPU.
-        checkpoint_every: training steps between the mid-epoch training
-            checkpoints of a `multiworker` run (the model folder is saved at
-            every epoch end anyway); 0 saves none.
-        documents: `text` reads the corpus as running text; `lines` makes
-            each non-empty line a text of its own, with the line break as the
-            boundary token before and after it, so generation starts at a
-            boundary and stops at the next one.
-        stateful: truncated backpropagation through time: row `i` of each
-            training batch continues the text of row `i` of the batch before,
-            and the final states of one batch are the initial states of the
-            next (reset at every epoch start); see `stateful.py`.
+    """How a model is trained; each field is one `fit` option.
 
     Example:
         >>> TrainConfig(seq_len=100, batch_size=64, epochs=3)
     """
 
-    seq_len: int = 100
-    batch_size: int = 64
-    epochs: int = 8
-    steps_per_epoch: int = 0
-    learning_rate: float = 5e-3
-    clipnorm: float = 1.0
-    validation_split: float = 0.1
-    sample_every: int = 100
-    sample_length: int = 200
-    sample_temperatures: tuple[float, ...] = (0.5, 1.0)
-    sample_prompt: str = ""
-    patience: int = 3
-    seed: int = 0
-    jit_compile: bool = False
-    fast_rnn: bool = False
-    mixed_precision: bool = False
-    tensorboard: bool = False
-    strategy: str = "auto"
-    tpu: str = ""
-    checkpoint_every: int = 0
-    documents: str = "text"
-    stateful: bool = False
+    seq_len: int = _option(100, "Tokens per training window (backpropagation through time).")
+    batch_size: int = _option(64, "Windows per batch (the global batch under a strategy).")
+    epochs: int = _option(8, "Epochs in all, counting those of resumed runs.")
+    steps_per_epoch: int = _option(0, "Batches per epoch; 0 is one pass over the text.")
+    learning_rate: float = _option(5e-3, "Adam's initial learning rate.")
+    clipnorm: float = _option(1.0, "Gradient norm clipping; 0 turns it off.")
+    validation_split: float = _option(0.1, "Fraction of the text, from its end, held out.")
+    sample_every: int = _option(100, "Steps between samples; 0 turns sampling off.")
+    sample_length: int = _option(200, "Tokens generated per sample.")
+    sample_temperatures: tuple[float, ...] = _option(
+        (0.5, 1.0), "Temperature of a sample (repeatable).", flag="--sample-temperature"
+    )
+    sample_prompt: str = _option("", "Text the samples start from.", show_default=False)
+    patience: int = _option(3, "Epochs without improvement before early stopping.")
+    seed: int = _option(0, "Seed of weight initialisation, data order and sampling.")
+    jit_compile: bool = _option(
+        False, "Compile the training step with XLA.", flag="--jit", negatable=True
+    )
+    fast_rnn: bool = _option(
+        False,
+        "Train LSTM/GRU with the hand-written CPU gradient (models/fast_rnn.py).",
+        negatable=True,
+    )
+    mixed_precision: bool = _option(
+        False, "Compute in float16 with float32 weights and output layer (for GPUs)."
+    )
+    tensorboard: bool = _option(False, "Also write TensorBoard logs (logs/).")
+    strategy: str = _option(
+        "auto",
+        "tf.distribute strategy: auto mirrors over several GPUs; multiworker reads TF_CONFIG.",
+        choices=STRATEGY_NAMES,
+    )
+    tpu: str = _option(
+        "",
+        "TPU name or grpc:// address for --strategy tpu. Default: this machine's TPU.",
+        show_default=False,
+    )
+    checkpoint_every: int = _option(
+        0, "Steps between mid-epoch training checkpoints (multiworker); 0: none."
+    )
+    documents: str = _option(
+        "text",
+        "lines: each non-empty line is a text of its own (names, titles); generation stops "
+        "at its end.",
+        choices=DOCUMENT_MODES,
+    )
+    stateful: bool = _option(
+        False,
+        "Carry the states from each batch into the next, each row continuing its stretch of "
+        "text (truncated BPTT); reset every epoch.",
+    )
 
     def __post_init__(self) -> None:
-        _check_types(self)
-        _check_choice("strategy", self.strategy, STRATEGY_NAMES)
-        _check_choice("documents", self.documents, DOCUMENT_MODES)
+        _check_fields(self)
         if self.tpu and self.strategy != "tpu":
             raise ValueError(f"`tpu` is used with `strategy` 'tpu' only, got {self.strategy!r}")
         if self.checkpoint_every and self.strategy != "multiworker":
@@ -265,37 +285,3 @@ def from_dict(cls: type, data: dict[str, Any]) -> Any:
     if unknown:
         raise ValueError(f"unknown {cls.__name__} fields {unknown}")
     return cls(**data)
-
-
-def check_training_memory(config: ModelConfig, memory_bytes: int | None = None) -> None:
-    """Refuses a model whose training state would not fit in half of this machine's memory.
-
-    Training holds four float32 copies of every parameter (weights, gradients
-    and Adam's two moments); with `vocab_size` still 0 the estimate is the
-    least the architecture can need.
-
-    Args:
-        config: the architecture.
-        memory_bytes: the memory to compare with; None reads the machine's RAM
-            (no check where the system does not say).
-
-    Example:
-        >>> check_training_memory(ModelConfig(layers=4, units=8192))  # on a 16 GiB machine
-        ValueError: lstm with `layers` 4 x `units` 8192 (...) has 1,881,301,187 parameters: ...
-    """
-    if memory_bytes is None:
-        try:
-            memory_bytes = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-        except (AttributeError, ValueError, OSError):
-            return
-    parameters = config.parameter_count()
-    needed = parameters * TRAINING_BYTES_PER_PARAMETER
-    if needed > memory_bytes / 2:
-        vocabulary = f"{config.vocab_size:,} tokens" if config.vocab_size else "not yet read"
-        raise ValueError(
-            f"{config.cell} with `layers` {config.layers} x `units` {config.units} "
-            f"(`embedding_dim` {config.embedding_dim}, vocabulary {vocabulary}) has "
-            f"{parameters:,} parameters: {needed / 2**30:.1f} GiB to train (weights, gradients "
-            f"and Adam's two moments, float32), more than half of this machine's "
-            f"{memory_bytes / 2**30:.1f} GiB; use fewer units or layers"
-        )

@@ -7,12 +7,13 @@ import shutil
 
 import pytest
 
-from keras_rnn_textgen.config import ModelConfig, TrainConfig, check_training_memory
+from keras_rnn_textgen.config import ModelConfig, TrainConfig
 from keras_rnn_textgen.errors import ModelFolderError
 from keras_rnn_textgen.models.build import build_model
 from keras_rnn_textgen.saving.layout import LOCK_FILE, latest_model_folder
 from keras_rnn_textgen.trained_model import load
 from keras_rnn_textgen.training.fit import fit
+from keras_rnn_textgen.training.memory import check_training_memory
 
 from .conftest import ENGLISH, TINY_MODEL, TINY_TRAIN, run_cli
 from .test_reliability import (

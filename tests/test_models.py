@@ -2,8 +2,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_rnn_textgen.config import CELL_NAMES, ModelConfig
-from keras_rnn_textgen.models.build import CELLS, build_model, recurrent_layers
+from keras_rnn_textgen.cells import CELL_NAMES, CELLS
+from keras_rnn_textgen.config import ModelConfig
+from keras_rnn_textgen.models.build import CELL_LAYERS, build_model, recurrent_layers
 from keras_rnn_textgen.models.step import StepModel
 
 
@@ -11,8 +12,15 @@ def _config(cell, **kw):
     return ModelConfig(vocab_size=13, cell=cell, layers=2, units=8, embedding_dim=4, **kw)
 
 
-def test_cells_dict_matches_config_names():
-    assert sorted(CELLS) == sorted(CELL_NAMES)
+@pytest.mark.parametrize("cell", CELL_NAMES)
+def test_the_cell_registry_describes_the_keras_layers(cell):
+    layer = CELL_LAYERS[cell](8)
+    layer.build((None, 5, 3))
+    assert type(layer).__name__ == CELLS[cell].title
+    assert layer.cell.kernel.shape == (3, CELLS[cell].gates * 8)
+    assert len(layer.cell.state_size if isinstance(layer.cell.state_size, list) else [1]) == (
+        CELLS[cell].states
+    )
 
 
 @pytest.mark.parametrize("cell", CELL_NAMES)
@@ -30,7 +38,7 @@ def test_stable_layer_names_and_shapes(cell):
     model = build_model(_config(cell, dropout=0.1))
     names = [layer.name for layer in model.layers]
     assert names == ["embedding", "rnn_0", "dropout_0", "rnn_1", "dropout_1", "logits"]
-    assert [type(r) for r in recurrent_layers(model)] == [CELLS[cell]] * 2
+    assert [type(r) for r in recurrent_layers(model)] == [CELL_LAYERS[cell]] * 2
     assert model(tf.zeros((2, 7), tf.int32)).shape == (2, 7, 13)
 
 

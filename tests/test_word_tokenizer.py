@@ -45,14 +45,6 @@ def test_canonical_text_round_trips(tok, text):
     assert tok.decode(ids) == text
 
 
-def test_batch_is_ragged_and_round_trips(tok):
-    ids = tok.tokenize(CANONICAL)
-    assert isinstance(ids, tf.RaggedTensor)
-    assert [t.decode() for t in tok.detokenize(ids).numpy()] == CANONICAL
-    padded = ids.to_tensor(PAD_ID)  # padding detokenizes to nothing
-    assert [t.decode() for t in tok.detokenize(padded).numpy()] == CANONICAL
-
-
 def test_each_line_break_is_one_token(tok):
     ids = tok.tokenize("to be\n\nor\n").numpy()
     assert np.sum(ids == NEWLINE_ID) == 3

@@ -6,19 +6,38 @@ import click
 from click.core import ParameterSource
 
 from keras_rnn_textgen.cli.common import DEFAULT_OUTPUT, quiet_import_tensorflow, user_errors
-from keras_rnn_textgen.config import (
-    API_NAMES,
-    CELL_NAMES,
-    DOCUMENT_MODES,
-    LEVEL_NAMES,
-    STRATEGY_NAMES,
-    ModelConfig,
-    TrainConfig,
-)
+from keras_rnn_textgen.config import ModelConfig, TrainConfig
 
 
-def _default(cls, name):
-    return next(f.default for f in dataclasses.fields(cls) if f.name == name)
+def config_options(*classes: type):
+    """Adds one click option per field of the config dataclasses, from the fields themselves.
+
+    The field's metadata (`config._option`) gives the help, flag and choices,
+    and its default is the option's, so `fit --help`, the defaults and the
+    dataclass's checks cannot drift apart.
+    """
+
+    def decorate(command):
+        fields = [f for cls in classes for f in dataclasses.fields(cls) if f.metadata.get("cli")]
+        for field in reversed(fields):
+            meta = field.metadata
+            flag = meta["flag"] or "--" + field.name.replace("_", "-")
+            kwargs = {"default": field.default, "help": meta["help"]}
+            kwargs["show_default"] = meta["show_default"]
+            if field.type is bool and meta["negatable"]:
+                flag = f"{flag}/--no-{flag[2:]}"
+            elif field.type is bool:
+                kwargs.update(is_flag=True, show_default=False)
+            elif meta["choices"]:
+                kwargs["type"] = click.Choice(meta["choices"])
+            elif field.type in (int, float, str):
+                kwargs["type"] = field.type
+            else:  # a tuple of floats: the option is repeated
+                kwargs.update(type=float, multiple=True)
+            command = click.option(flag, field.name, **kwargs)(command)
+        return command
+
+    return decorate
 
 
 @click.command()
@@ -47,162 +66,7 @@ def _default(cls, name):
     type=click.Path(),
     help="Folder that holds model folders.",
 )
-@click.option(
-    "--cell",
-    type=click.Choice(CELL_NAMES),
-    default=_default(ModelConfig, "cell"),
-    show_default=True,
-)
-@click.option(
-    "--api",
-    type=click.Choice(API_NAMES),
-    default=_default(ModelConfig, "api"),
-    show_default=True,
-    help="Build the Keras Sequential or functional form.",
-)
-@click.option(
-    "--level",
-    type=click.Choice(LEVEL_NAMES),
-    default=_default(ModelConfig, "level"),
-    show_default=True,
-    help="What a token is: a character, a word (or punctuation mark), or a WordPiece subword.",
-)
-@click.option(
-    "--vocab-size",
-    "vocab_limit",
-    type=int,
-    default=_default(ModelConfig, "vocab_limit"),
-    show_default=True,
-    help="word: most frequent tokens kept; subword: pieces learned; 0: 8000 / 2000.",
-)
-@click.option(
-    "--documents",
-    type=click.Choice(DOCUMENT_MODES),
-    default=_default(TrainConfig, "documents"),
-    show_default=True,
-    help="lines: each non-empty line is a text of its own (names, titles); "
-    "generation stops at its end.",
-)
-@click.option("--layers", type=int, default=_default(ModelConfig, "layers"), show_default=True)
-@click.option("--units", type=int, default=_default(ModelConfig, "units"), show_default=True)
-@click.option(
-    "--embedding-dim", type=int, default=_default(ModelConfig, "embedding_dim"), show_default=True
-)
-@click.option(
-    "--dropout",
-    type=float,
-    default=_default(ModelConfig, "dropout"),
-    show_default=True,
-    help="Dropout between layers.",
-)
-@click.option(
-    "--recurrent-dropout",
-    type=float,
-    default=_default(ModelConfig, "recurrent_dropout"),
-    show_default=True,
-    help="Dropout on the recurrent state (disables cuDNN on GPU).",
-)
-@click.option("--seq-len", type=int, default=_default(TrainConfig, "seq_len"), show_default=True)
-@click.option(
-    "--batch-size", type=int, default=_default(TrainConfig, "batch_size"), show_default=True
-)
-@click.option("--epochs", type=int, default=_default(TrainConfig, "epochs"), show_default=True)
-@click.option(
-    "--steps-per-epoch",
-    type=int,
-    default=_default(TrainConfig, "steps_per_epoch"),
-    show_default=True,
-    help="Batches per epoch; 0 is one pass over the text.",
-)
-@click.option(
-    "--learning-rate", type=float, default=_default(TrainConfig, "learning_rate"), show_default=True
-)
-@click.option(
-    "--clipnorm",
-    type=float,
-    default=_default(TrainConfig, "clipnorm"),
-    show_default=True,
-    help="Gradient norm clipping; 0 turns it off.",
-)
-@click.option(
-    "--validation-split",
-    type=float,
-    default=_default(TrainConfig, "validation_split"),
-    show_default=True,
-    help="Fraction of the text, from its end, held out.",
-)
-@click.option(
-    "--patience",
-    type=int,
-    default=_default(TrainConfig, "patience"),
-    show_default=True,
-    help="Epochs without improvement before early stopping.",
-)
-@click.option(
-    "--sample-every",
-    type=int,
-    default=_default(TrainConfig, "sample_every"),
-    show_default=True,
-    help="Steps between samples; 0 turns sampling off.",
-)
-@click.option(
-    "--sample-length", type=int, default=_default(TrainConfig, "sample_length"), show_default=True
-)
-@click.option(
-    "--sample-temperature",
-    "sample_temperatures",
-    type=float,
-    multiple=True,
-    default=_default(TrainConfig, "sample_temperatures"),
-    show_default=True,
-)
-@click.option("--sample-prompt", default=_default(TrainConfig, "sample_prompt"))
-@click.option("--seed", type=int, default=_default(TrainConfig, "seed"), show_default=True)
-@click.option(
-    "--jit/--no-jit",
-    "jit_compile",
-    default=_default(TrainConfig, "jit_compile"),
-    show_default=True,
-    help="Compile the training step with XLA.",
-)
-@click.option(
-    "--fast-rnn/--no-fast-rnn",
-    "fast_rnn",
-    default=_default(TrainConfig, "fast_rnn"),
-    show_default=True,
-    help="Train LSTM/GRU with the hand-written CPU gradient.",
-)
-@click.option(
-    "--mixed-precision",
-    is_flag=True,
-    help="Compute in float16 with float32 weights and output layer (for GPUs).",
-)
-@click.option(
-    "--stateful",
-    is_flag=True,
-    help="Carry the states from each batch into the next, each row continuing its stretch of "
-    "text (truncated BPTT); reset every epoch.",
-)
-@click.option("--tensorboard", is_flag=True, help="Also write TensorBoard logs (logs/).")
-@click.option(
-    "--strategy",
-    type=click.Choice(STRATEGY_NAMES),
-    default=_default(TrainConfig, "strategy"),
-    show_default=True,
-    help="tf.distribute strategy: auto mirrors over several GPUs; multiworker reads TF_CONFIG.",
-)
-@click.option(
-    "--tpu",
-    default=_default(TrainConfig, "tpu"),
-    help="TPU name or grpc:// address for --strategy tpu. Default: this machine's TPU.",
-)
-@click.option(
-    "--checkpoint-every",
-    type=int,
-    default=_default(TrainConfig, "checkpoint_every"),
-    show_default=True,
-    help="Steps between mid-epoch training checkpoints (multiworker); 0: none.",
-)
+@config_options(ModelConfig, TrainConfig)
 @click.option(
     "--resume",
     is_flag=True,

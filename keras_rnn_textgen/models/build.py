@@ -4,18 +4,14 @@ import logging
 
 import keras
 
+from keras_rnn_textgen.cells import CELLS
 from keras_rnn_textgen.config import ModelConfig
 from keras_rnn_textgen.models.fast_rnn import accelerate
 
 logger = logging.getLogger(__name__)
 
-CELLS = {
-    "simple_rnn": keras.layers.SimpleRNN,
-    "lstm": keras.layers.LSTM,
-    "gru": keras.layers.GRU,
-}
-# Cells whose layers `fast_rnn.accelerate` can give a faster CPU training step.
-FAST_CELLS = ("lstm", "gru")
+# Cell name -> its Keras layer class, which `Cell.title` names.
+CELL_LAYERS = {name: getattr(keras.layers, cell.title) for name, cell in CELLS.items()}
 
 
 def _layers(
@@ -41,7 +37,7 @@ def _layers(
     ]
     for i in range(config.layers):
         layer_seed = seed + 10 * (i + 1)
-        rnn = CELLS[config.cell](
+        rnn = CELL_LAYERS[config.cell](
             config.units,
             return_sequences=True,
             recurrent_dropout=config.recurrent_dropout,
@@ -51,7 +47,7 @@ def _layers(
             dtype=policy,
             name=f"rnn_{i}",
         )
-        layers.append(accelerate(rnn) if fast and config.cell in FAST_CELLS else rnn)
+        layers.append(accelerate(rnn) if fast and CELLS[config.cell].fast else rnn)
         if config.dropout > 0:
             layers.append(
                 keras.layers.Dropout(

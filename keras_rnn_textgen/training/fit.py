@@ -10,7 +10,7 @@ from collections.abc import Callable, Collection, Sequence
 import keras
 import tensorflow as tf
 
-from keras_rnn_textgen.config import ModelConfig, TrainConfig, check_training_memory
+from keras_rnn_textgen.config import ModelConfig, TrainConfig
 from keras_rnn_textgen.data.corpus import DEFAULT_CORPUS, as_documents, load_corpus, split_text
 from keras_rnn_textgen.data.streams import epoch_batches, training_batches
 from keras_rnn_textgen.data.windows import evaluation_dataset
@@ -52,6 +52,7 @@ from keras_rnn_textgen.training.folder_checks import (
     _remove_outputs,
     _removed_unless_saved,
 )
+from keras_rnn_textgen.training.memory import check_training_memory
 from keras_rnn_textgen.training.multiworker import fit_function
 from keras_rnn_textgen.training.resume import _resume_epoch, _resumed_train_config, _ResumedPlateau
 from keras_rnn_textgen.training.stateful import StatefulTraining
