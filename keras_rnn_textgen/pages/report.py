@@ -36,19 +36,19 @@ from keras_rnn_textgen.saving.loading import ModelFolder, read_model_folder
 from keras_rnn_textgen.saving.run_logs import read_history, read_samples
 
 
-def _token_count(corpus: dict, token: pages.TokenName) -> str:
+def _token_count(corpus: dict, level: str) -> str:
     """`", 9,876 words"`: the corpus in tokens, where a token is not a character."""
     counts = [corpus.get(key) for key in ("train_tokens", "validation_tokens")]
-    if token is pages.TOKEN_NAMES["char"] or None in counts:
+    if level == "char" or None in counts:
         return ""  # a character model, or a folder from before tokens were counted
-    return f", {sum(counts):,} {token.many}"
+    return f", {sum(counts):,} {pages.TOKEN_NAMES[level].many}"
 
 
 def render_report(lm: ModelFolder) -> tuple[str, dict[str, bytes]]:
     """The report page of a loaded model folder, and its plots.
 
     Args:
-        lm: the loaded model folder (`folder.load`).
+        lm: the loaded model folder (`read_model_folder`).
 
     Returns:
         `(html, plots)`: the page (plots embedded) and PNG bytes by file name.
@@ -77,7 +77,7 @@ def render_report(lm: ModelFolder) -> tuple[str, dict[str, bytes]]:
         f"(embedding {config.embedding_dim}, vocabulary {config.vocab_size}), "
         f"{parameters:,} parameters, trained on "
         f"{', '.join(corpus.get('files', [])) or 'an unrecorded corpus'} "
-        f"({corpus.get('characters', 0):,} characters{_token_count(corpus, token)}) for "
+        f"({corpus.get('characters', 0):,} characters{_token_count(corpus, config.level)}) for "
         f"{progress.get('epochs_completed', 0)} epoch(s), {progress.get('step', 0):,} steps"
         + (f", in {duration(float(seconds.sum()))}" if seconds is not None else "")
         + "."
