@@ -19,7 +19,16 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.11",
     packages=find_packages(include=["keras_rnn_textgen", "keras_rnn_textgen.*"]),
-    package_data={"keras_rnn_textgen": ["data/*.txt", "data/README.md"]},
+    # The pages inline their CSS and JavaScript from these files.
+    package_data={
+        "keras_rnn_textgen": [
+            "data/*.txt",
+            "data/README.md",
+            "pages/static/*.css",
+            "inspection/static/*.css",
+            "inspection/static/*.js",
+        ]
+    },
     install_requires=[
         "tensorflow>=2.21,<2.22",
         "keras>=3.15,<3.16",

@@ -98,7 +98,7 @@ def test_trace_is_the_models_own_computation(tiny_folder, cell):
     np.testing.assert_allclose(trace.top_probs[:, 0], probs.max(axis=1), atol=1e-5)
     assert np.all(np.diff(trace.top_probs, axis=1) <= 0)  # likeliest first
     vocab = ["⟨pad⟩", "⟨unknown⟩", *lm.tokenizer.vocabulary]
-    assert [row[0] for row in trace.top_chars] == [vocab[i] for i in probs.argmax(axis=1)]
+    assert [row[0] for row in trace.top_tokens] == [vocab[i] for i in probs.argmax(axis=1)]
     # The hidden states are the Keras layer's outputs.
     x = lm.model.get_layer("embedding")(ids[None])
     for layer, rnn in enumerate(recurrent_layers(lm.model)):
@@ -195,7 +195,7 @@ def _page_numbers(page: str, trace: Trace) -> None:
     assert f"{trace.perplexity:.3f}" in page
     data = json.loads(re.search(r'id="inspect-data">(.*?)</script>', page, re.S).group(1))
     assert len(data["chars"]) == len(trace.text) == len(data["top"])
-    assert data["top"][0][0] == [trace.top_chars[0][0], round(float(trace.top_probs[0][0]), 4)]
+    assert data["top"][0][0] == [trace.top_tokens[0][0], round(float(trace.top_probs[0][0]), 4)]
     assert data["next"] == [round(float(p), 4) for p in trace.next_probs]
     # The static table: position 0's top prediction and the probability of what followed.
     assert f"{trace.top_probs[0][0]:.3f}" in page
@@ -263,7 +263,7 @@ def test_inspection_page_in_chromium(tiny_folder, tmp_path, cell):
     # Marked in every strip: the units, the surprise, the feature and its best unit.
     marked = re.findall(r'<span data-i="(\d+)"[^>]*class="[^"]*\bcur\b', rendered.dom)
     assert marked == [str(i)] * (len(result.units) + 3)
-    top = visible_char(result.trace.top_chars[i][0])
+    top = visible_char(result.trace.top_tokens[i][0])
     top = top.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     assert f'<span class="ch">{top}</span>' in rendered.dom
     assert f"{result.trace.top_probs[i][0]:.3f}" in rendered.dom

@@ -4,10 +4,10 @@ Keras returns only a cell's states, never its gates, so `cell_step` computes
 one recurrent step from the cell's own weights and activations, the way the
 Keras cell classes do (LSTM gate order i, f, c, o; GRU z, r, h with
 `reset_after`), and returns every intermediate. `trace_text` runs a model
-over a text with it, one character at a time, and keeps the model's
-next-character distribution after each one. `find_units` ranks units by how
-well they follow something visible in the text (the position in the line,
-being inside quotes or brackets); `inspection_page.render_html` draws it all.
+over a text with it, one token (here a character) at a time, and keeps the
+model's distribution over the next token after each one. `find_units` ranks
+units by how well they follow something visible in the text (the position in
+the line, being inside quotes or brackets); `page.render_html` draws it all.
 """
 
 import dataclasses
@@ -36,7 +36,7 @@ class Inspection:
         trace: from `trace_text`.
         units: units to colour the text by.
         matches: from `find_units` (empty without `find`).
-        seq_len: characters per training window (states beyond it were never trained).
+        seq_len: tokens per training window (states beyond it were never trained).
 
     Example:
         >>> result = inspect_text(load("saved_models/lstm-1x256"), "ROMEO:\\n", gate="forget")
@@ -79,7 +79,7 @@ def inspect_text(
         count: units shown when `units` is empty.
         find: `FEATURES` names to rank units for.
         top: units listed per feature.
-        top_k: likeliest next characters kept per position.
+        top_k: likeliest next tokens kept per position.
 
     Example:
         >>> result = inspect_text(lm, "ROMEO:\\nWhat?", state="cell", find=["line_position"])

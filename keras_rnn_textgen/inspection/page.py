@@ -1,7 +1,10 @@
 """The inspection page: a text coloured by units and gates, with the model's predictions.
 
 One self-contained HTML file: the data for the side panel is embedded as
-JSON, the small script that fills it is inline, and nothing is fetched.
+JSON, the small script that fills it (`static/inspect.js`) and the style
+(`static/inspect.css`) are inline, and nothing is fetched. Only character
+models are inspected (`inspect_text` refuses the others), so each token the
+page speaks of is one character of the text.
 """
 
 import math
@@ -92,7 +95,7 @@ def _predictions_table(trace: Trace, limit: int = 2000) -> str:
         p_next = float(trace.next_probs[t]) if t + 1 < len(trace.text) else None
         top = " · ".join(
             f"{pages.visible_char(c)} {p:.3f}"
-            for c, p in zip(trace.top_chars[t], trace.top_probs[t])
+            for c, p in zip(trace.top_tokens[t], trace.top_probs[t])
         )
         rows.append(
             [
@@ -113,111 +116,6 @@ def _predictions_table(trace: Trace, limit: int = 2000) -> str:
         rows,
         numeric=[True, False, False, True, False],
     )
-
-
-_CSS = """
-.layout { display: grid; grid-template-columns: minmax(0, 1fr) 300px; gap: 24px;
-  align-items: start; }
-aside#panel { position: sticky; top: 12px; border: 1px solid var(--line); border-radius: 8px;
-  padding: 10px 12px; background: var(--soft); font-size: 13px; }
-aside#panel h4 { margin: 0 0 6px; font-size: 14px; }
-aside#panel .context { font-family: ui-monospace, "DejaVu Sans Mono", monospace;
-  white-space: pre-wrap; word-break: break-all; background: #fff; border: 1px solid var(--line);
-  padding: 4px 6px; border-radius: 4px; margin: 4px 0 8px; }
-aside#panel mark { background: #ffd33d; }
-.pred { display: grid; grid-template-columns: 34px 1fr 46px; gap: 6px; align-items: center;
-  margin: 2px 0; }
-.pred .ch { font-family: ui-monospace, "DejaVu Sans Mono", monospace; text-align: center;
-  background: #fff; border: 1px solid var(--line); border-radius: 3px; }
-.pred .track { background: #fff; border: 1px solid var(--line); height: 12px; border-radius: 3px; }
-.pred .fill { background: var(--accent); height: 100%; }
-.pred.hit .fill { background: #1a7f37; }
-.pred .p { text-align: right; font-variant-numeric: tabular-nums; }
-.values div { display: flex; justify-content: space-between; gap: 8px; }
-.strip { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, monospace; font-size: 14px;
-  line-height: 1.7; white-space: pre-wrap; word-break: break-all; border: 1px solid var(--line);
-  border-radius: 6px; padding: 8px 10px; margin: 4px 0 14px; }
-.strip span { border-radius: 2px; cursor: default; }
-.strip span.d { color: #fff; }
-.strip span.cur { outline: 2px solid #1f2328; }
-.legend { display: inline-flex; align-items: center; gap: 6px; margin-left: 6px;
-  white-space: nowrap; }
-.legend .bar { display: inline-block; width: 120px; height: 10px; border: 1px solid var(--line); }
-h3.unit { margin-top: 18px; }
-@media (max-width: 900px) {
-  .layout { grid-template-columns: 1fr; }
-  aside#panel { position: static; }
-}
-"""
-
-# Fills the side panel for a position (on hover, on click, and at load for
-# position 0 or the one in the address, `#i=N`); text from the model is set
-# with textContent, never as HTML.
-_SCRIPT = r"""
-"use strict";
-const data = JSON.parse(document.getElementById("inspect-data").textContent);
-const panel = document.getElementById("panel");
-let current = -1;
-
-function el(tag, cls, text) {
-  const node = document.createElement(tag);
-  if (cls) node.className = cls;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
-
-// A character alone: a space is made visible (line breaks already are).
-function shown(c) {
-  return c === " " ? "\u2423" : c;
-}
-
-function show(i) {
-  if (!(i >= 0 && i < data.chars.length) || i === current) return;
-  document.querySelectorAll('[data-i="' + current + '"]').forEach(n => n.classList.remove("cur"));
-  document.querySelectorAll('[data-i="' + i + '"]').forEach(n => n.classList.add("cur"));
-  current = i;
-  panel.replaceChildren();
-  panel.append(el("h4", "", "Position " + i + ": after \u2018" + shown(data.chars[i]) + "\u2019"));
-  const context = el("div", "context");
-  context.append(data.chars.slice(Math.max(0, i - 30), i).join(""), el("mark", "", data.chars[i]));
-  panel.append(context);
-  const next = i + 1 < data.chars.length ? shown(data.chars[i + 1]) : null;
-  panel.append(el("div", "", next === null ? "End of the text." :
-    "Next was \u2018" + next + "\u2019: the model gave it p = " + data.next[i].toFixed(3) + "."));
-  panel.append(el("h4", "", "Top " + data.top[i].length + " predictions"));
-  for (const [ch, p] of data.top[i]) {
-    const row = el("div", ch === next ? "pred hit" : "pred");
-    const track = el("div", "track");
-    const fill = el("div", "fill");
-    fill.style.width = (100 * p).toFixed(1) + "%";
-    track.append(fill);
-    row.append(el("span", "ch", ch), track, el("span", "p", p.toFixed(3)));
-    panel.append(row);
-  }
-  if (data.rows.length) {
-    panel.append(el("h4", "", "Values here"));
-    const values = el("div", "values");
-    for (const row of data.rows) {
-      const line = el("div");
-      line.append(el("span", "", row.label), el("span", "", row.values[i].toFixed(3)));
-      values.append(line);
-    }
-    panel.append(values);
-  }
-}
-
-function pick(event) {
-  const i = event.target.dataset ? event.target.dataset.i : undefined;
-  if (i === undefined) return;
-  show(Number(i));
-  // A click keeps the position in the address, so the link shows it again.
-  if (event.type === "click") history.replaceState(null, "", "#i=" + i);
-}
-document.addEventListener("mouseover", pick);
-document.addEventListener("click", pick);
-const start = location.hash.match(/^#i=(\d+)$/);
-show(start ? Number(start[1]) : 0);
-"""
 
 
 def render_html(inspection: Inspection) -> str:
@@ -325,7 +223,7 @@ def render_html(inspection: Inspection) -> str:
         "chars": [c if c == " " else pages.visible_char(c) for c in trace.text],
         "top": [
             [[pages.visible_char(c), round(float(p), 4)] for c, p in zip(cs, ps)]
-            for cs, ps in zip(trace.top_chars, trace.top_probs)
+            for cs, ps in zip(trace.top_tokens, trace.top_probs)
         ],
         "next": [round(float(p), 4) for p in trace.next_probs],
         "rows": [
@@ -340,4 +238,5 @@ def render_html(inspection: Inspection) -> str:
         f'<script type="application/json" id="inspect-data">{pages.script_json(data)}</script>'
     )
     title = f"Inside the network: {inspection.title}"
-    return pages.page(title, "\n".join(body), extra_css=_CSS, script=_SCRIPT)
+    css, script = pages.asset(__package__, "inspect.css"), pages.asset(__package__, "inspect.js")
+    return pages.page(title, "\n".join(body), extra_css=css, script=script)

@@ -15,18 +15,20 @@ from keras_rnn_textgen.tokenizers.ids import UNK_ID
 
 @dataclasses.dataclass(frozen=True)
 class Trace:
-    """A model's states, gates and predictions over a text, one row per character.
+    """A model's states, gates and predictions over a text, one row per token.
 
-    Row `t` holds the values after the model has read `text[t]`, and its
-    predictions for the character that follows it.
+    The inspected models are character models, so token `t` is the character
+    `text[t]`. Row `t` holds the values after the model has read it, and its
+    predictions for the token that follows it.
 
     Args:
         text: the text read.
         cell: `"simple_rnn"`, `"lstm"` or `"gru"`.
         signals: signal name -> `(layers, time, units)` values.
-        top_chars: `(time, k)` likeliest next characters after each position.
+        top_tokens: `(time, k)` likeliest next tokens after each position, as
+            vocabulary entries (or `⟨pad⟩`, `⟨unknown⟩` for the reserved ids).
         top_probs: `(time, k)` their probabilities.
-        next_probs: `(time - 1,)` probability given to the character that did follow.
+        next_probs: `(time - 1,)` probability given to the token that did follow.
         unknown: characters of `text` outside the vocabulary.
 
     Example:
@@ -37,7 +39,7 @@ class Trace:
     text: str
     cell: str
     signals: dict[str, np.ndarray]
-    top_chars: list[list[str]]
+    top_tokens: list[list[str]]
     top_probs: np.ndarray
     next_probs: np.ndarray
     unknown: int
@@ -54,13 +56,13 @@ class Trace:
 
     @property
     def perplexity(self) -> float:
-        """Perplexity of the text after its first character (nan for one character)."""
+        """Perplexity of the text after its first token (nan for one token)."""
         if self.next_probs.size == 0:
             return math.nan
         return float(np.exp(-np.mean(np.log(np.maximum(self.next_probs, 1e-30)))))
 
 
-def _id_chars(tokenizer: Tokenizer) -> list[str]:
+def _id_tokens(tokenizer: Tokenizer) -> list[str]:
     """What each id stands for; the reserved ids get a bracketed name."""
     return ["⟨pad⟩", "⟨unknown⟩", *tokenizer.vocabulary]
 
@@ -76,12 +78,12 @@ def trace_text(model: keras.Model, tokenizer: Tokenizer, text: str, top_k: int =
         tokenizer: its tokenizer.
         text: the text to read; characters outside the vocabulary are read
             as the unknown id, as in training.
-        top_k: how many likeliest next characters to keep per position.
+        top_k: how many likeliest next tokens to keep per position.
 
     Example:
         >>> lm = load("saved_models/lstm-1x256")
         >>> trace = trace_text(lm.model, lm.tokenizer, "First Citizen:\\n")
-        >>> trace.top_chars[5][0], trace.top_probs[5][0]
+        >>> trace.top_tokens[5][0], trace.top_probs[5][0]
     """
     if not text:
         raise ValueError("`text` must not be empty, got ''")
@@ -102,12 +104,12 @@ def trace_text(model: keras.Model, tokenizer: Tokenizer, text: str, top_k: int =
     probs = tf.nn.softmax(tf.cast(logits, tf.float64)).numpy()
     k = min(top_k, probs.shape[1])
     top_ids = np.argsort(-probs, axis=1, kind="stable")[:, :k]
-    names = _id_chars(tokenizer)
+    names = _id_tokens(tokenizer)
     return Trace(
         text=text,
         cell=kind,
         signals={name: np.stack(values) for name, values in signals.items()},
-        top_chars=[[names[i] for i in row] for row in top_ids],
+        top_tokens=[[names[i] for i in row] for row in top_ids],
         top_probs=np.take_along_axis(probs, top_ids, axis=1),
         next_probs=probs[np.arange(len(ids) - 1), ids[1:]],
         unknown=int(np.sum(ids == UNK_ID)),

@@ -6,7 +6,10 @@ comes from a model, a corpus or a file goes through `escape`.
 """
 
 import base64
+import dataclasses
+import functools
 import html
+import importlib.resources
 import json
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -14,40 +17,49 @@ from typing import Any
 # How cells are named for people.
 CELL_TITLES = {"simple_rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
 
-# System fonts only: a page must not fetch anything.
-CSS = """
-:root { --ink: #1f2328; --muted: #59636e; --line: #d1d9e0; --soft: #f6f8fa; --accent: #0969da; }
-* { box-sizing: border-box; }
-body { margin: 0; color: var(--ink); background: #fff;
-  font: 15px/1.5 system-ui, -apple-system, "Segoe UI", "DejaVu Sans", sans-serif; }
-main { max-width: 1180px; margin: 0 auto; padding: 24px 28px 64px; }
-h1 { font-size: 26px; margin: 0 0 4px; }
-h2 { font-size: 20px; margin: 36px 0 10px; padding-bottom: 4px;
-  border-bottom: 1px solid var(--line); }
-h3 { font-size: 16px; margin: 22px 0 6px; }
-p.lead { color: var(--muted); margin: 0 0 16px; max-width: 900px; }
-p.note { color: var(--muted); font-size: 13px; max-width: 900px; }
-code, pre, .mono { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace; }
-pre { background: var(--soft); border: 1px solid var(--line); border-radius: 6px;
-  padding: 10px 12px; overflow-x: auto; font-size: 13px; line-height: 1.35; }
-table { border-collapse: collapse; margin: 6px 0 12px; font-size: 14px; }
-th, td { border: 1px solid var(--line); padding: 4px 8px; vertical-align: top; text-align: left; }
-th { background: var(--soft); font-weight: 600; }
-td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-td pre { margin: 0; border: 0; padding: 0; background: none; white-space: pre-wrap;
-  max-width: 480px; }
-.cards { display: flex; flex-wrap: wrap; gap: 10px; margin: 14px 0 6px; }
-.card { border: 1px solid var(--line); border-radius: 8px; padding: 8px 14px; min-width: 150px;
-  background: var(--soft); }
-.card .value { font-size: 21px; font-weight: 600; font-variant-numeric: tabular-nums; }
-.card .label { font-size: 12px; color: var(--muted); }
-figure { margin: 10px 0 18px; }
-figure img { max-width: 100%; border: 1px solid var(--line); border-radius: 6px; }
-figcaption { color: var(--muted); font-size: 13px; max-width: 900px; }
-details { margin: 8px 0; }
-summary { cursor: pointer; color: var(--accent); }
-footer { margin-top: 40px; color: var(--muted); font-size: 12px; }
-"""
+
+@dataclasses.dataclass(frozen=True)
+class TokenName:
+    """How a token of one level is named for people on a page.
+
+    Args:
+        one: a token, as in "loss per character".
+        many: tokens, as in "characters per second".
+        short: a token in a column head, as in "bits/char".
+
+    Example:
+        >>> f"{TOKEN_NAMES['word'].many} per second"
+        'words per second'
+    """
+
+    one: str
+    many: str
+    short: str
+
+
+# By model level (`ModelConfig.level`, one of `config.LEVEL_NAMES`).
+TOKEN_NAMES = {
+    "char": TokenName("character", "characters", "char"),
+    "word": TokenName("word", "words", "word"),
+    "subword": TokenName("subword piece", "subword pieces", "piece"),
+}
+
+
+@functools.cache
+def asset(package: str, name: str) -> str:
+    """The text of a file in a package's `static/` folder: CSS or JavaScript a page inlines.
+
+    The files are package data (see `package_data` in setup.py), read once per process.
+
+    Args:
+        package: the package holding the `static/` folder, e.g. `"keras_rnn_textgen.pages"`.
+        name: the file name, e.g. `"page.css"`.
+
+    Example:
+        >>> asset("keras_rnn_textgen.pages", "page.css").startswith(":root")
+        True
+    """
+    return importlib.resources.files(package).joinpath("static", name).read_text(encoding="utf-8")
 
 
 def escape(text: Any) -> str:
@@ -179,11 +191,14 @@ def page(title: str, body: str, extra_css: str = "", script: str = "") -> str:
     Example:
         >>> page("Report", "<h1>Report</h1>")
     """
+    # The shared style, then the page's own, both from package data files. System fonts
+    # only: a page must not fetch anything.
+    style = "\n" + asset(__package__, "page.css") + ("\n" + extra_css if extra_css else "")
     script_tag = f"<script>\n{script}\n</script>" if script else ""
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{escape(title)}</title>\n<style>{CSS}{extra_css}</style>\n</head>\n"
+        f"<title>{escape(title)}</title>\n<style>{style}</style>\n</head>\n"
         f"<body>\n<main>\n{body}\n</main>\n{script_tag}\n</body>\n</html>\n"
     )

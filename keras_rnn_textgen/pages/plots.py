@@ -70,7 +70,7 @@ def _plain_log_axis(axes) -> None:
 
 
 def plot_curves(
-    history: Sequence[dict], steps: Sequence[dict], vocab_size: int
+    history: Sequence[dict], steps: Sequence[dict], vocab_size: int, token: str = "token"
 ) -> dict[str, bytes]:
     """Loss, perplexity and learning-rate plots of a run, as PNG bytes by file name.
 
@@ -78,6 +78,8 @@ def plot_curves(
         history: rows of `history.csv` (one per epoch).
         steps: rows of `steps.csv` (one per training step); may be empty.
         vocab_size: the model's vocabulary size, the perplexity of a uniform guess.
+        token: what the model's token is called (`"character"`, `"word"`, ...), for
+            the loss axis.
 
     Returns:
         PNG bytes keyed by the file names in `folder.REPORT_FILES`; a plot
@@ -94,7 +96,7 @@ def plot_curves(
         return {}
     plots = {}
     for name, transform, label in (
-        (LOSS_PLOT, lambda v: v, "cross-entropy loss (nats per character)"),
+        (LOSS_PLOT, lambda v: v, f"cross-entropy loss (nats per {token})"),
         (PERPLEXITY_PLOT, np.exp, "perplexity (log scale)"),
     ):
         figure, axes = _new_axes()

@@ -1,0 +1,208 @@
+"""The tables of the training report: epochs, samples, model parameters and configuration."""
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from keras_rnn_textgen.config import ModelConfig
+from keras_rnn_textgen.pages import html as pages
+from keras_rnn_textgen.saving.run_logs import Sample
+
+# Rows of the sample table; longer runs show an even selection (first and last kept).
+MAX_SAMPLE_ROWS = 40
+
+
+def duration(seconds: float) -> str:
+    """A duration for people: `"1 h 5 min"`, `"2 min 3 s"` or `"7 s"`.
+
+    Args:
+        seconds: the duration in seconds.
+
+    Example:
+        >>> duration(125.4)
+        '2 min 5 s'
+    """
+    minutes, seconds = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
+
+
+def epoch_table(history: Sequence[dict], tokens_per_step: int, token: pages.TokenName) -> str:
+    """One row per epoch: losses, perplexities, bits, learning rate, time and speed.
+
+    Columns an older run did not record (learning rate, timing, bits per token)
+    are left out.
+
+    Args:
+        history: rows of `history.csv`.
+        tokens_per_step: tokens trained on per step (batch size × window length).
+        token: how the model's tokens are named (`html.TOKEN_NAMES`).
+
+    Example:
+        >>> epoch_table(read_history(folder / "history.csv"), 64 * 100, TOKEN_NAMES["char"])
+    """
+    # Bits per character is measured at every level; bits per token only where a
+    # token is not a character.
+    columns = [
+        ("loss", "loss"),
+        ("perplexity", "perplexity"),
+        ("bits_per_char", "bits/char"),
+        ("bits_per_token", f"bits/{token.short}"),
+        ("val_loss", "val loss"),
+        ("val_perplexity", "val perplexity"),
+        ("val_bits_per_char", "val bits/char"),
+        ("val_bits_per_token", f"val bits/{token.short}"),
+    ]
+    rows = []
+    previous_step = 0
+    for row in history:
+        step = int(row["step"])
+        value = {k: (float(v) if v not in (None, "") else None) for k, v in row.items()}
+        seconds = value.get("seconds")
+        speed = f"{(step - previous_step) * tokens_per_step / seconds:,.0f}" if seconds else ""
+        rows.append(
+            [int(row["epoch"]), step]
+            + ["" if value.get(k) is None else f"{value[k]:.4f}" for k, _ in columns]
+            + [
+                "" if value.get("learning_rate") is None else f"{value['learning_rate']:.3g}",
+                "" if seconds is None else f"{seconds:.1f}",
+                speed,
+            ]
+        )
+        previous_step = step
+    header = (
+        ["epoch", "step"]
+        + [title for _, title in columns]
+        + ["learning rate", "seconds", f"{token.short}s/s"]
+    )
+    kept = [i for i in range(len(header)) if any(row[i] != "" for row in rows)]
+    return pages.table(
+        [header[i] for i in kept],
+        [[row[i] for i in kept] for row in rows],
+        numeric=[True] * len(kept),
+    )
+
+
+def sample_rows(samples: list[Sample]) -> tuple[list[float], list[list[Any]], int]:
+    """Temperatures, one table row per sampling step (an even selection if many), and steps.
+
+    Args:
+        samples: from `run_logs.read_samples`.
+
+    Returns:
+        `(temperatures, rows, sampled_steps)`: the temperatures sampled at, the
+        rows (step, epoch, validation perplexity, then one text per temperature),
+        and how many steps were sampled in all.
+
+    Example:
+        >>> temperatures, rows, count = sample_rows(read_samples(folder / "samples.txt"))
+    """
+    temperatures = sorted({s.temperature for s in samples})
+    by_step: dict[int, dict[float, Sample]] = {}
+    for sample in samples:
+        by_step.setdefault(sample.step, {})[sample.temperature] = sample
+    steps = sorted(by_step)
+    if len(steps) > MAX_SAMPLE_ROWS:
+        picks = np.unique(np.linspace(0, len(steps) - 1, MAX_SAMPLE_ROWS).round().astype(int))
+        steps = [steps[i] for i in picks]
+    rows = []
+    for step in steps:
+        row = by_step[step]
+        first = next(iter(row.values()))
+        ppl = "n/a" if first.val_perplexity is None else f"{first.val_perplexity:.3f}"
+        cells: list[Any] = [step, first.epoch, ppl]
+        for t in temperatures:
+            text = row[t].text if t in row else ""
+            cells.append(pages.Raw(f"<pre>{pages.escape(text)}</pre>"))
+        rows.append(cells)
+    return temperatures, rows, len(by_step)
+
+
+def parameter_rows(model, config: ModelConfig) -> list[list[Any]]:
+    """Per layer: name, type, output shape, parameters and how they add up.
+
+    Args:
+        model: a model made by `build_model`.
+        config: its configuration.
+
+    Example:
+        >>> table(["layer", "type", "shape", "parameters", "formula"], parameter_rows(m, c))
+    """
+    vocab, units = config.vocab_size, config.units
+    inputs = config.embedding_dim
+    rows = []
+    for layer in model.layers:
+        count = layer.count_params()
+        formula, value = "", count
+        if layer.name == "embedding":
+            formula, value = f"V·E = {vocab}·{inputs}", vocab * inputs
+        elif layer.name.startswith("rnn_"):
+            i, u = inputs, units
+            if config.cell == "lstm":
+                formula = f"4·(U·(I + U) + U) = 4·({u}·({i} + {u}) + {u})"
+                value = 4 * (u * (i + u) + u)
+            elif config.cell == "gru":
+                # reset_after: separate input and recurrent biases.
+                formula = f"3·(U·(I + U) + 2U) = 3·({u}·({i} + {u}) + 2·{u})"
+                value = 3 * (u * (i + u) + 2 * u)
+            else:
+                formula = f"U·(I + U) + U = {u}·({i} + {u}) + {u}"
+                value = u * (i + u) + u
+            inputs = units
+        elif layer.name == "logits":
+            formula, value = f"U·V + V = {units}·{vocab} + {vocab}", units * vocab + vocab
+        elif count == 0:
+            formula, value = "no weights", 0
+        shape = tuple(layer.output.shape) if hasattr(layer, "output") else ""
+        # A formula is shown only where it adds up to what Keras counts.
+        rows.append(
+            [layer.name, type(layer).__name__, str(shape), count, formula if value == count else ""]
+        )
+    return rows
+
+
+def summary_text(model) -> str:
+    """Keras's `model.summary()` as text.
+
+    Args:
+        model: a Keras model.
+
+    Example:
+        >>> print(summary_text(load(folder).model))
+    """
+    lines: list[str] = []
+    model.summary(print_fn=lambda text, **kwargs: lines.append(text))
+    return "\n".join(line.rstrip("\n") for line in lines)
+
+
+def _value_text(value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value) if value else "(none)"
+    if isinstance(value, float):
+        return pages.number(value, 6)
+    return "(empty)" if value == "" else pages.number(value)
+
+
+def config_tables(info: dict[str, Any]) -> str:
+    """`config.json` as HTML: one table of its scalar fields, one per section.
+
+    Args:
+        info: the parsed `config.json`.
+
+    Example:
+        >>> config_tables({"format_version": 1, "model": {"cell": "gru"}})
+    """
+    parts = []
+    scalars = [
+        [key, _value_text(value)] for key, value in info.items() if not isinstance(value, dict)
+    ]
+    if scalars:
+        parts.append("<h3>run</h3>" + pages.table(["field", "value"], scalars))
+    for key, value in info.items():
+        if isinstance(value, dict):
+            rows = [[k, _value_text(v)] for k, v in value.items()]
+            parts.append(f"<h3>{pages.escape(key)}</h3>" + pages.table(["field", "value"], rows))
+    return '<div class="config">' + "".join(f"<div>{p}</div>" for p in parts) + "</div>"
