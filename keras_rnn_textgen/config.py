@@ -6,15 +6,14 @@ import numbers
 from typing import Any
 
 from keras_rnn_textgen.cells import CELL_NAMES, CELLS
+from keras_rnn_textgen.levels import LEVEL_NAMES
 
 API_NAMES = ("sequential", "functional")
 # TFLite export variants: float32, int8 weights, float16 weights, int8 weights and activations.
 QUANTIZE_MODES = ("none", "dynamic", "float16", "int8")
 # tf.distribute strategies `fit` can train under (see training/strategy.py).
 STRATEGY_NAMES = ("auto", "one", "mirrored", "multiworker", "tpu")
-# Token levels (tokenizers/registry.py maps each to its tokenizer) and how a corpus is
-# cut into texts.
-LEVEL_NAMES = ("char", "word", "subword")
+# How a corpus is cut into texts.
 DOCUMENT_MODES = ("text", "lines")
 
 # Bumped whenever the layout of a model folder changes incompatibly.

@@ -8,8 +8,10 @@ import pathlib
 import pytest
 
 from keras_rnn_textgen.config import LEVEL_NAMES, ModelConfig, TrainConfig
+from keras_rnn_textgen.levels import LEVELS
 from keras_rnn_textgen.pages import html as pages
 from keras_rnn_textgen.pages.report import write_report
+from keras_rnn_textgen.tokenizers.registry import build_tokenizer
 from keras_rnn_textgen.trained_model import load
 from keras_rnn_textgen.training.fit import fit
 
@@ -69,8 +71,11 @@ def test_pages_inline_their_assets(tiny_folder):
         assert pages.asset(package, name) in inspected
 
 
-def test_every_level_has_a_token_name():
-    assert set(pages.TOKEN_NAMES) == set(LEVEL_NAMES)
+@pytest.mark.parametrize("level", LEVEL_NAMES)
+def test_every_level_names_its_tokens_and_its_tokenizer(level):
+    tokenizer = build_tokenizer(level, "To be, or not to be.\n" * 3, vocab_size=20)
+    assert tokenizer.level == level
+    assert LEVELS[level].one and LEVELS[level].many and LEVELS[level].short
 
 
 @pytest.fixture(scope="module", params=["word", "subword"])
@@ -86,7 +91,7 @@ def token_folder(request, tmp_path_factory) -> pathlib.Path:
 
 def test_report_names_tokens_by_level(token_folder):
     level = load(token_folder).model_config.level
-    token = pages.TOKEN_NAMES[level]
+    token = LEVELS[level]
     page = write_report(token_folder).read_text(encoding="utf-8")
     for label in (
         f"{token.many} per second",

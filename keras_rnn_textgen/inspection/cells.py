@@ -5,11 +5,11 @@ from collections.abc import Sequence
 import keras
 import tensorflow as tf
 
-from keras_rnn_textgen.inspection.features import CELL_SIGNALS
+from keras_rnn_textgen.cells import CELLS
 
 
 def cell_kind(cell: keras.layers.Layer) -> str:
-    """The `CELL_SIGNALS` key of a Keras recurrent cell.
+    """The `cells.CELLS` name of a Keras recurrent cell.
 
     Args:
         cell: a `SimpleRNNCell`, `LSTMCell` or `GRUCell` (e.g. `layer.cell`).
@@ -42,7 +42,7 @@ def cell_step(cell: keras.layers.Layer, inputs, states: Sequence) -> dict[str, t
         states: `[h]`, or `[h, c]` for an LSTM, each `(batch, units)`.
 
     Returns:
-        `(batch, units)` tensors named as in `CELL_SIGNALS[cell_kind(cell)]`:
+        `(batch, units)` tensors named as in `CELLS[cell_kind(cell)].signals`:
         "hidden" is the new h (the cell's output), "cell" the new LSTM c.
 
     Example:
@@ -92,7 +92,7 @@ def _run_cell(cell: keras.layers.Layer, x: tf.Tensor) -> dict[str, tf.Tensor]:
 
     Returns signal name -> `(time, units)`.
     """
-    names = CELL_SIGNALS[cell_kind(cell)]
+    names = CELLS[cell_kind(cell)].signals
     num_states = 2 if "cell" in names else 1
 
     @tf.function

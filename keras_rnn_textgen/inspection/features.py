@@ -9,12 +9,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-# What each cell shows, in display order: "hidden" is h_t, "cell" the LSTM's c_t.
-CELL_SIGNALS = {
-    "simple_rnn": ("hidden",),
-    "lstm": ("hidden", "cell", "input", "forget", "output"),
-    "gru": ("hidden", "update", "reset"),
-}
+# Each cell's signals, in display order, are `cells.CELLS[name].signals`; "hidden" is h_t,
+# "cell" the LSTM's c_t.
 STATES = ("hidden", "cell")
 GATES = ("input", "forget", "output", "update", "reset")
 SIGNAL_NAMES = {

@@ -14,8 +14,8 @@ import dataclasses
 import math
 from collections.abc import Sequence
 
+from keras_rnn_textgen.cells import CELLS
 from keras_rnn_textgen.inspection.features import (
-    CELL_SIGNALS,
     FEATURES,
     GATES,
     SIGNAL_NAMES,
@@ -23,7 +23,6 @@ from keras_rnn_textgen.inspection.features import (
 )
 from keras_rnn_textgen.inspection.trace import Trace, trace_text
 from keras_rnn_textgen.inspection.units import Match, Unit, find_units, most_varying
-from keras_rnn_textgen.pages import html as pages
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,7 +92,7 @@ def inspect_text(
         )
     if gate is not None and state is not None:
         raise ValueError(f"give `gate` or `state`, not both; got gate={gate!r}, state={state!r}")
-    cell_signals = CELL_SIGNALS[config.cell]
+    cell_signals = CELLS[config.cell].signals
     if gate is not None:
         allowed = [g for g in GATES if g in cell_signals]
         if gate not in allowed:
@@ -121,7 +120,7 @@ def inspect_text(
         trace, signal, layer, count
     )
     description = (
-        f"{config.layers}-layer {pages.CELL_TITLES[config.cell]} of {config.units} units, "
+        f"{config.layers}-layer {CELLS[config.cell].title} of {config.units} units, "
         f"vocabulary of {config.vocab_size} ids"
     )
     return Inspection(

@@ -18,7 +18,7 @@ class Unit:
 
     Args:
         layer: recurrent layer index, bottom first.
-        signal: a `CELL_SIGNALS` name.
+        signal: one of the cell's `Cell.signals`.
         unit: unit index.
 
     Example:
@@ -47,7 +47,7 @@ def most_varying(
 
     Args:
         trace: from `trace_text`.
-        signal: a name in `CELL_SIGNALS[trace.cell]`.
+        signal: a name in `CELLS[trace.cell].signals`.
         layer: recurrent layer index; -1 is the top one.
         count: how many units.
 

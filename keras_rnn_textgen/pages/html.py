@@ -6,43 +6,12 @@ comes from a model, a corpus or a file goes through `escape`.
 """
 
 import base64
-import dataclasses
 import functools
 import html
 import importlib.resources
 import json
 from collections.abc import Iterable, Sequence
 from typing import Any
-
-# How cells are named for people.
-CELL_TITLES = {"simple_rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
-
-
-@dataclasses.dataclass(frozen=True)
-class TokenName:
-    """How a token of one level is named for people on a page.
-
-    Args:
-        one: a token, as in "loss per character".
-        many: tokens, as in "characters per second".
-        short: a token in a column head, as in "bits/char".
-
-    Example:
-        >>> f"{TOKEN_NAMES['word'].many} per second"
-        'words per second'
-    """
-
-    one: str
-    many: str
-    short: str
-
-
-# By model level (`ModelConfig.level`, one of `config.LEVEL_NAMES`).
-TOKEN_NAMES = {
-    "char": TokenName("character", "characters", "char"),
-    "word": TokenName("word", "words", "word"),
-    "subword": TokenName("subword piece", "subword pieces", "piece"),
-}
 
 
 @functools.cache

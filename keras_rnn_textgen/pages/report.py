@@ -11,6 +11,8 @@ import pathlib
 from collections.abc import Callable
 
 from keras_rnn_textgen import __version__
+from keras_rnn_textgen.cells import CELLS
+from keras_rnn_textgen.levels import LEVELS
 from keras_rnn_textgen.pages import html as pages
 from keras_rnn_textgen.pages.plots import _floats, plot_curves
 from keras_rnn_textgen.pages.report_tables import (
@@ -41,7 +43,7 @@ def _token_count(corpus: dict, level: str) -> str:
     counts = [corpus.get(key) for key in ("train_tokens", "validation_tokens")]
     if level == "char" or None in counts:
         return ""  # a character model, or a folder from before tokens were counted
-    return f", {sum(counts):,} {pages.TOKEN_NAMES[level].many}"
+    return f", {sum(counts):,} {LEVELS[level].many}"
 
 
 def render_report(lm: ModelFolder) -> tuple[str, dict[str, bytes]]:
@@ -62,7 +64,7 @@ def render_report(lm: ModelFolder) -> tuple[str, dict[str, bytes]]:
     steps = read_history(folder / STEPS_FILE)
     samples = read_samples(folder / SAMPLES_FILE)
     # Loss, perplexity and speed are per token; bits per character are per character.
-    token = pages.TOKEN_NAMES[config.level]
+    token = LEVELS[config.level]
     per_token = "" if config.level == "char" else f" per {token.one}"
     plots = plot_curves(history, steps, config.vocab_size, token=token.one)
     esc = pages.escape
@@ -73,7 +75,7 @@ def render_report(lm: ModelFolder) -> tuple[str, dict[str, bytes]]:
     epoch_ends = _floats(history, "step")
 
     description = (
-        f"{config.layers}-layer {pages.CELL_TITLES[config.cell]} of {config.units} units "
+        f"{config.layers}-layer {CELLS[config.cell].title} of {config.units} units "
         f"(embedding {config.embedding_dim}, vocabulary {config.vocab_size}), "
         f"{parameters:,} parameters, trained on "
         f"{', '.join(corpus.get('files', [])) or 'an unrecorded corpus'} "

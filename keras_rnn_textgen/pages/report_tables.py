@@ -6,6 +6,7 @@ from typing import Any
 import numpy as np
 
 from keras_rnn_textgen.config import ModelConfig
+from keras_rnn_textgen.levels import Level
 from keras_rnn_textgen.pages import html as pages
 from keras_rnn_textgen.saving.run_logs import Sample
 
@@ -30,7 +31,7 @@ def duration(seconds: float) -> str:
     return f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
 
 
-def epoch_table(history: Sequence[dict], tokens_per_step: int, token: pages.TokenName) -> str:
+def epoch_table(history: Sequence[dict], tokens_per_step: int, token: Level) -> str:
     """One row per epoch: losses, perplexities, bits, learning rate, time and speed.
 
     Columns an older run did not record (learning rate, timing, bits per token)
@@ -39,10 +40,10 @@ def epoch_table(history: Sequence[dict], tokens_per_step: int, token: pages.Toke
     Args:
         history: rows of `history.csv`.
         tokens_per_step: tokens trained on per step (batch size × window length).
-        token: how the model's tokens are named (`html.TOKEN_NAMES`).
+        token: how the model's tokens are named (`levels.LEVELS`).
 
     Example:
-        >>> epoch_table(read_history(folder / "history.csv"), 64 * 100, TOKEN_NAMES["char"])
+        >>> epoch_table(read_history(folder / "history.csv"), 64 * 100, LEVELS["char"])
     """
     # Bits per character is measured at every level; bits per token only where a
     # token is not a character.

@@ -28,7 +28,6 @@ JOIN_RULES: tuple[tuple[str, str], ...] = (
     (r"(\pL) (['’-]) (\pL)", r"\1\2\3"),
 )
 SUBWORD_JOIN_RULES = ((" " + SUFFIX_INDICATOR, ""), *JOIN_RULES)
-DEFAULT_VOCAB_SIZE = {"word": 8000, "subword": 2000}
 # FastWordpiece reads a longer word as `[UNK]`, so no vocabulary needs one
 # (and FastWordpiece refuses any vocabulary token over `MAX_TOKEN_BYTES`).
 MAX_WORD_BYTES = 100

@@ -1,8 +1,9 @@
 """Tokenizers by level; tensorflow-text is imported only for word and subword levels."""
 
+import importlib
 from typing import Any
 
-from keras_rnn_textgen.config import LEVEL_NAMES as LEVELS
+from keras_rnn_textgen.levels import LEVELS
 from keras_rnn_textgen.tokenizers.base import Tokenizer
 from keras_rnn_textgen.tokenizers.char import CharTokenizer
 
@@ -11,13 +12,9 @@ def _tokenizer_class(level: Any, name: str = "level") -> type:
     """The tokenizer class of `level`; `name` is the option named in the error."""
     if level not in LEVELS:
         raise ValueError(f"{name} must be one of {list(LEVELS)}, got {level!r}")
-    if level == "char":
-        return CharTokenizer
-    # Imported here: tensorflow-text is loaded only for word and subword models.
-    from keras_rnn_textgen.tokenizers.subword import SubwordTokenizer
-    from keras_rnn_textgen.tokenizers.word import WordTokenizer
-
-    return WordTokenizer if level == "word" else SubwordTokenizer
+    # Imported on use: tensorflow-text is loaded only for word and subword models.
+    module, cls = LEVELS[level].tokenizer.split(":")
+    return getattr(importlib.import_module(f"keras_rnn_textgen.tokenizers.{module}"), cls)
 
 
 def tokenizer_from_config(config: dict[str, Any]) -> Tokenizer:
@@ -35,7 +32,7 @@ def build_tokenizer(level: str, text: str, vocab_size: int = 0) -> Tokenizer:
     """The tokenizer of `level` with its vocabulary taken from `text`.
 
     Args:
-        level: one of `LEVELS`.
+        level: one of `levels.LEVELS`.
         text: the corpus.
         vocab_size: word: the most frequent tokens kept; subword: the target
             number of pieces; 0 takes the level's default; ignored for char.
@@ -47,6 +44,4 @@ def build_tokenizer(level: str, text: str, vocab_size: int = 0) -> Tokenizer:
     cls = _tokenizer_class(level, "`level`")
     if cls is CharTokenizer:
         return cls.from_text(text)
-    from keras_rnn_textgen.tokenizers.pieces import DEFAULT_VOCAB_SIZE
-
-    return cls.from_text(text, vocab_size or DEFAULT_VOCAB_SIZE[level])
+    return cls.from_text(text, vocab_size or LEVELS[level].default_vocab_size)

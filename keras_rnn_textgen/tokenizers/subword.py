@@ -1,8 +1,8 @@
 """Subword-level tokenizer: WordPiece pieces learned from the corpus."""
 
+from keras_rnn_textgen.levels import LEVELS
 from keras_rnn_textgen.tokenizers.ids import RESERVED_IDS
 from keras_rnn_textgen.tokenizers.pieces import (
-    DEFAULT_VOCAB_SIZE,
     NEWLINE,
     PAD_TOKEN,
     RESERVED_TOKENS,
@@ -34,7 +34,7 @@ class SubwordTokenizer(PieceTokenizer):
 
     @classmethod
     def from_text(
-        cls, text: str, vocab_size: int = DEFAULT_VOCAB_SIZE["subword"]
+        cls, text: str, vocab_size: int = LEVELS["subword"].default_vocab_size
     ) -> "SubwordTokenizer":
         """Learns about `vocab_size` pieces from `text` with tensorflow-text's WordPiece learner.
 

@@ -1,7 +1,7 @@
 """Word-level tokenizer: words and punctuation marks."""
 
+from keras_rnn_textgen.levels import LEVELS
 from keras_rnn_textgen.tokenizers.pieces import (
-    DEFAULT_VOCAB_SIZE,
     MAX_WORD_BYTES,
     PieceTokenizer,
     count_words,
@@ -23,7 +23,9 @@ class WordTokenizer(PieceTokenizer):
     level = "word"
 
     @classmethod
-    def from_text(cls, text: str, vocab_size: int = DEFAULT_VOCAB_SIZE["word"]) -> "WordTokenizer":
+    def from_text(
+        cls, text: str, vocab_size: int = LEVELS["word"].default_vocab_size
+    ) -> "WordTokenizer":
         """The `vocab_size` most frequent words and marks of `text` (ties by code point order).
 
         Words longer than `MAX_WORD_BYTES` UTF-8 bytes are left out: they read
