@@ -6,7 +6,7 @@ import pathlib
 import platform
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 
 RESULTS = pathlib.Path(__file__).parent / "results"
 
@@ -72,3 +72,19 @@ def round_robin_medians(fns: dict[str, Callable[[], object]], repeats: int) -> d
             fn()
             times[name].append(time.perf_counter() - start)
     return {name: statistics.median(t) for name, t in times.items()}
+
+
+def size_configs(
+    cells: Sequence[str], sizes: Sequence[str], vocab_size: int
+) -> Iterator[tuple[str, str, object]]:
+    """`(cell, size, ModelConfig)` for each cell and `LAYERSxUNITS` size, in run order."""
+    from keras_rnn_textgen.config import ModelConfig
+
+    for cell in cells:
+        for size in sizes:
+            layers, units = map(int, size.split("x"))
+            yield (
+                cell,
+                size,
+                ModelConfig(vocab_size=vocab_size, cell=cell, layers=layers, units=units),
+            )

@@ -71,7 +71,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
-from common import report, round_robin_medians  # noqa: E402
+from common import report, round_robin_medians, size_configs  # noqa: E402
 from training import matmul_gflops, training_flops_per_token  # noqa: E402
 
 from keras_rnn_textgen.config import ModelConfig, TrainConfig  # noqa: E402
@@ -334,18 +334,13 @@ def main() -> None:
     peak = matmul_gflops()
     print(f"float32 matmul through TF: {peak:.0f} GFLOP/s", flush=True)
     rows = []
-    for cell in args.cells:
-        for size in args.sizes:
-            layers, units = map(int, size.split("x"))
-            config = ModelConfig(
-                vocab_size=tokenizer.vocab_size, cell=cell, layers=layers, units=units
-            )
-            print(f"== {cell} {size}, vocab {config.vocab_size}", flush=True)
-            trained, model, torch_net = compare_training(config, train, ids, args)
-            generated = compare_generation(config, model, tokenizer, args, torch_net, peak)
-            for row in trained + generated:
-                rows.append({"cell": cell, "size": size, **row})
-                print(rows[-1], flush=True)
+    for cell, size, config in size_configs(args.cells, args.sizes, tokenizer.vocab_size):
+        print(f"== {cell} {size}, vocab {config.vocab_size}", flush=True)
+        trained, model, torch_net = compare_training(config, train, ids, args)
+        generated = compare_generation(config, model, tokenizer, args, torch_net, peak)
+        for row in trained + generated:
+            rows.append({"cell": cell, "size": size, **row})
+            print(rows[-1], flush=True)
     columns = ("params", "per_s", "first_s", "vs_pytorch", "vs_pytorch_eager")
     columns += ("of_floor", "of_matmul")
     rows = [{**{c: "" for c in ("cell", "size", "task", "run", *columns)}, **r} for r in rows]

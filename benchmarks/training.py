@@ -22,7 +22,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import statistics  # noqa: E402
 
 import tensorflow as tf  # noqa: E402
-from common import median_seconds, report  # noqa: E402
+from common import median_seconds, report, size_configs  # noqa: E402
 
 from keras_rnn_textgen.cells import CELLS  # noqa: E402
 from keras_rnn_textgen.config import ModelConfig, TrainConfig  # noqa: E402
@@ -75,42 +75,37 @@ def main() -> None:
     print(f"float32 matmul through TF: {peak:.0f} GFLOP/s", flush=True)
     tokens_per_step = args.batch_size * args.seq_len
     rows = []
-    for cell in args.cells:
-        for size in args.sizes:
-            layers, units = map(int, size.split("x"))
-            config = ModelConfig(
-                vocab_size=tokenizer.vocab_size, cell=cell, layers=layers, units=units
+    for cell, size, config in size_configs(args.cells, args.sizes, tokenizer.vocab_size):
+        variants = {}
+        # The fast layers are always XLA-compiled (`fast_rnn.trains_fast`).
+        options = [(False, False), (False, True)]
+        options += [(True, True)] if CELLS[cell].fast else []
+        for fast, jit in options:
+            model = build_model(config, fast=fast)
+            compile_model(model, TrainConfig(jit_compile=jit))
+            model.fit(dataset, steps_per_epoch=2, epochs=1, verbose=0, shuffle=False)
+            variants[fast, jit] = model
+        # Round robin: every variant sees the same moments of a noisy machine.
+        seconds = {key: [] for key in variants}
+        for _ in range(args.repeats):
+            for key, model in variants.items():
+                seconds[key].append(train_seconds(model, dataset, args.steps))
+        baseline = statistics.median(seconds[False, False])
+        for (fast, jit), times in seconds.items():
+            rate = args.steps * tokens_per_step / statistics.median(times)
+            rows.append(
+                {
+                    "cell": cell,
+                    "size": size,
+                    "layers": "fast" if fast else "keras",
+                    "xla": "on" if jit else "off",
+                    "tokens_per_s": round(rate),
+                    "vs_keras": round(baseline / statistics.median(times), 2),
+                    "GFLOP_s": round(rate * training_flops_per_token(config) / 1e9, 1),
+                    "of_matmul": f"{rate * training_flops_per_token(config) / 1e9 / peak:.0%}",
+                }
             )
-            variants = {}
-            # The fast layers are always XLA-compiled (`fast_rnn.trains_fast`).
-            options = [(False, False), (False, True)]
-            options += [(True, True)] if CELLS[cell].fast else []
-            for fast, jit in options:
-                model = build_model(config, fast=fast)
-                compile_model(model, TrainConfig(jit_compile=jit))
-                model.fit(dataset, steps_per_epoch=2, epochs=1, verbose=0, shuffle=False)
-                variants[fast, jit] = model
-            # Round robin: every variant sees the same moments of a noisy machine.
-            seconds = {key: [] for key in variants}
-            for _ in range(args.repeats):
-                for key, model in variants.items():
-                    seconds[key].append(train_seconds(model, dataset, args.steps))
-            baseline = statistics.median(seconds[False, False])
-            for (fast, jit), times in seconds.items():
-                rate = args.steps * tokens_per_step / statistics.median(times)
-                rows.append(
-                    {
-                        "cell": cell,
-                        "size": size,
-                        "layers": "fast" if fast else "keras",
-                        "xla": "on" if jit else "off",
-                        "tokens_per_s": round(rate),
-                        "vs_keras": round(baseline / statistics.median(times), 2),
-                        "GFLOP_s": round(rate * training_flops_per_token(config) / 1e9, 1),
-                        "of_matmul": f"{rate * training_flops_per_token(config) / 1e9 / peak:.0%}",
-                    }
-                )
-                print(rows[-1], flush=True)
+            print(rows[-1], flush=True)
     report("training", rows, args.json)
 
 

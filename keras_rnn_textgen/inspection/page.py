@@ -147,13 +147,7 @@ def render_html(inspection: Inspection) -> str:
         "unit's value <em>after</em> the model has read it. Hover over or tap a character to "
         "see what the model expected next; the table at the end lists the same for every "
         "position.</p>",
-        '<div class="cards">'
-        + "".join(
-            f'<div class="card"><div class="value">{esc(v)}</div>'
-            f'<div class="label">{esc(label)}</div></div>'
-            for v, label in cards
-        )
-        + "</div>",
+        pages.cards(cards),
         '<p class="note">On this page: <a href="#units">units</a> · '
         '<a href="#surprise">how expected each character was</a> · '
         + (

@@ -119,6 +119,23 @@ class Raw:
         self.html = html
 
 
+def cards(items: Iterable[tuple[Any, str]]) -> str:
+    """A row of headline figures: each a value over its label.
+
+    Example:
+        >>> cards([("4.85", "validation perplexity")])
+    """
+    return (
+        '<div class="cards">'
+        + "".join(
+            f'<div class="card"><div class="value">{escape(value)}</div>'
+            f'<div class="label">{escape(label)}</div></div>'
+            for value, label in items
+        )
+        + "</div>"
+    )
+
+
 def png_data_uri(png: bytes) -> str:
     """PNG bytes as a `data:` URI, so the page needs no file beside it.
 

@@ -110,13 +110,7 @@ def render_report(lm: ModelFolder) -> tuple[str, dict[str, bytes]]:
     body = [
         f"<h1>Training report: {esc(folder.name)}</h1>",
         f'<p class="lead">{esc(description)}</p>',
-        '<div class="cards">'
-        + "".join(
-            f'<div class="card"><div class="value">{esc(v)}</div>'
-            f'<div class="label">{esc(label)}</div></div>'
-            for v, label in cards
-        )
-        + "</div>",
+        pages.cards(cards),
         "<h2>Loss and perplexity</h2>",
     ]
     if not plots:
