@@ -459,6 +459,15 @@ def test_cli_export_prints_a_table_and_one_line_errors(trained, exported, workdi
     assert missing.returncode == 1
     assert missing.stderr == f"error: model folder {str(workdir / 'nope')!r} does not exist\n"
 
+    # --eval-tokens counts tokens; --eval-chars, its old name, still works, unlisted.
+    for option in ("--eval-tokens", "--eval-chars"):
+        short = cli("export", "--model", str(folder), option, "1")
+        assert short.stderr == "error: `eval_tokens` must be >= 2, got 1\n"
+    both = cli("export", "--model", str(folder), "--eval-tokens", "9", "--eval-chars", "9")
+    assert both.stderr.startswith("error: give --eval-tokens or --eval-chars")
+    shown = cli("export", "--help").stdout
+    assert "--eval-tokens" in shown and "--eval-chars" not in shown
+
 
 @slow
 def test_incomplete_folders_are_one_clear_error(trained, exported, workdir):
