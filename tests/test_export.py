@@ -19,7 +19,7 @@ from keras_rnn_textgen.config import CELL_NAMES, QUANTIZE_MODES, ModelConfig, Tr
 from keras_rnn_textgen.data.corpus import load_corpus
 from keras_rnn_textgen.errors import ModelFolderError
 from keras_rnn_textgen.export.artifacts import export_model
-from keras_rnn_textgen.export.signatures import ExportSignatures
+from keras_rnn_textgen.export.signatures import EXPORT_FORMAT_VERSION, ExportSignatures
 from keras_rnn_textgen.export.tflite_convert import tflite_filename
 from keras_rnn_textgen.export.tflite_runner import TFLiteModel, tflite_ops
 from keras_rnn_textgen.models.build import build_model
@@ -131,6 +131,14 @@ def test_signatures_compute_what_keras_computes(tiny):
     np.testing.assert_allclose(scores["log_prob"], [e["log_prob"] for e in expected], rtol=1e-5)
     assert list(scores["tokens"].numpy()) == [e["tokens"] for e in expected]
     assert np.isnan(scores["perplexity"][1]) and np.isnan(expected[1]["perplexity"])
+
+
+def test_generate_counts_new_tokens_and_the_export_format_says_so(tiny):
+    model, tokenizer = tiny
+    signatures = ExportSignatures(model, tokenizer)
+    names = [spec.name for spec in signatures.input_signatures()["generate"]]
+    assert names == ["prompts", "num_tokens", "temperature", "top_k", "seed"]
+    assert signatures.metadata("lstm", 16)["export_format_version"] == EXPORT_FORMAT_VERSION == 2
 
 
 def test_unknown_quantize_mode_is_refused():
