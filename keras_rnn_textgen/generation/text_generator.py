@@ -91,7 +91,8 @@ class TextGenerator:
             prompt: text to continue; empty starts as after a line break.
             length: new tokens per sample (characters, words or subword
                 pieces); None keeps the config's.
-            config: the generation options; None: the defaults.
+            config: the generation options, each described in
+                `GenerationConfig`; None: the defaults.
             **options: `GenerationConfig` fields that replace the config's.
 
         Example:
@@ -115,8 +116,8 @@ class TextGenerator:
     ) -> np.ndarray:
         """The new ids `(num_samples, length)` after `prompt`, `PAD_ID` after a row's stop.
 
-        The options are already checked (`GenerationConfig`, `prepare_sampling`); `generate` turns
-        these ids into text.
+        The options are already checked (`GenerationConfig`, `prepare_sampling`);
+        `generate` turns these ids into text.
 
         Example:
             >>> gen.token_ids(GreedySampler(), "ROMEO:", 100)   # (1, 100) int32
