@@ -202,7 +202,7 @@ def exported(trained, workdir):
         script = f"""
 import json
 import tensorflow as tf
-from keras_rnn_textgen.export import export_model
+from keras_rnn_textgen.export.artifacts import export_model
 rows = {{}}
 for case, folder in {folders!r}.items():
     result = export_model(folder, quantize={list(QUANTIZE_MODES)!r}, eval_tokens={EVAL_TOKENS})
