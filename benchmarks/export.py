@@ -117,7 +117,7 @@ def main() -> None:
             seconds = median_seconds(
                 lambda t=temperature: generate(
                     prompts=tf.constant(["ROMEO:"]),
-                    num_chars=tf.constant(args.length),
+                    num_tokens=tf.constant(args.length),
                     temperature=tf.constant(t),
                     top_k=tf.constant(0),
                     seed=tf.constant(1, tf.int64),

@@ -33,6 +33,7 @@ _EXPORTS = {
     "GreedySampler": "sampling.greedy",
     "RandomSampler": "sampling.random",
     "TextGenerator": "generation.text_generator",
+    "GenerationConfig": "generation.config",
     "SamplingCallback": "training.callbacks",
     "load_corpus": "data.corpus",
     "evaluate_text": "evaluation.scoring",

@@ -27,8 +27,11 @@ class TrainedModel(ModelFolder):
             self.__dict__["_generator"] = TextGenerator(self.model, self.tokenizer, end_ids)
         return self.__dict__["_generator"]
 
-    def generate(self, prompt: str = "", length: int = 200, **options) -> list[str]:
-        """Generates text; see `TextGenerator.generate` for the options."""
+    def generate(self, prompt: str = "", length: int | None = None, **options) -> list[str]:
+        """Generates text; `config=` and the options are `GenerationConfig`'s.
+
+        See `TextGenerator.generate`.
+        """
         return self.generator.generate(prompt, length, **options)
 
     def evaluate(self, text: str, batch_size: int = 64) -> dict[str, float]:

@@ -3,7 +3,7 @@
     python tests/savedmodel_client.py REQUEST.json
 
 REQUEST.json: `{"models": {key: saved_model_dir}, "token_ids": [[...]], "prompts": [...],
-"sample_prompt": str, "texts": [...], "num_chars": int, "out": dir}`.
+"sample_prompt": str, "texts": [...], "num_tokens": int, "out": dir}`.
 Writes `<out>/<key>.npz` per model.
 Imports only tensorflow and numpy, and fails if this package was imported.
 """
@@ -39,7 +39,7 @@ def call_signatures(path: str, request: dict) -> dict[str, np.ndarray]:
     def texts(prompts, temperature: float, top_k: int, seed: int, key: str = "text"):
         result = generate(
             prompts=tf.constant(prompts),
-            num_chars=tf.constant(request["num_chars"], tf.int32),
+            num_tokens=tf.constant(request["num_tokens"], tf.int32),
             temperature=tf.constant(temperature, tf.float32),
             top_k=tf.constant(top_k, tf.int32),
             seed=tf.constant(seed, tf.int64),

@@ -7,7 +7,8 @@ import pytest
 import tensorflow as tf
 
 from keras_rnn_textgen.export.tflite_runner import TFLiteModel
-from keras_rnn_textgen.generation.plan import prepare_sampling, prompt_ids
+from keras_rnn_textgen.generation.config import GenerationConfig
+from keras_rnn_textgen.generation.plan import prompt_ids
 from keras_rnn_textgen.generation.text_generator import TextGenerator
 from keras_rnn_textgen.sampling.greedy import GreedySampler
 from keras_rnn_textgen.sampling.random import RandomSampler
@@ -84,7 +85,9 @@ def test_a_new_length_or_prompt_traces_nothing_again(tiny_folder):
 def test_a_length_beyond_the_int32_step_index_is_refused(tiny_folder):
     lm = load(tiny_folder("lstm"))
     with pytest.raises(ValueError, match=r"`length` must be in \[0, 2147483647\], got 2147483648"):
-        prepare_sampling(lm.tokenizer, "", 2**31, 1.0, 0, 1.0, False, 1, False)
+        GenerationConfig(length=2**31)
+    with pytest.raises(ValueError, match=r"`length` must be in \[0, 2147483647\], got 2147483648"):
+        lm.generate("", 2**31)
 
 
 @pytest.fixture(scope="module")

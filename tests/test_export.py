@@ -19,7 +19,7 @@ from keras_rnn_textgen.config import CELL_NAMES, QUANTIZE_MODES, ModelConfig, Tr
 from keras_rnn_textgen.data.corpus import load_corpus
 from keras_rnn_textgen.errors import ModelFolderError
 from keras_rnn_textgen.export.artifacts import export_model
-from keras_rnn_textgen.export.signatures import ExportSignatures
+from keras_rnn_textgen.export.signatures import EXPORT_FORMAT_VERSION, ExportSignatures
 from keras_rnn_textgen.export.tflite_convert import tflite_filename
 from keras_rnn_textgen.export.tflite_runner import TFLiteModel, tflite_ops
 from keras_rnn_textgen.models.build import build_model
@@ -38,9 +38,9 @@ CASES = [(cell, layers) for cell in CELL_NAMES for layers in (1, 2)]
 IDS = [f"{cell}-{layers}" for cell, layers in CASES]
 # The case exported through the command line; the others through the Python API.
 CLI_CASE = "lstm-2"
-EVAL_CHARS = 2000
+EVAL_TOKENS = 2000
 TEACHER_FORCED = 300
-GREEDY_CHARS = 200
+GREEDY_TOKENS = 200
 PROMPT = "ROMEO:"
 # The empty prompt stands for a line break.
 PROMPTS = [PROMPT, ""]
@@ -133,6 +133,14 @@ def test_signatures_compute_what_keras_computes(tiny):
     assert np.isnan(scores["perplexity"][1]) and np.isnan(expected[1]["perplexity"])
 
 
+def test_generate_counts_new_tokens_and_the_export_format_says_so(tiny):
+    model, tokenizer = tiny
+    signatures = ExportSignatures(model, tokenizer)
+    names = [spec.name for spec in signatures.input_signatures()["generate"]]
+    assert names == ["prompts", "num_tokens", "temperature", "top_k", "seed"]
+    assert signatures.metadata("lstm", 16)["export_format_version"] == EXPORT_FORMAT_VERSION == 2
+
+
 def test_unknown_quantize_mode_is_refused():
     with pytest.raises(ValueError, match=r"`quantize` must be one of .*got 'int4'"):
         tflite_filename("int4")
@@ -185,7 +193,7 @@ def exported(trained, workdir):
     """
     quantize = [arg for mode in QUANTIZE_MODES for arg in ("--quantize", mode)]
     folder = str(trained[CLI_CASE].folder)
-    cli_args = ["export", "--model", folder, "--eval-chars", str(EVAL_CHARS), "--json"]
+    cli_args = ["export", "--model", folder, "--eval-tokens", str(EVAL_TOKENS), "--json"]
     runs = [start([str(ROOT / "cli.py"), *cli_args, "--saved-model", "--tflite", *quantize])]
     others = [case for case in IDS if case != CLI_CASE]
     flex_path = workdir / "flex.tflite"
@@ -194,10 +202,10 @@ def exported(trained, workdir):
         script = f"""
 import json
 import tensorflow as tf
-from keras_rnn_textgen.export import export_model
+from keras_rnn_textgen.export.artifacts import export_model
 rows = {{}}
 for case, folder in {folders!r}.items():
-    result = export_model(folder, quantize={list(QUANTIZE_MODES)!r}, eval_chars={EVAL_CHARS})
+    result = export_model(folder, quantize={list(QUANTIZE_MODES)!r}, eval_tokens={EVAL_TOKENS})
     rows[case] = [{{"artifact": r.name, "top1_agreement": r.top1_agreement,
                    "perplexity_change": r.perplexity_change,
                    "max_abs_logit_diff": r.max_abs_logit_diff}} for r in result.reports]
@@ -217,7 +225,7 @@ print(json.dumps(rows))
         assert process.returncode == 0, err
         if i == 0:
             cli_result = json.loads(out)
-            assert cli_result["eval_tokens"] == EVAL_CHARS
+            assert cli_result["eval_tokens"] == EVAL_TOKENS
             rows[CLI_CASE] = cli_result["artifacts"]
         else:
             rows.update(json.loads(out.strip().splitlines()[-1]))
@@ -246,7 +254,7 @@ def client(trained, exported, held_out, workdir):
         "prompts": PROMPTS,
         "sample_prompt": PROMPT,
         "texts": TEXTS,
-        "num_chars": GREEDY_CHARS,
+        "num_tokens": GREEDY_TOKENS,
         "out": str(out),
     }
     path = workdir / "request.json"
@@ -261,7 +269,7 @@ def client(trained, exported, held_out, workdir):
 def keras_greedy(trained):
     """Greedy texts of each Keras model from `PROMPTS` (the package's XLA-compiled loop)."""
     return {
-        case: [lm.generate(p, GREEDY_CHARS, greedy=True)[0] for p in PROMPTS]
+        case: [lm.generate(p, GREEDY_TOKENS, greedy=True)[0] for p in PROMPTS]
         for case, lm in trained.items()
     }
 
@@ -334,10 +342,10 @@ def test_tflite_float32_matches_keras_and_saved_model(
     expected = keras_logits(lm, held_out[None, :TEACHER_FORCED])[0]
     assert np.abs(lite.logits(held_out[:TEACHER_FORCED]) - expected).max() < LOGIT_TOLERANCE
 
-    greedy = [lite.generate(p, GREEDY_CHARS, greedy=True)[0] for p in PROMPTS]
+    greedy = [lite.generate(p, GREEDY_TOKENS, greedy=True)[0] for p in PROMPTS]
     assert greedy == keras_greedy[case]
     # Same sampler, seed and batch as the SavedModel's `generate`: the same text.
-    sampled = lite.generate(PROMPT, GREEDY_CHARS, temperature=0.8, seed=7, num_samples=2)
+    sampled = lite.generate(PROMPT, GREEDY_TOKENS, temperature=0.8, seed=7, num_samples=2)
     assert sampled == list(client[case]["sampled"])
 
 
@@ -383,10 +391,10 @@ def test_quantized_models_keep_the_top1_choice(case, trained, exported, held_out
     assert 0 <= reports["tflite int8"]["top1_agreement"] <= 1  # reported, no pass mark
     # The reported figures are the interpreter's own, measured here again.
     lm = trained[case]
-    expected = keras_logits(lm, held_out[None, :EVAL_CHARS])[0].argmax(-1)
+    expected = keras_logits(lm, held_out[None, :EVAL_TOKENS])[0].argmax(-1)
     for mode in ("dynamic", "float16"):
         lite = TFLiteModel(lm.folder / "export" / tflite_filename(mode))
-        agreement = np.mean(lite.logits(held_out[:EVAL_CHARS]).argmax(-1) == expected)
+        agreement = np.mean(lite.logits(held_out[:EVAL_TOKENS]).argmax(-1) == expected)
         assert agreement == pytest.approx(reports[f"tflite {mode}"]["top1_agreement"])
 
 
@@ -399,7 +407,9 @@ def test_saved_model_cli_runs_the_signatures(trained, exported, keras_greedy, wo
     calls = {
         "serving_default": f"token_ids=[{ids}]",
         "step": ";".join([f"token=[[{ids[0]}]]"] + [f"{n}={zeros}" for n in STATES[CLI_CASE]]),
-        "generate": f"prompts=['{PROMPT}'];num_chars={GREEDY_CHARS};temperature=0.0;top_k=0;seed=1",
+        "generate": (
+            f"prompts=['{PROMPT}'];num_tokens={GREEDY_TOKENS};temperature=0.0;top_k=0;seed=1"
+        ),
     }
     out = workdir / "saved_model_cli"
     binary = pathlib.Path(sys.executable).parent / "saved_model_cli"
@@ -445,7 +455,7 @@ def test_cli_export_prints_a_table_and_one_line_errors(trained, exported, workdi
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     lines = result.stdout.splitlines()
-    assert lines[0].startswith("held-out text: 5000 characters, Keras perplexity")
+    assert lines[0].startswith("held-out text: 5000 tokens, Keras perplexity")
     assert lines[1].split() == ["artifact", "size", "top-1", "agreement", "perplexity", "change"]
     assert lines[2].startswith("tflite dynamic") and len(lines) == 5
     assert lines[-1] == f"wrote {folder / 'export' / 'model_dynamic.tflite'}"
@@ -456,6 +466,15 @@ def test_cli_export_prints_a_table_and_one_line_errors(trained, exported, workdi
     missing = cli("export", "--model", str(workdir / "nope"))
     assert missing.returncode == 1
     assert missing.stderr == f"error: model folder {str(workdir / 'nope')!r} does not exist\n"
+
+    # --eval-tokens counts tokens; --eval-chars, its old name, still works, unlisted.
+    for option in ("--eval-tokens", "--eval-chars"):
+        short = cli("export", "--model", str(folder), option, "1")
+        assert short.stderr == "error: `eval_tokens` must be >= 2, got 1\n"
+    both = cli("export", "--model", str(folder), "--eval-tokens", "9", "--eval-chars", "9")
+    assert both.stderr.startswith("error: give --eval-tokens or --eval-chars")
+    shown = cli("export", "--help").stdout
+    assert "--eval-tokens" in shown and "--eval-chars" not in shown
 
 
 @slow

@@ -9,6 +9,7 @@ import tensorflow as tf
 
 from keras_rnn_textgen.config import ModelConfig, TrainConfig
 from keras_rnn_textgen.export.signatures import ExportSignatures
+from keras_rnn_textgen.generation.config import GenerationConfig
 from keras_rnn_textgen.generation.plan import boundary_ids, prepare_sampling
 from keras_rnn_textgen.saving.layout import CONFIG_FILE, TOKENIZER_FILE
 from keras_rnn_textgen.tokenizers.pieces import NEWLINE_ID
@@ -95,7 +96,7 @@ def test_unknown_prompt_words_warn_or_refuse(level_folder, caplog):
     lm = load(level_folder)
     with pytest.raises(ValueError, match="prompt words not in the model's vocabulary: 'Ωζ'"):
         lm.generate("Ωζ", 3, strict=True)
-    prepare_sampling(lm.tokenizer, "Ωζ", 3, 1.0, 0, 1.0, False, 1, False)
+    prepare_sampling(lm.tokenizer, "Ωζ", GenerationConfig(length=3))
     assert "read as unknown" in caplog.text
 
 

@@ -33,7 +33,7 @@ def test_saved_model_needs_tensorflow_text_and_matches_keras(exported, tmp_path)
     request = {
         "saved_model": str(exported / "export" / "saved_model"),
         "prompts": PROMPTS,
-        "num_chars": NEW_TOKENS,
+        "num_tokens": NEW_TOKENS,
         "texts": TEXTS,
         "out": str(tmp_path / "out.json"),
     }

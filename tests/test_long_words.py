@@ -79,7 +79,7 @@ def test_fit_generate_evaluate_and_export_with_long_words(long_word_folder, tmp_
     saved = tf.saved_model.load(str(lm.folder / "export" / "saved_model"))
     generated = saved.signatures["generate"](
         prompts=tf.constant([f"Мороз и {CYRILLIC}"]),
-        num_chars=tf.constant(4),
+        num_tokens=tf.constant(4),
         temperature=tf.constant(0.0),
         top_k=tf.constant(0),
         seed=tf.constant(1, tf.int64),

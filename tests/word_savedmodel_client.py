@@ -2,7 +2,7 @@
 
     python tests/word_savedmodel_client.py REQUEST.json
 
-REQUEST.json: `{"saved_model": dir, "prompts": [...], "num_chars": int, "texts": [...],
+REQUEST.json: `{"saved_model": dir, "prompts": [...], "num_tokens": int, "texts": [...],
 "out": file.json}`. Imports only tensorflow, tensorflow_text and numpy (never
 this package), and records whether loading failed before `import tensorflow_text`.
 """
@@ -30,7 +30,7 @@ def main() -> None:
     generate, score = loaded.signatures["generate"], loaded.signatures["score"]
     out = generate(
         prompts=tf.constant(request["prompts"]),
-        num_chars=tf.constant(request["num_chars"], tf.int32),
+        num_tokens=tf.constant(request["num_tokens"], tf.int32),
         temperature=tf.constant(0.0),  # greedy
         top_k=tf.constant(0),
         seed=tf.constant(1, tf.int64),

@@ -28,17 +28,24 @@ from keras_rnn_textgen.config import QUANTIZE_MODES
     help="Held-out and int8 calibration text. Default: the folder's validation_sample.txt.",
 )
 @click.option(
-    "--eval-chars",
+    "--eval-tokens",
     type=int,
     default=5000,
     show_default=True,
-    help="Characters of held-out text measured.",
+    help="Tokens of held-out text measured: characters, or words / pieces of a word / "
+    "subword model.",
 )
+# The former name of --eval-tokens, which it counted too.
+@click.option("--eval-chars", type=int, hidden=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_context
-def export(ctx, model_dir, saved_model, tflite, quantize, corpus, eval_chars, as_json):
+def export(ctx, model_dir, saved_model, tflite, quantize, corpus, eval_tokens, eval_chars, as_json):
     """Export to a SavedModel and TFLite (both by default) and compare them with Keras."""
     with user_errors(ctx):
+        if eval_chars is not None:
+            if ctx.get_parameter_source("eval_tokens") is not click.core.ParameterSource.DEFAULT:
+                raise ValueError("give --eval-tokens or --eval-chars (its old name), not both")
+            eval_tokens = eval_chars
         from keras_rnn_textgen.export.artifacts import export_model
         from keras_rnn_textgen.saving.files import json_text
 
@@ -54,7 +61,7 @@ def export(ctx, model_dir, saved_model, tflite, quantize, corpus, eval_chars, as
                 tflite=tflite,
                 quantize=quantize or ("none",),
                 corpus=corpus,
-                eval_chars=eval_chars,
+                eval_tokens=eval_tokens,
             )
         rows = [
             {
@@ -82,7 +89,7 @@ def export(ctx, model_dir, saved_model, tflite, quantize, corpus, eval_chars, as
             )
             return
         click.echo(
-            f"held-out text: {result.eval_tokens} characters, Keras perplexity "
+            f"held-out text: {result.eval_tokens} tokens, Keras perplexity "
             f"{rows[0]['keras_perplexity']:.4f}"
         )
         click.echo(

@@ -11,6 +11,10 @@ from keras_rnn_textgen.cli.common import (
     quiet_native_stderr,
     user_errors,
 )
+from keras_rnn_textgen.generation.config import GenerationConfig
+
+# The options' defaults are GenerationConfig's.
+DEFAULTS = GenerationConfig()
 
 
 @click.command()
@@ -25,21 +29,29 @@ from keras_rnn_textgen.cli.common import (
 @click.option(
     "--length",
     type=int,
-    default=200,
+    default=DEFAULTS.length,
     show_default=True,
     help="New tokens per sample: characters, or words / pieces of a word / subword model.",
 )
-@click.option("--temperature", type=float, default=1.0, show_default=True)
-@click.option("--top-k", type=int, default=0, show_default=True, help="0 turns it off.")
-@click.option("--top-p", type=float, default=1.0, show_default=True, help="1 turns it off.")
-@click.option("--greedy", is_flag=True, help="Always take the most likely character.")
-@click.option("--num-samples", type=int, default=1, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--strict", is_flag=True, help="Refuse prompt characters outside the vocabulary.")
+@click.option("--temperature", type=float, default=DEFAULTS.temperature, show_default=True)
+@click.option(
+    "--top-k", type=int, default=DEFAULTS.top_k, show_default=True, help="0 turns it off."
+)
+@click.option(
+    "--top-p", type=float, default=DEFAULTS.top_p, show_default=True, help="1 turns it off."
+)
+@click.option("--greedy", is_flag=True, help="Always take the most likely token.")
+@click.option("--num-samples", type=int, default=DEFAULTS.num_samples, show_default=True)
+@click.option("--seed", type=int, default=DEFAULTS.seed, show_default=True)
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Refuse prompt tokens (characters, words) outside the vocabulary.",
+)
 @click.option(
     "--repetition-penalty",
     type=float,
-    default=1.0,
+    default=DEFAULTS.repetition_penalty,
     show_default=True,
     help="Divide (positive) or multiply (negative) the logits of tokens already in the text "
     "by this; 1 turns it off.",
@@ -50,7 +62,7 @@ from keras_rnn_textgen.cli.common import (
     help="End a sample just before this text (repeatable; in bash, $'\\n\\n' is a blank line).",
 )
 @click.pass_context
-def generate(ctx, model_dir, tflite_path, prompt, length, **options):
+def generate(ctx, model_dir, tflite_path, prompt, **options):
     """Generate text: stdout carries only the samples, separated by blank lines."""
     with user_errors(ctx):
         if model_dir and tflite_path:
@@ -58,15 +70,17 @@ def generate(ctx, model_dir, tflite_path, prompt, length, **options):
                 f"give --model or --tflite, not both; got --model {model_dir!r} and "
                 f"--tflite {tflite_path!r}"
             )
+        config = GenerationConfig(**options)
         if tflite_path:
             quiet_import_tensorflow(ctx.obj["verbose"])
             from keras_rnn_textgen.export.tflite_runner import TFLiteModel
 
             with quiet_native_stderr(ctx.obj["verbose"]):
-                texts = TFLiteModel(tflite_path).generate(prompt, length, **options)
+                texts = TFLiteModel(tflite_path).generate(prompt, config=config)
         else:
             model_dir = model_or_latest(model_dir)
-            texts = _folder_generator(ctx, model_dir, length).generate(prompt, length, **options)
+            generator = _folder_generator(ctx, model_dir, config.length)
+            texts = generator.generate(prompt, config=config)
         click.echo("\n\n".join(texts))
 
 
@@ -81,7 +95,7 @@ def _folder_generator(ctx: click.Context, model_dir: str, length: int):
         NumpyCharModel,
     )
 
-    if 0 <= length <= NUMPY_MAX_TOKENS:
+    if length <= NUMPY_MAX_TOKENS:
         with contextlib.suppress(NotForNumpy):  # another level, or a problem `load` names
             return NumpyCharModel(model_dir)
     quiet_import_tensorflow(ctx.obj["verbose"])

@@ -15,6 +15,7 @@ import dataclasses
 import logging
 import os
 import pathlib
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -51,7 +52,7 @@ class ArtifactReport:
         path: the file or folder.
         size_bytes: its size on disk.
         top1_agreement: fraction of positions whose most likely next
-            character equals the Keras model's.
+            token equals the Keras model's.
         perplexity: perplexity of the held-out text under the artifact.
         keras_perplexity: the same under the Keras model.
         max_abs_logit_diff: largest absolute logit difference to Keras.
@@ -132,14 +133,16 @@ def export_model(
     tflite: bool = True,
     quantize: Sequence[str] = ("none",),
     corpus: str | os.PathLike | None = None,
-    eval_chars: int = 5000,
+    eval_tokens: int = 5000,
+    eval_chars: int | None = None,
 ) -> ExportResult:
     """Exports a model folder to `<folder>/export/` and measures every artifact against Keras.
 
     Held-out text (`corpus`, by default the folder's `validation_sample.txt`)
     gives the top-1 agreement and perplexity of each artifact over its first
-    `eval_chars` characters; `int8` is calibrated on windows of the rest (of
-    all of it when it is short).
+    `eval_tokens` tokens (characters, words or subword pieces, as the model
+    reads it); `int8` is calibrated on windows of the rest (of all of it when
+    it is short).
 
     Args:
         model: a model folder or a loaded `ModelFolder`.
@@ -147,7 +150,8 @@ def export_model(
         tflite: write one `.tflite` file per `quantize` mode.
         quantize: modes among `QUANTIZE_MODES`; `none` is `model.tflite`.
         corpus: held-out and calibration text file.
-        eval_chars: characters of held-out text measured.
+        eval_tokens: tokens of held-out text measured (the positions predicted).
+        eval_chars: the former name of `eval_tokens`, which it counted too; deprecated.
 
     Example:
         >>> result = export_model("saved_models/lstm-1x256", quantize=["none", "dynamic"])
@@ -155,8 +159,13 @@ def export_model(
     """
     for mode in quantize:
         check_quantize_mode(mode)
-    if eval_chars < 2:
-        raise ValueError(f"`eval_chars` must be >= 2, got {eval_chars!r}")
+    if eval_chars is not None:
+        warnings.warn(
+            "`eval_chars` counts tokens and is renamed `eval_tokens`", DeprecationWarning, 2
+        )
+        eval_tokens = eval_chars
+    if eval_tokens < 2:
+        raise ValueError(f"`eval_tokens` must be >= 2, got {eval_tokens!r}")
     if not (saved_model or (tflite and quantize)):
         raise ValueError("nothing to export: `saved_model` is False and no TFLite mode is given")
     lm = model if isinstance(model, ModelFolder) else read_model_folder(model)
@@ -164,7 +173,7 @@ def export_model(
     ids = lm.tokenizer.encode(text).numpy()
     if len(ids) < 2:
         raise ValueError(f"held-out text needs at least 2 tokens, got {len(ids)}")
-    eval_ids = ids[: eval_chars + 1]
+    eval_ids = ids[: eval_tokens + 1]
     rest = ids[len(eval_ids) :]
     calibration_ids = rest if len(rest) >= 256 else ids
     inputs, targets = eval_ids[:-1], eval_ids[1:]

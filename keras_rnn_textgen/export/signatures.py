@@ -15,7 +15,8 @@ from keras_rnn_textgen.tokenizers.base import Tokenizer
 from keras_rnn_textgen.tokenizers.ids import PAD_ID, RESERVED_IDS, UNK_ID
 
 SIGNATURES = ("serving_default", "step", "generate", "score")
-EXPORT_FORMAT_VERSION = 1
+# 2: the `generate` signature's input `num_chars` is named `num_tokens`.
+EXPORT_FORMAT_VERSION = 2
 
 
 class ExportSignatures:
@@ -58,7 +59,7 @@ class ExportSignatures:
             ],
             "generate": [
                 tf.TensorSpec([None], tf.string, name="prompts"),
-                tf.TensorSpec([], tf.int32, name="num_chars"),
+                tf.TensorSpec([], tf.int32, name="num_tokens"),
                 tf.TensorSpec([], tf.float32, name="temperature"),
                 tf.TensorSpec([], tf.int32, name="top_k"),
                 tf.TensorSpec([], tf.int64, name="seed"),
@@ -95,19 +96,19 @@ class ExportSignatures:
     def generate(
         self,
         prompts: tf.Tensor,
-        num_chars: tf.Tensor,
+        num_tokens: tf.Tensor,
         temperature: tf.Tensor,
         top_k: tf.Tensor,
         seed: tf.Tensor,
     ) -> dict[str, tf.Tensor]:
         """Prompts `(batch,)` -> `text` (prompt + new tokens' text) and `generated` `(batch,)`.
 
-        `num_chars` counts new tokens: characters, words or pieces.
+        `num_tokens` counts new tokens: characters, words or subword pieces.
         """
-        check = tf.debugging.assert_non_negative(num_chars, message="num_chars must be >= 0")
+        check = tf.debugging.assert_non_negative(num_tokens, message="num_tokens must be >= 0")
         with tf.control_dependencies([check]):
-            num_chars = tf.identity(num_chars)
-        # An empty prompt stands for a line break, as in `TextGenerator`.
+            num_tokens = tf.identity(num_tokens)
+        # An empty prompt stands for `start_text`, as in `TextGenerator`.
         conditioned = tf.where(tf.strings.length(prompts) == 0, self.start_text, prompts)
         ids = self.tokenizer.tokenize(conditioned)  # (batch, None) ragged
         initial = self.step_model.initial_states(tf.shape(prompts)[0])
@@ -116,10 +117,10 @@ class ExportSignatures:
             initial,
             ids.to_tensor(PAD_ID),
             ids.row_lengths(),
-            num_chars,
+            num_tokens,
             seed,
             stop_ids=self.end_ids,
-        )  # (batch, num_chars)
+        )  # (batch, num_tokens)
         # The new text as it joins the prompt (at word level: a space, or none before `,`).
         text = self.tokenizer.append(prompts, new_ids)
         prompt_bytes = tf.strings.length(prompts)

@@ -12,13 +12,13 @@ import collections
 import json
 import os
 import pathlib
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import tensorflow as tf
 
 from keras_rnn_textgen.errors import ModelFolderError
+from keras_rnn_textgen.generation.config import GenerationConfig
 from keras_rnn_textgen.generation.plan import prepare_sampling, prompt_ids
 from keras_rnn_textgen.sampling.base import CHUNK_TOKENS, decode_in_chunks
 from keras_rnn_textgen.tokenizers.registry import tokenizer_from_config
@@ -179,57 +179,23 @@ class TFLiteModel:
     def generate(
         self,
         prompt: str = "",
-        length: int = 200,
+        length: int | None = None,
         *,
-        temperature: float = 1.0,
-        top_k: int = 0,
-        top_p: float = 1.0,
-        greedy: bool = False,
-        num_samples: int = 1,
-        seed: int = 0,
-        strict: bool = False,
-        repetition_penalty: float = 1.0,
-        stop_ids: int | Sequence[int] = (),
-        stop: str | Sequence[str] = (),
+        config: GenerationConfig | None = None,
+        **options,
     ) -> list[str]:
         """Generates text with the flatbuffer and the package's samplers.
 
-        The options mean what they mean in `TextGenerator.generate`; the
-        decoding loop runs eagerly, one interpreter call per character and row.
-
-        Args:
-            prompt: text to continue; empty starts as after a line break.
-            length: number of new characters per sample.
-            temperature: > 0, sampling temperature.
-            top_k: sample among the k most likely characters; 0 turns it off.
-            top_p: nucleus sampling mass in (0, 1]; 1 turns it off.
-            greedy: always take the most likely character.
-            num_samples: samples generated together as one batch.
-            seed: same seed, same text.
-            strict: refuse prompt characters outside the vocabulary.
-            repetition_penalty: >= 1; penalizes tokens already in the text. 1 turns it off.
-            stop_ids: token ids that end a sample; the stop token is not returned.
-            stop: strings that end a sample; its new text is cut just before the first.
+        The arguments are those of `TextGenerator.generate`; the decoding loop
+        runs eagerly, one interpreter call per token and row.
 
         Example:
             >>> TFLiteModel("export/model.tflite").generate("ROMEO:", 50, seed=1)
         """
-        plan = prepare_sampling(
-            self.tokenizer,
-            prompt,
-            length,
-            temperature,
-            top_k,
-            top_p,
-            greedy,
-            num_samples,
-            strict,
-            repetition_penalty=repetition_penalty,
-            stop_ids=stop_ids,
-            stop=stop,
-            # A `documents="lines"` model's samples end at the boundary token.
-            end_ids=self.metadata.get("end_ids", ()),
-        )
+        config = GenerationConfig.from_options(config, length=length, **options)
+        # A `documents="lines"` model's samples end at the boundary token.
+        plan = prepare_sampling(self.tokenizer, prompt, config, self.metadata.get("end_ids", ()))
+        num_samples = config.num_samples
         prompts, lengths = prompt_ids(self.tokenizer, prompt, num_samples)  # (batch, prompt_len)
         initial = [tf.zeros([num_samples, self.units]) for _ in self.state_names]
         # Eagerly, the sampler's tf.while_loop is a Python loop, so the step may
@@ -239,8 +205,8 @@ class TFLiteModel:
         tokens = decode_in_chunks(
             carry,
             lambda carry, first: sampler.advance(
-                self._batch_step, carry, first, CHUNK_TOKENS, seed, stop_ids
+                self._batch_step, carry, first, CHUNK_TOKENS, config.seed, stop_ids
             ),
-            length,
+            config.length,
         )
         return plan.texts(self.tokenizer, prompt, tokens)

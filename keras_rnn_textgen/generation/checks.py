@@ -41,18 +41,17 @@ def check_repetition_penalty(repetition_penalty: float) -> None:
         )
 
 
-def check_stops(
-    vocab_size: int, stop_ids: int | Sequence[int], stop: str | Sequence[str]
+def normalize_stops(
+    stop_ids: int | Sequence[int], stop: str | Sequence[str]
 ) -> tuple[tuple[int, ...], tuple[str, ...]]:
-    """Checks the stop options and returns them as tuples (a single value becomes one).
+    """Checks the stop options' types and returns them as tuples (a single value becomes one).
 
     Args:
-        vocab_size: the model's number of ids; stop ids must lie below it.
         stop_ids: token ids that end a row.
         stop: strings that end a row's text.
 
     Example:
-        >>> check_stops(80, 3, "\\n\\n")
+        >>> normalize_stops(3, "\\n\\n")
         ((3,), ('\\n\\n',))
     """
     stop_ids = (stop_ids,) if isinstance(stop_ids, numbers.Integral) else tuple(stop_ids)
@@ -60,12 +59,31 @@ def check_stops(
     for token in stop_ids:
         if isinstance(token, bool) or not isinstance(token, numbers.Integral):
             raise ValueError(f"`stop_ids` must be integer token ids, got {token!r}")
-        if not 0 <= token < vocab_size:
-            raise ValueError(f"`stop_ids` must be token ids in [0, {vocab_size}), got {token!r}")
     for text in stop:
         if not isinstance(text, str) or not text:
             raise ValueError(f"`stop` must be non-empty strings, got {text!r}")
     return tuple(int(t) for t in stop_ids), stop
+
+
+def check_stop_ids(vocab_size: int, stop_ids: Sequence[int]) -> None:
+    """Raises `ValueError` unless every stop id lies below the model's `vocab_size`."""
+    for token in stop_ids:
+        if not 0 <= token < vocab_size:
+            raise ValueError(f"`stop_ids` must be token ids in [0, {vocab_size}), got {token!r}")
+
+
+def check_stops(
+    vocab_size: int, stop_ids: int | Sequence[int], stop: str | Sequence[str]
+) -> tuple[tuple[int, ...], tuple[str, ...]]:
+    """`normalize_stops`, then `check_stop_ids` against the model's `vocab_size`.
+
+    Example:
+        >>> check_stops(80, 3, "\\n\\n")
+        ((3,), ('\\n\\n',))
+    """
+    stop_ids, stop = normalize_stops(stop_ids, stop)
+    check_stop_ids(vocab_size, stop_ids)
+    return stop_ids, stop
 
 
 def cut_at_stop(text: str, stop: Sequence[str]) -> str:

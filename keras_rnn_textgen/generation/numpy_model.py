@@ -8,8 +8,8 @@ counter-based generator (`uniform_draws`, twin of `sampling.uniform_draws`):
 for a seed it gives the text of `TextGenerator.generate`. Greedy text is the
 same; a sampled draw could differ only where float rounding moves a boundary
 of the cumulative probabilities past it, i.e. when it lands within about 1e-6
-of one. The option checks, shared with the TensorFlow generators, live here
-because this module must not import TensorFlow.
+of one. The options (`GenerationConfig`) and their checks are shared with the
+TensorFlow generators and, like this module, TensorFlow-free.
 """
 
 import io
@@ -17,20 +17,13 @@ import json
 import os
 import pathlib
 import zipfile
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from keras_rnn_textgen.config import FORMAT_VERSION
-from keras_rnn_textgen.generation.checks import (
-    check_length,
-    check_prompt,
-    check_repetition_penalty,
-    check_sampling_options,
-    check_stops,
-    cut_at_stop,
-)
+from keras_rnn_textgen.generation.checks import check_prompt, check_stop_ids, cut_at_stop
+from keras_rnn_textgen.generation.config import GenerationConfig, empty_prompt_text
 from keras_rnn_textgen.sampling.numpy_draws import (
     draw,
     filter_logits,
@@ -44,11 +37,6 @@ from keras_rnn_textgen.tokenizers.ids import PAD_ID, RESERVED_IDS, UNK_ID
 # Up to about this many tokens per row NumPy (a few thousand steps a second)
 # finishes before TensorFlow has started; beyond, the compiled loop is faster.
 NUMPY_MAX_TOKENS = 5000
-
-
-def vocabulary_start_text(vocabulary: Sequence[str]) -> str:
-    """What an empty prompt stands for: a line break (text starts after one)."""
-    return "\n" if "\n" in vocabulary or not vocabulary else vocabulary[0]
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -205,37 +193,30 @@ class NumpyCharModel:
     def generate(
         self,
         prompt: str = "",
-        length: int = 200,
+        length: int | None = None,
         *,
-        temperature: float = 1.0,
-        top_k: int = 0,
-        top_p: float = 1.0,
-        greedy: bool = False,
-        num_samples: int = 1,
-        seed: int = 0,
-        strict: bool = False,
-        repetition_penalty: float = 1.0,
-        stop_ids: int | Sequence[int] = (),
-        stop: str | Sequence[str] = (),
+        config: GenerationConfig | None = None,
+        **options,
     ) -> list[str]:
-        """Returns `num_samples` texts; the options are those of `TextGenerator.generate`.
+        """Returns `config.num_samples` texts; the arguments are those of `TextGenerator.generate`.
 
         Example:
             >>> NumpyCharModel(folder).generate("ROMEO:", 50, greedy=True)
         """
-        check_length(length, num_samples)
-        check_repetition_penalty(repetition_penalty)
+        config = GenerationConfig.from_options(config, length=length, **options)
+        check_stop_ids(self.vocab_size, config.stop_ids)
+        stop_ids = tuple(dict.fromkeys(config.stop_ids + self.end_ids))
+        check_prompt(sorted(set(prompt) - set(self._ids)), "char", config.strict)
+        num_samples, greedy, seed = config.num_samples, config.greedy, config.seed
+        temperature, top_k, top_p = config.temperature, config.top_k, config.top_p
+        repetition_penalty = config.repetition_penalty
         if not greedy:
-            check_sampling_options(temperature, top_k, top_p, repetition_penalty)
             # As RandomSampler: the logits are float32.
             float32 = np.finfo(np.float32)
             temperature = min(max(temperature, float(float32.tiny)), float(float32.max))
-        stop_ids, stop = check_stops(self.vocab_size, stop_ids, stop)
-        stop_ids = tuple(dict.fromkeys(stop_ids + self.end_ids))
-        check_prompt(sorted(set(prompt) - set(self._ids)), "char", strict)
 
         # 1. Run the prompt through the network (every row has the same prompt).
-        ids = [self._ids.get(c, UNK_ID) for c in prompt or vocabulary_start_text(self.vocabulary)]
+        ids = [self._ids.get(c, UNK_ID) for c in prompt or empty_prompt_text(self.vocabulary)]
         k = CELL_STEPS[self.cell][1]
         states = [np.zeros([num_samples, self.units], np.float32)] * (k * len(self.cells))
         for token in ids:
@@ -249,7 +230,7 @@ class NumpyCharModel:
         columns = [np.zeros([num_samples, 0], np.int32)]  # grows step by step: Ctrl-C stops it
 
         # 2. Choose a token, feed it back, repeat, as `Sampler.advance`.
-        for i in range(length):
+        for i in range(config.length):
             if stop_ids and stopped.all():
                 break
             if repetition_penalty != 1:
@@ -271,4 +252,4 @@ class NumpyCharModel:
         new = np.concatenate(columns, axis=1)  # (batch, made); the rest, after stops, is empty
 
         characters = np.array(["", "\ufffd", *self.vocabulary], dtype=object)
-        return [prompt + cut_at_stop("".join(characters[row]), stop) for row in new]
+        return [prompt + cut_at_stop("".join(characters[row]), config.stop) for row in new]

@@ -6,9 +6,8 @@ from collections.abc import Sequence
 import numpy as np
 import tensorflow as tf
 
-# The TensorFlow-free option checks, shared with the NumPy generator.
-from keras_rnn_textgen.generation.checks import check_length, check_prompt, check_stops, cut_at_stop
-from keras_rnn_textgen.generation.numpy_model import vocabulary_start_text
+from keras_rnn_textgen.generation.checks import check_prompt, check_stop_ids, cut_at_stop
+from keras_rnn_textgen.generation.config import GenerationConfig, empty_prompt_text
 from keras_rnn_textgen.sampling.base import Sampler
 from keras_rnn_textgen.sampling.greedy import GreedySampler
 from keras_rnn_textgen.sampling.random import RandomSampler
@@ -29,8 +28,8 @@ def boundary_ids(tokenizer: Tokenizer, documents: str) -> tuple[int, ...]:
 
 
 def start_text(tokenizer: Tokenizer) -> str:
-    """What an empty prompt stands for: a line break (text starts after one)."""
-    return vocabulary_start_text(tokenizer.vocabulary)
+    """What an empty prompt stands for (`empty_prompt_text` of the tokenizer's vocabulary)."""
+    return empty_prompt_text(tokenizer.vocabulary)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,41 +61,34 @@ class SamplingPlan:
 def prepare_sampling(
     tokenizer: Tokenizer,
     prompt: str,
-    length: int,
-    temperature: float,
-    top_k: int,
-    top_p: float,
-    greedy: bool,
-    num_samples: int,
-    strict: bool,
-    *,
-    repetition_penalty: float = 1.0,
-    stop_ids: int | Sequence[int] = (),
-    stop: str | Sequence[str] = (),
+    config: GenerationConfig,
     end_ids: Sequence[int] = (),
 ) -> SamplingPlan:
-    """Checks generation options and the prompt, and returns the sampling they ask for.
+    """Checks the config against the model and the prompt; returns the sampling it asks for.
 
-    Shared by every generator (Keras, TFLite) so they refuse, warn and stop alike.
+    Shared by every TensorFlow generator (Keras, TFLite) so they refuse, warn
+    and stop alike; the options themselves were checked by `GenerationConfig`.
 
     Args:
-        tokenizer: the model's tokenizer (its vocabulary judges the prompt).
-        prompt, length, temperature, top_k, top_p, greedy, num_samples, strict,
-        repetition_penalty, stop_ids, stop: as in `TextGenerator.generate`.
-        end_ids: ids that end every row whatever the caller asks (the
+        tokenizer: the model's tokenizer (its vocabulary judges the prompt and stop ids).
+        prompt: the text to continue.
+        config: the generation options.
+        end_ids: ids that end every row whatever the config asks (the
             boundary token of a `documents="lines"` model).
 
     Example:
-        >>> plan = prepare_sampling(tok, "ROMEO:", 100, 0.8, 0, 1.0, False, 1, False)
+        >>> plan = prepare_sampling(tok, "ROMEO:", GenerationConfig(length=100, temperature=0.8))
     """
-    check_length(length, num_samples)
-    if greedy:
-        sampler = GreedySampler(repetition_penalty)
+    if config.greedy:
+        sampler = GreedySampler(config.repetition_penalty)
     else:
-        sampler = RandomSampler(temperature, top_k, top_p, repetition_penalty)
-    stop_ids, stop = check_stops(tokenizer.vocab_size, stop_ids, stop)
-    check_prompt(tokenizer.out_of_vocabulary(prompt), tokenizer.level, strict)
-    return SamplingPlan(sampler, tuple(dict.fromkeys(stop_ids + tuple(end_ids))), stop)
+        sampler = RandomSampler(
+            config.temperature, config.top_k, config.top_p, config.repetition_penalty
+        )
+    check_stop_ids(tokenizer.vocab_size, config.stop_ids)
+    check_prompt(tokenizer.out_of_vocabulary(prompt), tokenizer.level, config.strict)
+    stop_ids = tuple(dict.fromkeys(config.stop_ids + tuple(end_ids)))
+    return SamplingPlan(sampler, stop_ids, config.stop)
 
 
 def prompt_ids(

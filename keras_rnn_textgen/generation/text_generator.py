@@ -7,10 +7,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_rnn_textgen.generation.config import GenerationConfig
 from keras_rnn_textgen.generation.plan import prepare_sampling, prompt_ids
 from keras_rnn_textgen.models.step import StepModel
-
-# The TensorFlow-free option checks, shared with the NumPy generator.
 from keras_rnn_textgen.sampling.base import CHUNK_TOKENS, Sampler, decode_in_chunks
 from keras_rnn_textgen.tokenizers.base import Tokenizer
 
@@ -81,60 +80,29 @@ class TextGenerator:
     def generate(
         self,
         prompt: str = "",
-        length: int = 200,
+        length: int | None = None,
         *,
-        temperature: float = 1.0,
-        top_k: int = 0,
-        top_p: float = 1.0,
-        greedy: bool = False,
-        num_samples: int = 1,
-        seed: int = 0,
-        strict: bool = False,
-        repetition_penalty: float = 1.0,
-        stop_ids: int | Sequence[int] = (),
-        stop: str | Sequence[str] = (),
+        config: GenerationConfig | None = None,
+        **options,
     ) -> list[str]:
-        """Returns `num_samples` texts, each the prompt followed by `length` characters.
-
-        A row that meets a stop id or a stop string ends there, so it is shorter.
+        """Returns `config.num_samples` texts, each the prompt followed by up to `length` tokens.
 
         Args:
             prompt: text to continue; empty starts as after a line break.
-            length: number of new characters per sample.
-            temperature: > 0, sampling temperature.
-            top_k: sample among the k most likely characters; 0 turns it off.
-            top_p: nucleus sampling mass in (0, 1]; 1 turns it off.
-            greedy: always take the most likely character (ignores the above).
-            num_samples: samples generated together as one batch.
-            seed: same seed, same text.
-            strict: refuse prompt characters outside the vocabulary instead of
-                mapping them to the unknown id.
-            repetition_penalty: >= 1; the logits of tokens already in the
-                prompt or the sample are divided by it when positive and
-                multiplied by it when negative (CTRL). 1 turns it off.
-            stop_ids: token ids that end a sample; the stop token is not returned.
-            stop: strings that end a sample: its new text is cut just before
-                the first one it contains (the prompt is not searched).
+            length: new tokens per sample (characters, words or subword
+                pieces); None keeps the config's.
+            config: the generation options, each described in
+                `GenerationConfig`; None: the defaults.
+            **options: `GenerationConfig` fields that replace the config's.
 
         Example:
             >>> gen.generate("ROMEO:", 300, repetition_penalty=1.2, stop=["\\n\\n"])
         """
-        plan = prepare_sampling(
-            self.tokenizer,
-            prompt,
-            length,
-            temperature,
-            top_k,
-            top_p,
-            greedy,
-            num_samples,
-            strict,
-            repetition_penalty=repetition_penalty,
-            stop_ids=stop_ids,
-            stop=stop,
-            end_ids=self.end_ids,
+        config = GenerationConfig.from_options(config, length=length, **options)
+        plan = prepare_sampling(self.tokenizer, prompt, config, self.end_ids)
+        ids = self.token_ids(
+            plan.sampler, prompt, config.length, config.num_samples, config.seed, plan.stop_ids
         )
-        ids = self.token_ids(plan.sampler, prompt, length, num_samples, seed, plan.stop_ids)
         return plan.texts(self.tokenizer, prompt, ids)
 
     def token_ids(
@@ -148,8 +116,8 @@ class TextGenerator:
     ) -> np.ndarray:
         """The new ids `(num_samples, length)` after `prompt`, `PAD_ID` after a row's stop.
 
-        The options are already checked (`prepare_sampling`); `generate` turns
-        these ids into text.
+        The options are already checked (`GenerationConfig`, `prepare_sampling`);
+        `generate` turns these ids into text.
 
         Example:
             >>> gen.token_ids(GreedySampler(), "ROMEO:", 100)   # (1, 100) int32

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 import keras
 import tensorflow as tf
 
+from keras_rnn_textgen.generation.config import GenerationConfig
 from keras_rnn_textgen.generation.text_generator import TextGenerator
 from keras_rnn_textgen.saving.files import signals_deferred, write_json, write_text
 from keras_rnn_textgen.saving.folder import save_model
@@ -27,7 +28,7 @@ class SamplingCallback(keras.callbacks.Callback):
         generator: a `TextGenerator` over the model being trained.
         every: training steps between samples; 0 samples only at epoch ends.
         prompt: text each sample starts from.
-        length: characters per sample.
+        length: new tokens per sample.
         temperatures: one sample per temperature.
         seed: the same seed at every step, so samples differ only by training.
         print_fn: where samples are shown (the CLI prints them).
@@ -44,7 +45,7 @@ class SamplingCallback(keras.callbacks.Callback):
         generator: TextGenerator,
         every: int = 100,
         prompt: str = "",
-        length: int = 200,
+        length: int = GenerationConfig.length,
         temperatures: Sequence[float] = (0.5, 1.0),
         seed: int = 0,
         print_fn: Callable[[str], None] | None = None,
