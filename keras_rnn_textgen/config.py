@@ -6,6 +6,7 @@ import numbers
 from typing import Any
 
 from keras_rnn_textgen.cells import CELL_NAMES, CELLS
+from keras_rnn_textgen.generation.config import GenerationConfig
 from keras_rnn_textgen.levels import LEVEL_NAMES
 
 API_NAMES = ("sequential", "functional")
@@ -205,7 +206,7 @@ class TrainConfig:
     clipnorm: float = _option(1.0, "Gradient norm clipping; 0 turns it off.")
     validation_split: float = _option(0.1, "Fraction of the text, from its end, held out.")
     sample_every: int = _option(100, "Steps between samples; 0 turns sampling off.")
-    sample_length: int = _option(200, "Tokens generated per sample.")
+    sample_length: int = _option(GenerationConfig.length, "Tokens generated per sample.")
     sample_temperatures: tuple[float, ...] = _option(
         (0.5, 1.0), "Temperature of a sample (repeatable).", flag="--sample-temperature"
     )

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from keras_rnn_textgen.cells import CELLS
 from keras_rnn_textgen.config import FORMAT_VERSION
 from keras_rnn_textgen.generation.checks import check_prompt, check_stop_ids, cut_at_stop
 from keras_rnn_textgen.generation.config import GenerationConfig, empty_prompt_text
@@ -66,12 +67,8 @@ def _gru_step(x, states, kernel, recurrent, bias):
     return [z * h + (1 - z) * np.tanh(x_h + r * h_h)]
 
 
-# Cell name -> (step, states per layer, gates: the kernels' columns per unit).
-CELL_STEPS = {
-    "simple_rnn": (_simple_rnn_step, 1, 1),
-    "lstm": (_lstm_step, 2, 4),
-    "gru": (_gru_step, 1, 3),
-}
+# Cell name -> its step in NumPy; `cells.CELLS` says how many states and gates it has.
+CELL_STEPS = {"simple_rnn": _simple_rnn_step, "lstm": _lstm_step, "gru": _gru_step}
 
 
 class NotForNumpy(Exception):
@@ -158,7 +155,7 @@ class NumpyCharModel:
             if f"{cell}_{layers}" in group:
                 raise NotForNumpy("more recurrent layers than the config says")
             self.dense = [np.asarray(group[f"dense/vars/{v}"], np.float32) for v in range(2)]
-        gates = CELL_STEPS[cell][2]
+        gates = CELLS[cell].gates
         shapes = [a.shape for cell_weights in self.cells for a in cell_weights[:2]]
         if (
             self.embedding.shape[0] != vocab_size
@@ -181,7 +178,7 @@ class NumpyCharModel:
 
     def step(self, tokens: np.ndarray, states: list[np.ndarray]):
         """`(batch,)` ids and the states -> `(batch, vocab)` logits and the new states."""
-        step, k, _ = CELL_STEPS[self.cell]
+        step, k = CELL_STEPS[self.cell], CELLS[self.cell].states
         x = self.embedding[tokens]  # (batch, embedding_dim)
         new_states = []
         for i, weights in enumerate(self.cells):
@@ -217,7 +214,7 @@ class NumpyCharModel:
 
         # 1. Run the prompt through the network (every row has the same prompt).
         ids = [self._ids.get(c, UNK_ID) for c in prompt or empty_prompt_text(self.vocabulary)]
-        k = CELL_STEPS[self.cell][1]
+        k = CELLS[self.cell].states
         states = [np.zeros([num_samples, self.units], np.float32)] * (k * len(self.cells))
         for token in ids:
             logits, states = self.step(np.full([num_samples], token), states)

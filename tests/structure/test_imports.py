@@ -83,10 +83,13 @@ def test_modules_stay_short_enough_to_read_whole(path):
 # Modules a command's start-up or the NumPy generator import: TensorFlow must not come with them.
 TENSORFLOW_FREE = (
     "keras_rnn_textgen.cli",
+    "keras_rnn_textgen.cells",
     "keras_rnn_textgen.config",
+    "keras_rnn_textgen.levels",
     "keras_rnn_textgen.errors",
     "keras_rnn_textgen.data.corpus",
     "keras_rnn_textgen.generation.checks",
+    "keras_rnn_textgen.generation.config",
     "keras_rnn_textgen.generation.numpy_model",
     "keras_rnn_textgen.inspection.features",
     "keras_rnn_textgen.pages.html",
