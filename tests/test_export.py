@@ -388,7 +388,9 @@ def test_quantized_models_keep_the_top1_choice(case, trained, exported, held_out
     assert reports["tflite none"]["top1_agreement"] == 1.0
     assert reports["tflite dynamic"]["top1_agreement"] >= 0.98
     assert reports["tflite float16"]["top1_agreement"] >= 0.995
-    assert 0 <= reports["tflite int8"]["top1_agreement"] <= 1  # reported, no pass mark
+    # Full int8 also quantizes the recurrent state, whose errors add up along the text
+    # (README, Export): a lower bar, but one a broken conversion (chance is 1/vocabulary) fails.
+    assert reports["tflite int8"]["top1_agreement"] >= 0.5
     # The reported figures are the interpreter's own, measured here again.
     lm = trained[case]
     expected = keras_logits(lm, held_out[None, :EVAL_TOKENS])[0].argmax(-1)

@@ -24,7 +24,6 @@ from keras_rnn_textgen.generation.text_generator import TextGenerator
 from keras_rnn_textgen.sampling.base import Sampler
 from keras_rnn_textgen.sampling.draws import penalize_repetition
 from keras_rnn_textgen.sampling.greedy import GreedySampler
-from keras_rnn_textgen.sampling.random import RandomSampler
 from keras_rnn_textgen.tokenizers.ids import PAD_ID, UNK_ID
 from keras_rnn_textgen.trained_model import load
 
@@ -71,51 +70,6 @@ def test_penalize_repetition_divides_positive_and_multiplies_negative_seen_logit
     seen = tf.constant([[True, True, False, False, True]])
     out = penalize_repetition(logits, seen, 4.0).numpy()
     np.testing.assert_array_equal(out, [[0.5, -8.0, 2.0, -2.0, 0.0]])
-
-
-def _previous_decoding_loop(sampler, step, initial_states, prompt, lengths, num_tokens, seed):
-    # The decoding loop as it was before the generation controls, kept here
-    # as the reference that the default path must still match token for token.
-    lengths = tf.cast(lengths, tf.int32)[:, None]
-    seed = tf.cast(seed, tf.int32)
-    num_tokens = tf.cast(num_tokens, tf.int32)
-    logits, states = step(prompt[:, 0], initial_states)
-
-    def feed_prompt(t, logits, states):
-        new_logits, new_states = step(prompt[:, t], states)
-        active = t < lengths
-        logits = tf.where(active, new_logits, logits)
-        states = [tf.where(active, n, s) for n, s in zip(new_states, states)]
-        return t + 1, logits, states
-
-    _, logits, states = tf.while_loop(
-        lambda t, *_: t < tf.shape(prompt)[1], feed_prompt, (1, logits, states)
-    )
-    vocab = tf.shape(logits)[-1]
-    allowed = tf.reduce_all(tf.range(vocab)[None, :] != tf.constant([PAD_ID, UNK_ID])[:, None], 0)
-
-    def generate(i, logits, states, tokens):
-        logits = tf.where(allowed, logits, tf.constant(-float("inf"), logits.dtype))
-        token = sampler.choose(logits, tf.stack([seed, i]))
-        tokens = tokens.write(i, token)
-        logits, states = step(token, states)
-        return i + 1, logits, states, tokens
-
-    tokens = tf.TensorArray(tf.int32, size=num_tokens, element_shape=[None])
-    _, _, _, tokens = tf.while_loop(
-        lambda i, *_: i < num_tokens, generate, (0, logits, states, tokens)
-    )
-    return tf.reshape(tf.transpose(tokens.stack()), [tf.shape(prompt)[0], num_tokens])
-
-
-def test_penalty_one_gives_the_previous_output(lm):
-    step = TextGenerator(lm.model, lm.tokenizer).step
-    sampler = RandomSampler(1.3, top_k=5, repetition_penalty=1.0)
-    ids = lm.tokenizer.tokenize([PROMPT, "All:", "Speak, speak."])
-    args = (step.initial_states(3), ids.to_tensor(PAD_ID), ids.row_lengths(), 60, 5)
-    new = tf.function(lambda *a: sampler(step, *a), jit_compile=True)(*args)
-    old = tf.function(lambda *a: _previous_decoding_loop(sampler, step, *a), jit_compile=True)
-    np.testing.assert_array_equal(new.numpy(), old(*args).numpy())
 
 
 def numpy_greedy_with_penalty(model, tokenizer, prompt: str, length: int, penalty: float):
