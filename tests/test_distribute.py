@@ -148,11 +148,12 @@ import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 
-from keras_rnn_textgen.callbacks import read_history
 from keras_rnn_textgen.config import ModelConfig, TrainConfig
-from keras_rnn_textgen.distribute import DistributeError, make_strategy
-from keras_rnn_textgen.folder import load
-from keras_rnn_textgen.training import fit
+from keras_rnn_textgen.errors import DistributeError
+from keras_rnn_textgen.saving.run_logs import read_history
+from keras_rnn_textgen.trained_model import load
+from keras_rnn_textgen.training.fit import fit
+from keras_rnn_textgen.training.strategy import make_strategy
 
 out, model, train = pathlib.Path(sys.argv[1]), json.loads(sys.argv[2]), json.loads(sys.argv[3])
 corpus = [out / "corpus.txt"]
