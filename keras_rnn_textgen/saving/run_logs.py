@@ -122,7 +122,9 @@ def read_samples(path: pathlib.Path) -> list[Sample]:
 
     Each block is a header line `--- step S (epoch E), val perplexity P,
     temperature T`, the sample text and a blank line. A last block cut
-    short (the run was killed while appending it) is left out.
+    short (the run was killed while appending it) is left out, unless the
+    cut fell just after a blank line within its text: that looks like a
+    whole block and is read with the text before the cut.
 
     Args:
         path: the `samples.txt` file.
