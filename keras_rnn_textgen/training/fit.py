@@ -18,7 +18,7 @@ from keras_rnn_textgen.training.folder_checks import (
 )
 from keras_rnn_textgen.training.record import Progress, RunRecord, corpus_section
 from keras_rnn_textgen.training.resume import _resumed_train_config, resume_run
-from keras_rnn_textgen.training.start import check_stateful, start_run
+from keras_rnn_textgen.training.start import check_stateful, new_model, start_run
 from keras_rnn_textgen.training.strategy import make_strategy, scope, worker_folder
 
 __all__ = ["FitResult", "fit"]
@@ -92,14 +92,17 @@ def fit(
     text = as_documents(load_corpus(corpus, encoding, encoding_errors), train_config.documents)
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     check_stateful(train_config, strategy)
-    new_run = None if resume else start_run(text, model_config, train_config, strategy, folder)
+    new = None if resume else new_model(text, model_config, train_config, strategy, folder)
     with _removed_unless_saved(folder), lock(folder), scope(strategy):
         _check_folder(folder, resume, overwrite)  # again, now that no other run can change it
         remove_temporary_files(folder)
-        run = resume_run(folder, text, digest, train_config, strategy) if resume else new_run
+        if resume:
+            run = resume_run(folder, text, digest, train_config, strategy)
+        else:
+            run = start_run(new, train_config)
         corpus_info = corpus_section(corpus, len(text), digest, run.split)
         # The ids are all that training needs: free the text (peak memory on big corpora).
-        del text, new_run
+        del text, new
         record = RunRecord(run.model_config, run.train_config, corpus_info)
         if overwrite:
             _remove_outputs(folder)

@@ -1,18 +1,22 @@
-"""Starting a new fit: the tokenizer and model made from the corpus, checked before any write."""
+"""Starting a new fit: tokenizer and model made from the corpus and checked before any write."""
 
 import dataclasses
 import pathlib
+from collections.abc import Callable
 
+import keras
 import tensorflow as tf
 
 from keras_rnn_textgen.config import ModelConfig, TrainConfig, check_training_memory
 from keras_rnn_textgen.errors import DistributeError
 from keras_rnn_textgen.models.build import build_model
+from keras_rnn_textgen.tokenizers.base import Tokenizer
 from keras_rnn_textgen.tokenizers.registry import build_tokenizer
 from keras_rnn_textgen.training.compile import compile_model
 from keras_rnn_textgen.training.multiworker import fit_function
 from keras_rnn_textgen.training.run import (
     Run,
+    Split,
     datasets,
     encode_split,
     optimizer_step,
@@ -30,17 +34,36 @@ def check_stateful(train_config: TrainConfig, strategy: tf.distribute.Strategy) 
         )
 
 
-def start_run(
+@dataclasses.dataclass(frozen=True)
+class NewModel:
+    """A new run's model and data, made and checked before the model folder is touched.
+
+    Args:
+        model: the compiled model, its optimizer built.
+        tokenizer: the tokenizer built from the corpus.
+        model_config: the architecture, `vocab_size` set from the tokenizer.
+        train: `model.fit` or the multi-worker loop (`fit_function`).
+        split: the encoded training and validation text.
+    """
+
+    model: keras.Model
+    tokenizer: Tokenizer
+    model_config: ModelConfig
+    train: Callable
+    split: Split
+
+
+def new_model(
     text: str,
     model_config: ModelConfig,
     train_config: TrainConfig,
     strategy: tf.distribute.Strategy,
     folder: pathlib.Path,
-) -> Run:
-    """A new run on `text`: its tokenizer, the split text and a compiled model, nothing written.
+) -> NewModel:
+    """A new run's tokenizer, split text and compiled model, made from `text`; nothing written.
 
-    Every check a new run makes happens here, before the model folder is
-    created or changed, so a refused run leaves nothing behind.
+    The checks of a new run happen here, before the model folder is created
+    or changed, so a refused run leaves nothing behind.
 
     Args:
         text: the corpus.
@@ -50,7 +73,7 @@ def start_run(
         folder: the folder this process writes (multi-worker checkpoints go there).
 
     Example:
-        >>> run = start_run(text, ModelConfig(), TrainConfig(), make_strategy("one"), folder)
+        >>> new = new_model(text, ModelConfig(), TrainConfig(), make_strategy("one"), folder)
     """
     tokenizer = build_tokenizer(model_config.level, text, model_config.vocab_limit)
     model_config = dataclasses.replace(model_config, vocab_size=tokenizer.vocab_size)
@@ -68,17 +91,27 @@ def start_run(
         model.optimizer.build(model.trainable_variables)
         # Last of the checks (the batch must split over the replicas).
         train = fit_function(model, strategy, folder, train_config, model_config.level)
-        steps = steps_per_epoch(split, train_config)
-        train_ds, val_ds = datasets(split, train_config, steps, initial_epoch=0)
-        return Run(
-            model,
-            tokenizer,
-            model_config,
-            train_config,
-            train,
-            split,
-            steps,
-            train_ds,
-            val_ds,
-            initial_step=optimizer_step(model),
-        )
+    return NewModel(model, tokenizer, model_config, train, split)
+
+
+def start_run(new: NewModel, train_config: TrainConfig) -> Run:
+    """The run that trains `new` from its first epoch; call it holding the folder's lock.
+
+    Example:
+        >>> with lock(folder), scope(strategy):
+        ...     run = start_run(new, train_config)
+    """
+    steps = steps_per_epoch(new.split, train_config)
+    train_ds, val_ds = datasets(new.split, train_config, steps, initial_epoch=0)
+    return Run(
+        new.model,
+        new.tokenizer,
+        new.model_config,
+        train_config,
+        new.train,
+        new.split,
+        steps,
+        train_ds,
+        val_ds,
+        initial_step=optimizer_step(new.model),
+    )
