@@ -1,6 +1,7 @@
 """Writing files so a reader never sees half of one: atomic writes, held signals, a lock."""
 
 import contextlib
+import functools
 import json
 import math
 import os
@@ -16,11 +17,38 @@ from keras_rnn_textgen.saving.layout import (
     LOCK_FILE,
 )
 
-# The process's umask, read once (reading it means setting it).
-_UMASK = os.umask(0o022)
-os.umask(_UMASK)
+# Where Linux shows the process's umask without changing it.
+_PROC_STATUS = "/proc/self/status"
+# Held while the umask is set and restored to read it, so two readers cannot interleave.
+_UMASK_LOCK = threading.Lock()
 # Ends the names of files being written; a killed writer can leave them behind.
 TEMPORARY_SUFFIX = ".tmp"
+
+
+def _read_umask() -> int:
+    """The process's umask: from `/proc/self/status` on Linux, else by setting and restoring it."""
+    try:
+        with open(_PROC_STATUS, encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    with _UMASK_LOCK:
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return mask
+
+
+@functools.cache
+def process_umask() -> int:
+    """The process's umask, read when a file is first written (importing changes nothing).
+
+    Example:
+        >>> oct(0o666 & ~process_umask())  # the mode of a new file
+        '0o644'
+    """
+    return _read_umask()
 
 
 def write_error(path: pathlib.Path, reason: str, errno: int | None = None) -> OSError:
@@ -49,7 +77,7 @@ def atomic_write(path: pathlib.Path, write: Callable[[pathlib.Path], None]) -> N
         with open(tmp_path, "rb+") as f:
             os.fsync(f.fileno())
         # mkstemp makes the file private; give it the permissions of any new file.
-        os.chmod(tmp_path, 0o666 & ~_UMASK)
+        os.chmod(tmp_path, 0o666 & ~process_umask())
         os.replace(tmp_path, path)
     except OSError as e:
         # The temporary name means nothing to the user: name the file being written.

@@ -1,6 +1,5 @@
-"""Callbacks of a fit: samples as training goes, the folder checkpoint, bits per token."""
+"""Callbacks of a fit: samples as training goes, bits per character, the list a fit runs."""
 
-import math
 import pathlib
 import time
 from collections.abc import Callable, Sequence
@@ -9,11 +8,20 @@ import keras
 import tensorflow as tf
 
 from keras_rnn_textgen.generation.config import GenerationConfig
+from keras_rnn_textgen.generation.plan import boundary_ids
 from keras_rnn_textgen.generation.text_generator import TextGenerator
-from keras_rnn_textgen.saving.files import signals_deferred, write_json, write_text
-from keras_rnn_textgen.saving.folder import save_model
-from keras_rnn_textgen.saving.layout import CONFIG_FILE, HISTORY_FILE, MODEL_FILE, STEPS_FILE
-from keras_rnn_textgen.saving.run_logs import history_csv, read_history
+from keras_rnn_textgen.saving.layout import SAMPLES_FILE
+from keras_rnn_textgen.saving.run_logs import Sample, append_sample, sample_block
+from keras_rnn_textgen.training.checkpoint import FolderCheckpoint
+from keras_rnn_textgen.training.resume import _ResumedPlateau
+from keras_rnn_textgen.training.run import Run
+from keras_rnn_textgen.training.stateful import StatefulTraining
+
+# ReduceLROnPlateau: halve the learning rate after each epoch whose validation loss is
+# no better than the best so far, down to 1/32 of the starting rate (five halvings).
+PLATEAU_FACTOR = 0.5
+PLATEAU_PATIENCE = 1
+PLATEAU_MIN_LR_DIVISOR = 32
 
 
 class SamplingCallback(keras.callbacks.Callback):
@@ -32,7 +40,7 @@ class SamplingCallback(keras.callbacks.Callback):
         temperatures: one sample per temperature.
         seed: the same seed at every step, so samples differ only by training.
         print_fn: where samples are shown (the CLI prints them).
-        samples_path: file the samples are appended to.
+        samples_path: file the samples are appended to (`run_logs.append_sample`).
         log_dir: TensorBoard log folder, or None.
 
     Example:
@@ -88,118 +96,22 @@ class SamplingCallback(keras.callbacks.Callback):
             return
         self._last_step = step
         start = time.perf_counter()
-        ppl = "n/a" if self.val_perplexity is None else f"{self.val_perplexity:.3f}"
         blocks = []
         for temperature in self.temperatures:
             (text,) = self.generator.generate(
                 self.prompt, self.length, temperature=temperature, seed=self.seed
             )
-            header = (
-                f"--- step {step} (epoch {self._epoch + 1}), "
-                f"val perplexity {ppl}, temperature {temperature:g}"
-            )
-            blocks.append(f"{header}\n{text}\n")
+            sample = Sample(step, self._epoch + 1, self.val_perplexity, temperature, text)
+            # Appended block by block: a killed run leaves every whole block readable.
+            if self.samples_path is not None:
+                append_sample(self.samples_path, sample)
+            blocks.append(sample_block(sample).removesuffix("\n"))
             if self._writer is not None:
                 with self._writer.as_default(step=step):
                     tf.summary.text(f"sample/temperature_{temperature:g}", text)
         if self.print_fn is not None:
             self.print_fn("\n" + "\n".join(blocks))
-        if self.samples_path is not None:
-            old = (
-                self.samples_path.read_text(encoding="utf-8") if self.samples_path.exists() else ""
-            )
-            write_text(self.samples_path, old + "\n".join(blocks) + "\n")
         self.seconds += time.perf_counter() - start
-
-
-class FolderCheckpoint(keras.callbacks.Callback):
-    """At each epoch end saves the model, `history.csv` and the progress in `config.json`.
-
-    Only finite epochs are saved: a NaN or infinite loss (or validation
-    metric) stops training and leaves the folder at the last good epoch;
-    `diverged_at` and `diverged_metric` then say where. The files are written
-    history first and `config.json` last, with SIGINT and SIGTERM held, so a
-    killed run leaves `model.keras` at most one epoch ahead of `config.json`
-    (which `fit` recognises when resuming) and never a half-written file. Each
-    history row also holds the epoch's learning rate and wall seconds
-    (validation included), and `steps.csv` the training loss of every step.
-
-    Args:
-        folder: the model folder.
-        record: the `config.json` content, updated with progress and metrics.
-        history: rows of earlier epochs (when resuming).
-
-    Example:
-        >>> cb = FolderCheckpoint(pathlib.Path("saved_models/m"), record)
-    """
-
-    def __init__(self, folder: pathlib.Path, record: dict, history: list[dict] | None = None):
-        super().__init__()
-        self.folder = folder
-        self.record = record
-        self.history = list(history or [])
-        self.diverged_at: int | None = None
-        self.diverged_metric = "loss"
-        self.steps: list[dict] = []
-        self._epoch = 0
-        self._epoch_start = 0.0
-        self._seen = (0, 0.0)  # batches of this epoch so far, their mean loss
-
-    def on_train_begin(self, logs=None):
-        # Steps of earlier runs, up to the step this run starts from.
-        start = int(self.record.get("progress", {}).get("step", 0))
-        self.steps = [
-            row for row in read_history(self.folder / STEPS_FILE) if int(row["step"]) <= start
-        ]
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._epoch = epoch
-        self._epoch_start = time.perf_counter()
-        self._seen = (0, 0.0)
-
-    def on_train_batch_end(self, batch, logs=None):
-        loss = (logs or {}).get("loss")
-        if loss is not None and not math.isfinite(float(loss)):
-            self.diverged_at = int(self.model.optimizer.iterations.numpy())
-            self.model.stop_training = True
-        if loss is not None and batch + 1 > self._seen[0]:
-            # Keras logs the mean loss of the epoch so far (equal-size batches);
-            # two running means give the mean of the batches in between.
-            n, mean = batch + 1, float(loss)
-            n_before, mean_before = self._seen
-            step_loss = (n * mean - n_before * mean_before) / (n - n_before)
-            step = int(self.model.optimizer.iterations.numpy())
-            self.steps.append({"step": step, "epoch": self._epoch + 1, "loss": step_loss})
-            self._seen = (n, mean)
-
-    def on_epoch_end(self, epoch, logs=None):
-        logs = dict(logs or {})
-        # Name the loss itself when it is one of them.
-        not_finite = sorted(
-            (k for k, v in logs.items() if not math.isfinite(float(v))),
-            key=lambda k: (k not in ("loss", "val_loss"), k),
-        )
-        if self.diverged_at is None and not_finite:
-            self.diverged_at = int(self.model.optimizer.iterations.numpy())
-            self.diverged_metric = not_finite[0]
-        if self.diverged_at is not None:
-            self.model.stop_training = True
-            return
-        row = {"epoch": epoch + 1, "step": int(self.model.optimizer.iterations.numpy())}
-        row.update({k: float(v) for k, v in sorted(logs.items())})
-        # ReduceLROnPlateau, which runs first, logs the rate this epoch used.
-        row.setdefault(
-            "learning_rate", float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
-        )
-        row["seconds"] = time.perf_counter() - self._epoch_start
-        self.history = [r for r in self.history if int(r["epoch"]) < epoch + 1] + [row]
-        with signals_deferred():
-            write_text(self.folder / HISTORY_FILE, history_csv(self.history))
-            write_text(self.folder / STEPS_FILE, history_csv(self.steps))
-            save_model(self.model, self.folder / MODEL_FILE)
-            self.record["progress"] = {"epochs_completed": epoch + 1, "step": row["step"]}
-            self.record["metrics"] = {k: v for k, v in row.items() if k not in ("epoch", "step")}
-            write_json(self.folder / CONFIG_FILE, self.record)
 
 
 class _BitsPerChar(keras.callbacks.Callback):
@@ -225,3 +137,65 @@ class _BitsPerChar(keras.callbacks.Callback):
         for prefix, ratio in self.ratios.items():
             if f"{prefix}bits_per_token" in logs:
                 logs[f"{prefix}bits_per_char"] = float(logs[f"{prefix}bits_per_token"]) * ratio
+
+
+def fit_callbacks(
+    run: Run,
+    checkpoint: FolderCheckpoint,
+    folder: pathlib.Path,
+    print_fn: Callable[[str], None] | None,
+) -> list[keras.callbacks.Callback]:
+    """The callbacks of a fit, in the order they must run.
+
+    Bits per character first (the others record it); the checkpoint after
+    `ReduceLROnPlateau`, so the saved optimizer holds the learning rate the
+    next epoch uses; stateful resets before the checkpoint saves the layers.
+
+    Args:
+        run: the run.
+        checkpoint: the run's `FolderCheckpoint`.
+        folder: the model folder (TensorBoard logs and samples go there).
+        print_fn: receives the samples drawn while training.
+    """
+    train_config, split = run.train_config, run.split
+    callbacks: list[keras.callbacks.Callback] = [
+        _BitsPerChar(
+            int(split.train_ids.shape[0]) / max(split.train_characters, 1),
+            int(split.val_ids.shape[0]) / max(split.val_characters, 1),
+        ),
+        _ResumedPlateau(
+            [float(row["val_loss"]) for row in run.history],
+            monitor="val_loss",
+            factor=PLATEAU_FACTOR,
+            patience=PLATEAU_PATIENCE,
+            min_lr=train_config.learning_rate / PLATEAU_MIN_LR_DIVISOR,
+        ),
+        keras.callbacks.EarlyStopping(
+            monitor="val_loss", patience=train_config.patience, restore_best_weights=True
+        ),
+        checkpoint,
+    ]
+    if train_config.stateful:
+        # First: the layers must be stateless again before the checkpoint saves them.
+        callbacks.insert(0, StatefulTraining(run.model, train_config.batch_size))
+    log_dir = folder / "logs" if train_config.tensorboard else None
+    if log_dir is not None:
+        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(log_dir)))
+    if train_config.sample_every:
+        generator = TextGenerator(
+            run.model, run.tokenizer, boundary_ids(run.tokenizer, train_config.documents)
+        )
+        callbacks.append(
+            SamplingCallback(
+                generator,
+                every=train_config.sample_every,
+                prompt=train_config.sample_prompt,
+                length=train_config.sample_length,
+                temperatures=train_config.sample_temperatures,
+                seed=train_config.seed,
+                print_fn=print_fn,
+                samples_path=folder / SAMPLES_FILE,
+                log_dir=log_dir / "samples" if log_dir else None,
+            )
+        )
+    return callbacks

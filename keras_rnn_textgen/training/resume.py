@@ -1,4 +1,4 @@
-"""Resuming a fit: which options may change and where the run left off."""
+"""Resuming a fit: which options may change, where the run left off, the run taken over."""
 
 import dataclasses
 import logging
@@ -6,11 +6,22 @@ import pathlib
 from collections.abc import Collection
 
 import keras
+import tensorflow as tf
 
 from keras_rnn_textgen.config import ModelConfig, TrainConfig, from_dict
 from keras_rnn_textgen.errors import ModelFolderError
 from keras_rnn_textgen.saving.folder import read_config
-from keras_rnn_textgen.saving.layout import CONFIG_FILE, MODEL_FILE
+from keras_rnn_textgen.saving.layout import CONFIG_FILE, HISTORY_FILE, MODEL_FILE
+from keras_rnn_textgen.saving.loading import read_model_folder
+from keras_rnn_textgen.saving.run_logs import read_history
+from keras_rnn_textgen.training.multiworker import fit_function
+from keras_rnn_textgen.training.run import (
+    Run,
+    datasets,
+    encode_split,
+    optimizer_step,
+    steps_per_epoch,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -110,4 +121,53 @@ def _resume_epoch(info: dict, model_step: int, steps: int, folder: pathlib.Path)
         f"{str(folder / MODEL_FILE)!r} is at training step {model_step} but "
         f"{CONFIG_FILE} records step {step}; the folder was changed by "
         "something other than `fit`; start again with --overwrite"
+    )
+
+
+def resume_run(
+    folder: pathlib.Path,
+    text: str,
+    digest: str,
+    train_config: TrainConfig,
+    strategy: tf.distribute.Strategy,
+) -> Run:
+    """The run in `folder` taken over: its model, tokenizer, epochs so far and their history.
+
+    Call it in the strategy's scope, holding the folder's lock.
+
+    Args:
+        folder: the model folder.
+        text: the corpus (a warning says so when it is not the one trained on).
+        digest: SHA-256 of `text` in UTF-8.
+        train_config: from `_resumed_train_config`.
+        strategy: the run's `tf.distribute` strategy.
+
+    Example:
+        >>> with lock(folder), scope(strategy):
+        ...     run = resume_run(folder, text, digest, train_config, strategy)
+    """
+    loaded = read_model_folder(folder, training=train_config)
+    model, model_config = loaded.model, loaded.model_config
+    if loaded.info.get("corpus", {}).get("sha256") != digest:
+        logger.warning("the corpus differs from the one this model was trained on")
+    split = encode_split(text, loaded.tokenizer, train_config, model_config.level)
+    train = fit_function(model, strategy, folder, train_config, model_config.level)
+    steps = steps_per_epoch(split, train_config)
+    initial_step = optimizer_step(model)
+    initial_epoch = _resume_epoch(loaded.info, initial_step, steps, folder)
+    history = read_history(folder / HISTORY_FILE)
+    train_ds, val_ds = datasets(split, train_config, steps, initial_epoch)
+    return Run(
+        model,
+        loaded.tokenizer,
+        model_config,
+        train_config,
+        train,
+        split,
+        steps,
+        train_ds,
+        val_ds,
+        initial_step,
+        initial_epoch,
+        tuple(row for row in history if int(row["epoch"]) <= initial_epoch),
     )

@@ -1,0 +1,118 @@
+"""Starting a new fit: tokenizer and model made from the corpus and checked before any write."""
+
+import dataclasses
+import pathlib
+from collections.abc import Callable
+
+import keras
+import tensorflow as tf
+
+from keras_rnn_textgen.config import ModelConfig, TrainConfig
+from keras_rnn_textgen.errors import DistributeError
+from keras_rnn_textgen.models.build import build_model
+from keras_rnn_textgen.tokenizers.base import Tokenizer
+from keras_rnn_textgen.tokenizers.registry import build_tokenizer
+from keras_rnn_textgen.training.compile import compile_model
+from keras_rnn_textgen.training.memory import check_training_memory
+from keras_rnn_textgen.training.multiworker import fit_function
+from keras_rnn_textgen.training.run import (
+    Run,
+    Split,
+    datasets,
+    encode_split,
+    optimizer_step,
+    steps_per_epoch,
+)
+from keras_rnn_textgen.training.strategy import scope
+
+
+def check_stateful(train_config: TrainConfig, strategy: tf.distribute.Strategy) -> None:
+    """Refuses `stateful` training over more than one replica."""
+    if train_config.stateful and strategy.num_replicas_in_sync > 1:
+        raise DistributeError(
+            "`stateful` training runs on one device; use it with strategy 'one', got "
+            f"{train_config.strategy!r} with {strategy.num_replicas_in_sync} replicas"
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class NewModel:
+    """A new run's model and data, made and checked before the model folder is touched.
+
+    Args:
+        model: the compiled model, its optimizer built.
+        tokenizer: the tokenizer built from the corpus.
+        model_config: the architecture, `vocab_size` set from the tokenizer.
+        train: `model.fit` or the multi-worker loop (`fit_function`).
+        split: the encoded training and validation text.
+    """
+
+    model: keras.Model
+    tokenizer: Tokenizer
+    model_config: ModelConfig
+    train: Callable
+    split: Split
+
+
+def new_model(
+    text: str,
+    model_config: ModelConfig,
+    train_config: TrainConfig,
+    strategy: tf.distribute.Strategy,
+    folder: pathlib.Path,
+) -> NewModel:
+    """A new run's tokenizer, split text and compiled model, made from `text`; nothing written.
+
+    The checks of a new run happen here, before the model folder is created
+    or changed, so a refused run leaves nothing behind.
+
+    Args:
+        text: the corpus.
+        model_config: the architecture (`vocab_size` is set from the tokenizer).
+        train_config: the training run.
+        strategy: the run's `tf.distribute` strategy.
+        folder: the folder this process writes (multi-worker checkpoints go there).
+
+    Example:
+        >>> new = new_model(text, ModelConfig(), TrainConfig(), make_strategy("one"), folder)
+    """
+    tokenizer = build_tokenizer(model_config.level, text, model_config.vocab_limit)
+    model_config = dataclasses.replace(model_config, vocab_size=tokenizer.vocab_size)
+    check_training_memory(model_config)
+    split = encode_split(text, tokenizer, train_config, model_config.level)
+    with scope(strategy):
+        model = build_model(
+            model_config,
+            seed=train_config.seed,
+            fast=train_config.fast_rnn,
+            mixed_precision=train_config.mixed_precision,
+        )
+        compile_model(model, train_config, model_config.level)
+        # Built now, so the first save holds the optimizer's (zero) state as every later one.
+        model.optimizer.build(model.trainable_variables)
+        # Last of the checks (the batch must split over the replicas).
+        train = fit_function(model, strategy, folder, train_config, model_config.level)
+    return NewModel(model, tokenizer, model_config, train, split)
+
+
+def start_run(new: NewModel, train_config: TrainConfig) -> Run:
+    """The run that trains `new` from its first epoch; call it holding the folder's lock.
+
+    Example:
+        >>> with lock(folder), scope(strategy):
+        ...     run = start_run(new, train_config)
+    """
+    steps = steps_per_epoch(new.split, train_config)
+    train_ds, val_ds = datasets(new.split, train_config, steps, initial_epoch=0)
+    return Run(
+        new.model,
+        new.tokenizer,
+        new.model_config,
+        train_config,
+        new.train,
+        new.split,
+        steps,
+        train_ds,
+        val_ds,
+        initial_step=optimizer_step(new.model),
+    )
