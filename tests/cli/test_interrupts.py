@@ -1,0 +1,151 @@
+"""Ctrl-C and SIGTERM stop `generate`, `evaluate` and a training sample within seconds.
+
+Each command is a real `python cli.py` subprocess and each signal a real
+signal (`generate` of a char model runs NumPy, of a word model the compiled
+TensorFlow loop), sent while the command works (after about twice its start-up time)
+or while it starts (after half a second). The runs are independent, so one
+fixture runs them two at a time and each test checks its rows.
+"""
+
+import pathlib
+import shutil
+import signal
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from ..cli.test_levels import fit_level
+from ..cli.test_reliability import _stop, cli, start
+from ..conftest import ENGLISH, run_cli
+
+# Seconds from the signal until the process is gone (the promise is 2; the machine is busy).
+STOP_SECONDS = 3
+ENDLESS = "1000000000"
+
+
+def wait_for(path: pathlib.Path, process: subprocess.Popen, timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert process.poll() is None, process.stderr.read()
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.1)
+
+
+def stopped(command: list[str], signum: int, ready) -> dict:
+    """Runs `command`, waits `ready(process)`, sends `signum`; returns how it ended."""
+    process = start(command)
+    ready(process)
+    running = process.poll() is None
+    seconds = _stop(process, signum)
+    return {
+        "running": running,
+        "seconds": seconds,
+        "code": process.returncode,
+        "stderr": process.stderr.read(),
+    }
+
+
+@pytest.fixture(scope="module")
+def runs(tiny_folder, tmp_path_factory):
+    """Every interrupted command, keyed by (what, signal name)."""
+    tmp = tmp_path_factory.mktemp("interrupts")
+    folder = shutil.copytree(tiny_folder("lstm"), tmp / "lstm")
+    out = run_cli("export", "--model", str(folder), "--tflite")
+    assert out.returncode == 0, out.stderr
+    tflite = folder / "export" / "model.tflite"
+    corpus = tmp / "long.txt"
+    corpus.write_text(ENGLISH * 8000, encoding="utf-8")  # ~1.1 MB: minutes at batch size 1
+
+    # A word-level model: `generate` runs the TensorFlow loop (char level runs NumPy).
+    words = fit_level(tmp, "word", epochs=1, sample_every=0)
+
+    # Twice the time the slowest one-token `generate` takes: by then the endless ones generate.
+    begin = time.monotonic()
+    out = run_cli("generate", "--model", str(words), "--length", "1")
+    assert out.returncode == 0, out.stderr
+    warm = 2 * (time.monotonic() - begin)
+
+    def after(seconds):
+        return lambda process: time.sleep(seconds)
+
+    def sampling(process):
+        # config.json is written just before training starts; the first sample is at step 2.
+        wait_for(tmp / "fit" / "config.json", process)
+        time.sleep(warm)
+
+    fit = (
+        f"fit --corpus {corpus} --output {tmp} --name fit --cell lstm --layers 1 --units 16 "
+        "--embedding-dim 8 --seq-len 16 --batch-size 4 --epochs 1 --steps-per-epoch 1000 "
+        f"--sample-every 2 --sample-length {ENDLESS} --no-jit"
+    ).split()
+    generate = ["generate", "--model", str(folder), "--length", ENDLESS]
+    jobs = {
+        ("generate", "SIGINT"): (generate, after(warm)),
+        ("generate", "SIGTERM"): (generate, after(warm)),
+        ("generate word", "SIGINT"): (
+            ["generate", "--model", str(words), "--length", ENDLESS],
+            after(warm),
+        ),
+        ("generate word", "SIGTERM"): (
+            ["generate", "--model", str(words), "--length", ENDLESS],
+            after(warm),
+        ),
+        ("tflite", "SIGINT"): (
+            ["generate", "--tflite", str(tflite), "--length", ENDLESS],
+            after(warm),
+        ),
+        ("tflite", "SIGTERM"): (
+            ["generate", "--tflite", str(tflite), "--length", ENDLESS],
+            after(warm),
+        ),
+        ("start-up", "SIGINT"): (generate, after(0.5)),
+        ("start-up", "SIGTERM"): (generate, after(0.5)),
+        ("evaluate", "SIGINT"): (
+            ["evaluate", "--model", str(folder), "--corpus", str(corpus), "--batch-size", "1"],
+            after(warm),
+        ),
+        ("fit sample", "SIGINT"): (fit, sampling),
+    }
+    with ThreadPoolExecutor(2) as pool:
+        futures = {
+            key: pool.submit(stopped, cli(*args), getattr(signal, key[1]), ready)
+            for key, (args, ready) in jobs.items()
+        }
+        return {key: future.result() for key, future in futures.items()}
+
+
+def assert_interrupted(run: dict) -> None:
+    lines = [line for line in run["stderr"].splitlines() if line.strip()]
+    assert run["running"], run["stderr"]
+    assert run["code"] == 130, run["stderr"]
+    assert "Traceback" not in run["stderr"] and "Aborted" not in run["stderr"], run["stderr"]
+    assert lines and lines[-1].startswith("error: interrupted"), run["stderr"]
+    assert run["seconds"] < STOP_SECONDS, run
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "what, signum",
+    [
+        ("generate", "SIGINT"),
+        ("generate", "SIGTERM"),
+        ("generate word", "SIGINT"),
+        ("generate word", "SIGTERM"),
+        ("tflite", "SIGINT"),
+        ("tflite", "SIGTERM"),
+        ("start-up", "SIGINT"),
+        ("start-up", "SIGTERM"),
+        ("evaluate", "SIGINT"),
+    ],
+)
+def test_a_signal_stops_the_command_within_seconds(runs, what, signum):
+    assert_interrupted(runs[what, signum])
+
+
+@pytest.mark.slow
+def test_a_signal_stops_a_training_sample_and_keeps_the_folder(runs):
+    run = runs["fit sample", "SIGINT"]
+    assert_interrupted(run)
+    assert "holds 0 completed epoch(s); continue with --resume" in run["stderr"]
