@@ -88,3 +88,15 @@ def size_configs(
                 size,
                 ModelConfig(vocab_size=vocab_size, cell=cell, layers=layers, units=units),
             )
+
+
+def corpus_model(cell: str, layers: int, units: int):
+    """`(tokenizer, config, model)`: an untrained char model over the bundled corpus."""
+    from keras_rnn_textgen.config import ModelConfig
+    from keras_rnn_textgen.data.corpus import load_corpus
+    from keras_rnn_textgen.models.build import build_model
+    from keras_rnn_textgen.tokenizers.char import CharTokenizer
+
+    tokenizer = CharTokenizer.from_text(load_corpus())
+    config = ModelConfig(vocab_size=tokenizer.vocab_size, cell=cell, layers=layers, units=units)
+    return tokenizer, config, build_model(config)

@@ -21,16 +21,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from ai_edge_litert.interpreter import Interpreter  # noqa: E402
-from common import median_seconds, report  # noqa: E402
+from common import corpus_model, median_seconds, report  # noqa: E402
 
-from keras_rnn_textgen.config import ModelConfig  # noqa: E402
-from keras_rnn_textgen.data.corpus import load_corpus  # noqa: E402
 from keras_rnn_textgen.export.saved_model import write_saved_model
 from keras_rnn_textgen.export.signatures import ExportSignatures
 from keras_rnn_textgen.export.tflite_convert import convert_tflite, tflite_filename
 from keras_rnn_textgen.export.tflite_runner import TFLiteModel  # noqa: E402
-from keras_rnn_textgen.models.build import build_model  # noqa: E402
-from keras_rnn_textgen.tokenizers.char import CharTokenizer  # noqa: E402
 
 
 def step_seconds(path: pathlib.Path, metadata: dict, threads: int, calls: int) -> float:
@@ -85,11 +81,7 @@ def main() -> None:
     parser.add_argument("--json")
     args = parser.parse_args()
 
-    tokenizer = CharTokenizer.from_text(load_corpus())
-    config = ModelConfig(
-        vocab_size=tokenizer.vocab_size, cell=args.cell, layers=args.layers, units=args.units
-    )
-    model = build_model(config)
+    tokenizer, config, model = corpus_model(args.cell, args.layers, args.units)
     metadata = ExportSignatures(model, tokenizer).metadata(config.cell, config.embedding_dim)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

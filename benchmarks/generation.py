@@ -17,13 +17,9 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import tensorflow as tf  # noqa: E402
-from common import median_seconds, report  # noqa: E402
+from common import corpus_model, median_seconds, report  # noqa: E402
 
-from keras_rnn_textgen.config import ModelConfig  # noqa: E402
-from keras_rnn_textgen.data.corpus import load_corpus  # noqa: E402
 from keras_rnn_textgen.generation.text_generator import TextGenerator  # noqa: E402
-from keras_rnn_textgen.models.build import build_model  # noqa: E402
-from keras_rnn_textgen.tokenizers.char import CharTokenizer  # noqa: E402
 
 
 def main() -> None:
@@ -38,11 +34,7 @@ def main() -> None:
     parser.add_argument("--json")
     args = parser.parse_args()
 
-    tokenizer = CharTokenizer.from_text(load_corpus())
-    config = ModelConfig(
-        vocab_size=tokenizer.vocab_size, cell=args.cell, layers=args.layers, units=args.units
-    )
-    model = build_model(config)
+    tokenizer, config, model = corpus_model(args.cell, args.layers, args.units)
     generator = TextGenerator(model, tokenizer)
     controls = {"repetition_penalty": args.repetition_penalty}
     if args.stop_id:

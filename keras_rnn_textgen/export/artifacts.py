@@ -23,7 +23,7 @@ import tensorflow as tf
 
 from keras_rnn_textgen.data.corpus import load_corpus
 from keras_rnn_textgen.errors import ModelFolderError
-from keras_rnn_textgen.export.saved_model import _remove_stale_temporary, write_saved_model
+from keras_rnn_textgen.export.saved_model import remove_stale_temporary, write_saved_model
 from keras_rnn_textgen.export.signatures import ExportSignatures
 from keras_rnn_textgen.export.tflite_convert import (
     check_quantize_mode,
@@ -189,7 +189,7 @@ def export_model(
     # One export at a time: another would swap its files with ours and take our
     # temporary files for a killed run's.
     with lock(out, "export folder"):
-        _remove_stale_temporary(out)
+        remove_stale_temporary(out)
         write_json(sidecar, metadata)
         files, reports = [sidecar], []
         if saved_model:

@@ -32,7 +32,7 @@ def _replace_dir(write: Callable[[pathlib.Path], None], target: pathlib.Path) ->
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _write_archive(
+def write_archive(
     archive: keras.export.ExportArchive, path: pathlib.Path, shown: pathlib.Path
 ) -> None:
     """Writes a SavedModel to `path`; a failed write raises an `OSError` naming `shown`.
@@ -48,7 +48,7 @@ def _write_archive(
         raise write_error(shown, reason) from e
 
 
-def _remove_stale_temporary(out: pathlib.Path) -> None:
+def remove_stale_temporary(out: pathlib.Path) -> None:
     """Deletes what a killed export left in `out`; call it holding `lock(out)`."""
     remove_temporary_files(out)  # the sidecar's and the .tflite files' temporary files
     for path in out.glob(f".{SAVED_MODEL_DIR}.*"):  # `_replace_dir`'s folders
@@ -70,4 +70,4 @@ def write_saved_model(
         >>> write_saved_model(lm.model, lm.tokenizer, pathlib.Path("export/saved_model"))
     """
     archive = ExportSignatures(model, tokenizer, end_ids).archive()
-    _replace_dir(lambda tmp: _write_archive(archive, tmp, path), path)
+    _replace_dir(lambda tmp: write_archive(archive, tmp, path), path)

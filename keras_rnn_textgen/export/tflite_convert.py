@@ -9,7 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_rnn_textgen.config import QUANTIZE_MODES
-from keras_rnn_textgen.export.saved_model import _write_archive
+from keras_rnn_textgen.export.saved_model import write_archive
 from keras_rnn_textgen.export.signatures import ExportSignatures
 from keras_rnn_textgen.models.step import StepModel
 from keras_rnn_textgen.tokenizers.base import Tokenizer
@@ -75,7 +75,7 @@ def convert_tflite(
         calibration = lambda: iter(samples)  # noqa: E731
     flatbuffers = {}
     with tempfile.TemporaryDirectory() as tmp:
-        _write_archive(signatures.archive(["step"], step_batch=1), tmp, pathlib.Path(tmp))
+        write_archive(signatures.archive(["step"], step_batch=1), tmp, pathlib.Path(tmp))
         for mode in dict.fromkeys(modes):
             converter = tf.lite.TFLiteConverter.from_saved_model(tmp, signature_keys=["step"])
             _configure(converter, mode, calibration)

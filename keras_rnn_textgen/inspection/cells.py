@@ -87,7 +87,7 @@ def cell_step(cell: keras.layers.Layer, inputs, states: Sequence) -> dict[str, t
     return {"hidden": z * h_prev + (1 - z) * candidate, "update": z, "reset": r}
 
 
-def _run_cell(cell: keras.layers.Layer, x: tf.Tensor) -> dict[str, tf.Tensor]:
+def run_cell(cell: keras.layers.Layer, x: tf.Tensor) -> dict[str, tf.Tensor]:
     """`cell_step` over `x` (time, input) from zero states, as one compiled loop.
 
     Returns signal name -> `(time, units)`.

@@ -7,7 +7,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_rnn_textgen.inspection.cells import _run_cell, cell_kind
+from keras_rnn_textgen.inspection.cells import cell_kind, run_cell
 from keras_rnn_textgen.models.build import recurrent_layers
 from keras_rnn_textgen.tokenizers.base import Tokenizer
 from keras_rnn_textgen.tokenizers.ids import UNK_ID
@@ -95,7 +95,7 @@ def trace_text(model: keras.Model, tokenizer: Tokenizer, text: str, top_k: int =
     kind = ""
     for rnn in recurrent_layers(model):
         kind = cell_kind(rnn.cell)
-        steps = _run_cell(rnn.cell, x)
+        steps = run_cell(rnn.cell, x)
         for name, values in steps.items():
             signals.setdefault(name, []).append(values.numpy())
         # The next layer reads this one's h (dropout is off outside training).

@@ -8,7 +8,7 @@ import numpy as np
 from keras_rnn_textgen.saving.layout import LEARNING_RATE_PLOT, LOSS_PLOT, PERPLEXITY_PLOT
 
 
-def _floats(rows: Sequence[dict], key: str) -> np.ndarray | None:
+def floats(rows: Sequence[dict], key: str) -> np.ndarray | None:
     """A column of CSV rows as floats, or None if any row lacks it."""
     values = [row.get(key) for row in rows]
     if not values or any(v in (None, "") for v in values):
@@ -16,7 +16,7 @@ def _floats(rows: Sequence[dict], key: str) -> np.ndarray | None:
     return np.array([float(v) for v in values])
 
 
-def _moving_average(values: np.ndarray, window: int) -> np.ndarray:
+def moving_average(values: np.ndarray, window: int) -> np.ndarray:
     """Mean of the `window` values centred on each position (fewer at the ends)."""
     sums = np.cumsum(np.insert(values, 0, 0.0))
     positions = np.arange(len(values))
@@ -90,8 +90,8 @@ def plot_curves(
         >>> sorted(plots)
         ['report_learning_rate.png', 'report_loss.png', 'report_perplexity.png']
     """
-    epoch_ends = _floats(history, "step")
-    step_x, step_loss = _floats(steps, "step"), _floats(steps, "loss")
+    epoch_ends = floats(history, "step")
+    step_x, step_loss = floats(steps, "step"), floats(steps, "loss")
     if epoch_ends is None and step_x is None:
         return {}
     plots = {}
@@ -107,7 +107,7 @@ def plot_curves(
             )
             axes.plot(
                 step_x,
-                transform(_moving_average(step_loss, window)),
+                transform(moving_average(step_loss, window)),
                 color="#08519c",
                 lw=2,
                 label=f"training, mean of {window} steps around each",
@@ -117,7 +117,7 @@ def plot_curves(
                 ("loss", "o", "#08519c", "training, epoch mean"),
                 ("val_loss", "s-", "#e6550d", "validation, end of epoch"),
             ):
-                values = _floats(history, key)
+                values = floats(history, key)
                 if values is not None:
                     axes.plot(
                         epoch_ends,
@@ -147,7 +147,7 @@ def plot_curves(
         axes.set_xlim(left=0)
         axes.legend(loc="upper right", fontsize=9)
         plots[name] = _png(figure)
-    rates = _floats(history, "learning_rate")
+    rates = floats(history, "learning_rate")
     if rates is not None and epoch_ends is not None:
         figure, axes = _new_axes(height=2.6)
         # The rate of epoch e applies from the end of epoch e - 1 to the end of epoch e.

@@ -14,7 +14,7 @@ from keras_rnn_textgen import __version__
 from keras_rnn_textgen.cells import CELLS
 from keras_rnn_textgen.levels import LEVELS
 from keras_rnn_textgen.pages import html as pages
-from keras_rnn_textgen.pages.plots import _floats, plot_curves
+from keras_rnn_textgen.pages.plots import floats, plot_curves
 from keras_rnn_textgen.pages.report_tables import (
     config_tables,
     duration,
@@ -71,8 +71,8 @@ def render_report(lm: ModelFolder) -> tuple[str, dict[str, bytes]]:
     parameters = lm.model.count_params()
     corpus = info.get("corpus", {})
     progress = info.get("progress", {})
-    seconds = _floats(history, "seconds")
-    epoch_ends = _floats(history, "step")
+    seconds = floats(history, "seconds")
+    epoch_ends = floats(history, "step")
 
     description = (
         f"{config.layers}-layer {CELLS[config.cell].title} of {config.units} units "

@@ -4,7 +4,7 @@ from typing import Any
 
 import tensorflow as tf
 
-from keras_rnn_textgen.sampling.numpy_draws import _MASK32, _MULTIPLIER, _ROW_SALT, _SEED_SALT
+from keras_rnn_textgen.sampling.numpy_draws import MASK32, MULTIPLIER, ROW_SALT, SEED_SALT
 
 # The option checks are TensorFlow-free, for the NumPy generator too.
 
@@ -67,7 +67,7 @@ def filter_logits(
 def _mix32(x: tf.Tensor) -> tf.Tensor:
     for _ in range(2):
         x = tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(x, 16))
-        x = tf.bitwise.bitwise_and(x * _MULTIPLIER, _MASK32)
+        x = tf.bitwise.bitwise_and(x * MULTIPLIER, MASK32)
     return tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(x, 16))
 
 
@@ -81,11 +81,11 @@ def uniform_draws(seed: tf.Tensor, index: tf.Tensor, batch: tf.Tensor) -> tf.Ten
     Example:
         >>> uniform_draws(tf.constant(1), tf.constant(0), 2)   # (2,) in [0, 1)
     """
-    seed = tf.bitwise.bitwise_and(tf.cast(seed, tf.int64), _MASK32)
-    index = tf.bitwise.bitwise_and(tf.cast(index, tf.int64), _MASK32)
+    seed = tf.bitwise.bitwise_and(tf.cast(seed, tf.int64), MASK32)
+    index = tf.bitwise.bitwise_and(tf.cast(index, tf.int64), MASK32)
     rows = tf.range(tf.cast(batch, tf.int64), dtype=tf.int64)
-    x = _mix32(tf.bitwise.bitwise_xor(_mix32(tf.bitwise.bitwise_xor(seed, _SEED_SALT)), index))
-    x = _mix32(tf.bitwise.bitwise_xor(x, _mix32(rows + _ROW_SALT)))
+    x = _mix32(tf.bitwise.bitwise_xor(_mix32(tf.bitwise.bitwise_xor(seed, SEED_SALT)), index))
+    x = _mix32(tf.bitwise.bitwise_xor(x, _mix32(rows + ROW_SALT)))
     # The top 24 bits: exactly representable float32 multiples of 2**-24.
     return tf.cast(tf.bitwise.right_shift(x, 8), tf.float32) * (2.0**-24)
 

@@ -3,16 +3,16 @@
 import numpy as np
 
 # The counter-based generator, bit for bit as `sampling.uniform_draws`.
-_MASK32 = 0xFFFFFFFF
-_MULTIPLIER = 0x45D9F3B
-_SEED_SALT = 0x9E3779B9
-_ROW_SALT = 0x632BE5AB
+MASK32 = 0xFFFFFFFF
+MULTIPLIER = 0x45D9F3B
+SEED_SALT = 0x9E3779B9
+ROW_SALT = 0x632BE5AB
 
 
 def _mix32(x: np.ndarray) -> np.ndarray:
     for _ in range(2):
         x = x ^ (x >> 16)
-        x = (x * _MULTIPLIER) & _MASK32
+        x = (x * MULTIPLIER) & MASK32
     return x ^ (x >> 16)
 
 
@@ -24,10 +24,10 @@ def uniform_draws(seed: int, index: int, batch: int) -> np.ndarray:
     Example:
         >>> uniform_draws(1, 0, 2)   # (2,) in [0, 1)
     """
-    seed, index = np.int64(seed & _MASK32), np.int64(index & _MASK32)
+    seed, index = np.int64(seed & MASK32), np.int64(index & MASK32)
     rows = np.arange(batch, dtype=np.int64)
-    x = _mix32(_mix32(seed ^ _SEED_SALT) ^ index)
-    x = _mix32(x ^ _mix32(rows + _ROW_SALT))
+    x = _mix32(_mix32(seed ^ SEED_SALT) ^ index)
+    x = _mix32(x ^ _mix32(rows + ROW_SALT))
     return (x >> 8).astype(np.float32) * np.float32(2.0**-24)
 
 

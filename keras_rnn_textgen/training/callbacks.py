@@ -13,7 +13,7 @@ from keras_rnn_textgen.generation.text_generator import TextGenerator
 from keras_rnn_textgen.saving.layout import SAMPLES_FILE
 from keras_rnn_textgen.saving.run_logs import Sample, append_sample, sample_block
 from keras_rnn_textgen.training.checkpoint import FolderCheckpoint
-from keras_rnn_textgen.training.resume import _ResumedPlateau
+from keras_rnn_textgen.training.resume import ResumedPlateau
 from keras_rnn_textgen.training.run import Run
 from keras_rnn_textgen.training.stateful import StatefulTraining
 
@@ -163,7 +163,7 @@ def fit_callbacks(
             int(split.train_ids.shape[0]) / max(split.train_characters, 1),
             int(split.val_ids.shape[0]) / max(split.val_characters, 1),
         ),
-        _ResumedPlateau(
+        ResumedPlateau(
             [float(row["val_loss"]) for row in run.history],
             monitor="val_loss",
             factor=PLATEAU_FACTOR,

@@ -11,14 +11,14 @@ from keras_rnn_textgen.training.callbacks import fit_callbacks
 from keras_rnn_textgen.training.checkpoint import FolderCheckpoint, save_start
 from keras_rnn_textgen.training.finish import FitResult, finish_run, train_run
 from keras_rnn_textgen.training.folder_checks import (
-    _check_folder,
-    _check_name,
-    _remove_outputs,
-    _removed_unless_saved,
+    check_folder,
+    check_name,
+    remove_outputs,
+    removed_unless_saved,
 )
 from keras_rnn_textgen.training.memory import check_training_memory
 from keras_rnn_textgen.training.record import Progress, RunRecord, corpus_section
-from keras_rnn_textgen.training.resume import _resumed_train_config, resume_run
+from keras_rnn_textgen.training.resume import resume_run, resumed_train_config
 from keras_rnn_textgen.training.start import check_stateful, new_model, start_run
 from keras_rnn_textgen.training.strategy import make_strategy, scope, worker_folder
 
@@ -78,24 +78,24 @@ def fit(
     model_config = model_config or ModelConfig()
     train_config = train_config or TrainConfig()
     # Everything is checked before the folder is created or changed: a refused run leaves nothing.
-    _check_name(name, output)
+    check_name(name, output)
     folder = chief_folder = pathlib.Path(output) / (name or model_config.default_name)
     strategy = make_strategy(train_config.strategy, train_config.tpu)
     # The chief alone writes the folder; other workers run the same steps on a scratch copy.
     scratch = worker_folder(folder, strategy, resume)
     if scratch is not None:
         folder, print_fn, verbose = pathlib.Path(scratch.name), None, 0
-    _check_folder(folder, resume, overwrite)
+    check_folder(folder, resume, overwrite)
     if resume:
-        train_config = _resumed_train_config(folder, model_config, train_config, options_given)
+        train_config = resumed_train_config(folder, model_config, train_config, options_given)
     else:
         check_training_memory(model_config)  # the least it needs, before the corpus is read
     text = as_documents(load_corpus(corpus, encoding, encoding_errors), train_config.documents)
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     check_stateful(train_config, strategy)
     new = None if resume else new_model(text, model_config, train_config, strategy, folder)
-    with _removed_unless_saved(folder), lock(folder), scope(strategy):
-        _check_folder(folder, resume, overwrite)  # again, now that no other run can change it
+    with removed_unless_saved(folder), lock(folder), scope(strategy):
+        check_folder(folder, resume, overwrite)  # again, now that no other run can change it
         remove_temporary_files(folder)
         if resume:
             run = resume_run(folder, text, digest, train_config, strategy)
@@ -106,7 +106,7 @@ def fit(
         del text, new
         record = RunRecord(run.model_config, run.train_config, corpus_info)
         if overwrite:
-            _remove_outputs(folder)
+            remove_outputs(folder)
         save_start(folder, run, record, with_model=not resume)
         progress = Progress(run.initial_epoch, run.initial_step)
         checkpoint = FolderCheckpoint(folder, record, progress, run.history)

@@ -40,7 +40,7 @@ OUTPUT_FILES = (
 OUTPUT_DIRS = ("logs", CHECKPOINT_DIR, EXPORT_DIR)
 
 
-def _check_name(name: str | None, output: str | pathlib.Path) -> None:
+def check_name(name: str | None, output: str | pathlib.Path) -> None:
     """Refuses a `name` that is not one folder name, and paths that cannot be printed."""
     separators = [sep for sep in ("/", os.sep, os.altsep, "\0") if sep]
     if name is not None and (name in ("", ".", "..") or any(sep in name for sep in separators)):
@@ -82,7 +82,7 @@ def _folder_state(folder: pathlib.Path) -> tuple[str, str]:
     return "incomplete", ""
 
 
-def _check_folder(folder: pathlib.Path, resume: bool, overwrite: bool) -> None:
+def check_folder(folder: pathlib.Path, resume: bool, overwrite: bool) -> None:
     # Only checks: nothing in the folder changes until the new run is known to start.
     if resume and overwrite:
         raise ValueError("give --resume or --overwrite, not both")
@@ -107,7 +107,7 @@ def _check_folder(folder: pathlib.Path, resume: bool, overwrite: bool) -> None:
 
 
 @contextlib.contextmanager
-def _removed_unless_saved(folder: pathlib.Path) -> Iterator[None]:
+def removed_unless_saved(folder: pathlib.Path) -> Iterator[None]:
     """Removes `folder` again if this run creates it and stops before its first complete save.
 
     Only the files `fit` writes go (then the folder, if that empties it): a
@@ -126,7 +126,7 @@ def _removed_unless_saved(folder: pathlib.Path) -> Iterator[None]:
         raise
 
 
-def _remove_outputs(folder: pathlib.Path) -> None:
+def remove_outputs(folder: pathlib.Path) -> None:
     for name in OUTPUT_FILES:
         (folder / name).unlink(missing_ok=True)
     for name in OUTPUT_DIRS:

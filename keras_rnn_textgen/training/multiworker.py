@@ -12,7 +12,7 @@ from keras_rnn_textgen.config import TrainConfig
 from keras_rnn_textgen.errors import DistributeError
 from keras_rnn_textgen.saving.layout import CHECKPOINT_DIR
 from keras_rnn_textgen.training.compile import bits_metric_name
-from keras_rnn_textgen.training.strategy import _CHECKPOINT_PREFIX
+from keras_rnn_textgen.training.strategy import CHECKPOINT_PREFIX
 
 logger = logging.getLogger(__name__)
 
@@ -128,7 +128,7 @@ class MultiWorkerLoop:
             model=model, optimizer=model.optimizer, epoch_sums=self._epoch_sums
         )
         self._manager = tf.train.CheckpointManager(
-            checkpoint, str(checkpoint_dir), max_to_keep=1, checkpoint_name=_CHECKPOINT_PREFIX
+            checkpoint, str(checkpoint_dir), max_to_keep=1, checkpoint_name=CHECKPOINT_PREFIX
         )
         self._train_step = tf.function(self._distributed_train_step)
         self._eval_step = tf.function(self._distributed_eval_step, reduce_retracing=True)

@@ -40,7 +40,7 @@ RESUMED_FROM_CALLER = (
 RESUMED_WHEN_GIVEN = ("patience", "jit_compile", "fast_rnn", "tensorboard")
 
 
-def _resumed_train_config(
+def resumed_train_config(
     folder: pathlib.Path,
     model_config: ModelConfig,
     train_config: TrainConfig,
@@ -90,7 +90,7 @@ def _resumed_train_config(
     return dataclasses.replace(saved_train, **kept)
 
 
-class _ResumedPlateau(keras.callbacks.ReduceLROnPlateau):
+class ResumedPlateau(keras.callbacks.ReduceLROnPlateau):
     """`ReduceLROnPlateau` that remembers the best `val_loss` of the epochs before a resume.
 
     Keras forgets it when training begins, so a resumed run would miss the
@@ -139,7 +139,7 @@ def resume_run(
         folder: the model folder.
         text: the corpus (a warning says so when it is not the one trained on).
         digest: SHA-256 of `text` in UTF-8.
-        train_config: from `_resumed_train_config`.
+        train_config: from `resumed_train_config`.
         strategy: the run's `tf.distribute` strategy.
 
     Example:

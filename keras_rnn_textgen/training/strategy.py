@@ -32,7 +32,7 @@ from keras_rnn_textgen.saving.layout import CHECKPOINT_DIR, CONFIG_FILE
 
 logger = logging.getLogger(__name__)
 
-_CHECKPOINT_PREFIX = "ckpt"
+CHECKPOINT_PREFIX = "ckpt"
 
 
 # What a collective operation raises when another worker of the cluster has gone.

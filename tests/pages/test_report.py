@@ -8,7 +8,7 @@ from PIL import Image
 
 from keras_rnn_textgen.config import ModelConfig, TrainConfig
 from keras_rnn_textgen.pages.html import escape
-from keras_rnn_textgen.pages.plots import _moving_average
+from keras_rnn_textgen.pages.plots import moving_average
 from keras_rnn_textgen.pages.report import write_report
 from keras_rnn_textgen.saving.layout import REPORT_FILES
 from keras_rnn_textgen.saving.run_logs import history_csv, read_history, read_samples
@@ -85,8 +85,8 @@ def test_resumed_run_keeps_one_loss_per_step(tmp_path):
 
 def test_moving_average_is_centred_and_shrinks_at_the_ends():
     values = np.arange(6, dtype=float)
-    np.testing.assert_allclose(_moving_average(values, 3), [0.5, 1, 2, 3, 4, 4.5])
-    np.testing.assert_allclose(_moving_average(values, 1), values)
+    np.testing.assert_allclose(moving_average(values, 3), [0.5, 1, 2, 3, 4, 4.5])
+    np.testing.assert_allclose(moving_average(values, 1), values)
 
 
 def _images(page: str) -> list[bytes]:
