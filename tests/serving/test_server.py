@@ -208,3 +208,23 @@ def test_keras_backend_streams_the_text_of_generate(folder):
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.mark.slow
+def test_a_word_model_streams_words_with_their_spaces(tmp_path):
+    from keras_rnn_textgen.trained_model import load
+
+    from ..cli.test_levels import fit_level
+
+    folder = fit_level(tmp_path, "word")
+    backend = load_backend(folder)
+    assert isinstance(backend, KerasBackend) and backend.level == "word"
+    server = start_server(backend)
+    try:
+        for options in ({"greedy": True}, {"seed": 2}):
+            events = stream(server, prompt="First Citizen", length=20, **options)
+            expected = load(folder).generate("First Citizen", 20, **options)[0]
+            assert "First Citizen" + streamed_text(events) == expected
+    finally:
+        server.shutdown()
+        server.server_close()
