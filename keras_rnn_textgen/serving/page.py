@@ -41,7 +41,7 @@ def serve_page(title: str, level: str) -> str:
 <p class="muted">A {escape(level)}-level model. Tokens appear as the model writes them.</p>
 <form id="form" autocomplete="off">
 <textarea id="prompt" name="prompt" rows="3"
- placeholder="Type a prompt (empty: start a new line)"></textarea>
+ placeholder="Type a prompt (empty: start a new line); Ctrl+Enter generates"></textarea>
 <div class="options">{options}</div>
 <div class="buttons">
 <button type="submit" id="generate">Generate</button>
@@ -51,8 +51,7 @@ def serve_page(title: str, level: str) -> str:
 </div>
 </form>
 <div id="legend" class="legend" hidden>probability the model gave each token:
-<span style="--p:0.02">0.02</span><span style="--p:0.1">0.1</span><span style="--p:0.3">0.3</span>
-<span style="--p:0.6">0.6</span><span style="--p:0.9">0.9</span></div>
+<span>0.01</span><span>0.03</span><span>0.1</span><span>0.3</span><span>1</span></div>
 <pre id="output"><span id="shown-prompt"></span><span id="generated"></span></pre>
 """
     return page(

@@ -101,6 +101,10 @@ class Handler(BaseHTTPRequestHandler):
         except ValueError as e:  # BadRequest, or a prompt or stop id the model refuses
             self._error(HTTPStatus.BAD_REQUEST, str(e))
             return
+        except Exception as e:  # the server's fault: one line for the client, the log for us
+            logger.exception("POST /generate failed")
+            self._error(HTTPStatus.INTERNAL_SERVER_ERROR, f"{type(e).__name__}: {e}")
+            return
         self._json(HTTPStatus.OK, {"texts": texts})
 
     def _stream(self, query: dict[str, list[str]]) -> None:

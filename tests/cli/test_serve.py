@@ -111,7 +111,7 @@ def test_stop_ends_the_stream_and_inspect_colours_the_tokens(served, tmp_path):
     text, status = page_state(dom)
     assert status == "stopped after 25 tokens" and len(text) == 25
     assert '<pre id="output" class="inspect">' in dom
-    assert len(re.findall(r'style="--p: [0-9.e-]+;"', dom)) >= 25
+    assert len(re.findall(r'style="--hue: [0-9]+;"', dom)) >= 25
     assert '<div id="legend" class="legend">' in dom  # shown
 
 

@@ -11,6 +11,9 @@
   let count = 0;
   let autostop = 0;
 
+  // Probability -> hue: 0 (red) at 0.01 or less, 120 (green) at 1, on a log scale.
+  const hue = (p) => Math.round(120 * Math.min(1, Math.max(0, (Math.log10(p) + 2) / 2)));
+
   function setStatus(text, isError) {
     status.textContent = text;
     status.className = isError ? "error" : "muted";
@@ -65,7 +68,7 @@
       const token = JSON.parse(event.data);
       const span = document.createElement("span");
       span.textContent = token.text;
-      span.style.setProperty("--p", token.p);
+      span.style.setProperty("--hue", hue(token.p));
       span.title = "p = " + token.p;
       generated.appendChild(span);
       count += 1;
@@ -87,6 +90,15 @@
     event.preventDefault();
     start();
   });
+  $("prompt").addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && !generateButton.disabled) {
+      event.preventDefault();
+      start();
+    }
+  });
+  for (const span of $("legend").querySelectorAll("span")) {
+    span.style.setProperty("--hue", hue(parseFloat(span.textContent)));
+  }
   stopButton.addEventListener("click", () => finish("stopped after " + count + " tokens", false));
   $("inspect").addEventListener("change", () => {
     $("output").classList.toggle("inspect", $("inspect").checked);
