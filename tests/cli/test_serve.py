@@ -49,6 +49,14 @@ def test_serve_binds_to_localhost_and_prints_the_url(served):
     assert re.fullmatch(r"http://127\.0\.0\.1:\d+/", served[1])
 
 
+def test_a_port_in_use_is_one_error_line(served, folder):
+    port = urllib.parse.urlsplit(served[1]).port
+    result = run_cli("serve", "--model", str(folder), "--port", str(port))
+    assert result.returncode == 1
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("error: ") and "in use" in line
+
+
 def test_generate_endpoint_gives_the_text_of_the_generate_command(served, folder):
     body = json.dumps({"prompt": "First", "length": 50, "seed": 7, "temperature": 0.8}).encode()
     with urllib.request.urlopen(served[1] + "generate", data=body, timeout=30) as response:
