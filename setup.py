@@ -27,6 +27,8 @@ setup(
             "pages/static/*.css",
             "inspection/static/*.css",
             "inspection/static/*.js",
+            "serving/static/*.css",
+            "serving/static/*.js",
         ]
     },
     install_requires=[

@@ -15,6 +15,7 @@ from keras_rnn_textgen.cli.fit import fit
 from keras_rnn_textgen.cli.generate import generate
 from keras_rnn_textgen.cli.inspect import inspect
 from keras_rnn_textgen.cli.report import report
+from keras_rnn_textgen.cli.serve import serve
 
 
 def _raise_keyboard_interrupt(signum, frame):
@@ -83,15 +84,15 @@ def main(ctx: click.Context, verbose: bool, debug: bool) -> None:
     """Train recurrent text generators (SimpleRNN, LSTM, GRU) and use them."""
     ctx.obj = {"verbose": verbose, "debug": debug}
     # `fit` checks its options before it imports TensorFlow, so a typo is answered at once;
-    # `generate` runs a char-level model folder without it.
-    if ctx.invoked_subcommand not in ("fit", "generate"):
+    # `generate` and `serve` run a char-level model folder without it.
+    if ctx.invoked_subcommand not in ("fit", "generate", "serve"):
         quiet_import_tensorflow(verbose)
     import logging
 
     logging.basicConfig(format="warning: %(message)s", level=logging.WARNING)
 
 
-for command in (fit, generate, evaluate, export, report, inspect, bench):
+for command in (fit, generate, evaluate, export, report, inspect, bench, serve):
     main.add_command(command)
 
 

@@ -1,0 +1,1 @@
+"""`serve`: a local web page and JSON endpoint that generate text from a model folder."""

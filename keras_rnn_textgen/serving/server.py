@@ -1,0 +1,135 @@
+"""The HTTP server: the page, `GET /stream` (server-sent events) and `POST /generate` (JSON).
+
+Standard library only (`http.server.ThreadingHTTPServer`): each request runs
+in its own thread with its own recurrent states, so several tabs generate at
+once. A stream ends when its text is done or when the client goes away (the
+page's Stop closes it): the next write fails and the generation stops there.
+"""
+
+import json
+import logging
+import threading
+import urllib.parse
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from keras_rnn_textgen.serving.backend import check_stream
+from keras_rnn_textgen.serving.page import serve_page
+from keras_rnn_textgen.serving.requests import MAX_BODY, parse_json, parse_query
+
+logger = logging.getLogger(__name__)
+
+
+class TextServer(ThreadingHTTPServer):
+    """A threading HTTP server holding the model backend and counting open streams.
+
+    Args:
+        address: (host, port); port 0 picks a free one.
+        backend: from `load_backend`.
+        title: shown on the page (the model folder's name).
+
+    Example:
+        >>> server = TextServer(("127.0.0.1", 0), load_backend(folder), "lstm-1x256")
+        >>> threading.Thread(target=server.serve_forever, daemon=True).start()
+    """
+
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], backend, title: str = ""):
+        super().__init__(address, Handler)
+        self.backend = backend
+        self.page = serve_page(title, backend.level).encode("utf-8")
+        self.active_streams = 0
+        self._count_lock = threading.Lock()
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}/"
+
+    def count_stream(self, change: int) -> None:
+        with self._count_lock:
+            self.active_streams += change
+
+
+class Handler(BaseHTTPRequestHandler):
+    """Answers one request; every failure of the client's making is a 4xx with one line."""
+
+    server: TextServer
+
+    def log_message(self, format, *args):  # noqa: A002 (BaseHTTPRequestHandler's signature)
+        logger.debug("%s %s", self.address_string(), format % args)
+
+    def _send(self, status: int, body: bytes, content_type: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _json(self, status: int, data) -> None:
+        body = json.dumps(data, ensure_ascii=False).encode("utf-8")
+        self._send(status, body, "application/json; charset=utf-8")
+
+    def _error(self, status: int, message: str) -> None:
+        self._json(status, {"error": message.splitlines()[0] if message else "bad request"})
+
+    def do_GET(self):
+        url = urllib.parse.urlsplit(self.path)
+        if url.path == "/":
+            self._send(HTTPStatus.OK, self.server.page, "text/html; charset=utf-8")
+        elif url.path == "/stream":
+            self._stream(urllib.parse.parse_qs(url.query, keep_blank_values=True))
+        else:
+            self._error(HTTPStatus.NOT_FOUND, f"no such path: {url.path}")
+
+    def do_POST(self):
+        if urllib.parse.urlsplit(self.path).path != "/generate":
+            self._error(HTTPStatus.NOT_FOUND, f"no such path: {self.path}")
+            return
+        try:
+            length = int(self.headers.get("Content-Length", "0"))
+        except ValueError:
+            length = -1
+        if not 0 <= length <= MAX_BODY:
+            self._error(HTTPStatus.BAD_REQUEST, f"Content-Length must be in [0, {MAX_BODY}]")
+            return
+        try:
+            prompt, config = parse_json(self.rfile.read(length))
+            texts = self.server.backend.generate(prompt, config)
+        except ValueError as e:  # BadRequest, or a prompt or stop id the model refuses
+            self._error(HTTPStatus.BAD_REQUEST, str(e))
+            return
+        except Exception as e:  # the server's fault: one line for the client, the log for us
+            logger.exception("POST /generate failed")
+            self._error(HTTPStatus.INTERNAL_SERVER_ERROR, f"{type(e).__name__}: {e}")
+            return
+        self._json(HTTPStatus.OK, {"texts": texts})
+
+    def _stream(self, query: dict[str, list[str]]) -> None:
+        try:
+            prompt, config = parse_query(query)
+            check_stream(config)
+            tokens = self.server.backend.stream(prompt, config)
+        except ValueError as e:
+            self._error(HTTPStatus.BAD_REQUEST, str(e))
+            return
+        self.send_response(HTTPStatus.OK)
+        self.send_header("Content-Type", "text/event-stream; charset=utf-8")
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        self.server.count_stream(1)
+        try:
+            # One event per token: its text and the model's probability of it.
+            for text, probability in tokens:
+                event = json.dumps({"text": text, "p": round(probability, 4)}, ensure_ascii=False)
+                self.wfile.write(f"data: {event}\n\n".encode())
+                self.wfile.flush()
+            self.wfile.write(b"event: done\ndata: {}\n\n")
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
+            pass  # the client stopped reading: stop generating for it
+        finally:
+            tokens.close()
+            self.server.count_stream(-1)
