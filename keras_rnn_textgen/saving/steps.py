@@ -18,7 +18,7 @@ from keras_rnn_textgen.saving.layout import STEP_DIR
 MAX_STEP_CHECKPOINTS = 64
 # How a step checkpoint is named, relative to the model folder.
 _STEP_NAME = re.compile(r"step-(\d+)\.weights\.h5")
-STEP_FILE_PATTERN = re.compile(rf"{STEP_DIR}/{_STEP_NAME.pattern}")
+STEP_FILE_PATTERN = re.compile(rf"{STEP_DIR}/step-\d+\.weights\.h5")
 
 
 def step_file(step: int) -> str:
