@@ -8,6 +8,7 @@ from typing import Any
 from keras_rnn_textgen.cells import CELL_NAMES, CELLS
 from keras_rnn_textgen.generation.config import GenerationConfig
 from keras_rnn_textgen.levels import LEVEL_NAMES
+from keras_rnn_textgen.saving.steps import MAX_STEP_CHECKPOINTS
 
 API_NAMES = ("sequential", "functional")
 # TFLite export variants: float32, int8 weights, float16 weights, int8 weights and activations.
@@ -238,6 +239,11 @@ class TrainConfig:
     checkpoint_every: int = _option(
         0, "Steps between mid-epoch training checkpoints (multiworker); 0: none."
     )
+    keep_every: int = _option(
+        0,
+        f"Keep the weights every N steps in steps/ (at most {MAX_STEP_CHECKPOINTS} files, "
+        "thinned evenly), for `generate --step`; 0: none.",
+    )
     documents: str = _option(
         "text",
         "lines: each non-empty line is a text of its own (names, titles); generation stops "
@@ -261,7 +267,13 @@ class TrainConfig:
             )
         for name in ("seq_len", "batch_size", "epochs", "patience"):
             _check_positive(name, getattr(self, name))
-        for name in ("steps_per_epoch", "sample_every", "sample_length", "checkpoint_every"):
+        for name in (
+            "steps_per_epoch",
+            "sample_every",
+            "sample_length",
+            "checkpoint_every",
+            "keep_every",
+        ):
             if getattr(self, name) < 0:
                 raise ValueError(f"`{name}` must be >= 0, got {getattr(self, name)!r}")
         if not (self.learning_rate > 0 and math.isfinite(self.learning_rate)):

@@ -1,6 +1,7 @@
 """`generate`: text from a model folder or a `.tflite` file."""
 
 import contextlib
+import pathlib
 
 import click
 
@@ -24,6 +25,12 @@ DEFAULTS = GenerationConfig()
     "tflite_path",
     type=click.Path(),
     help="Run this exported .tflite file (with the tokenizer.json beside it) instead.",
+)
+@click.option(
+    "--step",
+    type=click.IntRange(min=0),
+    help="Use the weights kept at this training step (fit --keep-every). Default: the "
+    "model's last.",
 )
 @click.option("--prompt", default="", help="Text to continue. Default: none.")
 @click.option(
@@ -62,13 +69,17 @@ DEFAULTS = GenerationConfig()
     help="End a sample just before this text (repeatable; in bash, $'\\n\\n' is a blank line).",
 )
 @click.pass_context
-def generate(ctx, model_dir, tflite_path, prompt, **options):
+def generate(ctx, model_dir, tflite_path, step, prompt, **options):
     """Generate text: stdout carries only the samples, separated by blank lines."""
     with user_errors(ctx):
         if model_dir and tflite_path:
             raise ValueError(
                 f"give --model or --tflite, not both; got --model {model_dir!r} and "
                 f"--tflite {tflite_path!r}"
+            )
+        if tflite_path and step is not None:
+            raise ValueError(
+                "--step reads a model folder's step checkpoints; give --model, not --tflite"
             )
         config = GenerationConfig(**options)
         if tflite_path:
@@ -79,15 +90,22 @@ def generate(ctx, model_dir, tflite_path, prompt, **options):
                 texts = TFLiteModel(tflite_path).generate(prompt, config=config)
         else:
             model_dir = model_or_latest(model_dir)
-            generator = _folder_generator(ctx, model_dir, config.length)
+            weights = None
+            if step is not None:
+                from keras_rnn_textgen.saving.steps import step_path
+
+                weights = step_path(pathlib.Path(model_dir), step)
+            generator = _folder_generator(ctx, model_dir, config.length, weights)
             texts = generator.generate(prompt, config=config)
         click.echo("\n\n".join(texts))
 
 
-def _folder_generator(ctx: click.Context, model_dir: str, length: int):
+def _folder_generator(
+    ctx: click.Context, model_dir: str, length: int, weights: pathlib.Path | None = None
+):
     """NumPy for a short text of a char-level folder (no TensorFlow start-up), else Keras.
 
-    Both give the same text for a seed.
+    Both give the same text for a seed. `weights`: a step checkpoint to run instead.
     """
     from keras_rnn_textgen.generation.numpy_model import (
         NUMPY_MAX_TOKENS,
@@ -97,8 +115,13 @@ def _folder_generator(ctx: click.Context, model_dir: str, length: int):
 
     if length <= NUMPY_MAX_TOKENS:
         with contextlib.suppress(NotForNumpy):  # another level, or a problem `load` names
-            return NumpyCharModel(model_dir)
+            return NumpyCharModel(model_dir, weights)
     quiet_import_tensorflow(ctx.obj["verbose"])
     from keras_rnn_textgen.trained_model import load
 
-    return load(model_dir)
+    lm = load(model_dir)
+    if weights is not None:
+        from keras_rnn_textgen.saving.step_weights import load_step_weights
+
+        load_step_weights(lm.model, weights)
+    return lm

@@ -101,6 +101,8 @@ class NumpyCharModel:
 
     Args:
         folder: a model folder written by `fit`.
+        weights: a step checkpoint of the folder (`saving.steps.step_path`) to
+            run instead of the weights in `model.keras`.
 
     Raises:
         NotForNumpy: the folder is not a plain char-level model, or anything
@@ -110,16 +112,16 @@ class NumpyCharModel:
         >>> NumpyCharModel("saved_models/lstm-1x256").generate("ROMEO:", 100, seed=1)
     """
 
-    def __init__(self, folder: str | os.PathLike):
+    def __init__(self, folder: str | os.PathLike, weights: str | os.PathLike | None = None):
         folder = pathlib.Path(folder)
         try:
-            self._read(folder)
+            self._read(folder, weights)
         except NotForNumpy:
             raise
         except Exception as e:  # any problem: the TensorFlow loader names it
             raise NotForNumpy(f"{type(e).__name__}: {e}") from None
 
-    def _read(self, folder: pathlib.Path) -> None:
+    def _read(self, folder: pathlib.Path, weights_path: str | os.PathLike | None) -> None:
         import h5py  # installed with keras
 
         record = json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8"))
@@ -140,8 +142,11 @@ class NumpyCharModel:
         if len(set(vocabulary)) != len(vocabulary) or len(vocabulary) + RESERVED_IDS != vocab_size:
             raise NotForNumpy("vocabulary does not fit the model")
         _check_layers(check_archive(folder / MODEL_FILE))
-        with zipfile.ZipFile(folder / MODEL_FILE) as archive:
-            weights = io.BytesIO(archive.read(ARCHIVE_WEIGHTS))
+        if weights_path is None:
+            with zipfile.ZipFile(folder / MODEL_FILE) as archive:
+                weights = io.BytesIO(archive.read(ARCHIVE_WEIGHTS))
+        else:  # a step checkpoint: the same layout as the archive's weights
+            weights = io.BytesIO(pathlib.Path(weights_path).read_bytes())
         cell = model["cell"]
         with h5py.File(weights, "r") as h5:
             group = h5["layers"]

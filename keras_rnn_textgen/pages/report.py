@@ -8,10 +8,12 @@ The page needs nothing else: no network, no files next to it.
 
 import datetime
 import pathlib
+import shlex
 from collections.abc import Callable
 
 from keras_rnn_textgen import __version__
 from keras_rnn_textgen.cells import CELLS
+from keras_rnn_textgen.config import TrainConfig
 from keras_rnn_textgen.levels import LEVELS
 from keras_rnn_textgen.pages import html as pages
 from keras_rnn_textgen.pages.plots import floats, plot_curves
@@ -35,7 +37,8 @@ from keras_rnn_textgen.saving.layout import (
     STEPS_FILE,
 )
 from keras_rnn_textgen.saving.loading import ModelFolder, read_model_folder
-from keras_rnn_textgen.saving.run_logs import read_history, read_samples
+from keras_rnn_textgen.saving.run_logs import Sample, read_history, read_samples
+from keras_rnn_textgen.saving.steps import kept_steps
 
 
 def _token_count(corpus: dict, level: str) -> str:
@@ -44,6 +47,24 @@ def _token_count(corpus: dict, level: str) -> str:
     if level == "char" or None in counts:
         return ""  # a character model, or a folder from before tokens were counted
     return f", {sum(counts):,} {LEVELS[level].many}"
+
+
+def reproduce_command(folder: pathlib.Path, train: TrainConfig, sample: Sample) -> str:
+    """The `generate --step` command that draws `sample` again from its step checkpoint.
+
+    The prompt and length are the run's sampling options (`train`); a resumed
+    run that changed them drew its earlier samples with others.
+
+    Example:
+        >>> reproduce_command(folder, lm.train_config, read_samples(path)[0])
+        'python cli.py generate --model saved_models/m --step 300 --seed 0 ...'
+    """
+    args = ["python", "cli.py", "generate", "--model", str(folder), "--step", str(sample.step)]
+    args += ["--seed", str(train.seed), "--temperature", f"{sample.temperature:g}"]
+    args += ["--length", str(train.sample_length)]
+    if train.sample_prompt:
+        args += ["--prompt", train.sample_prompt]
+    return shlex.join(args)
 
 
 def render_report(lm: ModelFolder) -> tuple[str, dict[str, bytes]]:
@@ -155,7 +176,9 @@ def render_report(lm: ModelFolder) -> tuple[str, dict[str, bytes]]:
         body.append('<p class="note">No epoch has been completed yet.</p>')
 
     body.append("<h2>How the samples evolved</h2>")
-    temperatures, rows, sampled_steps = sample_rows(samples)
+    temperatures, rows, sampled_steps = sample_rows(
+        samples, kept_steps(folder), lambda sample: reproduce_command(folder, train, sample)
+    )
     if rows:
         prompt = train.sample_prompt
         body.append(
@@ -173,6 +196,12 @@ def render_report(lm: ModelFolder) -> tuple[str, dict[str, bytes]]:
         header = ["step", "epoch", "latest val perplexity"] + [
             f"temperature {t:g}" for t in temperatures
         ]
+        if any(s.checkpoint for s in samples):
+            header.append("checkpoint")
+            body.append(
+                '<p class="note">A sample drawn where <code>fit --keep-every</code> kept the '
+                "weights is drawn again by the command under it.</p>"
+            )
         table = pages.table(header, rows, numeric=[True, True, True])
         body.append(table.replace("<table>", '<table class="samples">', 1))
     else:

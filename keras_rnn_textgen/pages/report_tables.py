@@ -1,6 +1,6 @@
 """The tables of the training report: epochs, samples, model parameters and configuration."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 import numpy as np
@@ -87,16 +87,27 @@ def epoch_table(history: Sequence[dict], tokens_per_step: int, token: Level) -> 
     )
 
 
-def sample_rows(samples: list[Sample]) -> tuple[list[float], list[list[Any]], int]:
+def sample_rows(
+    samples: list[Sample],
+    kept: Collection[int] = (),
+    reproduce: Callable[[Sample], str] | None = None,
+) -> tuple[list[float], list[list[Any]], int]:
     """Temperatures, one table row per sampling step (an even selection if many), and steps.
+
+    Where samples name step checkpoints (`fit --keep-every`), each row ends
+    with its checkpoint: the file, linked, if the folder still keeps it.
 
     Args:
         samples: from `run_logs.read_samples`.
+        kept: the steps whose checkpoints the folder keeps (`steps.kept_steps`).
+        reproduce: the command that draws a sample again from its checkpoint,
+            shown under each text whose checkpoint is kept.
 
     Returns:
         `(temperatures, rows, sampled_steps)`: the temperatures sampled at, the
-        rows (step, epoch, validation perplexity, then one text per temperature),
-        and how many steps were sampled in all.
+        rows (step, epoch, validation perplexity, then one text per temperature,
+        then the checkpoint if any sample names one), and how many steps were
+        sampled in all.
 
     Example:
         >>> temperatures, rows, count = sample_rows(read_samples(folder / "samples.txt"))
@@ -109,17 +120,33 @@ def sample_rows(samples: list[Sample]) -> tuple[list[float], list[list[Any]], in
     if len(steps) > MAX_SAMPLE_ROWS:
         picks = np.unique(np.linspace(0, len(steps) - 1, MAX_SAMPLE_ROWS).round().astype(int))
         steps = [steps[i] for i in picks]
+    with_checkpoints = any(s.checkpoint for s in samples)
     rows = []
     for step in steps:
         row = by_step[step]
         first = next(iter(row.values()))
         ppl = "n/a" if first.val_perplexity is None else f"{first.val_perplexity:.3f}"
         cells: list[Any] = [step, first.epoch, ppl]
+        kept_here = first.checkpoint is not None and step in kept
         for t in temperatures:
-            text = row[t].text if t in row else ""
-            cells.append(pages.Raw(f"<pre>{pages.escape(text)}</pre>"))
+            text = f"<pre>{pages.escape(row[t].text)}</pre>" if t in row else ""
+            if text and kept_here and reproduce is not None:
+                text += f'<code class="command">{pages.escape(reproduce(row[t]))}</code>'
+            cells.append(pages.Raw(text))
+        if with_checkpoints:
+            cells.append(_checkpoint_cell(first.checkpoint, kept_here))
         rows.append(cells)
     return temperatures, rows, len(by_step)
+
+
+def _checkpoint_cell(checkpoint: str | None, kept: bool) -> Any:
+    """The checkpoint column: the file linked, its name where thinning removed it, or nothing."""
+    if checkpoint is None:
+        return ""
+    name = pages.escape(checkpoint)
+    if not kept:
+        return pages.Raw(f'<span class="note">{name} (thinned out)</span>')
+    return pages.Raw(f'<a href="{name}">{name}</a>')
 
 
 def parameter_rows(model, config: ModelConfig) -> list[list[Any]]:

@@ -98,3 +98,6 @@ SAVED_MODEL_DIR = "saved_model"
 
 # Training checkpoints of multi-worker runs, inside the model folder.
 CHECKPOINT_DIR = "checkpoints"
+
+# Weights kept every `keep_every` training steps (`fit --keep-every`), inside the model folder.
+STEP_DIR = "steps"

@@ -4,6 +4,11 @@
 are tables: `write_history` writes either atomically, `read_history` reads
 either back. `samples.txt` holds the texts sampled while training:
 `append_sample` adds one block, `read_samples` reads the blocks back.
+
+A sample drawn where `fit --keep-every` kept the weights names that file on a
+second header line, `--- checkpoint steps/step-000300.weights.h5`. Files
+without such lines read as before, and a reader that predates them still
+reads every block, with the checkpoint line as the first line of its text.
 """
 
 import csv
@@ -13,6 +18,7 @@ import pathlib
 import re
 
 from keras_rnn_textgen.saving.files import write_error, write_text
+from keras_rnn_textgen.saving.steps import STEP_FILE_PATTERN
 
 
 def history_csv(rows: list[dict]) -> str:
@@ -45,8 +51,11 @@ def read_history(path: pathlib.Path) -> list[dict]:
 
 
 SAMPLE_HEADER = re.compile(
-    r"^--- step (\d+) \(epoch (\d+)\), val perplexity (\S+), temperature (\S+)$", re.MULTILINE
+    r"^--- step (\d+) \(epoch (\d+)\), val perplexity (\S+), temperature (\S+)$"
+    rf"(?:\n--- checkpoint ({STEP_FILE_PATTERN.pattern})$)?",
+    re.MULTILINE,
 )
+_CHECKPOINT_LINE = "--- checkpoint "
 # How every header line starts: a line cut short within it is a block's header cut short.
 _HEADER_START = "--- step "
 
@@ -61,6 +70,7 @@ class Sample:
         val_perplexity: the last validation perplexity then (None before the first).
         temperature: sampling temperature.
         text: the sample.
+        checkpoint: the weights kept at `step` (`steps.step_file`), or None.
 
     Example:
         >>> read_samples(pathlib.Path("saved_models/lstm-1x256/samples.txt"))[0].step
@@ -72,6 +82,7 @@ class Sample:
     val_perplexity: float | None
     temperature: float
     text: str
+    checkpoint: str | None = None
 
 
 def sample_block(sample: Sample) -> str:
@@ -86,6 +97,8 @@ def sample_block(sample: Sample) -> str:
         f"--- step {sample.step} (epoch {sample.epoch}), "
         f"val perplexity {ppl}, temperature {sample.temperature:g}"
     )
+    if sample.checkpoint is not None:
+        header += f"\n{_CHECKPOINT_LINE}{sample.checkpoint}"
     return f"{header}\n{sample.text}\n\n"
 
 
@@ -121,7 +134,8 @@ def read_samples(path: pathlib.Path) -> list[Sample]:
     """Reads the blocks of `samples.txt` (empty if the file is absent).
 
     Each block is a header line `--- step S (epoch E), val perplexity P,
-    temperature T`, the sample text and a blank line. A last block cut
+    temperature T` (then `--- checkpoint F` where the weights were kept),
+    the sample text and a blank line. A last block cut
     short (the run was killed while appending it) is left out, unless the
     cut fell just after a blank line within its text: that looks like a
     whole block and is read with the text before the cut.
@@ -143,7 +157,7 @@ def read_samples(path: pathlib.Path) -> list[Sample]:
         end = following.start() if following else len(content)
         # A block is "header\ntext\n\n".
         text = content[header.end() + 1 : end].removesuffix("\n\n")
-        step, epoch, perplexity, temperature = header.groups()
+        step, epoch, perplexity, temperature, checkpoint = header.groups()
         samples.append(
             Sample(
                 int(step),
@@ -151,6 +165,7 @@ def read_samples(path: pathlib.Path) -> list[Sample]:
                 None if perplexity == "n/a" else float(perplexity),
                 float(temperature),
                 text,
+                checkpoint,
             )
         )
     return samples

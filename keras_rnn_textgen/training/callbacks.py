@@ -12,7 +12,9 @@ from keras_rnn_textgen.generation.plan import boundary_ids
 from keras_rnn_textgen.generation.text_generator import TextGenerator
 from keras_rnn_textgen.saving.layout import SAMPLES_FILE
 from keras_rnn_textgen.saving.run_logs import Sample, append_sample, sample_block
+from keras_rnn_textgen.saving.steps import step_file
 from keras_rnn_textgen.training.checkpoint import FolderCheckpoint
+from keras_rnn_textgen.training.keep_every import StepCheckpoint
 from keras_rnn_textgen.training.resume import ResumedPlateau
 from keras_rnn_textgen.training.run import Run
 from keras_rnn_textgen.training.stateful import StatefulTraining
@@ -25,7 +27,7 @@ PLATEAU_MIN_LR_DIVISOR = 32
 
 
 class SamplingCallback(keras.callbacks.Callback):
-    """Generates text every `every` training steps and at each epoch end.
+    """Generates text every `every` training steps, at each epoch end and at each kept step.
 
     Each sample goes to `print_fn`, to `samples_path` (with the step, the
     epoch and the last validation perplexity) and, given a `log_dir`, to
@@ -42,6 +44,8 @@ class SamplingCallback(keras.callbacks.Callback):
         print_fn: where samples are shown (the CLI prints them).
         samples_path: file the samples are appended to (`run_logs.append_sample`).
         log_dir: TensorBoard log folder, or None.
+        kept_steps: the run's `StepCheckpoint` (running before this callback), or
+            None: samples are drawn at the steps it keeps too, and name the file.
 
     Example:
         >>> cb = SamplingCallback(TextGenerator(model, tokenizer), every=100, print_fn=print)
@@ -59,8 +63,10 @@ class SamplingCallback(keras.callbacks.Callback):
         print_fn: Callable[[str], None] | None = None,
         samples_path: pathlib.Path | None = None,
         log_dir: pathlib.Path | None = None,
+        kept_steps: StepCheckpoint | None = None,
     ):
         super().__init__()
+        self.kept_steps = kept_steps
         self.generator = generator
         self.every = every
         self.prompt = prompt
@@ -82,8 +88,11 @@ class SamplingCallback(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         # .numpy(): int() fails on a variable mirrored by a tf.distribute strategy.
         step = int(self.model.optimizer.iterations.numpy())
-        if self.every and step % self.every == 0:
+        if (self.every and step % self.every == 0) or self._kept(step):
             self.sample(step)
+
+    def _kept(self, step: int) -> bool:
+        return self.kept_steps is not None and self.kept_steps.kept == step
 
     def on_epoch_end(self, epoch, logs=None):
         if logs and "val_perplexity" in logs:
@@ -97,11 +106,14 @@ class SamplingCallback(keras.callbacks.Callback):
         self._last_step = step
         start = time.perf_counter()
         blocks = []
+        checkpoint = step_file(step) if self._kept(step) else None
         for temperature in self.temperatures:
             (text,) = self.generator.generate(
                 self.prompt, self.length, temperature=temperature, seed=self.seed
             )
-            sample = Sample(step, self._epoch + 1, self.val_perplexity, temperature, text)
+            sample = Sample(
+                step, self._epoch + 1, self.val_perplexity, temperature, text, checkpoint
+            )
             # Appended block by block: a killed run leaves every whole block readable.
             if self.samples_path is not None:
                 append_sample(self.samples_path, sample)
@@ -181,6 +193,11 @@ def fit_callbacks(
     log_dir = folder / "logs" if train_config.tensorboard else None
     if log_dir is not None:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(log_dir)))
+    kept_steps = None
+    if train_config.keep_every:
+        # Before sampling, which draws at the steps it keeps.
+        kept_steps = StepCheckpoint(folder, train_config.keep_every, run.initial_step)
+        callbacks.append(kept_steps)
     if train_config.sample_every:
         generator = TextGenerator(
             run.model, run.tokenizer, boundary_ids(run.tokenizer, train_config.documents)
@@ -196,6 +213,7 @@ def fit_callbacks(
                 print_fn=print_fn,
                 samples_path=folder / SAMPLES_FILE,
                 log_dir=log_dir / "samples" if log_dir else None,
+                kept_steps=kept_steps,
             )
         )
     return callbacks

@@ -18,6 +18,7 @@ from keras_rnn_textgen.saving.layout import (
     MODEL_FILE,
     REPORT_FILES,
     SAMPLES_FILE,
+    STEP_DIR,
     STEPS_FILE,
     TOKENIZER_FILE,
     VALIDATION_SAMPLE_FILE,
@@ -35,9 +36,9 @@ OUTPUT_FILES = (
     VALIDATION_SAMPLE_FILE,
     *REPORT_FILES,
 )
-# Folders of what the old model made (TensorBoard logs, multi-worker checkpoints, exports):
-# `--overwrite` removes them with the files.
-OUTPUT_DIRS = ("logs", CHECKPOINT_DIR, EXPORT_DIR)
+# Folders of what the old model made (TensorBoard logs, multi-worker checkpoints, exports,
+# weights kept by step): `--overwrite` removes them with the files.
+OUTPUT_DIRS = ("logs", CHECKPOINT_DIR, EXPORT_DIR, STEP_DIR)
 
 
 def check_name(name: str | None, output: str | pathlib.Path) -> None:

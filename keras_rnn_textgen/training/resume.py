@@ -35,6 +35,7 @@ RESUMED_FROM_CALLER = (
     "strategy",
     "tpu",
     "checkpoint_every",
+    "keep_every",
 )
 # Options a resumed run takes when given: they change how it runs, not what it learns from.
 RESUMED_WHEN_GIVEN = ("patience", "jit_compile", "fast_rnn", "tensorboard")

@@ -98,6 +98,7 @@ TENSORFLOW_FREE = (
     "keras_rnn_textgen.saving.files",
     "keras_rnn_textgen.saving.layout",
     "keras_rnn_textgen.saving.run_logs",
+    "keras_rnn_textgen.saving.steps",
     "keras_rnn_textgen.serving.backend",
     "keras_rnn_textgen.serving.page",
     "keras_rnn_textgen.serving.requests",

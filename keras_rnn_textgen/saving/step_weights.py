@@ -1,0 +1,68 @@
+"""Writing and reading the weights kept by step: the layers' weights alone, no optimizer state.
+
+The weights go through an uncompiled clone of the model (same layers, same
+names, no optimizer), whose `.weights.h5` file has the layout of the weights
+inside `model.keras`, so the NumPy generator reads both the same way.
+"""
+
+import os
+import pathlib
+import zipfile
+
+import keras
+import numpy as np
+
+from keras_rnn_textgen.errors import ModelFolderError
+from keras_rnn_textgen.saving.files import atomic_write
+
+
+def weights_twin(model: keras.Model) -> keras.Model:
+    """An uncompiled copy of `model`'s layers, to save or load weights without the optimizer."""
+    return keras.models.clone_model(model)
+
+
+def save_step_weights(
+    model: keras.Model, path: pathlib.Path, twin: keras.Model | None = None
+) -> None:
+    """Saves the layers' weights of `model` to a `.weights.h5` file atomically.
+
+    The optimizer state (two thirds of the bytes with Adam) is left out: a
+    step checkpoint is for generating, not for resuming.
+
+    Args:
+        model: the model being trained.
+        path: the file to write.
+        twin: a `weights_twin(model)` to reuse between saves; None makes one.
+    """
+    twin = twin or weights_twin(model)
+    twin.set_weights(model.get_weights())
+
+    def write(tmp: pathlib.Path) -> None:
+        # Keras insists on the .weights.h5 suffix, so the temporary name gets it too.
+        h5_tmp = tmp.with_name(tmp.name + ".weights.h5")
+        try:
+            twin.save_weights(h5_tmp)
+            os.replace(h5_tmp, tmp)
+        finally:
+            h5_tmp.unlink(missing_ok=True)
+
+    atomic_write(path, write)
+
+
+def load_step_weights(model: keras.Model, path: pathlib.Path) -> None:
+    """Loads weights saved by `save_step_weights` into `model`, refusing broken or NaN ones.
+
+    Example:
+        >>> load_step_weights(lm.model, step_path(lm.folder, 300))
+    """
+    twin = weights_twin(model)
+    try:
+        twin.load_weights(path)
+    except (zipfile.BadZipFile, KeyError, OSError, EOFError) as e:
+        raise ModelFolderError(f"{str(path)!r} is truncated or corrupt ({e})") from None
+    except ValueError as e:
+        raise ModelFolderError(f"{str(path)!r} does not match config.json: {e}") from None
+    weights = twin.get_weights()
+    if not all(np.isfinite(w).all() for w in weights):
+        raise ModelFolderError(f"{str(path)!r} holds NaN or infinite weights")
+    model.set_weights(weights)
