@@ -17,8 +17,11 @@ from keras_rnn_textgen.saving.files import atomic_write
 
 
 def weights_twin(model: keras.Model) -> keras.Model:
-    """An uncompiled copy of `model`'s layers, to save or load weights without the optimizer."""
-    return keras.models.clone_model(model)
+    """An uncompiled copy of `model`'s layers, to save or load weights without the optimizer.
+
+    Built from the model's config (`clone_model` would compile it again, optimizer included).
+    """
+    return type(model).from_config(model.get_config())
 
 
 def save_step_weights(
