@@ -1,5 +1,6 @@
 """`fit --keep-every`: weights kept by step, thinned to a bound, pointed to by samples.txt."""
 
+import h5py
 import numpy as np
 import pytest
 
@@ -77,6 +78,11 @@ def test_fit_keeps_the_weights_every_n_steps_and_samples_name_them(kept_run):
         expected = step_file(sample.step) if sample.step in (6, 12) else None
         assert sample.checkpoint == expected
         assert expected is None or (kept_run / expected).is_file()
+
+
+def test_a_step_checkpoint_holds_the_layers_weights_and_no_optimizer_state(kept_run):
+    with h5py.File(step_path(kept_run, 6), "r") as h5:
+        assert "layers" in h5 and "optimizer" not in h5
 
 
 def test_weights_kept_at_a_step_draw_that_steps_samples_again(kept_run):
