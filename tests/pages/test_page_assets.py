@@ -23,6 +23,8 @@ ASSETS = [
     ("keras_rnn_textgen.pages", "report.css"),
     ("keras_rnn_textgen.inspection", "inspect.css"),
     ("keras_rnn_textgen.inspection", "inspect.js"),
+    ("keras_rnn_textgen.serving", "serve.css"),
+    ("keras_rnn_textgen.serving", "serve.js"),
 ]
 
 
@@ -67,7 +69,7 @@ def test_pages_inline_their_assets(tiny_folder):
         assert pages.asset(package, name) in report
     assert "<script" not in report
     inspected = render_html(inspect_text(load(folder), "First Citizen:\nSpeak."))
-    for package, name in [ASSETS[0], *ASSETS[2:]]:
+    for package, name in [ASSETS[0], *ASSETS[2:4]]:
         assert pages.asset(package, name) in inspected
 
 
