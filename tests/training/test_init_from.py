@@ -9,6 +9,7 @@ import pytest
 from keras_rnn_textgen.config import ModelConfig, TrainConfig
 from keras_rnn_textgen.errors import ModelFolderError
 from keras_rnn_textgen.generation.text_generator import TextGenerator
+from keras_rnn_textgen.pages.report import _origin
 from keras_rnn_textgen.saving.loading import read_model_folder
 from keras_rnn_textgen.tokenizers.char import CharTokenizer
 from keras_rnn_textgen.training.fit import fit
@@ -106,6 +107,18 @@ def test_fine_tuning_writes_a_new_folder_that_generates_and_leaves_the_source(so
     (text,) = TextGenerator(lm.model, lm.tokenizer).generate("ZEBRA", 20, seed=1)
     assert text.startswith("ZEBRA") and len(text) > 5
     assert tree_digest(source) == before
+    resumed = fit(
+        [tmp_path / "new.txt"],
+        train_config=TrainConfig(**{**TINY_TRAIN, "epochs": 2}),
+        output=tmp_path,
+        name=result.folder.name,
+        resume=True,
+        verbose=0,
+    )
+    assert (
+        json.loads((resumed.folder / "config.json").read_text())["init_from"] == info["init_from"]
+    )
+    assert "Fine-tuned from" in _origin(info["init_from"]) and _origin(None) == ""
 
 
 def test_a_different_architecture_or_resume_or_the_source_itself_is_refused(source, tmp_path):
