@@ -75,12 +75,21 @@ def config_options(*classes: type):
     "options may change).",
 )
 @click.option(
+    "--init-from",
+    "init_from",
+    type=click.Path(),
+    help="Fine-tune: start from this trained model folder's architecture and weights (new "
+    "characters of the corpus get new rows); the new folder defaults to its name + -finetuned.",
+)
+@click.option(
     "--overwrite",
     is_flag=True,
     help="Replace a model folder fit wrote, with its exports, report and logs.",
 )
 @click.pass_context
-def fit(ctx, corpus, encoding, encoding_errors, name, output, resume, overwrite, **options):
+def fit(
+    ctx, corpus, encoding, encoding_errors, name, output, resume, init_from, overwrite, **options
+):
     """Train a model on text; the model folder's path is the last line printed."""
     with user_errors(ctx):
         model_fields = {f.name for f in dataclasses.fields(ModelConfig)}
@@ -97,6 +106,7 @@ def fit(ctx, corpus, encoding, encoding_errors, name, output, resume, overwrite,
             output=output,
             name=name,
             resume=resume,
+            init_from=init_from,
             overwrite=overwrite,
             encoding=encoding,
             encoding_errors=encoding_errors,

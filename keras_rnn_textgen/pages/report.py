@@ -41,6 +41,16 @@ from keras_rnn_textgen.saving.run_logs import Sample, read_history, read_samples
 from keras_rnn_textgen.saving.steps import kept_steps
 
 
+def _origin(init_from: dict | None) -> str:
+    """`" Fine-tuned from saved_models/x (8 epochs)."`, or nothing for a model trained anew."""
+    if not init_from:
+        return ""
+    return (
+        f" Fine-tuned from {init_from.get('folder')} "
+        f"({init_from.get('epochs_completed')} epoch(s) there)."
+    )
+
+
 def _token_count(corpus: dict, level: str) -> str:
     """`", 9,876 words"`: the corpus in tokens, where a token is not a character."""
     counts = [corpus.get(key) for key in ("train_tokens", "validation_tokens")]
@@ -104,6 +114,7 @@ def render_report(lm: ModelFolder) -> tuple[str, dict[str, bytes]]:
         f"{progress.get('epochs_completed', 0)} epoch(s), {progress.get('step', 0):,} steps"
         + (f", in {duration(float(seconds.sum()))}" if seconds is not None else "")
         + "."
+        + _origin(info.get("init_from"))
     )
     cards: list[tuple[str, str]] = []
     best = min(history, key=lambda r: float(r["val_loss"])) if history else None

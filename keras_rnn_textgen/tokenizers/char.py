@@ -105,6 +105,10 @@ class CharTokenizer(Tokenizer):
         """The distinct characters of `text` outside the vocabulary, sorted."""
         return sorted(set(text) - set(self._vocabulary))
 
+    def extended(self, text: str) -> "CharTokenizer":
+        """This vocabulary with the characters of `text` it lacks appended, sorted; old ids kept."""
+        return CharTokenizer(self._vocabulary + self.out_of_vocabulary(text))
+
     def append(self, prompts: tf.Tensor, ids: tf.Tensor) -> tf.Tensor:
         """Each prompt `(batch,)` followed by the text of its new ids `(batch, n)`."""
         return tf.convert_to_tensor(prompts, tf.string) + self.detokenize(ids)

@@ -7,6 +7,7 @@ from collections.abc import Callable, Collection, Sequence
 from keras_rnn_textgen.config import ModelConfig, TrainConfig
 from keras_rnn_textgen.data.corpus import as_documents, load_corpus
 from keras_rnn_textgen.saving.files import lock, remove_temporary_files
+from keras_rnn_textgen.saving.folder import read_config
 from keras_rnn_textgen.training.callbacks import fit_callbacks
 from keras_rnn_textgen.training.checkpoint import FolderCheckpoint, save_start
 from keras_rnn_textgen.training.finish import FitResult, finish_run, train_run
@@ -15,6 +16,13 @@ from keras_rnn_textgen.training.folder_checks import (
     check_name,
     remove_outputs,
     removed_unless_saved,
+)
+from keras_rnn_textgen.training.init_from import (
+    check_not_source,
+    fine_tuned_model,
+    finetuned_name,
+    init_from_section,
+    source_architecture,
 )
 from keras_rnn_textgen.training.memory import check_training_memory
 from keras_rnn_textgen.training.record import Progress, RunRecord, corpus_section
@@ -33,6 +41,7 @@ def fit(
     output: str | pathlib.Path = "saved_models",
     name: str | None = None,
     resume: bool = False,
+    init_from: str | pathlib.Path | None = None,
     overwrite: bool = False,
     encoding: str = "utf-8",
     encoding_errors: str = "strict",
@@ -58,6 +67,10 @@ def fit(
             from `train_config`, and `RESUMED_WHEN_GIVEN` (patience, XLA,
             fast layers, TensorBoard) when given; any other option given with
             a value other than the folder's is refused.
+        init_from: a trained model folder to start from (fine-tuning): its
+            architecture and weights, its vocabulary with the corpus's new
+            characters appended at char level (`training.init_from`); the
+            default `name` is the folder's with `-finetuned`.
         overwrite: replace an existing model folder that `fit` wrote, with
             everything made from its model (exports, report, logs); any
             other folder is refused.
@@ -79,13 +92,21 @@ def fit(
     train_config = train_config or TrainConfig()
     # Everything is checked before the folder is created or changed: a refused run leaves nothing.
     check_name(name, output)
-    folder = chief_folder = pathlib.Path(output) / (name or model_config.default_name)
+    default_name = model_config.default_name
+    if init_from is not None:
+        if resume:
+            raise ValueError("--init-from starts a new model folder; it cannot go with --resume")
+        model_config = source_architecture(init_from, model_config, options_given)
+        default_name = finetuned_name(init_from)
+    folder = chief_folder = pathlib.Path(output) / (name or default_name)
     strategy = make_strategy(train_config.strategy, train_config.tpu)
     # The chief alone writes the folder; other workers run the same steps on a scratch copy.
     scratch = worker_folder(folder, strategy, resume)
     if scratch is not None:
         folder, print_fn, verbose = pathlib.Path(scratch.name), None, 0
     check_folder(folder, resume, overwrite)
+    if init_from is not None:
+        check_not_source(init_from, chief_folder)
     if resume:
         train_config = resumed_train_config(folder, model_config, train_config, options_given)
     else:
@@ -93,7 +114,13 @@ def fit(
     text = as_documents(load_corpus(corpus, encoding, encoding_errors), train_config.documents)
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     check_stateful(train_config, strategy)
-    new = None if resume else new_model(text, model_config, train_config, strategy, folder)
+    if resume:
+        new, origin = None, read_config(folder).get("init_from")
+    elif init_from is None:
+        new, origin = new_model(text, model_config, train_config, strategy, folder), None
+    else:
+        new = fine_tuned_model(init_from, text, model_config, train_config, strategy, folder)
+        origin = init_from_section(init_from)
     with removed_unless_saved(folder), lock(folder), scope(strategy):
         check_folder(folder, resume, overwrite)  # again, now that no other run can change it
         remove_temporary_files(folder)
@@ -104,7 +131,7 @@ def fit(
         corpus_info = corpus_section(corpus, len(text), digest, run.split)
         # The ids are all that training needs: free the text (peak memory on big corpora).
         del text, new
-        record = RunRecord(run.model_config, run.train_config, corpus_info)
+        record = RunRecord(run.model_config, run.train_config, corpus_info, origin)
         if overwrite:
             remove_outputs(folder)
         save_start(folder, run, record, with_model=not resume)

@@ -40,6 +40,7 @@ class RunRecord:
         model_config: the architecture, `vocab_size` set.
         train_config: the training run.
         corpus: the `corpus` section (`corpus_section`).
+        init_from: the `init_from` section of a fine-tuned model (`training.init_from`).
 
     Example:
         >>> record = RunRecord(model_config, train_config, corpus_section(files, n, digest, split))
@@ -49,6 +50,7 @@ class RunRecord:
     model_config: ModelConfig
     train_config: TrainConfig
     corpus: dict[str, Any]
+    init_from: dict[str, Any] | None = None
 
     def to_json(self, progress: Progress, **results: Any) -> dict[str, Any]:
         """The `config.json` content at `progress`, with `results` (metrics, best epoch) last."""
@@ -56,6 +58,7 @@ class RunRecord:
             self.model_config,
             self.train_config,
             corpus=self.corpus,
+            **({"init_from": self.init_from} if self.init_from else {}),
             progress=dataclasses.asdict(progress),
             **results,
         )

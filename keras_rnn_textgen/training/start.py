@@ -60,6 +60,7 @@ def new_model(
     train_config: TrainConfig,
     strategy: tf.distribute.Strategy,
     folder: pathlib.Path,
+    tokenizer: Tokenizer | None = None,
 ) -> NewModel:
     """A new run's tokenizer, split text and compiled model, made from `text`; nothing written.
 
@@ -72,11 +73,13 @@ def new_model(
         train_config: the training run.
         strategy: the run's `tf.distribute` strategy.
         folder: the folder this process writes (multi-worker checkpoints go there).
+        tokenizer: the run's tokenizer (fine-tuning); None builds one from `text`.
 
     Example:
         >>> new = new_model(text, ModelConfig(), TrainConfig(), make_strategy("one"), folder)
     """
-    tokenizer = build_tokenizer(model_config.level, text, model_config.vocab_limit)
+    if tokenizer is None:
+        tokenizer = build_tokenizer(model_config.level, text, model_config.vocab_limit)
     model_config = dataclasses.replace(model_config, vocab_size=tokenizer.vocab_size)
     check_training_memory(model_config)
     split = encode_split(text, tokenizer, train_config, model_config.level)
