@@ -20,10 +20,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import keras  # noqa: E402
 from common import report  # noqa: E402
 
-from keras_rnn_textgen.config import LEVELS, ModelConfig, TrainConfig  # noqa: E402
+from keras_rnn_textgen.config import ModelConfig, TrainConfig  # noqa: E402
 from keras_rnn_textgen.data.corpus import load_corpus, split_text  # noqa: E402
 from keras_rnn_textgen.data.streams import epoch_batches, training_batches  # noqa: E402
 from keras_rnn_textgen.evaluation.scoring import evaluate_text  # noqa: E402
+from keras_rnn_textgen.levels import LEVEL_NAMES  # noqa: E402
 from keras_rnn_textgen.models.build import build_model  # noqa: E402
 from keras_rnn_textgen.tokenizers.registry import build_tokenizer  # noqa: E402
 from keras_rnn_textgen.training.compile import compile_model  # noqa: E402
@@ -54,7 +55,7 @@ def main() -> None:
     parser.add_argument("--cell", default=defaults.cell)
     parser.add_argument("--layers", type=int, default=defaults.layers)
     parser.add_argument("--units", type=int, default=defaults.units)
-    parser.add_argument("--level", choices=LEVELS, default=defaults.level)
+    parser.add_argument("--level", choices=LEVEL_NAMES, default=defaults.level)
     parser.add_argument("--vocab-size", type=int, default=0, help="0: the level's default")
     parser.add_argument("--fast-rnn", action="store_true")
     parser.add_argument("--stateful", action="store_true", help="truncated BPTT, as fit --stateful")
