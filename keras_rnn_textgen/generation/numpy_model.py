@@ -25,12 +25,7 @@ from keras_rnn_textgen.cells import CELLS
 from keras_rnn_textgen.config import FORMAT_VERSION
 from keras_rnn_textgen.generation.checks import check_prompt, check_stop_ids, cut_at_stop
 from keras_rnn_textgen.generation.config import GenerationConfig, empty_prompt_text
-from keras_rnn_textgen.sampling.numpy_draws import (
-    draw,
-    filter_logits,
-    penalize_repetition,
-    uniform_draws,
-)
+from keras_rnn_textgen.generation.numpy_choice import NumpyChooser
 from keras_rnn_textgen.saving.archive import ARCHIVE_WEIGHTS, check_archive, serialized_objects
 from keras_rnn_textgen.saving.layout import CONFIG_FILE, MODEL_FILE, TOKENIZER_FILE
 from keras_rnn_textgen.tokenizers.ids import PAD_ID, RESERVED_IDS, UNK_ID
@@ -209,13 +204,8 @@ class NumpyCharModel:
         check_stop_ids(self.vocab_size, config.stop_ids)
         stop_ids = tuple(dict.fromkeys(config.stop_ids + self.end_ids))
         check_prompt(sorted(set(prompt) - set(self._ids)), "char", config.strict)
-        num_samples, greedy, seed = config.num_samples, config.greedy, config.seed
-        temperature, top_k, top_p = config.temperature, config.top_k, config.top_p
-        repetition_penalty = config.repetition_penalty
-        if not greedy:
-            # As RandomSampler: the logits are float32.
-            float32 = np.finfo(np.float32)
-            temperature = min(max(temperature, float(float32.tiny)), float(float32.max))
+        num_samples = config.num_samples
+        choose = NumpyChooser(config)
 
         # 1. Run the prompt through the network (every row has the same prompt).
         ids = [self._ids.get(c, UNK_ID) for c in prompt or empty_prompt_text(self.vocabulary)]
@@ -235,18 +225,8 @@ class NumpyCharModel:
         for i in range(config.length):
             if stop_ids and stopped.all():
                 break
-            if repetition_penalty != 1:
-                logits = penalize_repetition(logits, seen, repetition_penalty)
             logits = np.where(banned, np.float32(-np.inf), logits).astype(np.float32)
-            if greedy:
-                token = np.argmax(logits, axis=-1).astype(np.int32)
-            else:
-                logits = logits - logits.max(axis=-1, keepdims=True)
-                if top_k or top_p < 1:
-                    logits = filter_logits(logits, temperature, top_k, top_p)
-                else:
-                    logits = logits / np.float32(temperature)
-                token = draw(logits, uniform_draws(seed, i, num_samples))
+            token = choose(logits, seen, i)
             seen[rows, token] = True
             stopped |= np.isin(token, stop_ids)
             columns.append(np.where(stopped, PAD_ID, token)[:, None])

@@ -12,12 +12,7 @@ from typing import Any
 import numpy as np
 
 from keras_rnn_textgen.generation.config import GenerationConfig
-from keras_rnn_textgen.sampling.numpy_draws import (
-    draw,
-    filter_logits,
-    penalize_repetition,
-    uniform_draws,
-)
+from keras_rnn_textgen.generation.numpy_choice import NumpyChooser
 from keras_rnn_textgen.tokenizers.ids import PAD_ID, UNK_ID
 
 # (tokens (1,), states) -> (logits (1, vocab) as NumPy, states)
@@ -54,10 +49,7 @@ def token_stream(
         >>> tokens = token_stream(model.step, zeros, [5, 6], GenerationConfig(length=9))
         >>> [token for token, probability in tokens]   # 9 ids
     """
-    temperature, top_k, top_p = config.temperature, config.top_k, config.top_p
-    if not config.greedy:
-        float32 = np.finfo(np.float32)  # as RandomSampler: the logits are float32
-        temperature = min(max(temperature, float(float32.tiny)), float(float32.max))
+    choose = NumpyChooser(config)
 
     # 1. Run the prompt through the network.
     for token in prompt_ids:
@@ -72,17 +64,7 @@ def token_stream(
     for i in range(config.length):
         logits = np.where(banned, np.float32(-np.inf), logits).astype(np.float32)  # (1, vocab)
         probability = _softmax(logits)
-        if config.repetition_penalty != 1:
-            logits = penalize_repetition(logits, seen, config.repetition_penalty)
-        if config.greedy:
-            token = np.argmax(logits, axis=-1).astype(np.int32)
-        else:
-            logits = logits - logits.max(axis=-1, keepdims=True)
-            if top_k or top_p < 1:
-                logits = filter_logits(logits, temperature, top_k, top_p)
-            else:
-                logits = logits / np.float32(temperature)
-            token = draw(logits, uniform_draws(config.seed, i, 1))
+        token = choose(logits, seen, i)
         if int(token[0]) in stop_ids:
             return
         seen[0, token] = True

@@ -90,6 +90,7 @@ TENSORFLOW_FREE = (
     "keras_rnn_textgen.data.corpus",
     "keras_rnn_textgen.generation.checks",
     "keras_rnn_textgen.generation.config",
+    "keras_rnn_textgen.generation.numpy_choice",
     "keras_rnn_textgen.generation.numpy_model",
     "keras_rnn_textgen.inspection.features",
     "keras_rnn_textgen.pages.html",
