@@ -72,20 +72,6 @@ def check_stop_ids(vocab_size: int, stop_ids: Sequence[int]) -> None:
             raise ValueError(f"`stop_ids` must be token ids in [0, {vocab_size}), got {token!r}")
 
 
-def check_stops(
-    vocab_size: int, stop_ids: int | Sequence[int], stop: str | Sequence[str]
-) -> tuple[tuple[int, ...], tuple[str, ...]]:
-    """`normalize_stops`, then `check_stop_ids` against the model's `vocab_size`.
-
-    Example:
-        >>> check_stops(80, 3, "\\n\\n")
-        ((3,), ('\\n\\n',))
-    """
-    stop_ids, stop = normalize_stops(stop_ids, stop)
-    check_stop_ids(vocab_size, stop_ids)
-    return stop_ids, stop
-
-
 def cut_at_stop(text: str, stop: Sequence[str]) -> str:
     """Cuts `text` just before the stop string it completes first.
 

@@ -86,6 +86,26 @@ def atomic_write(path: pathlib.Path, write: Callable[[pathlib.Path], None]) -> N
         tmp_path.unlink(missing_ok=True)
 
 
+def atomic_keras_write(
+    path: pathlib.Path, suffix: str, save: Callable[[pathlib.Path], None]
+) -> None:
+    """`atomic_write` for Keras savers, which insist on a file name ending in `suffix`.
+
+    Example:
+        >>> atomic_keras_write(folder / "model.keras", ".keras", model.save)
+    """
+
+    def write(tmp: pathlib.Path) -> None:
+        named = tmp.with_name(tmp.name + suffix)
+        try:
+            save(named)
+            os.replace(named, tmp)
+        finally:
+            named.unlink(missing_ok=True)
+
+    atomic_write(path, write)
+
+
 def remove_temporary_files(folder: pathlib.Path) -> None:
     """Deletes the temporary files a killed writer left in `folder`; call it holding `lock`."""
     for path in folder.glob(f".*{TEMPORARY_SUFFIX}*"):

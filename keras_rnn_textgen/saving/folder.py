@@ -2,7 +2,6 @@
 
 import dataclasses
 import json
-import os
 import pathlib
 from typing import Any
 
@@ -11,7 +10,7 @@ import keras
 from keras_rnn_textgen import __version__
 from keras_rnn_textgen.config import FORMAT_VERSION, ModelConfig, TrainConfig
 from keras_rnn_textgen.errors import ModelFolderError
-from keras_rnn_textgen.saving.files import atomic_write
+from keras_rnn_textgen.saving.files import atomic_keras_write
 from keras_rnn_textgen.saving.layout import CONFIG_FILE, read_json
 from keras_rnn_textgen.tokenizers.registry import tokenizer_from_config
 
@@ -60,13 +59,4 @@ def is_package_tokenizer(path: pathlib.Path) -> bool:
 def save_model(model: keras.Model, path: pathlib.Path) -> None:
     """Saves `model` (with its optimizer state) to a `.keras` file atomically."""
 
-    def write(tmp: pathlib.Path) -> None:
-        # Keras insists on the .keras suffix, so the temporary name gets it too.
-        keras_tmp = tmp.with_name(tmp.name + ".keras")
-        try:
-            model.save(keras_tmp)
-            os.replace(keras_tmp, tmp)
-        finally:
-            keras_tmp.unlink(missing_ok=True)
-
-    atomic_write(path, write)
+    atomic_keras_write(path, ".keras", model.save)

@@ -5,7 +5,6 @@ names, no optimizer), whose `.weights.h5` file has the layout of the weights
 inside `model.keras`, so the NumPy generator reads both the same way.
 """
 
-import os
 import pathlib
 import zipfile
 
@@ -13,7 +12,7 @@ import keras
 import numpy as np
 
 from keras_rnn_textgen.errors import ModelFolderError
-from keras_rnn_textgen.saving.files import atomic_write
+from keras_rnn_textgen.saving.files import atomic_keras_write
 
 
 def weights_twin(model: keras.Model) -> keras.Model:
@@ -40,16 +39,7 @@ def save_step_weights(
     twin = twin or weights_twin(model)
     twin.set_weights(model.get_weights())
 
-    def write(tmp: pathlib.Path) -> None:
-        # Keras insists on the .weights.h5 suffix, so the temporary name gets it too.
-        h5_tmp = tmp.with_name(tmp.name + ".weights.h5")
-        try:
-            twin.save_weights(h5_tmp)
-            os.replace(h5_tmp, tmp)
-        finally:
-            h5_tmp.unlink(missing_ok=True)
-
-    atomic_write(path, write)
+    atomic_keras_write(path, ".weights.h5", twin.save_weights)
 
 
 def load_step_weights(model: keras.Model, path: pathlib.Path) -> None:

@@ -19,7 +19,12 @@ from click.testing import CliRunner
 
 from keras_rnn_textgen.cli import main
 from keras_rnn_textgen.export.tflite_runner import TFLiteModel
-from keras_rnn_textgen.generation.checks import check_sampling_options, check_stops, cut_at_stop
+from keras_rnn_textgen.generation.checks import (
+    check_sampling_options,
+    check_stop_ids,
+    cut_at_stop,
+    normalize_stops,
+)
 from keras_rnn_textgen.generation.text_generator import TextGenerator
 from keras_rnn_textgen.sampling.base import Sampler
 from keras_rnn_textgen.sampling.draws import penalize_repetition
@@ -324,10 +329,10 @@ def test_bad_values_in_python():
     with pytest.raises(ValueError, match="repetition_penalty"):
         check_sampling_options(1.0, 0, 1.0, repetition_penalty=-2.0)
     with pytest.raises(ValueError, match=r"^`stop_ids` must be token ids in \[0, 10\), got 10$"):
-        check_stops(10, [3, 10], ())
+        check_stop_ids(10, [3, 10])
     with pytest.raises(ValueError, match=r"^`stop_ids` must be integer token ids, got 2.0$"):
-        check_stops(10, [2.0], ())
+        normalize_stops([2.0], ())
     with pytest.raises(ValueError, match=r"^`stop` must be non-empty strings, got None$"):
-        check_stops(10, (), ["a", None])
-    assert check_stops(10, np.int64(3), "\n") == ((3,), ("\n",))
+        normalize_stops((), ["a", None])
+    assert normalize_stops(np.int64(3), "\n") == ((3,), ("\n",))
     assert Sampler.repetition_penalty == 1.0
