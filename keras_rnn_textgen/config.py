@@ -17,6 +17,10 @@ QUANTIZE_MODES = ("none", "dynamic", "float16", "int8")
 STRATEGY_NAMES = ("auto", "one", "mirrored", "multiworker", "tpu")
 # How a corpus is cut into texts.
 DOCUMENT_MODES = ("text", "lines")
+# How the learning rate moves over a fit (see training/schedule.py).
+LR_SCHEDULES = ("cosine", "plateau")
+# Fields added after model folders were first written, with the value those folders used.
+TRAIN_FIELDS_BEFORE = {"lr_schedule": "plateau"}
 
 # Bumped whenever the layout of a model folder changes incompatibly.
 FORMAT_VERSION = 1
@@ -204,6 +208,12 @@ class TrainConfig:
     epochs: int = _option(8, "Epochs in all, counting those of resumed runs.")
     steps_per_epoch: int = _option(0, "Batches per epoch; 0 is one pass over the text.")
     learning_rate: float = _option(5e-3, "Adam's initial learning rate.")
+    lr_schedule: str = _option(
+        "cosine",
+        "cosine: decay the learning rate along a half cosine over all the epochs; plateau: "
+        "halve it after each epoch that does not improve validation loss.",
+        choices=LR_SCHEDULES,
+    )
     clipnorm: float = _option(1.0, "Gradient norm clipping; 0 turns it off.")
     validation_split: float = _option(0.1, "Fraction of the text, from its end, held out.")
     sample_every: int = _option(100, "Steps between samples; 0 turns sampling off.")
@@ -284,6 +294,16 @@ class TrainConfig:
         for t in self.sample_temperatures:
             if not (t > 0 and math.isfinite(t)):
                 raise ValueError(f"`sample_temperatures` must be > 0, got {t!r}")
+
+
+def saved_train_config(data: dict[str, Any]) -> "TrainConfig":
+    """The `TrainConfig` a folder's `config.json` records; older folders lack newer fields.
+
+    Example:
+        >>> saved_train_config({"epochs": 3}).lr_schedule
+        'plateau'
+    """
+    return from_dict(TrainConfig, {**TRAIN_FIELDS_BEFORE, **data})
 
 
 def from_dict(cls: type, data: dict[str, Any]) -> Any:

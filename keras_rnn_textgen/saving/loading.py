@@ -10,7 +10,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from keras_rnn_textgen.config import ModelConfig, TrainConfig, from_dict
+from keras_rnn_textgen.config import ModelConfig, TrainConfig, from_dict, saved_train_config
 from keras_rnn_textgen.errors import ModelFolderError
 from keras_rnn_textgen.models.build import build_model
 from keras_rnn_textgen.saving.archive import check_archive
@@ -62,7 +62,7 @@ def read_model_folder(
     data = read_config(folder)
     try:
         model_config = from_dict(ModelConfig, data["model"])
-        train_config = from_dict(TrainConfig, data["training"])
+        train_config = saved_train_config(data["training"])
     except (KeyError, TypeError, ValueError) as e:
         raise ModelFolderError(f"{str(folder / CONFIG_FILE)!r} is invalid: {e}") from None
     try:

@@ -17,6 +17,7 @@ from keras_rnn_textgen.training.checkpoint import FolderCheckpoint
 from keras_rnn_textgen.training.keep_every import StepCheckpoint
 from keras_rnn_textgen.training.resume import ResumedPlateau
 from keras_rnn_textgen.training.run import Run
+from keras_rnn_textgen.training.schedule import CosineSchedule
 from keras_rnn_textgen.training.stateful import StatefulTraining
 
 # ReduceLROnPlateau: halve the learning rate after each epoch whose validation loss is
@@ -151,6 +152,21 @@ class _BitsPerChar(keras.callbacks.Callback):
                 logs[f"{prefix}bits_per_char"] = float(logs[f"{prefix}bits_per_token"]) * ratio
 
 
+def _learning_rate_callback(run: Run) -> keras.callbacks.Callback:
+    """The callback that moves the learning rate as `lr_schedule` says."""
+    train_config = run.train_config
+    if train_config.lr_schedule == "cosine":
+        total_steps = train_config.epochs * run.steps
+        return CosineSchedule(train_config.learning_rate, total_steps, run.initial_step)
+    return ResumedPlateau(
+        [float(row["val_loss"]) for row in run.history],
+        monitor="val_loss",
+        factor=PLATEAU_FACTOR,
+        patience=PLATEAU_PATIENCE,
+        min_lr=train_config.learning_rate / PLATEAU_MIN_LR_DIVISOR,
+    )
+
+
 def fit_callbacks(
     run: Run,
     checkpoint: FolderCheckpoint,
@@ -160,8 +176,9 @@ def fit_callbacks(
     """The callbacks of a fit, in the order they must run.
 
     Bits per character first (the others record it); the checkpoint after
-    `ReduceLROnPlateau`, so the saved optimizer holds the learning rate the
-    next epoch uses; stateful resets before the checkpoint saves the layers.
+    the learning-rate schedule, so the saved optimizer holds the learning
+    rate the next epoch uses (`ReduceLROnPlateau` sets it at epoch end);
+    stateful resets before the checkpoint saves the layers.
 
     Args:
         run: the run.
@@ -175,13 +192,7 @@ def fit_callbacks(
             int(split.train_ids.shape[0]) / max(split.train_characters, 1),
             int(split.val_ids.shape[0]) / max(split.val_characters, 1),
         ),
-        ResumedPlateau(
-            [float(row["val_loss"]) for row in run.history],
-            monitor="val_loss",
-            factor=PLATEAU_FACTOR,
-            patience=PLATEAU_PATIENCE,
-            min_lr=train_config.learning_rate / PLATEAU_MIN_LR_DIVISOR,
-        ),
+        _learning_rate_callback(run),
         keras.callbacks.EarlyStopping(
             monitor="val_loss", patience=train_config.patience, restore_best_weights=True
         ),

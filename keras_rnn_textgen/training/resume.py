@@ -8,7 +8,7 @@ from collections.abc import Collection
 import keras
 import tensorflow as tf
 
-from keras_rnn_textgen.config import ModelConfig, TrainConfig, from_dict
+from keras_rnn_textgen.config import ModelConfig, TrainConfig, from_dict, saved_train_config
 from keras_rnn_textgen.errors import ModelFolderError
 from keras_rnn_textgen.saving.folder import read_config
 from keras_rnn_textgen.saving.layout import CONFIG_FILE, HISTORY_FILE, MODEL_FILE
@@ -57,7 +57,7 @@ def resumed_train_config(
     info = read_config(folder)
     try:
         saved_model = from_dict(ModelConfig, info["model"])
-        saved_train = from_dict(TrainConfig, info["training"])
+        saved_train = saved_train_config(info["training"])
     except (KeyError, TypeError, ValueError) as e:
         path = folder / CONFIG_FILE
         raise ModelFolderError(f"{str(path)!r} is invalid: {e}") from None

@@ -14,6 +14,7 @@ from keras_rnn_textgen.saving.layout import REPORT_FILES
 from keras_rnn_textgen.saving.run_logs import history_csv, read_history, read_samples
 from keras_rnn_textgen.trained_model import load
 from keras_rnn_textgen.training.fit import fit
+from keras_rnn_textgen.training.schedule import cosine_rate
 
 from ..browser import assert_offline, assert_renders_cleanly, requires_chromium
 from ..cli.test_commands import run
@@ -67,7 +68,10 @@ def test_steps_learning_rate_and_seconds_are_recorded(tiny_folder):
         assert len(epoch_losses) == 8
         # Keras's epoch loss is the mean of the batch losses recovered per step.
         assert np.mean(epoch_losses) == pytest.approx(float(row["loss"]), rel=1e-5)
-        assert float(row["learning_rate"]) == pytest.approx(TrainConfig().learning_rate)
+        # The cosine schedule's rate at the epoch's last step (16 steps: 0 to 15).
+        last = 8 * int(row["epoch"]) - 1
+        expected = cosine_rate(TrainConfig().learning_rate, last / 15)
+        assert float(row["learning_rate"]) == pytest.approx(expected, rel=1e-5)
         assert 0 < float(row["seconds"]) < 600
 
 

@@ -3,8 +3,9 @@ import json
 import numpy as np
 import pytest
 
-from keras_rnn_textgen.config import FORMAT_VERSION, ModelConfig, TrainConfig
-from keras_rnn_textgen.errors import ModelFolderError
+from keras_rnn_textgen.config import FORMAT_VERSION, LR_SCHEDULES, ModelConfig, TrainConfig
+from keras_rnn_textgen.errors import ModelFolderError, TrainingInterrupted
+from keras_rnn_textgen.saving.folder import read_config
 from keras_rnn_textgen.saving.layout import REQUIRED_FILES
 from keras_rnn_textgen.saving.run_logs import read_history
 from keras_rnn_textgen.trained_model import load
@@ -84,25 +85,30 @@ def test_existing_folder_is_refused_without_resume_or_overwrite(trained, tmp_pat
     assert {p.name: p.stat().st_mtime_ns for p in result.folder.iterdir()} == before
 
 
-def test_resume_ends_where_an_uninterrupted_run_ends(tmp_path):
+@pytest.mark.parametrize("lr_schedule", LR_SCHEDULES)
+def test_resume_ends_where_an_uninterrupted_run_ends(tmp_path, lr_schedule):
     text = ENGLISH * 12
-    full = tiny_fit(tmp_path, text, name="full", epochs=3)
-    part = tiny_fit(tmp_path, text, name="part", epochs=1)
-    assert part.epochs_completed == 1
+    # Samples only at epoch ends; the sample is where the interrupted run is stopped.
+    options = {"epochs": 3, "sample_every": 1000, "lr_schedule": lr_schedule}
+    train = TrainConfig(**{**TINY_TRAIN, **options})
+    full = tiny_fit(tmp_path, text, name="full", **options)
     corpus = tmp_path / "part.txt"
-    resumed = fit(
-        [corpus],
-        train_config=TrainConfig(epochs=3, sample_every=0),
-        output=tmp_path,
-        name="part",
-        resume=True,
-        verbose=0,
-    )
+    corpus.write_text(text, encoding="utf-8")
+
+    def ctrl_c(sample: str) -> None:
+        raise KeyboardInterrupt  # as Python's SIGINT handler does, after epoch 1 is saved
+
+    options = {"output": tmp_path, "name": "part", "verbose": 0}
+    with pytest.raises(TrainingInterrupted):
+        fit([corpus], ModelConfig(**TINY_MODEL), train, print_fn=ctrl_c, **options)
+    assert read_config(tmp_path / "part")["progress"]["epochs_completed"] == 1
+    resumed = fit([corpus], train_config=train, resume=True, **options)
     assert resumed.epochs_completed == 3
     a = read_history(full.folder / "history.csv")
     b = read_history(resumed.folder / "history.csv")
     assert [int(r["epoch"]) for r in b] == [1, 2, 3]
     for x, y in zip(a, b):
+        assert float(y["learning_rate"]) == pytest.approx(float(x["learning_rate"]), rel=1e-6)
         assert float(y["loss"]) == pytest.approx(float(x["loss"]), rel=0.01)
         assert float(y["val_loss"]) == pytest.approx(float(x["val_loss"]), rel=0.01)
 
