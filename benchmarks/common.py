@@ -100,3 +100,23 @@ def corpus_model(cell: str, layers: int, units: int):
     tokenizer = CharTokenizer.from_text(load_corpus())
     config = ModelConfig(vocab_size=tokenizer.vocab_size, cell=cell, layers=layers, units=units)
     return tokenizer, config, build_model(config)
+
+
+def matvec_floor(model, length: int):
+    """A function doing, `length` times, one batch-1 `x @ W` per weight matrix of `model`."""
+    import numpy as np
+
+    from keras_rnn_textgen.models.build import recurrent_layers
+
+    matrices = []
+    for layer in recurrent_layers(model):
+        matrices += [layer.cell.kernel.numpy(), layer.cell.recurrent_kernel.numpy()]
+    matrices.append(model.get_layer("logits").kernel.numpy())
+    vectors = [np.ones((1, m.shape[0]), np.float32) for m in matrices]
+
+    def run():
+        for _ in range(length):
+            for x, w in zip(vectors, matrices):
+                _ = x @ w
+
+    return run

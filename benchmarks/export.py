@@ -1,6 +1,6 @@
 """Speed of the exported models: TFLite `step` latency and SavedModel `generate` throughput.
 
-    python benchmarks/export.py [--cell lstm] [--layers 2] [--units 256] [--json PATH]
+    python benchmarks/export.py [--cell lstm] [--sizes 1x256 2x256] [--json PATH]
 
 Builds the network (untrained: speed does not depend on the weights' values),
 exports a SavedModel and float32 and dynamic-range int8 TFLite files into a
@@ -9,6 +9,11 @@ temporary folder, then times one `step` through the LiteRT signature runner
 interpreter's `invoke()` alone, without the runner's Python work) and the SavedModel's
 `generate` signature (greedy and sampled, batch 1), loaded with
 `tf.saved_model.load` as any TF program would.
+
+Beside them, the NumPy matrix-vector floor of the same weights (`common.matvec_floor`:
+one batch-1 `x @ W` per weight matrix per step): `of_floor` is `invoke()`'s time
+over the floor's, and `int8_vs_float32` the int8 `invoke()` time over the float32
+one at the same thread count (below 1: the quantised file is faster).
 """
 
 import argparse
@@ -21,7 +26,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from ai_edge_litert.interpreter import Interpreter  # noqa: E402
-from common import corpus_model, median_seconds, report  # noqa: E402
+from common import corpus_model, matvec_floor, median_seconds, report  # noqa: E402
 
 from keras_rnn_textgen.export.saved_model import write_saved_model
 from keras_rnn_textgen.export.signatures import ExportSignatures
@@ -71,66 +76,93 @@ def invoke_seconds(path: pathlib.Path, threads: int, calls: int) -> float:
     return median_seconds(run_invokes, repeats=7) / calls
 
 
+def tflite_rows(model, tokenizer, config, folder: pathlib.Path, calls: int) -> list[dict]:
+    """TFLite `step` rows of one model: float32 and dynamic int8 at 1 and 2 threads."""
+    metadata = ExportSignatures(model, tokenizer).metadata(config.cell, config.embedding_dim)
+    floor = median_seconds(matvec_floor(model, calls), repeats=7) / calls
+    rows, invokes = [], {}
+    for mode, content in convert_tflite(model, tokenizer, ("none", "dynamic")).items():
+        path = folder / tflite_filename(mode)
+        path.write_bytes(content)
+        for threads in (1, 2):
+            seconds = step_seconds(path, metadata, threads, calls)
+            invoke = invoke_seconds(path, threads, calls)
+            invokes[mode, threads] = invoke
+            rows.append(
+                {
+                    "artifact": f"TFLite step, {'float32' if mode == 'none' else 'int8'}",
+                    "threads": threads,
+                    "size_MB": round(len(content) / 1e6, 2),
+                    "us_per_step": round(seconds * 1e6, 1),
+                    "invoke_us": round(invoke * 1e6, 1),
+                    "chars_per_s": round(1 / seconds),
+                    "of_floor": round(invoke / floor, 2),
+                    "int8_vs_float32": (
+                        round(invoke / invokes["none", threads], 2) if mode == "dynamic" else ""
+                    ),
+                }
+            )
+    rows.append(
+        {
+            "artifact": "NumPy matvec floor",
+            "threads": "NumPy default",
+            "size_MB": round(config.parameter_count() * 4 / 1e6, 2),
+            "us_per_step": round(floor * 1e6, 1),
+            "chars_per_s": round(1 / floor),
+        }
+    )
+    return rows
+
+
+def saved_model_rows(model, tokenizer, folder: pathlib.Path, length: int) -> list[dict]:
+    """SavedModel `generate` rows: greedy and sampled at batch 1, loaded as any TF program."""
+    write_saved_model(model, tokenizer, folder / "saved_model")
+    generate = tf.saved_model.load(str(folder / "saved_model")).signatures["generate"]
+    rows = []
+    for name, temperature in (("greedy", 0.0), ("sampled, T=1", 1.0)):
+        seconds = median_seconds(
+            lambda t=temperature: generate(
+                prompts=tf.constant(["ROMEO:"]),
+                num_tokens=tf.constant(length),
+                temperature=tf.constant(t),
+                top_k=tf.constant(0),
+                seed=tf.constant(1, tf.int64),
+            ),
+            repeats=5,
+        )
+        rows.append(
+            {
+                "artifact": f"SavedModel generate, {name}",
+                "threads": "TF default",
+                "us_per_step": round(seconds / length * 1e6, 1),
+                "chars_per_s": round(length / seconds),
+            }
+        )
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cell", default="lstm")
-    parser.add_argument("--layers", type=int, default=2)
-    parser.add_argument("--units", type=int, default=256)
+    parser.add_argument("--sizes", nargs="+", default=["1x256", "2x256"], help="LAYERSxUNITS")
     parser.add_argument("--calls", type=int, default=2000, help="step calls per timing")
     parser.add_argument("--length", type=int, default=1000, help="characters per generate")
     parser.add_argument("--json")
     args = parser.parse_args()
 
-    tokenizer, config, model = corpus_model(args.cell, args.layers, args.units)
-    metadata = ExportSignatures(model, tokenizer).metadata(config.cell, config.embedding_dim)
     rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = pathlib.Path(tmp)
-        modes = ("none", "dynamic")
-        for mode, content in convert_tflite(model, tokenizer, modes).items():
-            path = folder / tflite_filename(mode)
-            path.write_bytes(content)
-            for threads in (1, 2):
-                seconds = step_seconds(path, metadata, threads, args.calls)
-                invoke = invoke_seconds(path, threads, args.calls)
-                rows.append(
-                    {
-                        "artifact": f"TFLite step, {'float32' if mode == 'none' else 'int8'}",
-                        "threads": threads,
-                        "size_MB": round(len(content) / 1e6, 2),
-                        "us_per_step": round(seconds * 1e6, 1),
-                        "invoke_us": round(invoke * 1e6, 1),
-                        "chars_per_s": round(1 / seconds),
-                    }
-                )
-        write_saved_model(model, tokenizer, folder / "saved_model")
-        generate = tf.saved_model.load(str(folder / "saved_model")).signatures["generate"]
-        for name, temperature in (("greedy", 0.0), ("sampled, T=1", 1.0)):
-            seconds = median_seconds(
-                lambda t=temperature: generate(
-                    prompts=tf.constant(["ROMEO:"]),
-                    num_tokens=tf.constant(args.length),
-                    temperature=tf.constant(t),
-                    top_k=tf.constant(0),
-                    seed=tf.constant(1, tf.int64),
-                ),
-                repeats=5,
-            )
-            rows.append(
-                {
-                    "artifact": f"SavedModel generate, {name}",
-                    "threads": "TF default",
-                    "size_MB": "",
-                    "us_per_step": round(seconds / args.length * 1e6, 1),
-                    "invoke_us": "",
-                    "chars_per_s": round(args.length / seconds),
-                }
-            )
-    print(
-        f"model: {config.cell} {config.layers}x{config.units}, embedding {config.embedding_dim}, "
-        f"vocab {config.vocab_size}"
-    )
-    report("export", rows, args.json)
+    for size in args.sizes:
+        layers, units = map(int, size.split("x"))
+        tokenizer, config, model = corpus_model(args.cell, layers, units)
+        print(f"== {config.cell} {size}, embedding {config.embedding_dim}", flush=True)
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = pathlib.Path(tmp)
+            found = tflite_rows(model, tokenizer, config, folder, args.calls)
+            found += saved_model_rows(model, tokenizer, folder, args.length)
+        rows += [{"model": f"{config.cell} {size}", **row} for row in found]
+    columns = ("model", "artifact", "threads", "size_MB", "us_per_step", "invoke_us")
+    columns += ("chars_per_s", "of_floor", "int8_vs_float32")
+    report("export", [{**{c: "" for c in columns}, **row} for row in rows], args.json)
 
 
 if __name__ == "__main__":

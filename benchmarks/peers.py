@@ -71,7 +71,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
-from common import report, round_robin_medians, size_configs  # noqa: E402
+from common import matvec_floor, report, round_robin_medians, size_configs  # noqa: E402
 from training import matmul_gflops, training_flops_per_token  # noqa: E402
 
 from keras_rnn_textgen.config import ModelConfig, TrainConfig  # noqa: E402
@@ -95,7 +95,10 @@ TORCH_LAYERS = {"lstm": "LSTM", "gru": "GRU"}
 def fit_model(config: ModelConfig, train: TrainConfig) -> keras.Model:
     """The compiled model `training.fit` starts a fresh run with, for `config` and `train`."""
     model = build_model(
-        config, seed=train.seed, fast=train.fast_rnn, mixed_precision=train.mixed_precision
+        config,
+        seed=train.seed,
+        fast=train.uses_fast_rnn(config),
+        mixed_precision=train.mixed_precision,
     )
     compile_model(model, train, config.level)
     return model
@@ -183,22 +186,6 @@ def torch_generate(net: "torch.nn.Module", prompt: list[int], length: int, seed:
     return tokens
 
 
-def matvec_floor(model: keras.Model, length: int):
-    """A function doing, `length` times, one batch-1 `x @ W` per weight matrix of `model`."""
-    matrices = []
-    for layer in recurrent_layers(model):
-        matrices += [layer.cell.kernel.numpy(), layer.cell.recurrent_kernel.numpy()]
-    matrices.append(model.get_layer("logits").kernel.numpy())
-    vectors = [np.ones((1, m.shape[0]), np.float32) for m in matrices]
-
-    def run():
-        for _ in range(length):
-            for x, w in zip(vectors, matrices):
-                _ = x @ w
-
-    return run
-
-
 def first_seconds(fn) -> tuple[float, object]:
     """Wall time of one call of `fn` and what it returned."""
     start = time.perf_counter()
@@ -208,7 +195,7 @@ def first_seconds(fn) -> tuple[float, object]:
 
 def compare_training(config, train, ids, args) -> tuple[list[dict], keras.Model, object]:
     """Training rows of one cell and size, the `fit default` model and the PyTorch network."""
-    other = dataclasses.replace(train, fast_rnn=not train.fast_rnn)
+    other = dataclasses.replace(train, fast_rnn=not train.uses_fast_rnn(config))
     runs = {"fit default": train, "--fast-rnn" if other.fast_rnn else "--no-fast-rnn": other}
     dataset = training_batches(ids, train, args.steps)
     tokens = args.steps * train.batch_size * train.seq_len

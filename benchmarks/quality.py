@@ -57,7 +57,9 @@ def main() -> None:
     parser.add_argument("--units", type=int, default=defaults.units)
     parser.add_argument("--level", choices=LEVEL_NAMES, default=defaults.level)
     parser.add_argument("--vocab-size", type=int, default=0, help="0: the level's default")
-    parser.add_argument("--fast-rnn", action="store_true")
+    parser.add_argument(
+        "--fast-rnn", action=argparse.BooleanOptionalAction, help="default: as fit chooses"
+    )
     parser.add_argument("--stateful", action="store_true", help="truncated BPTT, as fit --stateful")
     parser.add_argument("--json")
     args = parser.parse_args()
@@ -73,7 +75,8 @@ def main() -> None:
         units=args.units,
         level=args.level,
     )
-    model = build_model(config, seed=train.seed, fast=train.fast_rnn)
+    fast = train.uses_fast_rnn(config)
+    model = build_model(config, seed=train.seed, fast=fast)
     compile_model(model, train, args.level)
     stop = StopAfter(args.seconds)
     train_ids = tokenizer.encode(train_text)
@@ -88,7 +91,7 @@ def main() -> None:
     rows = [
         {
             "model": f"{config.cell} {config.layers}x{config.units}"
-            + (" fast" if args.fast_rnn else "")
+            + (" fast" if fast else "")
             + (" stateful" if args.stateful else ""),
             "level": args.level,
             "vocab_size": tokenizer.vocab_size,

@@ -19,6 +19,8 @@ STRATEGY_NAMES = ("auto", "one", "mirrored", "multiworker", "tpu")
 DOCUMENT_MODES = ("text", "lines")
 # How the learning rate moves over a fit (see training/schedule.py).
 LR_SCHEDULES = ("cosine", "plateau")
+# The fast layers win on CPU from this many stacked layers on (`benchmarks/peers.py`).
+FAST_RNN_MIN_LAYERS = 2
 # Fields added after model folders were first written, with the value those folders used.
 TRAIN_FIELDS_BEFORE = {"lr_schedule": "plateau"}
 
@@ -87,6 +89,8 @@ def _check_fields(config: Any) -> None:
         elif field.type is float:
             ok, kind = real, "a number"
             value = float(value) if ok else value
+        elif field.type == bool | None:  # None: the default chosen for the model
+            ok, kind = value is None or isinstance(value, bool), "true, false or null"
         elif field.type is str:
             ok, kind = isinstance(value, str), "a string"
         else:  # tuple[float, ...]
@@ -227,10 +231,13 @@ class TrainConfig:
     jit_compile: bool = _option(
         False, "Compile the training step with XLA.", flag="--jit", negatable=True
     )
-    fast_rnn: bool = _option(
-        False,
-        "Train LSTM/GRU with the hand-written CPU gradient (models/fast_rnn.py).",
+    fast_rnn: bool | None = _option(
+        None,
+        "Train LSTM/GRU with the hand-written CPU gradient (models/fast_rnn.py). Default: on "
+        f"for stacks of {FAST_RNN_MIN_LAYERS} or more layers, where it is faster "
+        "(`python cli.py bench`).",
         negatable=True,
+        show_default=False,
     )
     mixed_precision: bool = _option(
         False, "Compute in float16 with float32 weights and output layer (for GPUs)."
@@ -265,6 +272,17 @@ class TrainConfig:
         "Carry the states from each batch into the next, each row continuing its stretch of "
         "text (truncated BPTT); reset every epoch.",
     )
+
+    def uses_fast_rnn(self, model: ModelConfig) -> bool:
+        """Whether `model` trains with the fast layers: `fast_rnn`, or by default where they win.
+
+        Example:
+            >>> TrainConfig().uses_fast_rnn(ModelConfig(layers=2))
+            True
+        """
+        if self.fast_rnn is not None:
+            return self.fast_rnn
+        return CELLS[model.cell].fast and model.layers >= FAST_RNN_MIN_LAYERS
 
     def __post_init__(self) -> None:
         _check_fields(self)

@@ -18,7 +18,7 @@ BENCHMARKS = {
     "training": ([], ["--cells", "lstm", "--sizes", "1x128", "--steps", "5", "--repeats", "1"]),
     "generation": ([], ["--length", "300", "--repeats", "2"]),
     "sampling_overhead": ([], ["--steps", "20"]),  # samples at the epoch end
-    "export": ([], ["--calls", "200", "--length", "100"]),
+    "export": ([], ["--sizes", "1x128", "--calls", "200", "--length", "100"]),
     "memory": ([], ["--megabytes", "10"]),
     "quality": ([], ["--seconds", "20"]),
     "peers": (

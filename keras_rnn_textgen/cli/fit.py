@@ -24,7 +24,7 @@ def config_options(*classes: type):
             flag = meta["flag"] or "--" + field.name.replace("_", "-")
             kwargs = {"default": field.default, "help": meta["help"]}
             kwargs["show_default"] = meta["show_default"]
-            if field.type is bool and meta["negatable"]:
+            if field.type in (bool, bool | None) and meta["negatable"]:
                 flag = f"{flag}/--no-{flag[2:]}"
             elif field.type is bool:
                 kwargs.update(is_flag=True, show_default=False)

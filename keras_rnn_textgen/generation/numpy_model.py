@@ -123,7 +123,7 @@ class NumpyCharModel:
         model, training = record["model"], record["training"]
         if record.get("format_version") != FORMAT_VERSION or model["level"] != "char":
             raise NotForNumpy("not a char-level model of this format")
-        if model["cell"] not in CELL_STEPS or training.get("fast_rnn"):
+        if model["cell"] not in CELL_STEPS:
             raise NotForNumpy(f"cell {model['cell']!r}")
         layers, units, vocab_size = model["layers"], model["units"], model["vocab_size"]
         if not all(type(v) is int and v > 0 for v in (layers, units, vocab_size)):

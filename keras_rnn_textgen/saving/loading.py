@@ -85,7 +85,7 @@ def read_model_folder(
     model = build_model(
         model_config,
         seed=train_config.seed,
-        fast=training is not None and run.fast_rnn,
+        fast=training is not None and run.uses_fast_rnn(model_config),
         mixed_precision=training is not None and run.mixed_precision,
     )
     compile_model(model, run, model_config.level)

@@ -87,7 +87,7 @@ def new_model(
         model = build_model(
             model_config,
             seed=train_config.seed,
-            fast=train_config.fast_rnn,
+            fast=train_config.uses_fast_rnn(model_config),
             mixed_precision=train_config.mixed_precision,
         )
         compile_model(model, train_config, model_config.level)

@@ -98,11 +98,11 @@ def test_resume_ends_where_an_uninterrupted_run_ends(tmp_path, lr_schedule):
     def ctrl_c(sample: str) -> None:
         raise KeyboardInterrupt  # as Python's SIGINT handler does, after epoch 1 is saved
 
-    options = {"output": tmp_path, "name": "part", "verbose": 0}
+    folder = {"output": tmp_path, "name": "part", "verbose": 0}
     with pytest.raises(TrainingInterrupted):
-        fit([corpus], ModelConfig(**TINY_MODEL), train, print_fn=ctrl_c, **options)
+        fit([corpus], ModelConfig(**TINY_MODEL), train, print_fn=ctrl_c, **folder)
     assert read_config(tmp_path / "part")["progress"]["epochs_completed"] == 1
-    resumed = fit([corpus], train_config=train, resume=True, **options)
+    resumed = fit([corpus], train_config=train, resume=True, **folder)
     assert resumed.epochs_completed == 3
     a = read_history(full.folder / "history.csv")
     b = read_history(resumed.folder / "history.csv")
