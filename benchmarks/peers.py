@@ -99,6 +99,7 @@ def fit_model(config: ModelConfig, train: TrainConfig) -> keras.Model:
         seed=train.seed,
         fast=train.uses_fast_rnn(config),
         mixed_precision=train.mixed_precision,
+        train=True,
     )
     compile_model(model, train, config.level)
     return model

@@ -76,7 +76,7 @@ def main() -> None:
         level=args.level,
     )
     fast = train.uses_fast_rnn(config)
-    model = build_model(config, seed=train.seed, fast=fast)
+    model = build_model(config, seed=train.seed, fast=fast, train=True)
     compile_model(model, train, args.level)
     stop = StopAfter(args.seconds)
     train_ids = tokenizer.encode(train_text)

@@ -36,7 +36,7 @@ def main() -> None:
     tokenizer = CharTokenizer.from_text(text)
     train = TrainConfig()
     config = ModelConfig(vocab_size=tokenizer.vocab_size)
-    model = build_model(config, seed=train.seed)
+    model = build_model(config, seed=train.seed, train=True)
     compile_model(model, train)
     ids = tokenizer.tokenize(text)
     dataset = training_dataset(ids, train.seq_len, train.batch_size, train.seed)

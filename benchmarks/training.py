@@ -81,7 +81,7 @@ def main() -> None:
         options = [(False, False), (False, True)]
         options += [(True, True)] if CELLS[cell].fast else []
         for fast, jit in options:
-            model = build_model(config, fast=fast)
+            model = build_model(config, fast=fast, train=True)
             compile_model(model, TrainConfig(jit_compile=jit))
             model.fit(dataset, steps_per_epoch=2, epochs=1, verbose=0, shuffle=False)
             variants[fast, jit] = model

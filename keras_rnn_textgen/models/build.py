@@ -6,6 +6,7 @@ import keras
 
 from keras_rnn_textgen.cells import CELLS
 from keras_rnn_textgen.config import ModelConfig
+from keras_rnn_textgen.models.embedding import dense_gradient
 from keras_rnn_textgen.models.fast_rnn import accelerate
 
 logger = logging.getLogger(__name__)
@@ -15,7 +16,7 @@ CELL_LAYERS = {name: getattr(keras.layers, cell.title) for name, cell in CELLS.i
 
 
 def _layers(
-    config: ModelConfig, seed: int, fast: bool, mixed_precision: bool
+    config: ModelConfig, seed: int, fast: bool, mixed_precision: bool, train: bool
 ) -> list[keras.layers.Layer]:
     """The model's layers in order, each with a stable name and its own seed."""
     if config.recurrent_dropout > 0:
@@ -26,15 +27,14 @@ def _layers(
         )
     # Mixed precision computes in float16 and keeps float32 weights (GPU speed-up).
     policy = "mixed_float16" if mixed_precision else "float32"
-    layers: list[keras.layers.Layer] = [
-        keras.layers.Embedding(
-            config.vocab_size,
-            config.embedding_dim,
-            embeddings_initializer=keras.initializers.RandomUniform(-0.05, 0.05, seed=seed),
-            dtype=policy,
-            name="embedding",
-        )
-    ]
+    embedding = keras.layers.Embedding(
+        config.vocab_size,
+        config.embedding_dim,
+        embeddings_initializer=keras.initializers.RandomUniform(-0.05, 0.05, seed=seed),
+        dtype=policy,
+        name="embedding",
+    )
+    layers: list[keras.layers.Layer] = [dense_gradient(embedding) if train else embedding]
     for i in range(config.layers):
         layer_seed = seed + 10 * (i + 1)
         rnn = CELL_LAYERS[config.cell](
@@ -66,7 +66,11 @@ def _layers(
 
 
 def build_model(
-    config: ModelConfig, seed: int = 0, fast: bool = False, mixed_precision: bool = False
+    config: ModelConfig,
+    seed: int = 0,
+    fast: bool = False,
+    mixed_precision: bool = False,
+    train: bool = False,
 ) -> keras.Model:
     """Builds Embedding -> N recurrent layers -> Dense logits.
 
@@ -80,6 +84,8 @@ def build_model(
             the same weights as the Keras layers (see `fast_rnn.py`).
         mixed_precision: compute in float16 with float32 weights and a float32
             output layer; the weights load into a float32 model unchanged.
+        train: build for training: the embedding table's gradient comes dense
+            (`embedding.dense_gradient`), as Adam needs; the layers are the same.
 
     Example:
         >>> model = build_model(ModelConfig(vocab_size=67, cell="gru", layers=1))
@@ -88,7 +94,7 @@ def build_model(
     """
     if config.vocab_size <= 0:
         raise ValueError(f"`vocab_size` must be set before building, got {config.vocab_size}")
-    layers = _layers(config, seed, fast, mixed_precision)
+    layers = _layers(config, seed, fast, mixed_precision, train)
     inputs = keras.Input(shape=(None,), dtype="int32", name="token_ids")
     name = config.default_name
     if config.api == "sequential":

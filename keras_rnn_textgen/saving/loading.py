@@ -87,6 +87,7 @@ def read_model_folder(
         seed=train_config.seed,
         fast=training is not None and run.uses_fast_rnn(model_config),
         mixed_precision=training is not None and run.mixed_precision,
+        train=training is not None,
     )
     compile_model(model, run, model_config.level)
     model.optimizer.build(model.trainable_variables)

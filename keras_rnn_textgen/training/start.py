@@ -89,6 +89,7 @@ def new_model(
             seed=train_config.seed,
             fast=train_config.uses_fast_rnn(model_config),
             mixed_precision=train_config.mixed_precision,
+            train=True,
         )
         compile_model(model, train_config, model_config.level)
         # Built now, so the first save holds the optimizer's (zero) state as every later one.
