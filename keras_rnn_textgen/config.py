@@ -234,8 +234,8 @@ class TrainConfig:
     fast_rnn: bool | None = _option(
         None,
         "Train LSTM/GRU with the hand-written CPU gradient (models/fast_rnn.py). Default: on "
-        f"for stacks of {FAST_RNN_MIN_LAYERS} or more layers, where it is faster "
-        "(`python cli.py bench`).",
+        f"for stacks of {FAST_RNN_MIN_LAYERS} or more layers on one machine, where it is "
+        "faster (`python cli.py bench`).",
         negatable=True,
         show_default=False,
     )
@@ -282,7 +282,9 @@ class TrainConfig:
         """
         if self.fast_rnn is not None:
             return self.fast_rnn
-        return CELLS[model.cell].fast and model.layers >= FAST_RNN_MIN_LAYERS
+        # Measured on one machine only; a strategy over several devices keeps Keras's layers.
+        one_machine = self.strategy in ("auto", "one")
+        return one_machine and CELLS[model.cell].fast and model.layers >= FAST_RNN_MIN_LAYERS
 
     def __post_init__(self) -> None:
         _check_fields(self)

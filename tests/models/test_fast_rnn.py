@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from keras_rnn_textgen.config import ModelConfig, TrainConfig
 from keras_rnn_textgen.models.fast_rnn import accelerate
 
 CLASSES = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
@@ -121,3 +122,18 @@ def test_model_trained_fast_loads_into_keras_layers_with_same_results(tmp_path):
     val_text = (result.folder / "validation_sample.txt").read_text(encoding="utf-8")
     measured = lm.evaluate(val_text)
     assert measured["perplexity"] == pytest.approx(result.metrics["val_perplexity"], rel=1e-4)
+
+
+@pytest.mark.parametrize(
+    "model, train, fast",
+    [
+        ({"layers": 1}, {}, False),
+        ({"layers": 2}, {}, True),
+        ({"layers": 2, "cell": "simple_rnn"}, {}, False),
+        ({"layers": 2}, {"strategy": "multiworker"}, False),
+        ({"layers": 1}, {"fast_rnn": True}, True),
+        ({"layers": 3}, {"fast_rnn": False}, False),
+    ],
+)
+def test_fit_uses_the_fast_layers_by_default_for_stacks_on_one_machine(model, train, fast):
+    assert TrainConfig(**train).uses_fast_rnn(ModelConfig(**model)) is fast
