@@ -21,6 +21,11 @@ BENCHMARKS = {
     "export": ([], ["--sizes", "1x128", "--calls", "200", "--length", "100"]),
     "memory": ([], ["--megabytes", "10"]),
     "quality": ([], ["--seconds", "20"]),
+    # `--recipe=...`: the value starts with a dash.
+    "recipes": (
+        [],
+        ["--recipe=--layers 1 --units 16 --embedding-dim 8 --epochs 1 --steps-per-epoch 3"],
+    ),
     "peers": (
         [],
         ["--cells", "lstm", "--sizes", "1x64", "--steps", "2", "--repeats", "1", "--warmup", "1"]
