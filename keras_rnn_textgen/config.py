@@ -19,8 +19,9 @@ STRATEGY_NAMES = ("auto", "one", "mirrored", "multiworker", "tpu")
 DOCUMENT_MODES = ("text", "lines")
 # How the learning rate moves over a fit (see training/schedule.py).
 LR_SCHEDULES = ("cosine", "plateau")
-# The fast layers win on CPU from this many stacked layers on (`benchmarks/peers.py`).
-FAST_RNN_MIN_LAYERS = 2
+# The fast layers win on CPU from this many units on (`benchmarks/peers.py`); below it the
+# seconds of their XLA compilation outweigh what they save.
+FAST_RNN_MIN_UNITS = 128
 # Fields added after model folders were first written, with the value those folders used.
 TRAIN_FIELDS_BEFORE = {"lr_schedule": "plateau"}
 
@@ -133,10 +134,10 @@ class ModelConfig:
         cli=False,
     )
     cell: str = _option("lstm", "The recurrent cell.", choices=CELL_NAMES)
-    layers: int = _option(1, "Stacked recurrent layers.")
+    layers: int = _option(2, "Stacked recurrent layers.")
     units: int = _option(256, "Units per recurrent layer.")
     embedding_dim: int = _option(64, "Size of the token embedding.")
-    dropout: float = _option(0.0, "Dropout between layers.")
+    dropout: float = _option(0.2, "Dropout after each recurrent layer.")
     recurrent_dropout: float = _option(
         0.0, "Dropout on the recurrent state (disables cuDNN on GPU)."
     )
@@ -209,7 +210,7 @@ class TrainConfig:
 
     seq_len: int = _option(100, "Tokens per training window (backpropagation through time).")
     batch_size: int = _option(64, "Windows per batch (the global batch under a strategy).")
-    epochs: int = _option(8, "Epochs in all, counting those of resumed runs.")
+    epochs: int = _option(10, "Epochs in all, counting those of resumed runs.")
     steps_per_epoch: int = _option(0, "Batches per epoch; 0 is one pass over the text.")
     learning_rate: float = _option(5e-3, "Adam's initial learning rate.")
     lr_schedule: str = _option(
@@ -234,8 +235,8 @@ class TrainConfig:
     fast_rnn: bool | None = _option(
         None,
         "Train LSTM/GRU with the hand-written CPU gradient (models/fast_rnn.py). Default: on "
-        f"for stacks of {FAST_RNN_MIN_LAYERS} or more layers on one machine, where it is "
-        "faster (`python cli.py bench`).",
+        f"for {FAST_RNN_MIN_UNITS} or more units on one machine, where it is faster "
+        "(`python cli.py bench`).",
         negatable=True,
         show_default=False,
     )
@@ -277,14 +278,14 @@ class TrainConfig:
         """Whether `model` trains with the fast layers: `fast_rnn`, or by default where they win.
 
         Example:
-            >>> TrainConfig().uses_fast_rnn(ModelConfig(layers=2))
+            >>> TrainConfig().uses_fast_rnn(ModelConfig(units=256))
             True
         """
         if self.fast_rnn is not None:
             return self.fast_rnn
         # Measured on one machine only; a strategy over several devices keeps Keras's layers.
         one_machine = self.strategy in ("auto", "one")
-        return one_machine and CELLS[model.cell].fast and model.layers >= FAST_RNN_MIN_LAYERS
+        return one_machine and CELLS[model.cell].fast and model.units >= FAST_RNN_MIN_UNITS
 
     def __post_init__(self) -> None:
         _check_fields(self)

@@ -38,7 +38,7 @@ class Inspection:
         seq_len: tokens per training window (states beyond it were never trained).
 
     Example:
-        >>> result = inspect_text(load("saved_models/lstm-1x256"), "ROMEO:\\n", gate="forget")
+        >>> result = inspect_text(load("saved_models/lstm-2x256"), "ROMEO:\\n", gate="forget")
         >>> write_text(pathlib.Path("forget.html"), render_html(result))
     """
 

@@ -6,6 +6,7 @@ import keras
 
 from keras_rnn_textgen.cells import CELLS
 from keras_rnn_textgen.config import ModelConfig
+from keras_rnn_textgen.models.dropout import philox_dropout
 from keras_rnn_textgen.models.embedding import dense_gradient
 from keras_rnn_textgen.models.fast_rnn import accelerate
 
@@ -49,11 +50,10 @@ def _layers(
         )
         layers.append(accelerate(rnn) if fast and CELLS[config.cell].fast else rnn)
         if config.dropout > 0:
-            layers.append(
-                keras.layers.Dropout(
-                    config.dropout, seed=layer_seed + 3, dtype=policy, name=f"dropout_{i}"
-                )
+            dropout = keras.layers.Dropout(
+                config.dropout, seed=layer_seed + 3, dtype=policy, name=f"dropout_{i}"
             )
+            layers.append(philox_dropout(dropout) if train else dropout)
     layers.append(
         keras.layers.Dense(
             config.vocab_size,
@@ -85,7 +85,9 @@ def build_model(
         mixed_precision: compute in float16 with float32 weights and a float32
             output layer; the weights load into a float32 model unchanged.
         train: build for training: the embedding table's gradient comes dense
-            (`embedding.dense_gradient`), as Adam needs; the layers are the same.
+            (`embedding.dense_gradient`), as Adam needs, and dropout masks are drawn
+            with Philox (`dropout.philox_dropout`), fast under XLA; the layers
+            are the same.
 
     Example:
         >>> model = build_model(ModelConfig(vocab_size=67, cell="gru", layers=1))

@@ -251,7 +251,7 @@ def test_training_memory_is_checked_with_the_vocabulary_once_known():
 @pytest.mark.parametrize(
     "option, value, message",
     [
-        ("--units", "1000000000", "`units` 1000000000 with `layers` 1"),
+        ("--units", "1000000000", "`units` 1000000000 with `layers` 2"),
         ("--layers", "1000", "`layers` must be in [1, 64], got 1000"),
         ("--embedding-dim", "3000000000", "`embedding_dim` 3000000000 make"),
     ],

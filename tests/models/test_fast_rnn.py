@@ -127,13 +127,14 @@ def test_model_trained_fast_loads_into_keras_layers_with_same_results(tmp_path):
 @pytest.mark.parametrize(
     "model, train, fast",
     [
-        ({"layers": 1}, {}, False),
-        ({"layers": 2}, {}, True),
-        ({"layers": 2, "cell": "simple_rnn"}, {}, False),
-        ({"layers": 2}, {"strategy": "multiworker"}, False),
-        ({"layers": 1}, {"fast_rnn": True}, True),
-        ({"layers": 3}, {"fast_rnn": False}, False),
+        ({"units": 256, "layers": 1}, {}, True),
+        ({"units": 128}, {}, True),
+        ({"units": 64}, {}, False),
+        ({"units": 256, "cell": "simple_rnn"}, {}, False),
+        ({"units": 256}, {"strategy": "multiworker"}, False),
+        ({"units": 16}, {"fast_rnn": True}, True),
+        ({"units": 512}, {"fast_rnn": False}, False),
     ],
 )
-def test_fit_uses_the_fast_layers_by_default_for_stacks_on_one_machine(model, train, fast):
+def test_fit_uses_the_fast_layers_by_default_from_128_units_on_one_machine(model, train, fast):
     assert TrainConfig(**train).uses_fast_rnn(ModelConfig(**model)) is fast
