@@ -2,10 +2,15 @@
 
 import dataclasses
 import math
-import numbers
 from typing import Any
 
 from keras_rnn_textgen.cells import CELL_NAMES, CELLS
+from keras_rnn_textgen.config_fields import (
+    check_fields,
+    check_fraction,
+    check_positive,
+    option,
+)
 from keras_rnn_textgen.generation.config import GenerationConfig
 from keras_rnn_textgen.levels import LEVEL_NAMES
 from keras_rnn_textgen.saving.steps import MAX_STEP_CHECKPOINTS
@@ -37,89 +42,6 @@ MAX_PARAMETERS = 2**31 - 1
 MIN_VOCAB_SIZE = 3
 
 
-def _option(
-    default: Any,
-    help: str,
-    *,
-    flag: str = "",
-    choices: tuple[str, ...] = (),
-    cli: bool = True,
-    negatable: bool = False,
-    show_default: bool = True,
-) -> Any:
-    """A config field that is also a `fit` option: its help, flag and choices live here once.
-
-    Args:
-        default: the field's default, also the option's.
-        help: what the field means; `python cli.py fit --help` shows it.
-        flag: the option's name when it is not `--` plus the field's name with dashes.
-        choices: the allowed values, checked by the dataclass and offered by the CLI.
-        cli: False for fields `fit` fills in itself.
-        negatable: a boolean option with a `--no-` form (otherwise a plain flag).
-        show_default: whether `--help` shows the default.
-    """
-    metadata = {
-        "help": help,
-        "flag": flag,
-        "choices": choices,
-        "cli": cli,
-        "negatable": negatable,
-        "show_default": show_default,
-    }
-    return dataclasses.field(default=default, metadata=metadata)
-
-
-def _check_positive(name: str, value: int) -> None:
-    if value <= 0:
-        raise ValueError(f"`{name}` must be a positive integer, got {value!r}")
-
-
-def _check_fields(config: Any) -> None:
-    """Refuses values of the wrong type (JSON gives 1.5 or "8" as easily as 8) or choice.
-
-    Ints stay ints and numbers become floats where the field is a float.
-    """
-    for field in dataclasses.fields(config):
-        value = getattr(config, field.name)
-        real = isinstance(value, numbers.Real) and not isinstance(value, bool)
-        if field.type is bool:
-            ok, kind = isinstance(value, bool), "true or false"
-        elif field.type is int:
-            ok, kind = real and isinstance(value, numbers.Integral), "an integer"
-            value = int(value) if ok else value
-        elif field.type is float:
-            ok, kind = real, "a number"
-            value = float(value) if ok else value
-        elif field.type == bool | None:  # None: the default chosen for the model
-            ok, kind = value is None or isinstance(value, bool), "true, false or null"
-        elif field.type is str:
-            ok, kind = isinstance(value, str), "a string"
-        else:  # tuple[float, ...]
-            ok = isinstance(value, (list, tuple)) and all(
-                isinstance(v, numbers.Real) and not isinstance(v, bool) for v in value
-            )
-            kind = "a list of numbers"
-            value = tuple(map(float, value)) if ok else value
-        if not ok:
-            raise ValueError(f"`{field.name}` must be {kind}, got {value!r}")
-        if field.metadata.get("choices"):
-            _check_choice(field.name, value, field.metadata["choices"])
-        object.__setattr__(config, field.name, value)
-
-
-def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise ValueError(f"`{name}` must be one of {sorted(choices)}, got {value!r}")
-
-
-def _check_fraction(name: str, value: float, *, low_open: bool, high_open: bool) -> None:
-    low_ok = value > 0 if low_open else value >= 0
-    high_ok = value < 1 if high_open else value <= 1
-    if not (math.isfinite(value) and low_ok and high_ok):
-        interval = f"{'(' if low_open else '['}0, 1{')' if high_open else ']'}"
-        raise ValueError(f"`{name}` must be in {interval}, got {value!r}")
-
-
 @dataclasses.dataclass(frozen=True)
 class ModelConfig:
     """Architecture of a recurrent language model; each field is one `fit` option.
@@ -128,45 +50,45 @@ class ModelConfig:
         >>> ModelConfig(vocab_size=67, cell="gru", layers=1, units=128)
     """
 
-    vocab_size: int = _option(
+    vocab_size: int = option(
         0,
         "Number of token ids, reserved ids included; 0 until the tokenizer is built.",
         cli=False,
     )
-    cell: str = _option("lstm", "The recurrent cell.", choices=CELL_NAMES)
-    layers: int = _option(2, "Stacked recurrent layers.")
-    units: int = _option(256, "Units per recurrent layer.")
-    embedding_dim: int = _option(64, "Size of the token embedding.")
-    dropout: float = _option(0.2, "Dropout after each recurrent layer.")
-    recurrent_dropout: float = _option(
+    cell: str = option("lstm", "The recurrent cell.", choices=CELL_NAMES)
+    layers: int = option(2, "Stacked recurrent layers.")
+    units: int = option(256, "Units per recurrent layer.")
+    embedding_dim: int = option(64, "Size of the token embedding.")
+    dropout: float = option(0.2, "Dropout after each recurrent layer.")
+    recurrent_dropout: float = option(
         0.0, "Dropout on the recurrent state (disables cuDNN on GPU)."
     )
-    api: str = _option(
+    api: str = option(
         "sequential", "Build the Keras Sequential or functional form.", choices=API_NAMES
     )
-    level: str = _option(
+    level: str = option(
         "char",
         "What a token is: a character, a word (or punctuation mark), or a WordPiece subword.",
         choices=LEVEL_NAMES,
     )
-    vocab_limit: int = _option(
+    vocab_limit: int = option(
         0,
         "word: most frequent tokens kept; subword: pieces learned; 0: 8000 / 2000.",
         flag="--vocab-size",
     )
 
     def __post_init__(self) -> None:
-        _check_fields(self)
+        check_fields(self)
         if self.vocab_limit < 0:
             raise ValueError(
                 f"`vocab_size` must be >= 0 (0: the level's default), got {self.vocab_limit!r}"
             )
         for name in ("layers", "units", "embedding_dim"):
-            _check_positive(name, getattr(self, name))
+            check_positive(name, getattr(self, name))
         if self.vocab_size < 0:
             raise ValueError(f"`vocab_size` must be >= 0, got {self.vocab_size!r}")
-        _check_fraction("dropout", self.dropout, low_open=False, high_open=True)
-        _check_fraction("recurrent_dropout", self.recurrent_dropout, low_open=False, high_open=True)
+        check_fraction("dropout", self.dropout, low_open=False, high_open=True)
+        check_fraction("recurrent_dropout", self.recurrent_dropout, low_open=False, high_open=True)
         if self.layers > MAX_LAYERS:
             raise ValueError(f"`layers` must be in [1, {MAX_LAYERS}], got {self.layers!r}")
         if self.parameter_count() > MAX_PARAMETERS:
@@ -208,31 +130,31 @@ class TrainConfig:
         >>> TrainConfig(seq_len=100, batch_size=64, epochs=3)
     """
 
-    seq_len: int = _option(100, "Tokens per training window (backpropagation through time).")
-    batch_size: int = _option(64, "Windows per batch (the global batch under a strategy).")
-    epochs: int = _option(10, "Epochs in all, counting those of resumed runs.")
-    steps_per_epoch: int = _option(0, "Batches per epoch; 0 is one pass over the text.")
-    learning_rate: float = _option(5e-3, "Adam's initial learning rate.")
-    lr_schedule: str = _option(
+    seq_len: int = option(100, "Tokens per training window (backpropagation through time).")
+    batch_size: int = option(64, "Windows per batch (the global batch under a strategy).")
+    epochs: int = option(10, "Epochs in all, counting those of resumed runs.")
+    steps_per_epoch: int = option(0, "Batches per epoch; 0 is one pass over the text.")
+    learning_rate: float = option(5e-3, "Adam's initial learning rate.")
+    lr_schedule: str = option(
         "cosine",
         "cosine: decay the learning rate along a half cosine over all the epochs; plateau: "
         "halve it after each epoch that does not improve validation loss.",
         choices=LR_SCHEDULES,
     )
-    clipnorm: float = _option(1.0, "Gradient norm clipping; 0 turns it off.")
-    validation_split: float = _option(0.1, "Fraction of the text, from its end, held out.")
-    sample_every: int = _option(100, "Steps between samples; 0 turns sampling off.")
-    sample_length: int = _option(GenerationConfig.length, "Tokens generated per sample.")
-    sample_temperatures: tuple[float, ...] = _option(
+    clipnorm: float = option(1.0, "Gradient norm clipping; 0 turns it off.")
+    validation_split: float = option(0.1, "Fraction of the text, from its end, held out.")
+    sample_every: int = option(100, "Steps between samples; 0 turns sampling off.")
+    sample_length: int = option(GenerationConfig.length, "Tokens generated per sample.")
+    sample_temperatures: tuple[float, ...] = option(
         (0.5, 1.0), "Temperature of a sample (repeatable).", flag="--sample-temperature"
     )
-    sample_prompt: str = _option("", "Text the samples start from.", show_default=False)
-    patience: int = _option(3, "Epochs without improvement before early stopping.")
-    seed: int = _option(0, "Seed of weight initialisation, data order and sampling.")
-    jit_compile: bool = _option(
+    sample_prompt: str = option("", "Text the samples start from.", show_default=False)
+    patience: int = option(3, "Epochs without improvement before early stopping.")
+    seed: int = option(0, "Seed of weight initialisation, data order and sampling.")
+    jit_compile: bool = option(
         False, "Compile the training step with XLA.", flag="--jit", negatable=True
     )
-    fast_rnn: bool | None = _option(
+    fast_rnn: bool | None = option(
         None,
         "Train LSTM/GRU with the hand-written CPU gradient (models/fast_rnn.py). Default: on "
         f"for {FAST_RNN_MIN_UNITS} or more units on one machine, where it is faster "
@@ -240,35 +162,35 @@ class TrainConfig:
         negatable=True,
         show_default=False,
     )
-    mixed_precision: bool = _option(
+    mixed_precision: bool = option(
         False, "Compute in float16 with float32 weights and output layer (for GPUs)."
     )
-    tensorboard: bool = _option(False, "Also write TensorBoard logs (logs/).")
-    strategy: str = _option(
+    tensorboard: bool = option(False, "Also write TensorBoard logs (logs/).")
+    strategy: str = option(
         "auto",
         "tf.distribute strategy: auto mirrors over several GPUs; multiworker reads TF_CONFIG.",
         choices=STRATEGY_NAMES,
     )
-    tpu: str = _option(
+    tpu: str = option(
         "",
         "TPU name or grpc:// address for --strategy tpu. Default: this machine's TPU.",
         show_default=False,
     )
-    checkpoint_every: int = _option(
+    checkpoint_every: int = option(
         0, "Steps between mid-epoch training checkpoints (multiworker); 0: none."
     )
-    keep_every: int = _option(
+    keep_every: int = option(
         0,
         f"Keep the weights every N steps in steps/ (at most {MAX_STEP_CHECKPOINTS} files, "
         "thinned evenly), for `generate --step`; 0: none.",
     )
-    documents: str = _option(
+    documents: str = option(
         "text",
         "lines: each non-empty line is a text of its own (names, titles); generation stops "
         "at its end.",
         choices=DOCUMENT_MODES,
     )
-    stateful: bool = _option(
+    stateful: bool = option(
         False,
         "Carry the states from each batch into the next, each row continuing its stretch of "
         "text (truncated BPTT); reset every epoch.",
@@ -288,7 +210,7 @@ class TrainConfig:
         return one_machine and CELLS[model.cell].fast and model.units >= FAST_RNN_MIN_UNITS
 
     def __post_init__(self) -> None:
-        _check_fields(self)
+        check_fields(self)
         if self.tpu and self.strategy != "tpu":
             raise ValueError(f"`tpu` is used with `strategy` 'tpu' only, got {self.strategy!r}")
         if self.checkpoint_every and self.strategy != "multiworker":
@@ -297,7 +219,7 @@ class TrainConfig:
                 f"strategies save at epoch ends), got {self.strategy!r}"
             )
         for name in ("seq_len", "batch_size", "epochs", "patience"):
-            _check_positive(name, getattr(self, name))
+            check_positive(name, getattr(self, name))
         for name in (
             "steps_per_epoch",
             "sample_every",
@@ -311,7 +233,7 @@ class TrainConfig:
             raise ValueError(f"`learning_rate` must be > 0, got {self.learning_rate!r}")
         if not (self.clipnorm >= 0 and math.isfinite(self.clipnorm)):
             raise ValueError(f"`clipnorm` must be >= 0, got {self.clipnorm!r}")
-        _check_fraction("validation_split", self.validation_split, low_open=True, high_open=True)
+        check_fraction("validation_split", self.validation_split, low_open=True, high_open=True)
         for t in self.sample_temperatures:
             if not (t > 0 and math.isfinite(t)):
                 raise ValueError(f"`sample_temperatures` must be > 0, got {t!r}")

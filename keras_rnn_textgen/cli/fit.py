@@ -12,7 +12,7 @@ from keras_rnn_textgen.config import ModelConfig, TrainConfig
 def config_options(*classes: type):
     """Adds one click option per field of the config dataclasses, from the fields themselves.
 
-    The field's metadata (`config._option`) gives the help, flag and choices,
+    The field's metadata (`config_fields.option`) gives the help, flag and choices,
     and its default is the option's, so `fit --help`, the defaults and the
     dataclass's checks cannot drift apart.
     """

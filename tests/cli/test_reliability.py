@@ -51,9 +51,10 @@ STOP_SECONDS = 8
 def train_args(epochs: int, steps: int) -> str:
     """`fit` options of a tiny LSTM (seq_len 16, batch 4), no sampling, no early stop."""
     return (
-        "--cell lstm --layers 1 --units 16 --embedding-dim 8 --seq-len 16 --batch-size 4 "
+        "--cell lstm --layers 1 --dropout 0 --units 16 --embedding-dim 8 --seq-len 16 "
+        "--batch-size 4 "
         f"--validation-split 0.2 --epochs {epochs} --steps-per-epoch {steps} "
-        "--sample-every 0 --patience 1000 --no-jit"
+        "--sample-every 0 --patience 1000 --no-jit --lr-schedule plateau"
     )
 
 
@@ -454,6 +455,9 @@ def baseline_history(folder: pathlib.Path, corpus: pathlib.Path, epochs: int, st
             sample_every=0,
             patience=1000,
             jit_compile=False,
+            # A run resumed with more epochs keeps the rate the plateau schedule left, where
+            # the cosine one stretches its curve: the history must be the one-run history.
+            lr_schedule="plateau",
         ),
         output=folder.parent,
         name=folder.name,

@@ -85,6 +85,7 @@ TENSORFLOW_FREE = (
     "keras_rnn_textgen.cli",
     "keras_rnn_textgen.cells",
     "keras_rnn_textgen.config",
+    "keras_rnn_textgen.config_fields",
     "keras_rnn_textgen.levels",
     "keras_rnn_textgen.errors",
     "keras_rnn_textgen.data.corpus",
