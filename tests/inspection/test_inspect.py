@@ -195,7 +195,8 @@ def _page_numbers(page: str, trace: Trace) -> None:
     assert f"{trace.perplexity:.3f}" in page
     data = json.loads(re.search(r'id="inspect-data">(.*?)</script>', page, re.S).group(1))
     assert len(data["chars"]) == len(trace.text) == len(data["top"])
-    assert data["top"][0][0] == [trace.top_tokens[0][0], round(float(trace.top_probs[0][0]), 4)]
+    top = [visible_char(trace.top_tokens[0][0]), round(float(trace.top_probs[0][0]), 4)]
+    assert data["top"][0][0] == top  # a space shows as ␣, as everywhere on the page
     assert data["next"] == [round(float(p), 4) for p in trace.next_probs]
     # The static table: position 0's top prediction and the probability of what followed.
     assert f"{trace.top_probs[0][0]:.3f}" in page
