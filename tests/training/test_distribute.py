@@ -27,7 +27,7 @@ from keras_rnn_textgen.trained_model import load
 from keras_rnn_textgen.training.fit import fit
 from keras_rnn_textgen.training.strategy import STRATEGIES, is_chief, make_strategy
 
-from ..conftest import ENGLISH
+from ..conftest import ENGLISH, TINY_MODEL
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 # Losses of a distributed run and of one device differ by float rounding only. Measured:
@@ -39,7 +39,7 @@ STEP_TOLERANCE = 1e-4
 WORKER_TIMEOUT = 300
 
 TEXT = ENGLISH * 30
-MODEL = {"layers": 1, "dropout": 0.0, "units": 16, "embedding_dim": 8}
+MODEL = TINY_MODEL
 # The plateau schedule: with the cosine one, a mirrored run's per-step losses were measured
 # 1.7e-4 to 2.6e-4 from one device's (README, More than one machine).
 TRAIN = {
@@ -267,8 +267,7 @@ def start_workers(tmp: pathlib.Path, name: str, *options: str) -> list[subproces
         )
         command = [sys.executable, str(REPO / "cli.py"), "fit", "--corpus", str(tmp / "corpus.txt")]
         command += ["--output", str(tmp), "--name", name, "--strategy", "multiworker"]
-        command += ["--layers", "1", "--dropout", "0"]
-        command += ["--units", str(MODEL["units"]), "--embedding-dim", str(MODEL["embedding_dim"])]
+        command += [f"--{name.replace('_', '-')}={value}" for name, value in MODEL.items()]
         command += ["--seq-len", str(TRAIN["seq_len"]), "--batch-size", str(TRAIN["batch_size"])]
         command += ["--epochs", str(TRAIN["epochs"]), "--steps-per-epoch", str(STEPS)]
         command += ["--validation-split", str(TRAIN["validation_split"])]
