@@ -65,13 +65,29 @@ def round_robin_medians(fns: dict[str, Callable[[], object]], repeats: int) -> d
     so ratios between them hold even when absolute figures drift. There is no
     warm-up here: call each function once before.
     """
+    return {name: seconds for name, (seconds, _) in round_robin_with_cores(fns, repeats).items()}
+
+
+def round_robin_with_cores(
+    fns: dict[str, Callable[[], object]], repeats: int
+) -> dict[str, tuple[float, float]]:
+    """As `round_robin_medians`, each with the median cores it kept busy.
+
+    Cores are the process's CPU seconds (all its threads) over the wall
+    seconds of a call: a run whose threads were starved shows it here
+    (about 1.0 on a 2-core machine where its parallel code ran one thread
+    at a time) beside its slower rate.
+    """
     times: dict[str, list[float]] = {name: [] for name in fns}
+    cores: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(repeats):
         for name, fn in fns.items():
-            start = time.perf_counter()
+            cpu, start = time.process_time(), time.perf_counter()
             fn()
-            times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(t) for name, t in times.items()}
+            wall = time.perf_counter() - start
+            times[name].append(wall)
+            cores[name].append((time.process_time() - cpu) / wall)
+    return {name: (statistics.median(times[name]), statistics.median(cores[name])) for name in fns}
 
 
 def size_configs(

@@ -41,7 +41,10 @@ gradient summed per row (`models/embedding.py`), clip each gradient on its own
 and use epsilon 1e-7, so the two runs differ by float32 rounding only.
 `--warmup` steps run before timing; `first_s` is the first step alone, tracing
 and XLA compilation included. `per_s` is tokens/s (batch x T x steps over the
-median time of `--steps` steps); `vs_pytorch` = ours / PyTorch.
+median time of `--steps` steps); `vs_pytorch` = ours / PyTorch; `cores` the
+median of the process's CPU seconds over the wall seconds of a timed run (all
+threads: a run whose parallel code was held to one thread at a time shows about
+1.0 on two cores, beside a rate near half its usual one).
 
 Generation, prompt "ROMEO:" then `--length` characters sampled at temperature
 1, untrained weights (speed does not depend on their values):
@@ -70,7 +73,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
-from common import matvec_floor, report, round_robin_medians, size_configs  # noqa: E402
+from common import (  # noqa: E402
+    matvec_floor,
+    report,
+    round_robin_medians,
+    round_robin_with_cores,
+    size_configs,
+)
 from training import matmul_gflops, training_flops_per_token  # noqa: E402
 
 from keras_rnn_textgen.config import ModelConfig, TrainConfig  # noqa: E402
@@ -235,7 +244,8 @@ def compare_training(config, train, ids, args) -> tuple[list[dict], keras.Model,
         + ", ".join(f"{n} {' '.join(f'{x:.5f}' for x in loss)}" for n, loss in losses.items()),
         flush=True,
     )
-    seconds = round_robin_medians(fns, args.repeats)
+    timed = round_robin_with_cores(fns, args.repeats)
+    seconds = {name: wall for name, (wall, _) in timed.items()}
     rows = []
     for name in [*runs, peer]:
         row = {"task": "train", "run": name}
@@ -245,6 +255,7 @@ def compare_training(config, train, ids, args) -> tuple[list[dict], keras.Model,
         rate = tokens / seconds[name]
         ratio = round(seconds[peer] / seconds[name], 2) if peer in seconds and name != peer else ""
         row |= {"params": params[name], "per_s": round(rate), "first_s": round(first[name], 2)}
+        row |= {"cores": round(timed[name][1], 2)}
         rows.append({**row, "vs_pytorch": ratio})
     return rows, models["fit default"], torch_net
 
@@ -330,7 +341,7 @@ def main() -> None:
         for row in trained + generated:
             rows.append({"cell": cell, "size": size, **row})
             print(rows[-1], flush=True)
-    columns = ("params", "per_s", "first_s", "vs_pytorch", "vs_pytorch_eager")
+    columns = ("params", "per_s", "cores", "first_s", "vs_pytorch", "vs_pytorch_eager")
     columns += ("of_floor", "of_matmul")
     rows = [{**{c: "" for c in ("cell", "size", "task", "run", *columns)}, **r} for r in rows]
     report("peers", rows, args.json)
