@@ -32,6 +32,7 @@ BENCHMARKS = {
         + ["--length", "100"],
     ),
     "startup": ([], ["--runs", "1", "--no-tflite"]),
+    "rnn_core": ([], ["--units", "16", "--seq-len", "5", "--repeats", "1"]),
 }
 
 

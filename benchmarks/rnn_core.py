@@ -1,0 +1,142 @@
+"""The recurrent layer alone: the fast layers' forward and backward passes against PyTorch's.
+
+    python benchmarks/rnn_core.py [--cells lstm gru] [--units 256] [--batch-size 64]
+        [--seq-len 100] [--input 64] [--repeats 9] [--torch-threads N] [--json PATH]
+
+`peers.py` times whole training steps; this shows where a step's time goes in
+its largest part. For each cell, one layer of `--units` over a
+`(batch, seq_len, input)` float32 batch:
+- `forward`: the outputs only. Ours: `lstm_sequence`/`gru_sequence`
+  (`models/fast_rnn.py`) under `tf.function(jit_compile=True)`, as the fast
+  layers train; PyTorch: `nn.LSTM`/`nn.GRU` under `torch.no_grad()`.
+- `forward + backward`: the gradients of `sum(outputs ** 2)` with respect to
+  the inputs and every weight, as a training step needs them.
+`backward` is the difference of the two. Figures are milliseconds per call,
+medians of `--repeats` round-robin repeats in one process; `cores` is the
+process's CPU seconds over wall seconds (see `common.round_robin_with_cores`);
+`vs_pytorch` is PyTorch's time over ours (above 1: ours is faster). PyTorch is
+optional (`pip install -e ".[bench]"`); without it only our figures print.
+"""
+
+import argparse
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from common import report, round_robin_with_cores  # noqa: E402
+
+from keras_rnn_textgen.models.fast_rnn import gru_sequence, lstm_sequence  # noqa: E402
+
+try:
+    import torch
+except ImportError:  # optional: the `bench` extra
+    torch = None
+
+GATES = {"lstm": 4, "gru": 3}
+
+
+def our_calls(cell: str, x: np.ndarray, units: int) -> dict[str, object]:
+    """`forward` and `forward + backward` of our layer, compiled with XLA."""
+    rng = np.random.default_rng(0)
+    inputs = tf.constant(x)
+    gates = GATES[cell] * units
+    kernel = tf.Variable(rng.normal(0, 0.1, (x.shape[2], gates)).astype("float32"))
+    recurrent = tf.Variable(rng.normal(0, 0.05, (units, gates)).astype("float32"))
+    bias_shape = (gates,) if cell == "lstm" else (2, gates)
+    bias = tf.Variable(np.zeros(bias_shape, "float32"))
+    weights = [kernel, recurrent, bias]
+    state = tf.zeros((x.shape[0], units))
+
+    def outputs():
+        if cell == "lstm":
+            return lstm_sequence(inputs, state, state, *weights)[0]
+        return gru_sequence(inputs, state, *weights)[0]
+
+    @tf.function(jit_compile=True)
+    def forward():
+        return outputs()
+
+    @tf.function(jit_compile=True)
+    def forward_backward():
+        with tf.GradientTape() as tape:
+            tape.watch(inputs)
+            loss = tf.reduce_sum(tf.square(outputs()))
+        return tape.gradient(loss, [inputs, *weights])
+
+    return {
+        "forward": lambda: forward().numpy(),
+        "forward + backward": lambda: [g.numpy() for g in forward_backward()],
+    }
+
+
+def torch_calls(cell: str, x: np.ndarray, units: int) -> dict[str, object]:
+    """The same two calls of `nn.LSTM`/`nn.GRU` on the CPU."""
+    layer_class = torch.nn.LSTM if cell == "lstm" else torch.nn.GRU
+    layer = layer_class(x.shape[2], units, batch_first=True)
+    inputs = torch.from_numpy(x).requires_grad_(True)
+
+    def forward():
+        with torch.no_grad():
+            layer(inputs)
+
+    def forward_backward():
+        layer.zero_grad()
+        inputs.grad = None
+        outputs, _ = layer(inputs)
+        outputs.square().sum().backward()
+
+    return {"forward": forward, "forward + backward": forward_backward}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cells", nargs="+", choices=sorted(GATES), default=["lstm", "gru"])
+    parser.add_argument("--units", type=int, default=256)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--seq-len", type=int, default=100)
+    parser.add_argument("--input", type=int, default=64, help="input features (the embedding)")
+    parser.add_argument("--repeats", type=int, default=9)
+    parser.add_argument(
+        "--torch-threads", type=int, default=os.cpu_count(), help="default: the machine's cores"
+    )
+    parser.add_argument("--json")
+    args = parser.parse_args()
+    if torch is not None:
+        torch.set_num_threads(args.torch_threads)
+    shape = (args.batch_size, args.seq_len, args.input)
+    x = np.random.default_rng(1).normal(size=shape).astype("float32")
+    rows = []
+    for cell in args.cells:
+        calls = {("ours", name): fn for name, fn in our_calls(cell, x, args.units).items()}
+        if torch is not None:
+            peer = torch_calls(cell, x, args.units)
+            calls |= {("pytorch", name): fn for name, fn in peer.items()}
+        for fn in calls.values():  # tracing, compilation, first allocations
+            fn()
+        timed = round_robin_with_cores(calls, args.repeats)
+        ms = {key: seconds * 1000 for key, (seconds, _) in timed.items()}
+        for side in ("ours", "pytorch"):
+            if (side, "forward") in ms:
+                ms[side, "backward"] = ms[side, "forward + backward"] - ms[side, "forward"]
+        for name in ("forward", "backward", "forward + backward"):
+            row = {"cell": cell, "units": args.units, "pass": name}
+            row |= {"ours_ms": round(ms["ours", name], 1)}
+            row |= {"ours_cores": round(timed["ours", name][1], 2) if name != "backward" else ""}
+            if torch is None:
+                rows.append(row | {"pytorch_ms": "torch not installed"})
+                continue
+            row |= {"pytorch_ms": round(ms["pytorch", name], 1)}
+            cores = timed["pytorch", name][1] if name != "backward" else None
+            row |= {"pytorch_cores": round(cores, 2) if cores is not None else ""}
+            rows.append(row | {"vs_pytorch": round(ms["pytorch", name] / ms["ours", name], 2)})
+        for row in rows[-3:]:
+            print(row, flush=True)
+    columns = ("cell", "units", "pass", "ours_ms", "ours_cores", "pytorch_ms", "pytorch_cores")
+    rows = [{**{c: "" for c in (*columns, "vs_pytorch")}, **row} for row in rows]
+    report("rnn_core", rows, args.json)
+
+
+if __name__ == "__main__":
+    main()
