@@ -130,7 +130,10 @@ def main() -> None:
             row |= {"pytorch_ms": round(ms["pytorch", name], 1)}
             cores = timed["pytorch", name][1] if name != "backward" else None
             row |= {"pytorch_cores": round(cores, 2) if cores is not None else ""}
-            rows.append(row | {"vs_pytorch": round(ms["pytorch", name] / ms["ours", name], 2)})
+            # A difference of two medians (`backward`) can come out at or below zero on
+            # a tiny quick run; no ratio then.
+            ratio = ms["pytorch", name] / ms["ours", name] if ms["ours", name] > 0 else None
+            rows.append(row | {"vs_pytorch": round(ratio, 2) if ratio and ratio > 0 else ""})
         for row in rows[-3:]:
             print(row, flush=True)
     columns = ("cell", "units", "pass", "ours_ms", "ours_cores", "pytorch_ms", "pytorch_cores")
