@@ -40,7 +40,9 @@ def test_without_torch_the_pytorch_rows_say_so(tmp_path):
     assert all(row["per_s"].startswith("torch not installed") for row in peers)
     ours = {(row["task"], row["run"]): row for row in rows}
     assert ours["train", "fit default"]["per_s"] > 0
-    assert 0 < ours["train", "fit default"]["cores"] <= os.cpu_count() + 0.5
+    # CPU seconds over wall seconds: above zero; on a step this short it can exceed the
+    # core count (the thread clocks' accounting), so no upper bound is asserted.
+    assert ours["train", "fit default"]["cores"] > 0
     assert ours["generate, batch 1", "NumPy matvec floor"]["per_s"] > 0
     # Ratios are rounded to 2 decimals: a tiny model's can be 0.0.
     assert isinstance(ours["generate, batch 1", "TextGenerator.generate"]["of_floor"], float)
