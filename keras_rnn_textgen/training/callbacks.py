@@ -157,7 +157,7 @@ def _learning_rate_callback(run: Run) -> keras.callbacks.Callback:
     train_config = run.train_config
     if train_config.lr_schedule == "cosine":
         total_steps = train_config.epochs * run.steps
-        return CosineSchedule(train_config.learning_rate, total_steps, run.initial_step)
+        return CosineSchedule(train_config.learning_rate, total_steps)
     return ResumedPlateau(
         [float(row["val_loss"]) for row in run.history],
         monitor="val_loss",

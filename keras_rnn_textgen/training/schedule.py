@@ -22,27 +22,25 @@ def cosine_rate(peak: float, progress: float, floor: float = COSINE_FLOOR) -> fl
 class CosineSchedule(keras.callbacks.Callback):
     """Sets the optimizer's learning rate before each step from the run's place in all its steps.
 
-    The place is the optimizer's step, counted on from `first_step`, so a
-    resumed run (after an epoch end or a mid-epoch checkpoint) continues the
-    curve where the interrupted one was, and a run resumed with more epochs
+    The place is the optimizer's own step (`optimizer.iterations`), which every
+    save and checkpoint restores, so a resumed run continues the curve where
+    the interrupted one was, whether it restarts from an epoch end or from a
+    mid-epoch checkpoint restored inside `fit`; a run resumed with more epochs
     stretches the rest of the curve over them.
 
     Args:
         peak: the starting learning rate.
         total_steps: training steps in all, counting those before a resume.
-        first_step: the optimizer's step when this run starts.
 
     Example:
         >>> model.fit(dataset, epochs=8, callbacks=[CosineSchedule(5e-3, 8 * steps)])
     """
 
-    def __init__(self, peak: float, total_steps: int, first_step: int = 0):
+    def __init__(self, peak: float, total_steps: int):
         super().__init__()
-        self.peak, self.total_steps, self.step = peak, total_steps, first_step
+        self.peak, self.total_steps = peak, total_steps
 
     def on_train_batch_begin(self, batch, logs=None):
-        progress = self.step / max(self.total_steps - 1, 1)
+        step = int(self.model.optimizer.iterations.numpy())
+        progress = step / max(self.total_steps - 1, 1)
         self.model.optimizer.learning_rate = cosine_rate(self.peak, progress)
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.step += 1

@@ -40,14 +40,14 @@ WORKER_TIMEOUT = 300
 
 TEXT = ENGLISH * 30
 MODEL = TINY_MODEL
-# The plateau schedule: with the cosine one, a mirrored run's per-step losses were measured
-# 1.7e-4 to 2.6e-4 from one device's (README, More than one machine).
+# The default cosine schedule spreads its curve over the epochs a run plans, so a run
+# resumed with more epochs is compared with a one-device run that took the same path.
 TRAIN = {
     "seq_len": 16,
     "batch_size": 8,
     "epochs": 2,
     "validation_split": 0.2,
-    "lr_schedule": "plateau",
+    "lr_schedule": "cosine",
 }
 # The multi-worker runs: 40 steps per epoch, a checkpoint every 10 within an epoch.
 STEPS, CHECKPOINT_EVERY = 40, 10
@@ -181,7 +181,8 @@ def losses(folder):
 
 
 result = {"replicas": make_strategy("mirrored").num_replicas_in_sync}
-one = run("one", "one")
+run("one", "one", epochs=1)
+one = run("one", "one", resume=True)
 # Mirrored: one epoch, then resumed to the second, sampling as it goes.
 sampling = {"sample_every": 5, "sample_temperatures": (1.0,)}
 run("mirrored", "mirrored", epochs=1, **sampling)
