@@ -2,7 +2,7 @@
 
 Example:
     >>> import keras_rnn_textgen as ktg
-    >>> lm = ktg.load("saved_models/lstm-2x256")
+    >>> lm = ktg.load("saved_models/gru-2x256")
     >>> print(lm.generate("ROMEO:", length=200, seed=1)[0])
 """
 

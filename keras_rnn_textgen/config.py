@@ -55,7 +55,7 @@ class ModelConfig:
         "Number of token ids, reserved ids included; 0 until the tokenizer is built.",
         cli=False,
     )
-    cell: str = option("lstm", "The recurrent cell.", choices=CELL_NAMES)
+    cell: str = option("gru", "The recurrent cell.", choices=CELL_NAMES)
     layers: int = option(2, "Stacked recurrent layers.")
     units: int = option(256, "Units per recurrent layer.")
     embedding_dim: int = option(64, "Size of the token embedding.")
@@ -134,7 +134,7 @@ class TrainConfig:
     batch_size: int = option(64, "Windows per batch (the global batch under a strategy).")
     epochs: int = option(10, "Epochs in all, counting those of resumed runs.")
     steps_per_epoch: int = option(0, "Batches per epoch; 0 is one pass over the text.")
-    learning_rate: float = option(5e-3, "Adam's initial learning rate.")
+    learning_rate: float = option(8e-3, "Adam's initial learning rate.")
     lr_schedule: str = option(
         "cosine",
         "cosine: decay the learning rate along a half cosine over all the epochs; plateau: "

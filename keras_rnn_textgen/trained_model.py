@@ -11,7 +11,7 @@ class TrainedModel(ModelFolder):
 
     Example:
         >>> import keras_rnn_textgen as ktg
-        >>> lm = ktg.load("saved_models/lstm-2x256")
+        >>> lm = ktg.load("saved_models/gru-2x256")
         >>> print(lm.generate("ROMEO:", length=200, temperature=0.8, seed=1)[0])
         >>> lm.evaluate("my_text.txt")["perplexity"]
     """
@@ -65,10 +65,10 @@ def load(folder: str | os.PathLike, training: TrainConfig | None = None) -> Trai
     """Loads a model folder written by `fit`; see `read_model_folder` for what is checked.
 
     Args:
-        folder: the model folder, e.g. `saved_models/lstm-2x256`.
+        folder: the model folder, e.g. `saved_models/gru-2x256`.
         training: when resuming, the run's settings for the rebuilt model; None: inference.
 
     Example:
-        >>> lm = load("saved_models/lstm-2x256")
+        >>> lm = load("saved_models/gru-2x256")
     """
     return read_model_folder(folder, training, kind=TrainedModel)

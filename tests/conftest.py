@@ -37,7 +37,7 @@ def run_cli(*args: str, cwd=None) -> subprocess.CompletedProcess:
     )
 
 
-TINY_MODEL = {"layers": 1, "units": 16, "embedding_dim": 8, "dropout": 0.0}
+TINY_MODEL = {"cell": "lstm", "layers": 1, "units": 16, "embedding_dim": 8, "dropout": 0.0}
 TINY_TRAIN = {
     "seq_len": 16,
     "batch_size": 4,

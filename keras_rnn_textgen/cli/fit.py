@@ -58,7 +58,7 @@ def config_options(*classes: type):
     show_default=True,
     help="What to do with undecodable bytes.",
 )
-@click.option("--name", help="Model folder name. Default: from the architecture, e.g. lstm-2x256.")
+@click.option("--name", help="Model folder name. Default: from the architecture, e.g. gru-2x256.")
 @click.option(
     "--output",
     default=DEFAULT_OUTPUT,

@@ -154,7 +154,7 @@ def export_model(
         eval_chars: the former name of `eval_tokens`, which it counted too; deprecated.
 
     Example:
-        >>> result = export_model("saved_models/lstm-2x256", quantize=["none", "dynamic"])
+        >>> result = export_model("saved_models/gru-2x256", quantize=["none", "dynamic"])
         >>> [(r.name, r.top1_agreement) for r in result.reports]
     """
     for mode in quantize:

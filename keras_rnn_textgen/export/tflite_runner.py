@@ -93,7 +93,7 @@ class TFLiteModel:
         num_threads: interpreter threads.
 
     Example:
-        >>> lite = TFLiteModel("saved_models/lstm-2x256/export/model.tflite")
+        >>> lite = TFLiteModel("saved_models/gru-2x256/export/model.tflite")
         >>> lite.generate("ROMEO:", 100, greedy=True)[0]
         >>> lite.logits(lite.tokenizer.tokenize("To be").numpy()).shape   # (5, vocab)
     """

@@ -38,8 +38,8 @@ class Inspection:
         seq_len: tokens per training window (states beyond it were never trained).
 
     Example:
-        >>> result = inspect_text(load("saved_models/lstm-2x256"), "ROMEO:\\n", gate="forget")
-        >>> write_text(pathlib.Path("forget.html"), render_html(result))
+        >>> result = inspect_text(load("saved_models/gru-2x256"), "ROMEO:\\n", gate="update")
+        >>> write_text(pathlib.Path("update.html"), render_html(result))
     """
 
     title: str

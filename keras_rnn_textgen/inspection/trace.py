@@ -81,7 +81,7 @@ def trace_text(model: keras.Model, tokenizer: Tokenizer, text: str, top_k: int =
         top_k: how many likeliest next tokens to keep per position.
 
     Example:
-        >>> lm = load("saved_models/lstm-2x256")
+        >>> lm = load("saved_models/gru-2x256")
         >>> trace = trace_text(lm.model, lm.tokenizer, "First Citizen:\\n")
         >>> trace.top_tokens[5][0], trace.top_probs[5][0]
     """

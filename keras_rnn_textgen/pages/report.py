@@ -87,7 +87,7 @@ def render_report(lm: ModelFolder) -> tuple[str, dict[str, bytes]]:
         `(html, plots)`: the page (plots embedded) and PNG bytes by file name.
 
     Example:
-        >>> html, plots = render_report(read_model_folder("saved_models/lstm-2x256"))
+        >>> html, plots = render_report(read_model_folder("saved_models/gru-2x256"))
     """
     folder, info = lm.folder, lm.info
     config, train = lm.model_config, lm.train_config
@@ -251,8 +251,8 @@ def write_report(
         The path of `report.html`.
 
     Example:
-        >>> write_report("saved_models/lstm-2x256")
-        PosixPath('saved_models/lstm-2x256/report.html')
+        >>> write_report("saved_models/gru-2x256")
+        PosixPath('saved_models/gru-2x256/report.html')
     """
     lm = read_model_folder(folder)
     html, plots = render_report(lm)

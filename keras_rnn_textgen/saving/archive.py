@@ -44,7 +44,7 @@ def check_archive(path: pathlib.Path) -> dict[str, Any]:
         The archive's own Keras config (`config.json` inside the zip).
 
     Example:
-        >>> check_archive(pathlib.Path("saved_models/lstm-2x256/model.keras"))
+        >>> check_archive(pathlib.Path("saved_models/gru-2x256/model.keras"))
     """
     try:
         with zipfile.ZipFile(path) as archive:

@@ -71,7 +71,7 @@ def latest_model_folder(root: str | os.PathLike = "saved_models") -> pathlib.Pat
 
     Example:
         >>> latest_model_folder()
-        PosixPath('saved_models/lstm-2x256')
+        PosixPath('saved_models/gru-2x256')
     """
     root = pathlib.Path(root)
     candidates = []

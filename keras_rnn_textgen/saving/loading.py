@@ -43,12 +43,12 @@ def read_model_folder(
     the folder.
 
     Args:
-        folder: the model folder, e.g. `saved_models/lstm-2x256`.
+        folder: the model folder, e.g. `saved_models/gru-2x256`.
         training: when resuming, the run's settings (XLA, fast layers, mixed
             precision) for the rebuilt model; None builds it for inference.
 
     Example:
-        >>> parts = read_model_folder("saved_models/lstm-2x256")
+        >>> parts = read_model_folder("saved_models/gru-2x256")
     """
     folder = pathlib.Path(folder)
     if not folder.is_dir():

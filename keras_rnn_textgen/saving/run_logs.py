@@ -73,7 +73,7 @@ class Sample:
         checkpoint: the weights kept at `step` (`steps.step_file`), or None.
 
     Example:
-        >>> read_samples(pathlib.Path("saved_models/lstm-2x256/samples.txt"))[0].step
+        >>> read_samples(pathlib.Path("saved_models/gru-2x256/samples.txt"))[0].step
         100
     """
 

@@ -59,8 +59,8 @@ def step_path(folder: pathlib.Path, step: int) -> pathlib.Path:
     """The weights kept at `step` in `folder`; refuses a step not kept, naming the nearest.
 
     Example:
-        >>> step_path(pathlib.Path("saved_models/lstm-2x256"), 300)
-        PosixPath('saved_models/lstm-2x256/steps/step-000300.weights.h5')
+        >>> step_path(pathlib.Path("saved_models/gru-2x256"), 300)
+        PosixPath('saved_models/gru-2x256/steps/step-000300.weights.h5')
     """
     folder = pathlib.Path(folder)
     steps = kept_steps(folder)

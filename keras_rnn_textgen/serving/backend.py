@@ -114,7 +114,7 @@ def load_backend(folder: str | os.PathLike, import_tensorflow=None):
         import_tensorflow: called before TensorFlow is imported (the CLI's quiet import).
 
     Example:
-        >>> backend = load_backend("saved_models/lstm-2x256")
+        >>> backend = load_backend("saved_models/gru-2x256")
         >>> next(backend.stream("ROMEO:", GenerationConfig(greedy=True)))
         (' ', 0.41)
     """

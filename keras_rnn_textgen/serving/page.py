@@ -23,7 +23,7 @@ def serve_page(title: str, level: str) -> str:
         level: the model's token level ("char", "word", "subword").
 
     Example:
-        >>> "<textarea" in serve_page("lstm-2x256", "char")
+        >>> "<textarea" in serve_page("gru-2x256", "char")
         True
     """
     options = "".join(

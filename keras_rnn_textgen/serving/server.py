@@ -29,7 +29,7 @@ class TextServer(ThreadingHTTPServer):
         title: shown on the page (the model folder's name).
 
     Example:
-        >>> server = TextServer(("127.0.0.1", 0), load_backend(folder), "lstm-2x256")
+        >>> server = TextServer(("127.0.0.1", 0), load_backend(folder), "gru-2x256")
         >>> threading.Thread(target=server.serve_forever, daemon=True).start()
     """
 

@@ -37,7 +37,7 @@ REGULARISATION = ("dropout", "recurrent_dropout")
 
 
 def finetuned_name(source: str | pathlib.Path) -> str:
-    """The default folder name of a model fine-tuned from `source`: `lstm-2x256-finetuned`."""
+    """The default folder name of a model fine-tuned from `source`: `gru-2x256-finetuned`."""
     return pathlib.Path(source).resolve().name + "-finetuned"
 
 
@@ -158,8 +158,8 @@ def fine_tuned_model(
     Nothing is written; `source` is only read.
 
     Example:
-        >>> config = source_architecture("saved_models/lstm-2x256", ModelConfig(), None)
-        >>> new = fine_tuned_model("saved_models/lstm-2x256", text, config, TrainConfig(), s, f)
+        >>> config = source_architecture("saved_models/gru-2x256", ModelConfig(), None)
+        >>> new = fine_tuned_model("saved_models/gru-2x256", text, config, TrainConfig(), s, f)
     """
     loaded = read_model_folder(source)
     tokenizer = loaded.tokenizer

@@ -299,13 +299,16 @@ def test_config_json_error_in_the_cli(trained, tmp_path):
 # --- item 10: no quiet wrong answers ----------------------------------------------------------
 
 
+DEFAULT_RATE = TrainConfig().learning_rate
+
+
 def test_resume_refuses_architecture_and_data_changes(trained, tmp_path):
     folder = copy_model(trained[0].folder, tmp_path / "m")
     before = tree(folder)
     changes = [
         ({"units": 32}, {}, "`units` is 16 in model folder .* but 32 was given"),
         ({"cell": "gru"}, {}, "`cell` is 'lstm' .* but 'gru' was given"),
-        ({}, {"learning_rate": 0.1}, "`learning_rate` is 0.005 .* but 0.1 was given"),
+        ({}, {"learning_rate": 0.1}, f"`learning_rate` is {DEFAULT_RATE} .* but 0.1 was given"),
         ({}, {"seq_len": 8}, "`seq_len` is 16 .* but 8 was given"),
         ({}, {"batch_size": 2}, "`batch_size` is 4 .* but 2 was given"),
     ]

@@ -160,7 +160,7 @@ def test_cli_fit_evaluate_generate_word_level(tmp_path):
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
     folder = out.stdout.strip().splitlines()[-1]
-    assert folder.endswith("lstm-1x16-word") and "bits/char" in out.stderr
+    assert folder.endswith("gru-1x16-word") and "bits/char" in out.stderr
     evaluated = run("evaluate", "--model", folder, "--corpus", str(corpus))
     assert evaluated.returncode == 0, evaluated.stderr
     assert "perplexity per word" in evaluated.stdout and "bits/char" in evaluated.stdout
