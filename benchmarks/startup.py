@@ -57,8 +57,9 @@ def main() -> None:
             folder = pathlib.Path(args.model)
         else:
             fit = cli(
-                "fit", "--epochs", "1", "--steps-per-epoch", "5", "--sample-every", "0",
-                "--output", tmp, "--name", "lstm-1x256",
+                "fit", "--cell", "lstm", "--layers", "1", "--epochs", "1",
+                "--steps-per-epoch", "5", "--sample-every", "0", "--output", tmp,
+                "--name", "lstm-1x256",
             )  # fmt: skip
             wall_seconds(fit, 1)
             folder = pathlib.Path(tmp) / "lstm-1x256"
