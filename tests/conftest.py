@@ -56,7 +56,7 @@ def tiny_fit(tmp_path: pathlib.Path, text: str, name: str = "m", cell: str = "ls
     corpus.write_text(text, encoding="utf-8")
     return fit(
         [corpus],
-        ModelConfig(cell=cell, **TINY_MODEL),
+        ModelConfig(**{**TINY_MODEL, "cell": cell}),
         TrainConfig(**{**TINY_TRAIN, **train}),
         output=tmp_path,
         name=name,

@@ -41,7 +41,7 @@ def archive_classes(path) -> set[tuple[str, str | None]]:
 def test_fit_load_generate_evaluate_export_resume(tmp_path, api, cell):
     corpus = tmp_path / "corpus.txt"
     corpus.write_text(TEXT, encoding="utf-8")
-    model_config = ModelConfig(cell=cell, api=api, **TINY_MODEL)
+    model_config = ModelConfig(**{**TINY_MODEL, "cell": cell, "api": api})
     result = fit([corpus], model_config, TrainConfig(**TRAIN), output=tmp_path, verbose=0)
     folder = result.folder
     if api == "functional":  # what the check has to accept

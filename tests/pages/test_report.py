@@ -78,7 +78,7 @@ def test_steps_learning_rate_and_seconds_are_recorded(tiny_folder):
 def test_resumed_run_keeps_one_loss_per_step(tmp_path):
     corpus = tmp_path / "c.txt"
     corpus.write_text(ENGLISH * 12, encoding="utf-8")
-    model_config = ModelConfig(cell="gru", **TINY_MODEL)
+    model_config = ModelConfig(**{**TINY_MODEL, "cell": "gru"})
     for epochs, resume in ((1, False), (2, True)):
         train = TrainConfig(**{**TINY_TRAIN, "epochs": epochs, "sample_every": 0})
         fit([corpus], model_config, train, output=tmp_path, name="r", resume=resume, verbose=0)

@@ -117,7 +117,7 @@ def test_overwrite_replaces_the_folder(tmp_path):
     tiny_fit(tmp_path, ENGLISH * 12, name="o", epochs=2)
     second = fit(
         [tmp_path / "o.txt"],
-        ModelConfig(cell="gru", **TINY_MODEL),
+        ModelConfig(**{**TINY_MODEL, "cell": "gru"}),
         TrainConfig(**{**TINY_TRAIN, "epochs": 1, "sample_every": 0}),
         output=tmp_path,
         name="o",
