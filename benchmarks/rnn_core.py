@@ -11,7 +11,15 @@ its largest part. For each cell, one layer of `--units` over a
   layers train; PyTorch: `nn.LSTM`/`nn.GRU` under `torch.no_grad()`.
 - `forward + backward`: the gradients of `sum(outputs ** 2)` with respect to
   the inputs and every weight, as a training step needs them.
-`backward` is the difference of the two. Figures are milliseconds per call,
+`backward` is the difference of the two.
+- `product alone`: the loop's matrix product with nothing else, `seq_len`
+  steps of `h = tanh((h @ R)[:, :units])` with the `(units, gates * units)`
+  recurrent kernel `R`: ours compiled with XLA as the layers' loop is,
+  PyTorch's `torch.matmul` in an eager loop. It shows how much of a forward
+  pass the per-step product alone takes. (NumPy is left out: its BLAS
+  threads spin for a while after each product, and with a NumPy loop in the
+  round robin our forward pass measured 51-58 ms against 33.5 without.)
+Figures are milliseconds per call,
 medians of `--repeats` round-robin repeats in one process; `cores` is the
 process's CPU seconds over wall seconds (see `common.round_robin_with_cores`);
 `vs_pytorch` is PyTorch's time over ours (above 1: ours is faster). PyTorch is
@@ -71,6 +79,34 @@ def our_calls(cell: str, x: np.ndarray, units: int) -> dict[str, object]:
     }
 
 
+def product_calls(cell: str, batch: int, units: int, steps: int) -> dict[str, object]:
+    """`steps` recurrent products alone: `h = tanh((h @ R)[:, :units])`, per library."""
+    rng = np.random.default_rng(2)
+    state = rng.normal(size=(batch, units)).astype("float32")
+    kernel = rng.normal(0, 0.05, (units, GATES[cell] * units)).astype("float32")
+    tf_state, tf_kernel = tf.constant(state), tf.constant(kernel)
+
+    @tf.function(jit_compile=True)
+    def ours():
+        def step(i, h):
+            return i + 1, tf.tanh(tf.matmul(h, tf_kernel)[:, :units])
+
+        return tf.while_loop(lambda i, h: i < steps, step, (0, tf_state))[1]
+
+    calls = {"ours": lambda: ours().numpy()}
+    if torch is not None:
+        torch_state, torch_kernel = torch.from_numpy(state), torch.from_numpy(kernel)
+
+        def torch_loop():
+            h = torch_state
+            for _ in range(steps):
+                h = torch.tanh((h @ torch_kernel)[:, :units])
+            return h
+
+        calls["pytorch"] = torch_loop
+    return calls
+
+
 def torch_calls(cell: str, x: np.ndarray, units: int) -> dict[str, object]:
     """The same two calls of `nn.LSTM`/`nn.GRU` on the CPU."""
     layer_class = torch.nn.LSTM if cell == "lstm" else torch.nn.GRU
@@ -113,6 +149,8 @@ def main() -> None:
         if torch is not None:
             peer = torch_calls(cell, x, args.units)
             calls |= {("pytorch", name): fn for name, fn in peer.items()}
+        products = product_calls(cell, args.batch_size, args.units, args.seq_len)
+        calls |= {(side, "product alone"): fn for side, fn in products.items()}
         for fn in calls.values():  # tracing, compilation, first allocations
             fn()
         timed = round_robin_with_cores(calls, args.repeats)
@@ -120,7 +158,7 @@ def main() -> None:
         for side in ("ours", "pytorch"):
             if (side, "forward") in ms:
                 ms[side, "backward"] = ms[side, "forward + backward"] - ms[side, "forward"]
-        for name in ("forward", "backward", "forward + backward"):
+        for name in ("forward", "backward", "forward + backward", "product alone"):
             row = {"cell": cell, "units": args.units, "pass": name}
             row |= {"ours_ms": round(ms["ours", name], 1)}
             row |= {"ours_cores": round(timed["ours", name][1], 2) if name != "backward" else ""}
@@ -134,7 +172,7 @@ def main() -> None:
             # a tiny quick run; no ratio then.
             ratio = ms["pytorch", name] / ms["ours", name] if ms["ours", name] > 0 else None
             rows.append(row | {"vs_pytorch": round(ratio, 2) if ratio and ratio > 0 else ""})
-        for row in rows[-3:]:
+        for row in rows[-4:]:
             print(row, flush=True)
     columns = ("cell", "units", "pass", "ours_ms", "ours_cores", "pytorch_ms", "pytorch_cores")
     rows = [{**{c: "" for c in (*columns, "vs_pytorch")}, **row} for row in rows]
