@@ -3,8 +3,10 @@
 import contextlib
 import os
 import signal
+import socket
 import sys
 import tempfile
+import threading
 
 import click
 
@@ -42,6 +44,55 @@ def signals_end_process(stderr_fd: int):
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+@contextlib.contextmanager
+def interrupts_end_process(grace: float = 0.5):
+    """Ctrl-C or SIGTERM ends the block within about `grace` seconds, even inside TensorFlow.
+
+    Python runs a signal handler only between the main thread's bytecodes, so
+    a signal that arrives while TensorFlow compiles or runs a graph in C++
+    waits until that returns: seconds on a busy machine. For commands that
+    hold nothing to save (`evaluate`, `generate`), a watcher thread, woken by
+    the signal through `signal.set_wakeup_fd`, ends the process with
+    `error: interrupted` and exit code 130 unless the block has been left
+    (the usual `KeyboardInterrupt` path, which says the same) within `grace`
+    seconds. Without the main thread (no wakeup descriptor can be set there)
+    the block runs without a watcher.
+
+    Example:
+        >>> with user_errors(ctx), interrupts_end_process():
+        ...     result = lm.evaluate(text)
+    """
+    receiver, sender = socket.socketpair()
+    sender.setblocking(False)
+    try:
+        previous = signal.set_wakeup_fd(sender.fileno(), warn_on_full_buffer=False)
+    except ValueError:  # not the main thread
+        receiver.close()
+        sender.close()
+        yield
+        return
+    stderr = os.dup(2)  # stderr as the block starts, should it be redirected meanwhile
+    left = threading.Event()
+
+    def watch():
+        with contextlib.suppress(OSError):
+            while data := receiver.recv(16):
+                if {signal.SIGINT, signal.SIGTERM} & set(data) and not left.wait(grace):
+                    with contextlib.suppress(OSError):
+                        os.write(stderr, b"error: interrupted\n")
+                    os._exit(130)
+
+    threading.Thread(target=watch, name="interrupt watcher", daemon=True).start()
+    try:
+        yield
+    finally:
+        left.set()
+        signal.set_wakeup_fd(previous)
+        sender.close()  # ends the watcher's recv
+        receiver.close()
+        os.close(stderr)
 
 
 def quiet_import_tensorflow(verbose: bool) -> None:

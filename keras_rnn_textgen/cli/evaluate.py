@@ -2,7 +2,12 @@
 
 import click
 
-from keras_rnn_textgen.cli.common import MODEL_HELP, model_or_latest, user_errors
+from keras_rnn_textgen.cli.common import (
+    MODEL_HELP,
+    interrupts_end_process,
+    model_or_latest,
+    user_errors,
+)
 
 
 @click.command()
@@ -27,7 +32,7 @@ from keras_rnn_textgen.cli.common import MODEL_HELP, model_or_latest, user_error
 @click.pass_context
 def evaluate(ctx, model_dir, corpus, encoding, encoding_errors, batch_size, as_json):
     """Perplexity and bits per character of a model on a text."""
-    with user_errors(ctx):
+    with user_errors(ctx), interrupts_end_process():
         from keras_rnn_textgen.data.corpus import load_corpus
         from keras_rnn_textgen.saving.files import json_text
         from keras_rnn_textgen.trained_model import load

@@ -7,6 +7,7 @@ import click
 
 from keras_rnn_textgen.cli.common import (
     MODEL_HELP,
+    interrupts_end_process,
     model_or_latest,
     quiet_import_tensorflow,
     quiet_native_stderr,
@@ -71,7 +72,7 @@ DEFAULTS = GenerationConfig()
 @click.pass_context
 def generate(ctx, model_dir, tflite_path, step, prompt, **options):
     """Generate text: stdout carries only the samples, separated by blank lines."""
-    with user_errors(ctx):
+    with user_errors(ctx), interrupts_end_process():
         if model_dir and tflite_path:
             raise ValueError(
                 f"give --model or --tflite, not both; got --model {model_dir!r} and "

@@ -11,6 +11,7 @@ import pathlib
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -18,7 +19,7 @@ import pytest
 
 from ..cli.test_levels import fit_level
 from ..cli.test_reliability import _stop, cli, start
-from ..conftest import ENGLISH, run_cli
+from ..conftest import ENGLISH, ROOT, run_cli
 
 # Seconds from the signal until the process is gone (the promise is 2; the machine is busy).
 STOP_SECONDS = 3
@@ -149,3 +150,42 @@ def test_a_signal_stops_a_training_sample_and_keeps_the_folder(runs):
     run = runs["fit sample", "SIGINT"]
     assert_interrupted(run)
     assert "holds 0 completed epoch(s); continue with --resume" in run["stderr"]
+
+
+# A graph that runs for minutes in C++, where Python runs no signal handler until it returns.
+LONG_GRAPH_SCRIPT = """
+import sys
+import tensorflow as tf
+from keras_rnn_textgen.cli.common import interrupts_end_process
+
+spin = tf.function(lambda: tf.while_loop(lambda i: i < 2**31 - 1, lambda i: i + 1, [0]))
+spin.get_concrete_function()
+print("ready", flush=True)
+with interrupts_end_process(grace=0.2):
+    spin()
+print("the graph finished", flush=True)
+"""
+
+
+def test_a_signal_ends_a_block_while_a_tensorflow_graph_runs(tmp_path):
+    process = subprocess.Popen(
+        [sys.executable, "-c", LONG_GRAPH_SCRIPT],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout.readline().strip() == "ready", process.stderr.read()
+        time.sleep(0.5)  # inside the graph
+        sent = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        code = process.wait(timeout=30)
+        seconds = time.monotonic() - sent
+    finally:
+        process.kill()
+        process.wait()
+    stderr = process.stderr.read()
+    assert code == 130, stderr
+    assert stderr.strip().splitlines()[-1] == "error: interrupted", stderr
+    assert seconds < STOP_SECONDS, seconds
