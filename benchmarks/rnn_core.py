@@ -43,6 +43,7 @@ except ImportError:  # optional: the `bench` extra
     torch = None
 
 GATES = {"lstm": 4, "gru": 3}
+PASSES = ("forward", "backward", "forward + backward", "product alone")
 
 
 def our_calls(cell: str, x: np.ndarray, units: int) -> dict[str, object]:
@@ -158,24 +159,24 @@ def main() -> None:
         for side in ("ours", "pytorch"):
             if (side, "forward") in ms:
                 ms[side, "backward"] = ms[side, "forward + backward"] - ms[side, "forward"]
-        for name in ("forward", "backward", "forward + backward", "product alone"):
+        cores = {key: round(share, 2) for key, (_, share) in timed.items()}  # none: backward
+        for name in PASSES:
             row = {"cell": cell, "units": args.units, "pass": name}
-            row |= {"ours_ms": round(ms["ours", name], 1)}
-            row |= {"ours_cores": round(timed["ours", name][1], 2) if name != "backward" else ""}
+            row |= {"ours_ms": round(ms["ours", name], 1), "ours_cores": cores.get(("ours", name))}
             if torch is None:
                 rows.append(row | {"pytorch_ms": "torch not installed"})
                 continue
             row |= {"pytorch_ms": round(ms["pytorch", name], 1)}
-            cores = timed["pytorch", name][1] if name != "backward" else None
-            row |= {"pytorch_cores": round(cores, 2) if cores is not None else ""}
+            row |= {"pytorch_cores": cores.get(("pytorch", name))}
             # A difference of two medians (`backward`) can come out at or below zero on
             # a tiny quick run; no ratio then.
-            ratio = ms["pytorch", name] / ms["ours", name] if ms["ours", name] > 0 else None
-            rows.append(row | {"vs_pytorch": round(ratio, 2) if ratio and ratio > 0 else ""})
-        for row in rows[-4:]:
+            ratio = ms["pytorch", name] / ms["ours", name] if ms["ours", name] > 0 else 0
+            rows.append(row | {"vs_pytorch": round(ratio, 2) if ratio > 0 else None})
+        for row in rows[-len(PASSES) :]:
             print(row, flush=True)
     columns = ("cell", "units", "pass", "ours_ms", "ours_cores", "pytorch_ms", "pytorch_cores")
-    rows = [{**{c: "" for c in (*columns, "vs_pytorch")}, **row} for row in rows]
+    columns += ("vs_pytorch",)
+    rows = [{c: "" if row.get(c) is None else row[c] for c in columns} for row in rows]
     report("rnn_core", rows, args.json)
 
 

@@ -19,6 +19,13 @@ DEFAULT_OUTPUT = "saved_models"
 MODEL_HELP = f"Model folder. Default: the one trained last under {DEFAULT_OUTPUT}/."
 
 
+def _exit_interrupted(stderr_fd: int) -> None:
+    """Ends the process at once with `error: interrupted` on `stderr_fd` and exit code 130."""
+    with contextlib.suppress(OSError):  # the descriptor may be closed already
+        os.write(stderr_fd, b"error: interrupted\n")
+    os._exit(130)
+
+
 @contextlib.contextmanager
 def signals_end_process(stderr_fd: int):
     """Ctrl-C or SIGTERM inside the block ends the process at once: exit 130, one error line.
@@ -29,9 +36,7 @@ def signals_end_process(stderr_fd: int):
     """
 
     def end(signum, frame):
-        with contextlib.suppress(OSError):  # the descriptor may be closed already
-            os.write(stderr_fd, b"error: interrupted\n")
-        os._exit(130)
+        _exit_interrupted(stderr_fd)
 
     # A signal the parent ignores (a job started in the background by a shell) stays ignored.
     previous = {
@@ -80,9 +85,7 @@ def interrupts_end_process(grace: float = 0.5):
         with contextlib.suppress(OSError):
             while data := receiver.recv(16):
                 if {signal.SIGINT, signal.SIGTERM} & set(data) and not left.wait(grace):
-                    with contextlib.suppress(OSError):
-                        os.write(stderr, b"error: interrupted\n")
-                    os._exit(130)
+                    _exit_interrupted(stderr)
 
     threading.Thread(target=watch, name="interrupt watcher", daemon=True).start()
     try:
