@@ -35,10 +35,14 @@ the mean cross-entropy over all T positions of every row; Adam with
   as they are (both the reset-after form with two biases).
 The PyTorch network starts from the Keras model's initial weights (gates
 reordered where the two differ), so the printed loss of the first step is the
-same on both sides: the forward passes compute the same function. The losses
-of the warm-up steps after it stay close too: both Adams take the embedding's
-gradient summed per row (`models/embedding.py`), clip each gradient on its own
-and use epsilon 1e-7, so the two runs differ by float32 rounding only.
+same on both sides: the forward passes compute the same function. Both Adams
+take the embedding's gradient summed per row (`models/embedding.py`), clip each
+gradient on its own and use epsilon 1e-7, but Keras adds epsilon to the square
+root of the raw second moment and PyTorch to that of the bias-corrected one,
+so updates differ where a gradient is as small as epsilon, and the losses of
+the warm-up steps part: a little at learning rate 0.005, more at the default
+0.008, whose first steps raise the GRU's loss (2 x 256: 4.19 then 4.31 here,
+4.61 in PyTorch). The work of a step is the same either way.
 `--warmup` steps run before timing; `first_s` is the first step alone, tracing
 and XLA compilation included. `per_s` is tokens/s (batch x T x steps over the
 median time of `--steps` steps); `vs_pytorch` = ours / PyTorch; `cores` the
