@@ -22,11 +22,12 @@ def _twin_layers(cell, units=6, input_dim=5):
     return stock, fast
 
 
+@pytest.mark.parametrize("steps", [7, 1])  # 1: the backward loop's first step is its last
 @pytest.mark.parametrize("cell", sorted(CLASSES))
-def test_outputs_and_gradients_equal_the_keras_layer(cell):
+def test_outputs_and_gradients_equal_the_keras_layer(cell, steps):
     stock, fast = _twin_layers(cell)
     rng = np.random.default_rng(1)
-    x = tf.constant(rng.normal(size=(3, 7, 5)).astype("float32"))
+    x = tf.constant(rng.normal(size=(3, steps, 5)).astype("float32"))
     states = (
         [tf.constant(rng.normal(size=(3, 6)).astype("float32")) for _ in stock.cell.state_size]
         if isinstance(stock.cell.state_size, list)
@@ -34,7 +35,7 @@ def test_outputs_and_gradients_equal_the_keras_layer(cell):
     )
     upstream = [
         tf.constant(rng.normal(size=s).astype("float32"))
-        for s in [(3, 7, 6)] + [(3, 6)] * len(states)
+        for s in [(3, steps, 6)] + [(3, 6)] * len(states)
     ]
 
     def run(layer):
