@@ -174,6 +174,8 @@ def test_a_signal_ends_a_block_while_a_tensorflow_graph_runs(tmp_path):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # As `start`: a shell without job control starts background jobs with SIGINT ignored.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         assert process.stdout.readline().strip() == "ready", process.stderr.read()
