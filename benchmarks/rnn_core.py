@@ -7,7 +7,7 @@
 its largest part. For each cell, one layer of `--units` over a
 `(batch, seq_len, input)` float32 batch:
 - `forward`: the outputs only. Ours: `lstm_sequence`/`gru_sequence`
-  (`models/fast_rnn.py`) under `tf.function(jit_compile=True)`, as the fast
+  (`models/fast_loops.py`) under `tf.function(jit_compile=True)`, as the fast
   layers train; PyTorch: `nn.LSTM`/`nn.GRU` under `torch.no_grad()`.
 - `forward + backward`: the gradients of `sum(outputs ** 2)` with respect to
   the inputs and every weight, as a training step needs them.
@@ -35,7 +35,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from common import report, round_robin_with_cores  # noqa: E402
 
-from keras_rnn_textgen.models.fast_rnn import gru_sequence, lstm_sequence  # noqa: E402
+from keras_rnn_textgen.models.fast_loops import gru_sequence, lstm_sequence  # noqa: E402
 
 try:
     import torch
