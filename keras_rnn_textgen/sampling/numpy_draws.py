@@ -38,10 +38,11 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
 
 def draw(logits: np.ndarray, u: np.ndarray) -> np.ndarray:
     """Samples `(batch,)` ids from `(batch, vocab)` logits by inverse CDF, as `sampling.draw`."""
-    probs = _softmax(logits)
-    cdf = np.cumsum(probs, axis=-1, dtype=np.float32)
-    token = np.sum(cdf <= u[:, None] * cdf[:, -1:], axis=-1)
-    last = logits.shape[-1] - 1 - np.argmax((probs > 0)[:, ::-1], axis=-1)
+    weights = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    cdf = np.cumsum(weights, axis=-1, dtype=np.float32)
+    total = cdf[:, -1:]
+    token = np.sum(cdf <= u[:, None] * total, axis=-1)
+    last = np.sum(cdf < total, axis=-1)
     return np.minimum(token, last).astype(np.int32)
 
 
