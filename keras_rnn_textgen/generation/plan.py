@@ -52,8 +52,7 @@ class SamplingPlan:
         The new text joins the prompt as the level joins tokens (at word
         level: a space, or none before `,`).
         """
-        rows = int(ids.shape[0])
-        texts = tokenizer.append(tf.constant([prompt] * rows), ids).numpy()
+        texts = tokenizer.append_to_prompts([prompt] * int(ids.shape[0]), ids)
         start = len(prompt.encode("utf-8"))
         return [prompt + cut_at_stop(t[start:].decode("utf-8"), self.stop) for t in texts]
 
@@ -106,9 +105,9 @@ def prompt_ids(
     Example:
         >>> ids, lengths = prompt_ids(tokenizer, "ROMEO:", 2, width=8)   # (2, 8), [6, 6]
     """
-    ids = np.asarray(tokenizer.tokenize(prompt), np.int32)  # (prompt_len,)
+    ids = tokenizer.tokenize_prompt(prompt)  # (prompt_len,)
     if not ids.size:
-        ids = np.asarray(tokenizer.tokenize(start_text(tokenizer)), np.int32)
+        ids = tokenizer.tokenize_prompt(start_text(tokenizer))
     n = ids.size
     padded = n if width is None else max(width, 1 << (n - 1).bit_length())
     rows = np.full([num_samples, padded], PAD_ID, np.int32)

@@ -113,6 +113,36 @@ class Tokenizer:
         """Ids of one text to a Python string."""
         return self.detokenize(ids).numpy().decode("utf-8")
 
+    def tokenize_prompt(self, text: str) -> np.ndarray:
+        """`tokenize` of one short text, as `(length,)` int32, through a graph traced once.
+
+        Run eagerly, tokenizing a short text dispatches TensorFlow's ops one at
+        a time, milliseconds in all; a generator tokenizes its prompt and
+        detokenizes its new ids at every call, so both run as `tf.function`s
+        (`append_to_prompts`), traced on first use.
+
+        Example:
+            >>> tok.tokenize_prompt("ROMEO:")   # array([...], dtype=int32)
+        """
+        return self._traced("tokenize", tf.TensorSpec([], tf.string))(text).numpy()
+
+    def append_to_prompts(self, prompts: Sequence[str], ids: np.ndarray | tf.Tensor) -> list[bytes]:
+        """`append` through a graph traced once: each prompt followed by its row of `ids`, UTF-8.
+
+        Example:
+            >>> tok.append_to_prompts(["ROMEO:"], ids)   # [b'ROMEO: ...']
+        """
+        append = self._traced(
+            "append", tf.TensorSpec([None], tf.string), tf.TensorSpec([None, None], tf.int32)
+        )
+        return list(append(list(prompts), tf.cast(ids, tf.int32)).numpy())
+
+    def _traced(self, name: str, *signature: tf.TensorSpec):
+        traced = self.__dict__.setdefault("_traced_methods", {})
+        if name not in traced:
+            traced[name] = tf.function(getattr(self, name), input_signature=signature)
+        return traced[name]
+
     def count_unknown(self, text: str) -> int:
         """Number of tokens of `text` read as the unknown id (characters, or `[UNK]` words)."""
         return int(tf.reduce_sum(tf.cast(self.encode(text) == UNK_ID, tf.int32)))
