@@ -37,8 +37,7 @@ def trains_fast(model: keras.Model) -> bool:
     """
     loops = (_lstm_inner_loop, _gru_inner_loop)
     return not _on_gpu() and any(
-        getattr(getattr(layer, "inner_loop", None), "func", None) in loops
-        for layer in model.layers
+        getattr(getattr(layer, "inner_loop", None), "func", None) in loops for layer in model.layers
     )
 
 
