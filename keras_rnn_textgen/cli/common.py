@@ -32,7 +32,7 @@ def signals_end_process(stderr_fd: int):
 
     For the TensorFlow import, which writes nothing yet holds nothing to save,
     and which turns a `KeyboardInterrupt` raised inside it into an unrelated
-    `ImportError`.
+    `ImportError`; and for the commands `interrupts_end_process` guards.
     """
 
     def end(signum, frame):
@@ -53,17 +53,19 @@ def signals_end_process(stderr_fd: int):
 
 @contextlib.contextmanager
 def interrupts_end_process(grace: float = 0.5):
-    """Ctrl-C or SIGTERM ends the block within about `grace` seconds, even inside TensorFlow.
+    """Ctrl-C or SIGTERM ends the block's process at once, even inside TensorFlow.
 
-    Python runs a signal handler only between the main thread's bytecodes, so
-    a signal that arrives while TensorFlow compiles or runs a graph in C++
-    waits until that returns: seconds on a busy machine. For commands that
-    hold nothing to save (`evaluate`, `generate`), a watcher thread, woken by
-    the signal through `signal.set_wakeup_fd`, ends the process with
-    `error: interrupted` and exit code 130 unless the block has been left
-    (the usual `KeyboardInterrupt` path, which says the same) within `grace`
-    seconds. Without the main thread (no wakeup descriptor can be set there)
-    the block runs without a watcher.
+    For commands that hold nothing to save (`evaluate`, `generate`): the
+    signal ends the process with `error: interrupted` and exit code 130
+    (`signals_end_process`) instead of raising `KeyboardInterrupt`, whose way
+    out runs the interpreter's shutdown beside TensorFlow's threads: seconds
+    on a busy machine, and now and then a crash in a C++ destructor. Python
+    runs a signal handler only between the main thread's bytecodes, so a
+    signal that arrives while TensorFlow compiles or runs a graph in C++
+    waits until that returns; a watcher thread, woken by the signal through
+    `signal.set_wakeup_fd`, ends the process itself unless the block has been
+    left within `grace` seconds. Without the main thread (no handler or wakeup
+    descriptor can be set there) the block runs as it is.
 
     Example:
         >>> with user_errors(ctx), interrupts_end_process():
@@ -89,7 +91,8 @@ def interrupts_end_process(grace: float = 0.5):
 
     threading.Thread(target=watch, name="interrupt watcher", daemon=True).start()
     try:
-        yield
+        with signals_end_process(stderr):
+            yield
     finally:
         left.set()
         signal.set_wakeup_fd(previous)

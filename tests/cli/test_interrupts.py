@@ -166,10 +166,33 @@ with interrupts_end_process(grace=0.2):
 print("the graph finished", flush=True)
 """
 
+# Python code, where the handler runs at once; the slow exit stands in for TensorFlow's
+# threads, which can hold the interpreter's shutdown for seconds (or crash it).
+PYTHON_LOOP_SCRIPT = """
+import atexit
+import time
+from keras_rnn_textgen.cli.common import interrupts_end_process
 
-def test_a_signal_ends_a_block_while_a_tensorflow_graph_runs(tmp_path):
+atexit.register(time.sleep, 60)
+print("ready", flush=True)
+with interrupts_end_process():
+    while True:
+        pass
+"""
+
+
+@pytest.mark.parametrize(
+    "script, signum",
+    [
+        (LONG_GRAPH_SCRIPT, signal.SIGINT),
+        (PYTHON_LOOP_SCRIPT, signal.SIGINT),
+        (PYTHON_LOOP_SCRIPT, signal.SIGTERM),
+    ],
+    ids=["graph-SIGINT", "python-SIGINT", "python-SIGTERM"],
+)
+def test_a_signal_ends_the_process_at_once_inside_the_block(script, signum):
     process = subprocess.Popen(
-        [sys.executable, "-c", LONG_GRAPH_SCRIPT],
+        [sys.executable, "-c", script],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -179,10 +202,10 @@ def test_a_signal_ends_a_block_while_a_tensorflow_graph_runs(tmp_path):
     )
     try:
         assert process.stdout.readline().strip() == "ready", process.stderr.read()
-        time.sleep(0.5)  # inside the graph
+        time.sleep(0.5)  # inside the block
         sent = time.monotonic()
-        process.send_signal(signal.SIGINT)
-        code = process.wait(timeout=30)
+        process.send_signal(signum)
+        code = process.wait(timeout=90)
         seconds = time.monotonic() - sent
     finally:
         process.kill()
