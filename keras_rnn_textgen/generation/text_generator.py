@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from keras_rnn_textgen.generation.config import GenerationConfig
 from keras_rnn_textgen.generation.plan import prepare_sampling, prompt_ids
-from keras_rnn_textgen.models.step import StepModel
+from keras_rnn_textgen.models.step import Step, StepModel
 from keras_rnn_textgen.sampling.base import CHUNK_TOKENS, Sampler, decode_in_chunks
 from keras_rnn_textgen.tokenizers.base import Tokenizer
 
@@ -66,16 +66,29 @@ class TextGenerator:
 
             def start(prompt, lengths):
                 initial = self.step.initial_states(tf.shape(prompt)[0])
-                return sampler.start(self.step, initial, prompt, lengths, stop_ids)
+                step = self.loop_step(prompt.shape[0])
+                return sampler.start(step, initial, prompt, lengths, stop_ids)
 
             def advance(carry, first, seed):
-                return sampler.advance(self.step, carry, first, self.chunk_tokens, seed, stop_ids)
+                step = self.loop_step(carry["logits"].shape[0])
+                return sampler.advance(step, carry, first, self.chunk_tokens, seed, stop_ids)
 
             self._compiled[key] = (
                 tf.function(start, jit_compile=True, reduce_retracing=True),
                 tf.function(advance, jit_compile=True, reduce_retracing=True),
             )
         return self._compiled[key]
+
+    def loop_step(self, batch: int | None) -> Step:
+        """The step a compiled loop over `batch` rows runs (None: a batch size not yet known).
+
+        A batch of rows reads the first layer's input product from a table
+        (`StepModel.with_input_table`). A single row runs the model's cells:
+        there XLA fuses the lookup into the gates' loop, which its CPU code
+        then runs unvectorised, and a 1 x 256 GRU generated 30% fewer
+        characters a second with the table.
+        """
+        return self.step if batch == 1 else self.step.with_input_table()
 
     def generate(
         self,

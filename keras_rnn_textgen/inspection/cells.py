@@ -30,7 +30,9 @@ def cell_kind(cell: keras.layers.Layer) -> str:
     )
 
 
-def cell_step(cell: keras.layers.Layer, inputs, states: Sequence) -> dict[str, tf.Tensor]:
+def cell_step(
+    cell: keras.layers.Layer, inputs, states: Sequence, x_proj=None
+) -> dict[str, tf.Tensor]:
     """One step of a recurrent cell computed from its weights, with its gates.
 
     The result equals what `cell(inputs, states)` returns (tested to 1e-5),
@@ -38,8 +40,10 @@ def cell_step(cell: keras.layers.Layer, inputs, states: Sequence) -> dict[str, t
 
     Args:
         cell: a built `SimpleRNNCell`, `LSTMCell` or `GRUCell`.
-        inputs: `(batch, input_dim)`.
+        inputs: `(batch, input_dim)`; unused when `x_proj` is given.
         states: `[h]`, or `[h, c]` for an LSTM, each `(batch, units)`.
+        x_proj: `inputs @ cell.kernel`, `(batch, gates * units)`, when the
+            caller has it already (looked up from a table, say); None: computed.
 
     Returns:
         `(batch, units)` tensors named as in `CELLS[cell_kind(cell)].signals`:
@@ -53,7 +57,8 @@ def cell_step(cell: keras.layers.Layer, inputs, states: Sequence) -> dict[str, t
     kind = cell_kind(cell)
     activation = cell.activation
     h_prev = states[0]
-    x_proj = ops.matmul(inputs, cell.kernel)
+    if x_proj is None:
+        x_proj = ops.matmul(inputs, cell.kernel)
     if kind == "simple_rnn":
         z = x_proj + ops.matmul(h_prev, cell.recurrent_kernel)
         if cell.use_bias:

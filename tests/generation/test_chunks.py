@@ -35,10 +35,10 @@ def settings(tokenizer):
 def one_loop(generator, sampler, prompt, length, num_samples, seed, stop_ids):
     """The ids of a single compiled loop over all `length` tokens (no chunks, no padding)."""
     prompts, lengths = prompt_ids(generator.tokenizer, prompt, num_samples)
-    step = generator.step
+    step = generator.loop_step(num_samples)
     loop = tf.function(
         lambda p, n: sampler(
-            step, step.initial_states(tf.shape(p)[0]), p, n, length, seed, stop_ids
+            step, generator.step.initial_states(tf.shape(p)[0]), p, n, length, seed, stop_ids
         ),
         jit_compile=True,
     )

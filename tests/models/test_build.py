@@ -50,18 +50,20 @@ def test_same_seed_same_weights():
     assert any((x != y).any() for x, y in zip(a, c))
 
 
+@pytest.mark.parametrize("table", [False, True], ids=["cells", "input table"])
 @pytest.mark.parametrize("cell", CELL_NAMES)
-def test_step_model_matches_full_sequence(cell):
+def test_step_model_matches_full_sequence(cell, table):
     model = build_model(_config(cell), seed=3)
     x = np.random.default_rng(1).integers(0, 13, (2, 9)).astype("int32")
     full = model(x).numpy()  # (batch, time, vocab)
-    step = StepModel(model)
-    assert step.state_names == (
+    step_model = StepModel(model)
+    assert step_model.state_names == (
         ["layer0_h", "layer0_c", "layer1_h", "layer1_c"]
         if cell == "lstm"
         else ["layer0_h", "layer1_h"]
     )
-    states = step.initial_states(2)
+    step = step_model.with_input_table() if table else step_model
+    states = step_model.initial_states(2)
     for t in range(9):
         logits, states = step(tf.constant(x[:, t]), states)
         np.testing.assert_allclose(logits.numpy(), full[:, t], atol=1e-5)
