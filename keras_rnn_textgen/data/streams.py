@@ -4,7 +4,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_rnn_textgen.config import TrainConfig
-from keras_rnn_textgen.data.windows import batches_per_epoch, training_dataset
+from keras_rnn_textgen.data.windows import batches_per_epoch, prefetched, training_dataset
 from keras_rnn_textgen.errors import CorpusError
 
 
@@ -85,7 +85,7 @@ def stateful_dataset(
     )
     # `ids` enters as a dataset element, not captured by the map function (no copy in its graph).
     texts = tf.data.Dataset.from_tensors(ids).repeat()
-    return tf.data.Dataset.zip(starts, texts).map(gather).prefetch(tf.data.AUTOTUNE)
+    return prefetched(tf.data.Dataset.zip(starts, texts).map(gather))
 
 
 def epoch_batches(ids: tf.Tensor, train: TrainConfig) -> int:
