@@ -74,9 +74,10 @@ def round_robin_with_cores(
     """As `round_robin_medians`, each with the median cores it kept busy.
 
     Cores are the process's CPU seconds (all its threads) over the wall
-    seconds of a call: a run whose threads were starved shows it here
-    (about 1.0 on a 2-core machine where its parallel code ran one thread
-    at a time) beside its slower rate.
+    seconds of a call: a run whose threads waited shows it here beside its
+    slower rate (about 1.0 on a 2-core machine where its parallel code ran
+    one thread at a time; lower where the process sat idle, as it did when
+    deleting a tf.data iterator waited for the autotuning thread).
     """
     times: dict[str, list[float]] = {name: [] for name in fns}
     cores: dict[str, list[float]] = {name: [] for name in fns}
