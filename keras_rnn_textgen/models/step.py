@@ -63,7 +63,7 @@ class StepModel:
             >>> logits, states = step(tf.constant([5] * 64), states)
         """
         cell = self.rnns[0].cell
-        if "float32" != cell.compute_dtype or "float32" != self.embedding.compute_dtype:
+        if cell.compute_dtype != "float32" or self.embedding.compute_dtype != "float32":
             return self
         table = tf.matmul(self.embedding.embeddings, cell.kernel)  # (vocab, gates * units)
         k = self.states_per_layer

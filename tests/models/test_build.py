@@ -69,6 +69,12 @@ def test_step_model_matches_full_sequence(cell, table):
         np.testing.assert_allclose(logits.numpy(), full[:, t], atol=1e-5)
 
 
+def test_a_mixed_precision_model_keeps_its_cells_for_the_table_step():
+    model = build_model(_config("lstm"), mixed_precision=True)
+    step_model = StepModel(model)
+    assert step_model.with_input_table() is step_model
+
+
 def test_bad_config_values_are_named():
     with pytest.raises(ValueError, match=r"`cell` must be one of .*got 'rnn'"):
         ModelConfig(cell="rnn")
