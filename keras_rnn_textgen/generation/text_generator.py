@@ -9,8 +9,8 @@ import tensorflow as tf
 
 from keras_rnn_textgen.generation.config import GenerationConfig
 from keras_rnn_textgen.generation.plan import prepare_sampling, prompt_ids
-from keras_rnn_textgen.models.step import Step, StepModel
-from keras_rnn_textgen.sampling.base import CHUNK_TOKENS, Sampler, decode_in_chunks
+from keras_rnn_textgen.models.step import StepModel
+from keras_rnn_textgen.sampling.base import CHUNK_TOKENS, Sampler, StepFn, decode_in_chunks
 from keras_rnn_textgen.tokenizers.base import Tokenizer
 
 
@@ -79,7 +79,7 @@ class TextGenerator:
             )
         return self._compiled[key]
 
-    def loop_step(self, batch: int | None) -> Step:
+    def loop_step(self, batch: int | None) -> StepFn:
         """The step a compiled loop over `batch` rows runs (None: a batch size not yet known).
 
         A batch of rows reads the first layer's input product from a table

@@ -76,9 +76,6 @@ def lstm_sequence(x, h0, c0, kernel, recurrent_kernel, bias):
         batch, time, units = tf.shape(x)[0], tf.shape(x)[1], tf.shape(h0)[1]
         x_flat, x_gates = _input_projections(x, h0, kernel, bias, gates=4)
 
-        def per_step():
-            return _steps(time, h0)
-
         # One recurrent product per gate, too: XLA runs a step's four products
         # at once on the thread pool, where one (units, 4 * units) product ran
         # on one thread.
@@ -95,7 +92,7 @@ def lstm_sequence(x, h0, c0, kernel, recurrent_kernel, bias):
             return (t + 1, h, c, hs.write(t, h), cs.write(t, c), *gates)
 
         _, h_last, c_last, hs, cs, *gates = tf.while_loop(
-            lambda t, *_: t < time, step, (0, h0, c0, per_step(), per_step(), *x_gates)
+            lambda t, *_: t < time, step, (0, h0, c0, _steps(time, h0), _steps(time, h0), *x_gates)
         )
         # (time, batch, units) each: outputs, cell states and the four gates.
         hs, cs = hs.stack(), cs.stack()
@@ -130,7 +127,7 @@ def lstm_sequence(x, h0, c0, kernel, recurrent_kernel, bias):
             _, dh0, dc0, *dzs = tf.while_loop(
                 lambda t, *_: t >= 0,
                 back,
-                (time - 1, dh_last, dc_last, *(per_step() for _ in range(4))),
+                (time - 1, dh_last, dc_last, *(_steps(time, h0) for _ in range(4))),
             )
             # (time * batch, units) per gate; the weight gradients are single
             # large products over all steps.
@@ -185,9 +182,6 @@ def gru_sequence(x, h0, kernel, recurrent_kernel, bias):
         # recurrent products per gate, which XLA runs at once.
         x_flat, x_gates = _input_projections(x, h0, kernel, bias[0], gates=3)
 
-        def per_step():
-            return _steps(time, h0)
-
         r_gates = tf.split(recurrent_kernel, 3, axis=1)
         rb_gates = tf.split(bias[1], 3)
 
@@ -202,7 +196,7 @@ def gru_sequence(x, h0, kernel, recurrent_kernel, bias):
             return (t + 1, h, hs.write(t, h), h_hs.write(t, h_h), *gates)
 
         _, h_last, hs, h_hs, *gates = tf.while_loop(
-            lambda t, *_: t < time, step, (0, h0, per_step(), per_step(), *x_gates)
+            lambda t, *_: t < time, step, (0, h0, _steps(time, h0), _steps(time, h0), *x_gates)
         )
         # (time, batch, units) each: outputs, the candidate's recurrent term, gates.
         hs, h_hs = hs.stack(), h_hs.stack()
@@ -226,7 +220,9 @@ def gru_sequence(x, h0, kernel, recurrent_kernel, bias):
                 return (t - 1, dh_prev, *das)
 
             _, dh0, *das = tf.while_loop(
-                lambda t, *_: t >= 0, back, (time - 1, dh_last, *(per_step() for _ in range(4)))
+                lambda t, *_: t >= 0,
+                back,
+                (time - 1, dh_last, *(_steps(time, h0) for _ in range(4))),
             )
             # (time * batch, units) each.
             da_z, da_r, da_h, da_hr = (tf.reshape(steps.stack(), [-1, units]) for steps in das)

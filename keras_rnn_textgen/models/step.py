@@ -1,14 +1,11 @@
 """One token at a time: the step model that carries recurrent states between calls."""
 
-from collections.abc import Callable
-
 import keras
 import tensorflow as tf
 
 from keras_rnn_textgen.inspection.cells import cell_step
 from keras_rnn_textgen.models.build import recurrent_layers
-
-Step = Callable[[tf.Tensor, list[tf.Tensor]], tuple[tf.Tensor, list[tf.Tensor]]]
+from keras_rnn_textgen.sampling.base import StepFn
 
 
 class StepModel:
@@ -48,7 +45,7 @@ class StepModel:
     ) -> tuple[tf.Tensor, list[tf.Tensor]]:
         return self._layers_from(0, self.embedding(token), states, [])
 
-    def with_input_table(self) -> Step:
+    def with_input_table(self) -> StepFn:
         """This step, the first layer's input product read from a table made now.
 
         The first layer's input is an embedding row, so its product with the
