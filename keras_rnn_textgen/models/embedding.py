@@ -7,10 +7,36 @@ moment, so a row seen k times in a batch gets about k times too small a second
 moment and moves up to sqrt(k) times the learning rate (a frequent character in
 a 64 x 100 batch: about 25 times). Summing the rows first, as a dense gradient
 does, gives the update Adam is defined by.
+
+The layer's output also carries the table and ids it was looked up from
+(`embedded_ids`), so a fast recurrent layer after it can look up its input
+projection, `table @ kernel`, per id instead of multiplying every step's row
+(`fast_loops`).
 """
+
+from typing import NamedTuple
 
 import keras
 import tensorflow as tf
+
+# The attribute an output of `dense_gradient`'s layer keeps its `EmbeddedIds` in.
+_SOURCE = "_embedded_ids"
+
+
+class EmbeddedIds(NamedTuple):
+    """A `(batch, time, dim)` input given as the rows `table[ids]` of an embedding table."""
+
+    table: tf.Tensor  # (vocab, dim)
+    ids: tf.Tensor  # (batch, time) int32
+
+
+def embedded_ids(x: tf.Tensor) -> EmbeddedIds | None:
+    """The table and ids `x` was looked up from by a `dense_gradient` layer; None otherwise.
+
+    Example:
+        >>> rows = embedded_ids(embedding(ids))    # EmbeddedIds(table, ids)
+    """
+    return getattr(x, _SOURCE, None)
 
 
 @tf.custom_gradient
@@ -34,7 +60,8 @@ def dense_gradient(layer: keras.layers.Embedding) -> keras.layers.Embedding:
 
     The layer stays a `keras.layers.Embedding` with the same weights and
     outputs, so it saves, loads and exports as before; only the gradient
-    changes (see the module docstring).
+    changes (see the module docstring), and each output carries the table and
+    ids it was looked up from, for `embedded_ids`.
 
     Example:
         >>> embedding = dense_gradient(keras.layers.Embedding(67, 64))
@@ -43,7 +70,10 @@ def dense_gradient(layer: keras.layers.Embedding) -> keras.layers.Embedding:
     def call(inputs):
         ids = tf.cast(inputs, tf.int32)
         table = tf.convert_to_tensor(layer.embeddings.value)
-        return tf.cast(take_rows(table, ids), layer.compute_dtype)
+        rows = tf.cast(take_rows(table, ids), layer.compute_dtype)
+        if rows.dtype == table.dtype:
+            setattr(rows, _SOURCE, EmbeddedIds(table, ids))
+        return rows
 
     layer.call = call
     return layer

@@ -14,6 +14,7 @@ import functools
 import keras
 import tensorflow as tf
 
+from keras_rnn_textgen.models.embedding import embedded_ids
 from keras_rnn_textgen.models.fast_loops import gru_sequence, lstm_sequence
 
 
@@ -57,10 +58,11 @@ def _fast_path_ok(layer, mask) -> bool:
     )
 
 
-def _input_dropout(layer, sequences, training):
-    # The same per-sequence input dropout mask Keras's cuDNN path applies.
+def _loop_inputs(layer, sequences, training):
+    """What the loop takes: `sequences`, their `EmbeddedIds` when they have them, or dropped out."""
     if not (training and layer.dropout):
-        return sequences
+        return embedded_ids(sequences) or sequences
+    # The same per-sequence input dropout mask Keras's cuDNN path applies.
     mask = layer.cell.get_dropout_mask(sequences[:, 0, :])
     return sequences * keras.ops.expand_dims(mask, axis=1)
 
@@ -72,7 +74,7 @@ def _lstm_inner_loop(layer, keras_inner_loop, sequences, initial_state, mask, tr
         return keras_inner_loop(sequences, initial_state, mask, training=training)
     cell = layer.cell
     outputs, h, c = lstm_sequence(
-        _input_dropout(layer, sequences, training),
+        _loop_inputs(layer, sequences, training),
         initial_state[0],
         initial_state[1],
         cell.kernel,
@@ -90,7 +92,7 @@ def _gru_inner_loop(layer, keras_inner_loop, sequences, initial_state, mask, tra
     h0 = initial_state[0] if isinstance(initial_state, (list, tuple)) else initial_state
     cell = layer.cell
     outputs, h = gru_sequence(
-        _input_dropout(layer, sequences, training),
+        _loop_inputs(layer, sequences, training),
         h0,
         cell.kernel,
         cell.recurrent_kernel,

@@ -4,7 +4,11 @@ import pytest
 import tensorflow as tf
 
 from keras_rnn_textgen.config import ModelConfig, TrainConfig
+from keras_rnn_textgen.models.build import build_model
+from keras_rnn_textgen.models.embedding import EmbeddedIds
+from keras_rnn_textgen.models.fast_loops import gru_sequence, lstm_sequence
 from keras_rnn_textgen.models.fast_rnn import accelerate
+from keras_rnn_textgen.training.compile import compile_model
 
 CLASSES = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
 
@@ -85,6 +89,63 @@ def test_fast_layer_trains_like_the_keras_layer_under_xla(cell):
         for _ in range(5):
             loss = model.train_on_batch(x[:, :-1], x[:, 1:])
         results.append((loss, [w.numpy() for w in model.weights]))
+    assert results[1][0] == pytest.approx(results[0][0], rel=1e-4)
+    for a, b in zip(results[0][1], results[1][1]):
+        np.testing.assert_allclose(b, a, atol=1e-4)
+
+
+@pytest.mark.parametrize("cell", sorted(CLASSES))
+def test_embedded_ids_give_the_outputs_and_gradients_of_their_rows(cell):
+    """The loops' input projections looked up per id equal those of the looked-up rows."""
+    rng = np.random.default_rng(4)
+    gates, units = (4, 6) if cell == "lstm" else (3, 6)
+    table = tf.constant(rng.normal(size=(9, 5)).astype("float32"))
+    ids = tf.constant([[1, 1, 8, 0, 3], [8, 2, 2, 2, 7]])
+    kernel = tf.constant(rng.normal(size=(5, gates * units)).astype("float32") * 0.5)
+    recurrent = tf.constant(rng.normal(size=(units, gates * units)).astype("float32") * 0.5)
+    bias_shape = (gates * units,) if cell == "lstm" else (2, gates * units)
+    bias = tf.constant(rng.normal(size=bias_shape).astype("float32"))
+    h0 = tf.constant(rng.normal(size=(2, units)).astype("float32"))
+    upstream = tf.constant(rng.normal(size=(2, 5, units)).astype("float32"))
+
+    def run(inputs):
+        with tf.GradientTape() as tape:
+            tape.watch([table, kernel, recurrent, bias, h0])
+            if cell == "lstm":
+                outputs = lstm_sequence(inputs(), h0, h0, kernel, recurrent, bias)[0]
+            else:
+                outputs = gru_sequence(inputs(), h0, kernel, recurrent, bias)[0]
+            loss = tf.reduce_sum(outputs * upstream)
+        return [outputs, *tape.gradient(loss, [table, kernel, recurrent, bias, h0])]
+
+    rows = run(lambda: tf.gather(table, ids))
+    looked_up = run(lambda: EmbeddedIds(table, ids))
+    for a, b in zip(rows, looked_up):
+        a, b = tf.convert_to_tensor(a), tf.convert_to_tensor(b)  # the rows' table: IndexedSlices
+        np.testing.assert_allclose(b.numpy(), a.numpy(), atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("cell", sorted(CLASSES))
+def test_a_training_build_trains_like_the_keras_layers_with_ids_looked_up(cell, monkeypatch):
+    """The first fast layer of a training build gets `EmbeddedIds`, the next the outputs."""
+    from keras_rnn_textgen.models import fast_rnn
+
+    taken = []
+    name = f"{cell}_sequence"
+    real = getattr(fast_rnn, name)
+    monkeypatch.setattr(fast_rnn, name, lambda x, *a: taken.append(type(x)) or real(x, *a))
+    config = ModelConfig(vocab_size=13, cell=cell, layers=2, units=8, embedding_dim=4)
+    x = np.random.default_rng(5).integers(0, 13, (4, 12)).astype("int32")
+    results = []
+    for fast in (False, True):
+        model = build_model(config, seed=3, fast=fast, train=True)
+        compile_model(model, TrainConfig(jit_compile=True))
+        for _ in range(4):
+            loss = model.train_on_batch(x[:, :-1], x[:, 1:])[0]
+        results.append((loss, [w.numpy() for w in model.weights]))
+    # Each trace calls both layers, bottom first.
+    assert taken and taken[0::2] == [EmbeddedIds] * (len(taken) // 2)
+    assert EmbeddedIds not in taken[1::2]
     assert results[1][0] == pytest.approx(results[0][0], rel=1e-4)
     for a, b in zip(results[0][1], results[1][1]):
         np.testing.assert_allclose(b, a, atol=1e-4)
