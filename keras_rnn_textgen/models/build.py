@@ -6,7 +6,7 @@ import keras
 
 from keras_rnn_textgen.cells import CELLS
 from keras_rnn_textgen.config import ModelConfig
-from keras_rnn_textgen.models.dropout import philox_dropout
+from keras_rnn_textgen.models.dropout import fast_dropout
 from keras_rnn_textgen.models.embedding import dense_gradient
 from keras_rnn_textgen.models.fast_rnn import accelerate
 
@@ -53,7 +53,7 @@ def _layers(
             dropout = keras.layers.Dropout(
                 config.dropout, seed=layer_seed + 3, dtype=policy, name=f"dropout_{i}"
             )
-            layers.append(philox_dropout(dropout) if train else dropout)
+            layers.append(fast_dropout(dropout) if train else dropout)
     layers.append(
         keras.layers.Dense(
             config.vocab_size,
@@ -86,7 +86,7 @@ def build_model(
             output layer; the weights load into a float32 model unchanged.
         train: build for training: the embedding table's gradient comes dense
             (`embedding.dense_gradient`), as Adam needs, and dropout masks are drawn
-            with Philox (`dropout.philox_dropout`), fast under XLA; the layers
+            by a named generator (`dropout.fast_dropout`), fast under XLA; the layers
             are the same.
 
     Example:

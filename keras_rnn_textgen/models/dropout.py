@@ -1,38 +1,60 @@
-"""Dropout whose mask XLA draws fast: the Philox generator instead of TensorFlow's default.
+"""Dropout whose mask XLA draws fast: a generator asked for by name, not TensorFlow's default.
 
 Keras's `Dropout` draws its mask with `tf.random.stateless_uniform`'s default
-algorithm, which XLA on a CPU turns into a slow loop: 545 ms for the 1.6M
-numbers of one 64 x 100 x 256 mask, against 7 ms with Philox asked for by name
-(README, Performance). The fast layers' step is always XLA-compiled, so with
-Keras's mask a dropout layer cost it several times the recurrent layer's own
-work.
+algorithm, which XLA on a CPU turns into a slow loop: 629 ms for the 1.6M
+numbers of one 64 x 100 x 256 mask, against 10.4 ms with Philox and 4.3 ms with
+ThreeFry asked for by name (medians of 5 calls under
+`tf.function(jit_compile=True)`, AMD EPYC VM). ThreeFry runs only under XLA:
+TensorFlow's own CPU kernel refuses it. So a training build's dropout layers
+draw with Philox, which both run, and `compile_model` switches them to
+ThreeFry when it compiles the step with XLA (`draw_masks_for`).
 """
 
 import keras
 import tensorflow as tf
 
+# The generator a layer from `fast_dropout` draws its masks with, by step compiler.
+MASK_ALGORITHMS = {False: "philox", True: "threefry"}
 
-def philox_dropout(layer: keras.layers.Dropout) -> keras.layers.Dropout:
-    """Gives `layer` a Philox-drawn mask for training, in place.
+
+def fast_dropout(layer: keras.layers.Dropout) -> keras.layers.Dropout:
+    """Gives `layer` a mask drawn by a named generator for training, in place.
 
     The layer stays a `keras.layers.Dropout` with its rate and seed, so it
     saves and loads as before; at inference it passes its input through, as
     Keras's does. Each training call draws a new mask from the layer's seed
-    generator, so a seeded run repeats.
+    generator, so a seeded run repeats. It draws with Philox until
+    `draw_masks_for` says otherwise.
 
     Example:
-        >>> dropout = philox_dropout(keras.layers.Dropout(0.2, seed=3))
+        >>> dropout = fast_dropout(keras.layers.Dropout(0.2, seed=3))
     """
     if layer.noise_shape is not None:
-        raise ValueError("`philox_dropout` takes a Dropout layer without `noise_shape`")
+        raise ValueError("`fast_dropout` takes a Dropout layer without `noise_shape`")
+    layer.mask_algorithm = MASK_ALGORITHMS[False]
 
     def call(inputs, training=False):
         if not (training and layer.rate > 0):
             return inputs
         seed = tf.cast(layer.seed_generator.next(), tf.int32)
-        uniform = tf.random.stateless_uniform(tf.shape(inputs), seed=seed, alg="philox")
+        uniform = tf.random.stateless_uniform(tf.shape(inputs), seed=seed, alg=layer.mask_algorithm)
         keep = uniform >= layer.rate
         return tf.where(keep, inputs / (1 - layer.rate), tf.zeros_like(inputs))
 
     layer.call = call
     return layer
+
+
+def draw_masks_for(model: keras.Model, xla: bool) -> None:
+    """Has the `fast_dropout` layers of `model` draw with the generator fastest for the step.
+
+    Args:
+        model: any Keras model; layers not from `fast_dropout` are left alone.
+        xla: whether the training step is compiled with XLA (ThreeFry), or not (Philox).
+
+    Example:
+        >>> draw_masks_for(model, xla=True)
+    """
+    for layer in model.layers:
+        if hasattr(layer, "mask_algorithm"):
+            layer.mask_algorithm = MASK_ALGORITHMS[xla]

@@ -4,6 +4,7 @@ import keras
 
 from keras_rnn_textgen.config import TrainConfig
 from keras_rnn_textgen.evaluation.metrics import BitsPerToken, Perplexity
+from keras_rnn_textgen.models.dropout import draw_masks_for
 from keras_rnn_textgen.models.fast_rnn import trains_fast
 
 
@@ -19,7 +20,8 @@ def compile_model(model: keras.Model, train: TrainConfig, level: str = "char") -
     `bits_per_char`; at word and subword level as `bits_per_token`. The step
     is compiled with XLA when `train.jit_compile` asks for it, and always for
     layers with the fast CPU step (`fast_rnn.trains_fast`), which only XLA
-    makes faster.
+    makes faster; then a training build's dropout masks are drawn with the
+    generator XLA runs fastest (`dropout.draw_masks_for`).
     """
     optimizer = keras.optimizers.Adam(
         learning_rate=train.learning_rate, clipnorm=train.clipnorm or None
@@ -33,3 +35,4 @@ def compile_model(model: keras.Model, train: TrainConfig, level: str = "char") -
         ],
         jit_compile=train.jit_compile or trains_fast(model),
     )
+    draw_masks_for(model, xla=model.jit_compile)  # as Keras resolved it

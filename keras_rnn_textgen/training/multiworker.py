@@ -10,6 +10,7 @@ import tensorflow as tf
 
 from keras_rnn_textgen.config import TrainConfig
 from keras_rnn_textgen.errors import DistributeError
+from keras_rnn_textgen.models.dropout import draw_masks_for
 from keras_rnn_textgen.saving.layout import CHECKPOINT_DIR
 from keras_rnn_textgen.training.compile import bits_metric_name
 from keras_rnn_textgen.training.strategy import CHECKPOINT_PREFIX
@@ -117,6 +118,7 @@ class MultiWorkerLoop:
         bits_name: str = "bits_per_char",
     ):
         self.model = model
+        draw_masks_for(model, xla=False)  # this loop's step is not compiled with XLA
         self.bits_name = bits_name
         self.strategy = strategy
         self.global_batch_size = global_batch_size
