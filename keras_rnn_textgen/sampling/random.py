@@ -47,7 +47,9 @@ class RandomSampler(Sampler):
             logits = filter_logits(logits, self.temperature, self.top_k, self.top_p)
         else:
             logits = logits / self.temperature  # skips the sort when nothing is cut
-        return draw(logits, uniform_draws(seed[0], seed[1], tf.shape(logits)[0]))
+        # Shifted and scaled, each row's largest logit is 0 (top-k and top-p keep it).
+        u = uniform_draws(seed[0], seed[1], tf.shape(logits)[0])
+        return draw(logits, u, largest_is_zero=True)
 
     def get_config(self) -> dict[str, Any]:
         return {
