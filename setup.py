@@ -41,7 +41,12 @@ setup(
         "matplotlib>=3.9,<4",
     ],
     extras_require={
-        "test": ["pytest>=8,<10", "hypothesis>=6.100,<7", "ruff>=0.15,<0.18"],
+        "test": [
+            "pytest>=8,<10",
+            "pytest-xdist>=3.6,<4",
+            "hypothesis>=6.100,<7",
+            "ruff>=0.15,<0.18",
+        ],
         # PyTorch, the peer `benchmarks/peers.py` measures against (CPU is enough).
         "bench": ["torch==2.13.0"],
     },
