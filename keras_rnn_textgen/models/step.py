@@ -1,5 +1,7 @@
 """One token at a time: the step model that carries recurrent states between calls."""
 
+from collections.abc import Callable
+
 import keras
 import tensorflow as tf
 
@@ -59,18 +61,39 @@ class StepModel:
             >>> step = StepModel(model).with_input_table()
             >>> logits, states = step(tf.constant([5] * 64), states)
         """
+        parts = self.input_table()
+        if parts is None:
+            return self
+        lookup, step_from_rows = parts
+        return lambda token, states: step_from_rows(lookup(token), states)
+
+    def input_table(self) -> tuple[Callable[[tf.Tensor], tf.Tensor], StepFn] | None:
+        """`with_input_table` in two parts: `(lookup, step_from_rows)`, the table made now.
+
+        `lookup(token)` gives the `(batch, gates * units)` rows of
+        `embeddings @ kernel` for the tokens, and `step_from_rows(rows, states)`
+        the logits and states of the step fed those tokens. None for a
+        mixed-precision model.
+
+        Example:
+            >>> lookup, step_from_rows = StepModel(model).input_table()
+            >>> logits, states = step_from_rows(lookup(tf.constant([5])), states)
+        """
         cell = self.rnns[0].cell
         if cell.compute_dtype != "float32" or self.embedding.compute_dtype != "float32":
-            return self
+            return None
         table = tf.matmul(self.embedding.embeddings, cell.kernel)  # (vocab, gates * units)
         k = self.states_per_layer
 
-        def step(token, states):
-            out = cell_step(cell, None, states[:k], x_proj=tf.gather(table, token))
+        def lookup(token: tf.Tensor) -> tf.Tensor:
+            return tf.gather(table, token)
+
+        def step_from_rows(rows: tf.Tensor, states: list[tf.Tensor]):
+            out = cell_step(cell, None, states[:k], x_proj=rows)
             first = [out["hidden"], out["cell"]] if k == 2 else [out["hidden"]]
             return self._layers_from(1, out["hidden"], states, first)
 
-        return step
+        return lookup, step_from_rows
 
     def _layers_from(self, first: int, x: tf.Tensor, states: list[tf.Tensor], new_states: list):
         """Runs the recurrent layers from index `first` and the output layer; `x` feeds `first`."""

@@ -128,6 +128,7 @@ class Sampler:
         num_tokens: tf.Tensor | int,
         seed: tf.Tensor | int,
         stop_ids: Sequence[int] = (),
+        lookup: Callable[[tf.Tensor], tf.Tensor] | None = None,
     ) -> tuple[Carry, tf.Tensor]:
         """Chooses and feeds `num_tokens` tokens; returns the new `Carry` and the ids.
 
@@ -140,7 +141,16 @@ class Sampler:
                 of the previous calls together), which seeds its draw.
             num_tokens: how many tokens to produce; a Python int gives the
                 compiled loop a fixed shape.
+            lookup: None, or `token -> rows` that `step` takes in place of the
+                tokens (`StepModel.input_table`). Then the first token is
+                chosen before the loop and each iteration ends with the lookup
+                of the token it chose, so the rows reach the next iteration's
+                step as a buffer: XLA cannot fuse the lookup into the step's
+                gates, whose loop it would then run unvectorised. `num_tokens`
+                must then be a Python int of at least 1.
         """
+        if lookup is not None and not (isinstance(num_tokens, int) and num_tokens >= 1):
+            raise ValueError(f"with `lookup`, `num_tokens` must be an int >= 1, got {num_tokens!r}")
         seed = tf.cast(seed, tf.int32)
         first = tf.cast(first, tf.int32)
         logits = carry["logits"]
@@ -152,8 +162,8 @@ class Sampler:
         # Loop state of the options that are on; empty when all are off.
         controls = {name: carry[name] for name in ("seen", "stopped") if name in carry}
 
-        # Choose a token from the logits, feed it back, repeat.
-        def generate(i, logits, states, tokens, controls):
+        def pick(i, logits, controls):
+            """Token `i` `(batch,)`, what is written for it, and the controls after it."""
             controls = dict(controls)
             if "seen" in controls:
                 logits = penalize_repetition(logits, controls["seen"], self.repetition_penalty)
@@ -166,11 +176,9 @@ class Sampler:
                 hit = tf.reduce_any(token[:, None] == stop_ids[None, :], axis=1)  # (batch,)
                 controls["stopped"] |= hit
                 emitted = tf.where(controls["stopped"], PAD_ID, token)
-            tokens = tokens.write(i, emitted)
-            logits, states = step(token, states)
-            return i + 1, logits, states, tokens, controls
+            return token, emitted, controls
 
-        def more(i, logits, states, tokens, controls):
+        def more(i, _, states, tokens, controls):
             if stop_ids is None:
                 return i < num_tokens
             return tf.logical_and(
@@ -178,9 +186,31 @@ class Sampler:
             )
 
         tokens = tf.TensorArray(tf.int32, size=num_tokens, element_shape=[None])
-        i, logits, states, tokens, controls = tf.while_loop(
-            more, generate, (0, logits, carry["states"], tokens, controls)
-        )
+        if lookup is None:
+            # Choose a token from the logits, feed it back, repeat.
+            def generate(i, logits, states, tokens, controls):
+                token, emitted, controls = pick(i, logits, controls)
+                logits, states = step(token, states)
+                return i + 1, logits, states, tokens.write(i, emitted), controls
+
+            i, logits, states, tokens, controls = tf.while_loop(
+                more, generate, (0, logits, carry["states"], tokens, controls)
+            )
+        else:
+            # The same tokens, the loop turned: feed the rows of the last token, choose, look up.
+            token, emitted, controls = pick(0, logits, controls)
+
+            def generate(i, rows, states, tokens, controls):
+                logits, states = step(rows, states)
+                token, emitted, controls = pick(i, logits, controls)
+                return i + 1, lookup(token), states, tokens.write(i, emitted), controls
+
+            i, rows, states, tokens, controls = tf.while_loop(
+                more,
+                generate,
+                (1, lookup(token), carry["states"], tokens.write(0, emitted), controls),
+            )
+            logits, states = step(rows, states)  # the carry holds the logits after the last token
         if stop_ids is not None:
             # Every row stopped before num_tokens: the rest is padding.
             _, tokens = tf.while_loop(

@@ -60,6 +60,24 @@ def test_chunks_give_the_tokens_of_one_loop(tiny_folder, cell):
             assert (chunked == 0).any()
 
 
+@pytest.mark.parametrize("cell", CELLS)
+def test_one_row_with_the_table_lookup_gives_the_tokens_of_the_cells_loop(tiny_folder, cell):
+    # A single row's chunks run `Sampler.advance` with `lookup`: the loop turned so each token's
+    # table row crosses into the next iteration. `one_loop` at one row runs the cells, unturned.
+    lm = load(tiny_folder(cell))
+    generator = TextGenerator(lm.model, lm.tokenizer, chunk_tokens=3)
+    lookup, step_from_rows = generator.step.input_table()
+    for sampler, stop_ids in settings(lm.tokenizer):
+        chunked = generator.token_ids(sampler, "All:", LENGTH, 1, 7, stop_ids)
+        expected = one_loop(generator, sampler, "All:", LENGTH, 1, 7, stop_ids)
+        np.testing.assert_array_equal(chunked, expected, err_msg=str(sampler.get_config()))
+    carry = GreedySampler().start(
+        generator.step, generator.step.initial_states(1), tf.constant([[5]]), tf.constant([1])
+    )
+    with pytest.raises(ValueError, match="num_tokens` must be an int >= 1"):
+        GreedySampler().advance(step_from_rows, carry, 0, 0, 1, lookup=lookup)
+
+
 def test_text_does_not_depend_on_the_chunk_size(tiny_folder):
     lm = load(tiny_folder("lstm"))
     options = dict(temperature=0.8, top_k=6, repetition_penalty=1.2, num_samples=2, seed=3)
