@@ -1,6 +1,6 @@
 """Generating text from a Keras model."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import keras
@@ -70,16 +70,10 @@ class TextGenerator:
                 return sampler.start(step, initial, prompt, lengths, stop_ids)
 
             def advance(carry, first, seed):
-                batch = carry["logits"].shape[0]
-                parts = self.step.input_table() if batch == 1 else None
-                if parts is not None:
-                    # One row: the loop carries each token's table row to the next step.
-                    lookup, step = parts
-                    return sampler.advance(
-                        step, carry, first, self.chunk_tokens, seed, stop_ids, lookup=lookup
-                    )
-                step = self.loop_step(batch)
-                return sampler.advance(step, carry, first, self.chunk_tokens, seed, stop_ids)
+                step, lookup = self.advance_step(carry["logits"].shape[0])
+                return sampler.advance(
+                    step, carry, first, self.chunk_tokens, seed, stop_ids, lookup=lookup
+                )
 
             self._compiled[key] = (
                 tf.function(start, jit_compile=True, reduce_retracing=True),
@@ -99,6 +93,19 @@ class TextGenerator:
         `lookup`, which keeps the lookup out of the step.
         """
         return self.step if batch == 1 else self.step.with_input_table()
+
+    def advance_step(self, batch: int | None) -> tuple[StepFn, Callable | None]:
+        """The step `Sampler.advance` runs over `batch` rows, and its `lookup` (None: tokens).
+
+        A single row gets `StepModel.input_table`'s two parts, so its loop
+        carries each token's table row to the next step; other batches get
+        `loop_step`.
+        """
+        parts = self.step.input_table() if batch == 1 else None
+        if parts is None:
+            return self.loop_step(batch), None
+        lookup, step_from_rows = parts
+        return step_from_rows, lookup
 
     def generate(
         self,

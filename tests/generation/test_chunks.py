@@ -66,7 +66,8 @@ def test_one_row_with_the_table_lookup_gives_the_tokens_of_the_cells_loop(tiny_f
     # table row crosses into the next iteration. `one_loop` at one row runs the cells, unturned.
     lm = load(tiny_folder(cell))
     generator = TextGenerator(lm.model, lm.tokenizer, chunk_tokens=3)
-    lookup, step_from_rows = generator.step.input_table()
+    step_from_rows, lookup = generator.advance_step(1)
+    assert lookup is not None  # the turned loop is the one a single row's chunks run
     for sampler, stop_ids in settings(lm.tokenizer):
         chunked = generator.token_ids(sampler, "All:", LENGTH, 1, 7, stop_ids)
         expected = one_loop(generator, sampler, "All:", LENGTH, 1, 7, stop_ids)
