@@ -1,4 +1,9 @@
-"""Importing the package gives TensorFlow its BFC allocator on CPU, unless the user chose."""
+"""Importing the package asks TensorFlow for its BFC allocator on CPU, unless the user chose.
+
+Whether TensorFlow then reports allocator statistics differs between machines of one kind (with
+oneDNN on AVX-512 it reports them under either allocator), so the test observes what the package
+controls: the variable TensorFlow reads at its first allocation, as the package leaves it.
+"""
 
 import os
 import subprocess
@@ -8,26 +13,20 @@ import pytest
 
 VARIABLE = "TF_CPU_ALLOCATOR_USE_BFC"
 
-# Only a BFC allocator keeps the statistics `get_memory_info` reads.
-CODE = """
+CODE = f"""
+import os, sys
 import keras_rnn_textgen
-import tensorflow as tf
-tf.ones([100, 100]) + 1
-try:
-    tf.config.experimental.get_memory_info("CPU:0")
-    print("bfc")
-except ValueError:
-    print("default")
+assert "tensorflow" not in sys.modules, "the package's import must not start TensorFlow"
+print(os.environ.get({VARIABLE!r}, "<unset>"))
 """
 
 
-@pytest.mark.parametrize("given, allocator", [(None, "bfc"), ("false", "default")])
-def test_tensorflow_takes_the_bfc_allocator_unless_the_variable_says_otherwise(given, allocator):
+@pytest.mark.parametrize("given, seen", [(None, "true"), ("false", "false"), ("true", "true")])
+def test_the_package_asks_for_the_bfc_allocator_unless_the_variable_is_set(given, seen):
     env = {name: value for name, value in os.environ.items() if name != VARIABLE}
     if given is not None:
         env[VARIABLE] = given
-    env["TF_CPP_MIN_LOG_LEVEL"] = "3"
     out = subprocess.run(
         [sys.executable, "-c", CODE], capture_output=True, text=True, env=env, check=True
     )
-    assert out.stdout.strip() == allocator
+    assert out.stdout.strip() == seen
