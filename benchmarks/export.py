@@ -78,7 +78,7 @@ def invoke_seconds(path: pathlib.Path, threads: int, calls: int) -> float:
 
 def tflite_rows(model, tokenizer, config, folder: pathlib.Path, calls: int) -> list[dict]:
     """TFLite `step` rows of one model: float32 and dynamic int8 at 1 and 2 threads."""
-    metadata = ExportSignatures(model, tokenizer).metadata(config.cell, config.embedding_dim)
+    metadata = ExportSignatures(model, tokenizer).metadata()
     floor = median_seconds(matvec_floor(model, calls), repeats=7) / calls
     rows, invokes = [], {}
     for mode, content in convert_tflite(model, tokenizer, ("none", "dynamic")).items():

@@ -9,8 +9,9 @@ import tensorflow as tf
 from keras_rnn_textgen.data.windows import evaluation_dataset
 from keras_rnn_textgen.evaluation.metrics import BitsPerToken, Perplexity
 from keras_rnn_textgen.generation.plan import start_text
+from keras_rnn_textgen.models.structure import check_vocabulary, text_model_layers
 from keras_rnn_textgen.tokenizers.base import Tokenizer
-from keras_rnn_textgen.tokenizers.ids import PAD_ID, UNK_ID
+from keras_rnn_textgen.tokenizers.ids import PAD_ID
 
 
 def evaluate_text(
@@ -28,7 +29,8 @@ def evaluate_text(
     At char level the two per-token and per-character figures coincide.
 
     Args:
-        model: the language model.
+        model: the language model, of any layer names (`structure.FAMILY`),
+            with a logits or a softmax output.
         tokenizer: its tokenizer.
         text: the text to measure.
         seq_len: window length (the model's training `seq_len`; shortened to
@@ -51,7 +53,9 @@ def evaluate_text(
         raise ValueError(f"text to evaluate needs at least 2 {unit}, got {n}")
     seq_len = min(seq_len, n - 1)
     perplexity, bits = Perplexity(), BitsPerToken()
-    predict = tf.function(lambda x: model(x, training=False))
+    layers = text_model_layers(model)
+    check_vocabulary(layers, tokenizer)
+    predict = tf.function(lambda x: layers.logits(x))
     for x, y in evaluation_dataset(ids, seq_len, batch_size):
         logits = predict(x)  # (batch, time, vocab)
         perplexity.update_state(y, logits)
@@ -65,7 +69,7 @@ def evaluate_text(
         "loss": float(perplexity.mean_nll()),
         "tokens": int(tokens),
         "characters": round(characters),
-        "unknown_tokens": int(tf.reduce_sum(tf.cast(ids == UNK_ID, tf.int32))),
+        "unknown_tokens": int(tf.reduce_sum(tf.cast(ids == tokenizer.unk_id, tf.int32))),
     }
 
 
@@ -114,11 +118,11 @@ def score_texts(
     Example:
         >>> score_texts(model, tokenizer, ["To be, or not to be", "be be to or"])
     """
+    layers = text_model_layers(model)
+    check_vocabulary(layers, tokenizer)
     if not any(texts):
         return [{"log_prob": 0.0, "tokens": 0, "perplexity": float("nan")} for _ in texts]
-    totals, counts = text_log_probs(
-        lambda x: model(x, training=False), tokenizer, tf.constant(texts)
-    )
+    totals, counts = text_log_probs(layers.logits, tokenizer, tf.constant(texts))
     return [
         {
             "log_prob": float(total),

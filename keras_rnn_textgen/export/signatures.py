@@ -10,9 +10,10 @@ from keras_rnn_textgen import __version__
 from keras_rnn_textgen.evaluation.scoring import text_log_probs
 from keras_rnn_textgen.generation.plan import start_text
 from keras_rnn_textgen.models.step import StepModel
+from keras_rnn_textgen.models.structure import check_vocabulary
 from keras_rnn_textgen.sampling.export import SignatureSampler
 from keras_rnn_textgen.tokenizers.base import Tokenizer
-from keras_rnn_textgen.tokenizers.ids import PAD_ID, RESERVED_IDS, UNK_ID
+from keras_rnn_textgen.tokenizers.ids import PAD_ID
 
 SIGNATURES = ("serving_default", "step", "generate", "score")
 # 2: the `generate` signature's input `num_chars` is named `num_tokens`.
@@ -28,8 +29,9 @@ class ExportSignatures:
     and never do.
 
     Args:
-        model: a model made by `build_model`.
-        tokenizer: its tokenizer.
+        model: a text model of any layer names (`structure.FAMILY`), such as
+            `build_model` makes.
+        tokenizer: its tokenizer; its `vocab_size` must be the model's.
         end_ids: ids that end every `generate` row (the boundary token of a
             `documents="lines"` model).
 
@@ -44,18 +46,19 @@ class ExportSignatures:
         self.end_ids = tuple(end_ids)
         self.step_model = StepModel(model)
         self.state_names = self.step_model.state_names
-        self.units = self.step_model.units
+        self.state_units = self.step_model.state_units
         self.vocab_size = tokenizer.vocab_size
+        check_vocabulary(self.step_model.layers, tokenizer)
         self.start_text = start_text(tokenizer)
 
     def input_signatures(self, step_batch: int | None = None) -> dict[str, list[tf.TensorSpec]]:
         """Named input specs of each signature; `step_batch=1` for TFLite."""
-        state = [step_batch, self.units]
+        states = zip(self.state_names, self.state_units)
         return {
             "serving_default": [tf.TensorSpec([None, None], tf.int32, name="token_ids")],
             "step": [
                 tf.TensorSpec([step_batch, 1], tf.int32, name="token"),
-                *(tf.TensorSpec(state, tf.float32, name=n) for n in self.state_names),
+                *(tf.TensorSpec([step_batch, u], tf.float32, name=n) for n, u in states),
             ],
             "generate": [
                 tf.TensorSpec([None], tf.string, name="prompts"),
@@ -112,7 +115,9 @@ class ExportSignatures:
         conditioned = tf.where(tf.strings.length(prompts) == 0, self.start_text, prompts)
         ids = self.tokenizer.tokenize(conditioned)  # (batch, None) ragged
         initial = self.step_model.initial_states(tf.shape(prompts)[0])
-        new_ids = SignatureSampler(temperature, top_k)(
+        sampler = SignatureSampler(temperature, top_k)
+        sampler.banned_ids = self.tokenizer.special_ids
+        new_ids = sampler(
             self.step_model,
             initial,
             ids.to_tensor(PAD_ID),
@@ -142,10 +147,18 @@ class ExportSignatures:
             archive.add_endpoint(name, getattr(self, name), specs[name])
         return archive
 
-    def metadata(self, cell: str, embedding_dim: int) -> dict[str, Any]:
-        """The sidecar `tokenizer.json`: what an app needs to tokenize, carry state and sample."""
+    def metadata(self) -> dict[str, Any]:
+        """The sidecar `tokenizer.json`: what an app needs to tokenize, carry state and sample.
+
+        `cell` and `units` describe every layer when they are alike (as in
+        every model `fit` trains); otherwise they are `"mixed"` and null, and
+        `layer_cells` / `layer_units` (always present) say each layer's.
+        """
         vocabulary = self.tokenizer.vocabulary
-        state_shape = [1, self.units]
+        parts = self.step_model.layers
+        cells = parts.kinds
+        units = [rnn.cell.units for rnn in parts.rnns]
+        states = dict(zip(self.state_names, self.state_units))
         # char: the code points; word/subword: how to split text and join tokens back.
         tokenizer = self.tokenizer.get_config()
         if self.tokenizer.level == "char":
@@ -157,24 +170,26 @@ class ExportSignatures:
             **tokenizer,
             "vocab_size": self.vocab_size,
             "pad_id": PAD_ID,
-            "unk_id": UNK_ID,
-            "first_char_id": RESERVED_IDS,
-            "banned_ids": [PAD_ID, UNK_ID],
+            "unk_id": self.tokenizer.unk_id,
+            "first_char_id": self.tokenizer.first_id,
+            "banned_ids": list(self.tokenizer.special_ids),
             "start_text": self.start_text,
             "start_id": int(self.tokenizer.tokenize(self.start_text)[0]),
             "end_ids": list(self.end_ids),
-            "cell": cell,
-            "layers": len(self.step_model.rnns),
-            "units": self.units,
-            "embedding_dim": embedding_dim,
+            "cell": cells[0] if len(set(cells)) == 1 else "mixed",
+            "layers": len(cells),
+            "units": units[0] if len(set(units)) == 1 else None,
+            "layer_cells": cells,
+            "layer_units": units,
+            "embedding_dim": int(parts.embedding.output_dim),
             "signature": "step",
             "state_names": self.state_names,
             "inputs": {
                 "token": {"shape": [1, 1], "dtype": "int32"},
-                **{n: {"shape": state_shape, "dtype": "float32"} for n in self.state_names},
+                **{n: {"shape": [1, u], "dtype": "float32"} for n, u in states.items()},
             },
             "outputs": {
                 "logits": {"shape": [1, self.vocab_size], "dtype": "float32"},
-                **{n: {"shape": state_shape, "dtype": "float32"} for n in self.state_names},
+                **{n: {"shape": [1, u], "dtype": "float32"} for n, u in states.items()},
             },
         }

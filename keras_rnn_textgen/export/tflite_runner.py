@@ -75,12 +75,30 @@ def read_sidecar(path: pathlib.Path) -> dict[str, Any]:
         ) from None
     except (ValueError, UnicodeDecodeError) as e:
         raise ModelFolderError(f"{str(path)!r} is not valid JSON: {e}") from None
-    if not isinstance(data, dict) or not {"vocabulary", "state_names", "units"} <= set(data):
+    if (
+        not isinstance(data, dict)
+        or not {"vocabulary", "state_names", "units"} <= set(data)
+        or not isinstance(data["state_names"], list)
+    ):
         raise ModelFolderError(
             f"{str(path)!r} is not an export sidecar: it needs `vocabulary`, "
-            "`state_names` and `units`"
+            "`state_names` (a list) and `units`"
         )
     return data
+
+
+def _sidecar_units(metadata: dict[str, Any]) -> list[int | None]:
+    """Each state's size as a sidecar gives it: per input, or one `units` for all (old ones)."""
+    shapes = metadata.get("inputs")
+    names = metadata["state_names"]
+    if isinstance(shapes, dict) and all(isinstance(shapes.get(n), dict) for n in names):
+        return [_last(shapes[n].get("shape")) for n in names]
+    units = metadata.get("units")
+    return [units if type(units) is int else None] * len(names)
+
+
+def _last(shape: Any) -> int | None:
+    return shape[-1] if isinstance(shape, list) and shape and type(shape[-1]) is int else None
 
 
 class TFLiteModel:
@@ -114,7 +132,6 @@ class TFLiteModel:
         self.metadata = metadata or read_sidecar(sidecar)
         self.tokenizer = tokenizer_from_config(self.metadata)
         self.state_names = list(self.metadata["state_names"])
-        self.units = int(self.metadata["units"])
         try:
             self.interpreter = Interpreter(model_path=str(path), num_threads=num_threads)
             self.runner = self.interpreter.get_signature_runner(SIGNATURE)
@@ -130,24 +147,26 @@ class TFLiteModel:
                 f"{str(path)!r} has `step` inputs {sorted(inputs)} but its sidecar names "
                 f"{sorted(expected)}"
             )
+        # Each state's size, as the flatbuffer has it (layers may differ).
+        self.state_units = [int(inputs[n]["shape"][-1]) for n in self.state_names]
         # A sidecar of another model with the same cell and layers names the same
-        # inputs: the vocabulary and the state size tell them apart.
+        # inputs: the vocabulary and the state sizes tell them apart.
         model_sizes = (
             int(self.runner.get_output_details()["logits"]["shape"][-1]),
-            int(inputs[self.state_names[0]]["shape"][-1]),
+            self.state_units,
         )
-        sidecar_sizes = (self.tokenizer.vocab_size, self.units)
+        sidecar_sizes = (self.tokenizer.vocab_size, _sidecar_units(self.metadata))
         if model_sizes != sidecar_sizes:
             source = "the given metadata" if metadata else repr(str(sidecar))
             raise ModelFolderError(
                 f"{source} does not belong to {str(path)!r}: it describes {sidecar_sizes[0]} "
-                f"ids and {sidecar_sizes[1]} units, the model has {model_sizes[0]} ids and "
-                f"{model_sizes[1]} units"
+                f"ids and states of {sidecar_sizes[1]} units, the model has {model_sizes[0]} "
+                f"ids and states of {model_sizes[1]} units"
             )
 
     def initial_states(self) -> dict[str, np.ndarray]:
         """Zero states, one `(1, units)` array per state name."""
-        return {name: np.zeros([1, self.units], np.float32) for name in self.state_names}
+        return {n: np.zeros([1, u], np.float32) for n, u in zip(self.state_names, self.state_units)}
 
     def step(
         self, token: int, states: dict[str, np.ndarray]
@@ -197,7 +216,7 @@ class TFLiteModel:
         plan = prepare_sampling(self.tokenizer, prompt, config, self.metadata.get("end_ids", ()))
         num_samples = config.num_samples
         prompts, lengths = prompt_ids(self.tokenizer, prompt, num_samples)  # (batch, prompt_len)
-        initial = [tf.zeros([num_samples, self.units]) for _ in self.state_names]
+        initial = [tf.zeros([num_samples, units]) for units in self.state_units]
         # Eagerly, the sampler's tf.while_loop is a Python loop, so the step may
         # call the interpreter; chunks keep each call's arrays small.
         sampler, stop_ids = plan.sampler, plan.stop_ids

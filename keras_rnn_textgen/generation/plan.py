@@ -84,6 +84,8 @@ def prepare_sampling(
         sampler = RandomSampler(
             config.temperature, config.top_k, config.top_p, config.repetition_penalty
         )
+    # Padding and the unknown id are never drawn, wherever the tokenizer puts them.
+    sampler.banned_ids = tokenizer.special_ids
     check_stop_ids(tokenizer.vocab_size, config.stop_ids)
     check_prompt(tokenizer.out_of_vocabulary(prompt), tokenizer.level, config.strict)
     stop_ids = tuple(dict.fromkeys(config.stop_ids + tuple(end_ids)))

@@ -10,6 +10,7 @@ import tensorflow as tf
 from keras_rnn_textgen.generation.config import GenerationConfig
 from keras_rnn_textgen.generation.plan import prepare_sampling, prompt_ids
 from keras_rnn_textgen.models.step import StepModel
+from keras_rnn_textgen.models.structure import check_vocabulary
 from keras_rnn_textgen.sampling.base import CHUNK_TOKENS, Sampler, StepFn, decode_in_chunks
 from keras_rnn_textgen.tokenizers.base import Tokenizer
 
@@ -24,8 +25,11 @@ class TextGenerator:
     within one chunk.
 
     Args:
-        model: a model made by `build_model`.
-        tokenizer: the tokenizer the model was trained with.
+        model: a text model of any layer names (`structure.FAMILY`: Embedding ->
+            SimpleRNN/LSTM/GRU -> Dense, Sequential or functional), such as
+            `build_model` makes.
+        tokenizer: the tokenizer the model was trained with (for ids from a
+            `StringLookup`, `CharTokenizer.from_lookup`).
         end_ids: token ids that end every sample, as `stop_ids` do (the
             boundary token of a model trained with `documents="lines"`).
         chunk_tokens: tokens per compiled chunk; the text does not depend on it.
@@ -52,6 +56,7 @@ class TextGenerator:
         self.end_ids = tuple(end_ids)
         self.chunk_tokens = chunk_tokens
         self.step = StepModel(model)
+        check_vocabulary(self.step.layers, tokenizer)
         self._compiled: dict[tuple, Any] = {}
 
     def compiled(self, sampler: Sampler, stop_ids: tuple[int, ...] = ()) -> tuple[Any, Any]:

@@ -8,9 +8,8 @@ import numpy as np
 import tensorflow as tf
 
 from keras_rnn_textgen.inspection.cells import cell_kind, run_cell
-from keras_rnn_textgen.models.build import recurrent_layers
+from keras_rnn_textgen.models.structure import text_model_layers
 from keras_rnn_textgen.tokenizers.base import Tokenizer
-from keras_rnn_textgen.tokenizers.ids import UNK_ID
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,11 +61,6 @@ class Trace:
         return float(np.exp(-np.mean(np.log(np.maximum(self.next_probs, 1e-30)))))
 
 
-def _id_tokens(tokenizer: Tokenizer) -> list[str]:
-    """What each id stands for; the reserved ids get a bracketed name."""
-    return ["⟨pad⟩", "⟨unknown⟩", *tokenizer.vocabulary]
-
-
 def trace_text(model: keras.Model, tokenizer: Tokenizer, text: str, top_k: int = 5) -> Trace:
     """Runs `model` over `text` from zero states, keeping every state and gate.
 
@@ -90,21 +84,27 @@ def trace_text(model: keras.Model, tokenizer: Tokenizer, text: str, top_k: int =
     if top_k <= 0:
         raise ValueError(f"`top_k` must be a positive integer, got {top_k!r}")
     ids = tokenizer.tokenize(text).numpy()  # (time,)
-    x = model.get_layer("embedding")(ids[None])[0]  # (time, embedding_dim)
+    parts = text_model_layers(model)
+    shapes = {(kind, rnn.cell.units) for kind, rnn in zip(parts.kinds, parts.rnns)}
+    if len(shapes) > 1:
+        raise ValueError(
+            f"inspect shows layers of one cell and size, the model's are {sorted(shapes)}"
+        )
+    x = parts.embedding(ids[None])[0]  # (time, embedding_dim)
     signals: dict[str, list[np.ndarray]] = {}
     kind = ""
-    for rnn in recurrent_layers(model):
+    for rnn in parts.rnns:
         kind = cell_kind(rnn.cell)
         steps = run_cell(rnn.cell, x)
         for name, values in steps.items():
             signals.setdefault(name, []).append(values.numpy())
         # The next layer reads this one's h (dropout is off outside training).
         x = steps["hidden"]  # (time, units)
-    logits = model.get_layer("logits")(x)  # (time, vocab)
+    logits = parts.output_logits(x)  # (time, vocab)
     probs = tf.nn.softmax(tf.cast(logits, tf.float64)).numpy()
     k = min(top_k, probs.shape[1])
     top_ids = np.argsort(-probs, axis=1, kind="stable")[:, :k]
-    names = _id_tokens(tokenizer)
+    names = tokenizer.id_names()
     return Trace(
         text=text,
         cell=kind,
@@ -112,5 +112,5 @@ def trace_text(model: keras.Model, tokenizer: Tokenizer, text: str, top_k: int =
         top_tokens=[[names[i] for i in row] for row in top_ids],
         top_probs=np.take_along_axis(probs, top_ids, axis=1),
         next_probs=probs[np.arange(len(ids) - 1), ids[1:]],
-        unknown=int(np.sum(ids == UNK_ID)),
+        unknown=int(np.sum(ids == tokenizer.unk_id)),
     )

@@ -9,6 +9,7 @@ from keras_rnn_textgen.config import ModelConfig
 from keras_rnn_textgen.models.dropout import fast_dropout
 from keras_rnn_textgen.models.embedding import dense_gradient
 from keras_rnn_textgen.models.fast_rnn import accelerate
+from keras_rnn_textgen.models.structure import text_model_layers
 
 logger = logging.getLogger(__name__)
 
@@ -108,5 +109,5 @@ def build_model(
 
 
 def recurrent_layers(model: keras.Model) -> list[keras.layers.Layer]:
-    """The model's recurrent layers, bottom first."""
-    return [layer for layer in model.layers if layer.name.startswith("rnn_")]
+    """The model's recurrent layers, bottom first, found by structure (`text_model_layers`)."""
+    return list(text_model_layers(model).rnns)

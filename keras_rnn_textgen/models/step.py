@@ -5,8 +5,9 @@ from collections.abc import Callable
 import keras
 import tensorflow as tf
 
+from keras_rnn_textgen.cells import CELLS
 from keras_rnn_textgen.inspection.cells import cell_step
-from keras_rnn_textgen.models.build import recurrent_layers
+from keras_rnn_textgen.models.structure import text_model_layers
 from keras_rnn_textgen.sampling.base import StepFn
 
 
@@ -15,9 +16,13 @@ class StepModel:
 
     It calls the model's own embedding, recurrent cells and output layer, so it
     always uses the current weights. Generating with it costs O(1) per token.
+    The layers are found by structure (`text_model_layers`): any Sequential or
+    functional Embedding -> SimpleRNN/LSTM/GRU -> Dense model, whatever its
+    layer names, cells mixed and units differing between layers. A softmax
+    model's step gives the softmax's logits.
 
     Args:
-        model: a model made by `build_model`.
+        model: a text model (`structure.FAMILY`), such as `build_model` makes.
 
     Example:
         >>> step = StepModel(model)
@@ -26,21 +31,19 @@ class StepModel:
     """
 
     def __init__(self, model: keras.Model):
-        self.embedding = model.get_layer("embedding")
-        self.rnns = recurrent_layers(model)
-        self.output_layer = model.get_layer("logits")
-        self.states_per_layer = (
-            len(self.rnns[0].cell.state_size)
-            if isinstance(self.rnns[0].cell.state_size, (list, tuple))
-            else 1
-        )
-        self.units = self.rnns[0].cell.units
-        suffixes = ("h", "c") if self.states_per_layer == 2 else ("h",)
-        self.state_names = [f"layer{i}_{s}" for i in range(len(self.rnns)) for s in suffixes]
+        self.layers = text_model_layers(model)
+        self.embedding = self.layers.embedding
+        self.rnns = list(self.layers.rnns)
+        # States per layer (an LSTM carries h and c) and each state's name and size.
+        self.layer_states = [CELLS[kind].states for kind in self.layers.kinds]
+        self.state_names, self.state_units = [], []
+        for i, (rnn, k) in enumerate(zip(self.rnns, self.layer_states)):
+            self.state_names += [f"layer{i}_{s}" for s in ("h", "c")[:k]]
+            self.state_units += [rnn.cell.units] * k
 
     def initial_states(self, batch_size: int | tf.Tensor) -> list[tf.Tensor]:
         """Zero states, one `(batch, units)` tensor per state name."""
-        return [tf.zeros([batch_size, self.units]) for _ in self.state_names]
+        return [tf.zeros([batch_size, units]) for units in self.state_units]
 
     def __call__(
         self, token: tf.Tensor, states: list[tf.Tensor]
@@ -83,7 +86,7 @@ class StepModel:
         if cell.compute_dtype != "float32" or self.embedding.compute_dtype != "float32":
             return None
         table = tf.matmul(self.embedding.embeddings, cell.kernel)  # (vocab, gates * units)
-        k = self.states_per_layer
+        k = self.layer_states[0]
 
         def lookup(token: tf.Tensor) -> tf.Tensor:
             return tf.gather(table, token)
@@ -97,10 +100,16 @@ class StepModel:
 
     def _layers_from(self, first: int, x: tf.Tensor, states: list[tf.Tensor], new_states: list):
         """Runs the recurrent layers from index `first` and the output layer; `x` feeds `first`."""
-        k = self.states_per_layer
-        for i in range(first, len(self.rnns)):
-            x, layer_states = self.rnns[i].cell(
-                x, list(states[i * k : (i + 1) * k]), training=False
-            )
+        start = sum(self.layer_states[:first])
+        for rnn, k in zip(self.rnns[first:], self.layer_states[first:]):
+            layer_states = list(states[start : start + k])
+            if k == 1 and isinstance(rnn.cell, keras.layers.SimpleRNNCell):
+                # Its cell draws a dropout mask even outside training, from the
+                # generator training draws from: sampling would change training.
+                x = cell_step(rnn.cell, x, layer_states)["hidden"]
+                layer_states = [x]
+            else:
+                x, layer_states = rnn.cell(x, layer_states, training=False)
             new_states.extend(layer_states if isinstance(layer_states, list) else [layer_states])
-        return self.output_layer(x), new_states  # (batch, vocab)
+            start += k
+        return self.layers.output_logits(x), new_states  # (batch, vocab)

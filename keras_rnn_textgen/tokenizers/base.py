@@ -6,7 +6,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from keras_rnn_textgen.tokenizers.ids import PAD_ID, UNK_ID
+from keras_rnn_textgen.tokenizers.ids import PAD_ID, RESERVED_IDS, UNK_ID
 
 # What an unknown id turns back into.
 REPLACEMENT_CHAR = "\ufffd"
@@ -72,6 +72,21 @@ class Tokenizer:
     level: str
     vocabulary: list[str]
     vocab_size: int
+    # Ids below `first_id` stand for no token of the vocabulary (padding, the
+    # unknown id): generation never draws them. `unk_id` is what text outside
+    # the vocabulary reads as.
+    first_id: int = RESERVED_IDS
+    unk_id: int = UNK_ID
+
+    @property
+    def special_ids(self) -> tuple[int, ...]:
+        """The ids that are no token of the vocabulary: padding and unknown (never generated)."""
+        return tuple(range(self.first_id))
+
+    def id_names(self) -> list[str]:
+        """What each id stands for, in id order; the special ids get a bracketed name."""
+        special = {PAD_ID: "⟨pad⟩", self.unk_id: "⟨unknown⟩"}
+        return [special.get(i, "⟨reserved⟩") for i in self.special_ids] + self.vocabulary
 
     def tokenize(self, text: str | Sequence[str] | tf.Tensor) -> tf.Tensor:
         """Text to ids: a string gives `(length,)`, a batch a ragged `(batch, None)`."""
@@ -145,4 +160,4 @@ class Tokenizer:
 
     def count_unknown(self, text: str) -> int:
         """Number of tokens of `text` read as the unknown id (characters, or `[UNK]` words)."""
-        return int(tf.reduce_sum(tf.cast(self.encode(text) == UNK_ID, tf.int32)))
+        return int(tf.reduce_sum(tf.cast(self.encode(text) == self.unk_id, tf.int32)))

@@ -7,19 +7,24 @@ import numpy as np
 import tensorflow as tf
 
 from keras_rnn_textgen.tokenizers.base import REPLACEMENT_CHAR, Tokenizer, gather_unpadded
-from keras_rnn_textgen.tokenizers.ids import RESERVED_IDS, UNK_ID
+from keras_rnn_textgen.tokenizers.ids import PAD_ID, RESERVED_IDS, UNK_ID
 
 
 class CharTokenizer(Tokenizer):
     """Maps text to ids, one id per Unicode code point, and back.
 
     Ids 0 and 1 are reserved for padding and for characters outside the
-    vocabulary; character `vocabulary[i]` has id `i + 2`. Tokenizing and
-    detokenizing use only core TensorFlow string ops, so they also run inside
-    a `tf.function` or an exported SavedModel, with no extra imports.
+    vocabulary; character `vocabulary[i]` has id `i + 2`. With `first_id=1`
+    (the layout of `keras.layers.StringLookup(mask_token=None)`, see
+    `from_lookup`), id 0 is the unknown id and `vocabulary[i]` has id `i + 1`.
+    Tokenizing and detokenizing use only core TensorFlow string ops, so they
+    also run inside a `tf.function` or an exported SavedModel, with no extra
+    imports.
 
     Args:
         vocabulary: the distinct characters, one code point each.
+        first_id: the id of `vocabulary[0]`: 2 (padding 0, unknown 1) or 1
+            (unknown 0, which also pads and detokenizes to nothing).
 
     Example:
         >>> tok = CharTokenizer.from_text("привет, hello")
@@ -30,7 +35,11 @@ class CharTokenizer(Tokenizer):
 
     level = "char"
 
-    def __init__(self, vocabulary: Sequence[str]):
+    def __init__(self, vocabulary: Sequence[str], first_id: int = RESERVED_IDS):
+        if first_id not in (1, RESERVED_IDS) or type(first_id) is not int:
+            raise ValueError(f"`first_id` must be 1 or {RESERVED_IDS}, got {first_id!r}")
+        self.first_id = first_id
+        self.unk_id = UNK_ID if first_id == RESERVED_IDS else PAD_ID
         vocabulary = list(vocabulary)
         for char in vocabulary:
             if not isinstance(char, str) or len(char) != 1:
@@ -45,10 +54,10 @@ class CharTokenizer(Tokenizer):
         # Sorted code points, searched with tf.searchsorted; `_sorted_ids` maps
         # a position in that order back to the character's id.
         self._sorted_codepoints = tf.constant(codepoints[order], dtype=tf.int32)
-        self._sorted_ids = tf.constant(order + RESERVED_IDS, dtype=tf.int32)
+        self._sorted_ids = tf.constant(order + first_id, dtype=tf.int32)
         replacement = ord(REPLACEMENT_CHAR)
         self._id_codepoints = tf.constant(
-            np.concatenate([[replacement, replacement], codepoints]).astype(np.int32)
+            np.concatenate([[replacement] * first_id, codepoints]).astype(np.int32)
         )
 
     @classmethod
@@ -61,15 +70,47 @@ class CharTokenizer(Tokenizer):
         unique = np.sort(tf.unique(tf.reshape(codepoints, [-1])).y.numpy())
         return cls([chr(c) for c in unique])
 
+    @classmethod
+    def from_lookup(cls, layer) -> "CharTokenizer":
+        """The tokenizer that gives exactly the ids of a character `StringLookup` layer.
+
+        The layer must map single characters with one OOV index, and either
+        no mask token (`mask_token=None`: unknown 0, characters from 1, as in
+        TensorFlow's text generation tutorial) or the empty mask token
+        (padding 0, unknown 1, characters from 2).
+
+        Args:
+            layer: a `keras.layers.StringLookup` (not inverted) holding its vocabulary.
+
+        Example:
+            >>> lookup = keras.layers.StringLookup(vocabulary=list("abc"), mask_token=None)
+            >>> tok = CharTokenizer.from_lookup(lookup)
+            >>> tok.tokenize("cab").numpy().tolist()   # as lookup(["c", "a", "b"])
+            [3, 1, 2]
+        """
+        name = f"StringLookup {getattr(layer, 'name', '?')!r}"
+        if not callable(getattr(layer, "get_vocabulary", None)):
+            raise ValueError(f"`layer` must be a keras.layers.StringLookup, got {layer!r}")
+        if getattr(layer, "invert", False):
+            raise ValueError(f"{name} has invert=True; give the layer that maps text to ids")
+        if getattr(layer, "num_oov_indices", 1) != 1:
+            raise ValueError(f"{name} must have num_oov_indices=1, got {layer.num_oov_indices}")
+        mask = getattr(layer, "mask_token", None)
+        if mask not in (None, ""):
+            raise ValueError(f"{name} must have mask_token None or '', got {mask!r}")
+        vocabulary = [str(t) for t in layer.get_vocabulary(include_special_tokens=True)]
+        first_id = 1 if mask is None else RESERVED_IDS
+        return cls(vocabulary[first_id:], first_id=first_id)
+
     @property
     def vocabulary(self) -> list[str]:
-        """The characters, in id order (id = index + 2)."""
+        """The characters, in id order (id = index + `first_id`)."""
         return list(self._vocabulary)
 
     @property
     def vocab_size(self) -> int:
         """Number of ids, the reserved ones included."""
-        return len(self._vocabulary) + RESERVED_IDS
+        return len(self._vocabulary) + self.first_id
 
     def tokenize(self, text: str | Sequence[str] | tf.Tensor) -> tf.Tensor:
         """Text to ids: a string gives `(length,)`, a batch a ragged `(batch, None)`.
@@ -91,7 +132,7 @@ class CharTokenizer(Tokenizer):
         else:
             found = tf.zeros_like(codepoints, dtype=tf.bool)
             ids = tf.zeros_like(codepoints)
-        return tf.where(found, ids, UNK_ID)
+        return tf.where(found, ids, self.unk_id)
 
     def detokenize(self, ids: tf.Tensor | Sequence[int]) -> tf.Tensor:
         """Ids back to text; `(n,)` gives a scalar string, `(batch, n)` a `(batch,)`.
@@ -107,14 +148,17 @@ class CharTokenizer(Tokenizer):
 
     def extended(self, text: str) -> "CharTokenizer":
         """This vocabulary with the characters of `text` it lacks appended, sorted; old ids kept."""
-        return CharTokenizer(self._vocabulary + self.out_of_vocabulary(text))
+        return CharTokenizer(self._vocabulary + self.out_of_vocabulary(text), self.first_id)
 
     def append(self, prompts: tf.Tensor, ids: tf.Tensor) -> tf.Tensor:
         """Each prompt `(batch,)` followed by the text of its new ids `(batch, n)`."""
         return tf.convert_to_tensor(prompts, tf.string) + self.detokenize(ids)
 
     def get_config(self) -> dict[str, Any]:
-        return {"level": "char", "vocabulary": self.vocabulary}
+        config = {"level": "char", "vocabulary": self.vocabulary}
+        if self.first_id != RESERVED_IDS:
+            config["first_id"] = self.first_id
+        return config
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> "CharTokenizer":
@@ -123,4 +167,4 @@ class CharTokenizer(Tokenizer):
         vocabulary = config.get("vocabulary")
         if not isinstance(vocabulary, list):
             raise ValueError("tokenizer config has no `vocabulary` list")
-        return cls(vocabulary)
+        return cls(vocabulary, config.get("first_id", RESERVED_IDS))

@@ -13,6 +13,7 @@ from keras_rnn_textgen.generation.text_generator import TextGenerator
 from keras_rnn_textgen.saving.layout import SAMPLES_FILE
 from keras_rnn_textgen.saving.run_logs import Sample, append_sample, sample_block
 from keras_rnn_textgen.saving.steps import step_file
+from keras_rnn_textgen.tokenizers.base import Tokenizer
 from keras_rnn_textgen.training.checkpoint import FolderCheckpoint
 from keras_rnn_textgen.training.keep_every import StepCheckpoint
 from keras_rnn_textgen.training.resume import ResumedPlateau
@@ -33,10 +34,15 @@ class SamplingCallback(keras.callbacks.Callback):
     Each sample goes to `print_fn`, to `samples_path` (with the step, the
     epoch and the last validation perplexity) and, given a `log_dir`, to
     TensorBoard as text. Samples use the stateful compiled generation loop,
-    so they cost a small fraction of training time.
+    so they cost a small fraction of training time. Sampling never changes
+    training: it draws from its own seeded generator, runs the model's cells
+    outside training, and leaves a stateful model's states alone.
 
     Args:
-        generator: a `TextGenerator` over the model being trained.
+        generator: a `TextGenerator` over the model being trained, or the
+            model's `Tokenizer`: the callback then generates from the model
+            it is given by `fit`, which may be any text model
+            (`structure.FAMILY`), with any layer names.
         every: training steps between samples; 0 samples only at epoch ends.
         prompt: text each sample starts from.
         length: new tokens per sample.
@@ -49,13 +55,13 @@ class SamplingCallback(keras.callbacks.Callback):
             None: samples are drawn at the steps it keeps too, and name the file.
 
     Example:
-        >>> cb = SamplingCallback(TextGenerator(model, tokenizer), every=100, print_fn=print)
+        >>> cb = SamplingCallback(tokenizer, every=100, prompt="ROMEO:", print_fn=print)
         >>> model.fit(dataset, epochs=3, callbacks=[cb])
     """
 
     def __init__(
         self,
-        generator: TextGenerator,
+        generator: TextGenerator | Tokenizer,
         every: int = 100,
         prompt: str = "",
         length: int = GenerationConfig.length,
@@ -67,8 +73,17 @@ class SamplingCallback(keras.callbacks.Callback):
         kept_steps: StepCheckpoint | None = None,
     ):
         super().__init__()
+        if not isinstance(generator, (TextGenerator, Tokenizer)):
+            raise ValueError(
+                f"`generator` must be a TextGenerator or the model's Tokenizer, got {generator!r}"
+            )
+        if type(every) is not int or every < 0:
+            raise ValueError(f"`every` must be a non-negative integer, got {every!r}")
         self.kept_steps = kept_steps
-        self.generator = generator
+        self.generator = generator if isinstance(generator, TextGenerator) else None
+        # Given a tokenizer, the callback makes its generator for each model it is set on.
+        self._own_generator = self.generator is None
+        self.tokenizer = generator if self._own_generator else generator.tokenizer
         self.every = every
         self.prompt = prompt
         self.length = length
@@ -82,6 +97,13 @@ class SamplingCallback(keras.callbacks.Callback):
         self._last_step = -1
         # Wall time spent sampling, to check what sampling costs a run.
         self.seconds = 0.0
+
+    def set_model(self, model):
+        super().set_model(model)
+        if self._own_generator and getattr(self, "_generator_model", None) is not model:
+            # Its layers are found now, so a model outside the family fails before training.
+            self.generator = TextGenerator(model, self.tokenizer)
+            self._generator_model = model
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch

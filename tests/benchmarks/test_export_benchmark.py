@@ -45,7 +45,7 @@ def test_the_timed_interpreter_computes_the_step_of_a_valid_token(tmp_path):
         for d in interpreter.get_output_details()
         if d["shape"][-1] == tokenizer.vocab_size
     ]
-    metadata = ExportSignatures(model, tokenizer).metadata(config.cell, config.embedding_dim)
+    metadata = ExportSignatures(model, tokenizer).metadata()
     lite = TFLiteModel(path, metadata)
     expected, _ = lite.step(5, lite.initial_states())
     np.testing.assert_allclose(logits[0], expected, atol=1e-6)

@@ -132,7 +132,7 @@ def test_documents_lines_start_and_stop_at_the_boundary(tmp_path):
     # The exported `generate` signature and the TFLite sidecar stop there too.
     end_ids = boundary_ids(lm.tokenizer, "lines")
     signatures = ExportSignatures(lm.model, lm.tokenizer, end_ids)
-    assert signatures.metadata("lstm", 8)["end_ids"] == list(end_ids)
+    assert signatures.metadata()["end_ids"] == list(end_ids)
     exported = signatures.generate(
         tf.constant(["", "Bo"]),
         tf.constant(40),

@@ -138,7 +138,7 @@ def test_generate_counts_new_tokens_and_the_export_format_says_so(tiny):
     signatures = ExportSignatures(model, tokenizer)
     names = [spec.name for spec in signatures.input_signatures()["generate"]]
     assert names == ["prompts", "num_tokens", "temperature", "top_k", "seed"]
-    assert signatures.metadata("lstm", 16)["export_format_version"] == EXPORT_FORMAT_VERSION == 2
+    assert signatures.metadata()["export_format_version"] == EXPORT_FORMAT_VERSION == 2
 
 
 def test_unknown_quantize_mode_is_refused():
@@ -457,10 +457,17 @@ def test_cli_export_prints_a_table_and_one_line_errors(trained, exported, workdi
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     lines = result.stdout.splitlines()
-    assert lines[0].startswith("held-out text: 5000 tokens, Keras perplexity")
+    assert lines[0].startswith(
+        "held-out text: 5000 tokens of validation_sample.txt, Keras perplexity"
+    )
     assert lines[1].split() == ["artifact", "size", "top-1", "agreement", "perplexity", "change"]
-    assert lines[2].startswith("tflite dynamic") and len(lines) == 5
-    assert lines[-1] == f"wrote {folder / 'export' / 'model_dynamic.tflite'}"
+    # --tflite writes the SavedModel too, and a README.txt saying how to load both.
+    assert lines[2].startswith("saved_model") and lines[3].startswith("tflite dynamic")
+    export = folder / "export"
+    assert lines[4:] == [
+        f"wrote {export / name}"
+        for name in ("tokenizer.json", "saved_model", "model_dynamic.tflite", "README.txt")
+    ]
     refused = cli("export", "--model", str(folder), "--saved-model", "--quantize", "int8")
     assert refused.returncode == 1
     assert refused.stderr.startswith("error: --quantize chooses TFLite files")

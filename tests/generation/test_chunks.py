@@ -124,7 +124,7 @@ def test_tflite_chunks_give_the_tokens_of_one_loop(exported):
     length = 300  # more than one chunk
     sampler = RandomSampler(temperature=0.9, top_k=8, repetition_penalty=1.2)
     prompts, lengths = prompt_ids(lite.tokenizer, "All:", 2)
-    initial = [tf.zeros([2, lite.units]) for _ in lite.state_names]
+    initial = [tf.zeros([2, units]) for units in lite.state_units]
     ids = sampler(lite._batch_step, initial, tf.constant(prompts), lengths, length, 5)
     expected = lite.tokenizer.append(tf.constant(["All:"] * 2), ids).numpy()
     texts = lite.generate(

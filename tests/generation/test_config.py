@@ -122,7 +122,7 @@ def tiny(tmp_path_factory):
     path.parent.mkdir()
     path.write_bytes(convert_tflite(lm.model, lm.tokenizer)["none"])
     signatures = ExportSignatures(lm.model, lm.tokenizer)
-    write_json(path.parent / SIDECAR_FILE, signatures.metadata("lstm", 4))
+    write_json(path.parent / SIDECAR_FILE, signatures.metadata())
     return lm, path
 
 
