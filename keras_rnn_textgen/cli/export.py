@@ -13,8 +13,17 @@ from keras_rnn_textgen.config import QUANTIZE_MODES
 
 @click.command()
 @click.option("--model", "model_dir", type=click.Path(), help=MODEL_HELP)
-@click.option("--saved-model", is_flag=True, help="Write export/saved_model/.")
-@click.option("--tflite", is_flag=True, help="Write export/model*.tflite.")
+@click.option(
+    "--saved-model",
+    is_flag=True,
+    help="Write export/saved_model/ (and tokenizer.json, README.txt) only: no TFLite file.",
+)
+@click.option(
+    "--tflite",
+    is_flag=True,
+    help="Write export/saved_model/ and the TFLite files of --quantize, converted from the "
+    "same step graph (and tokenizer.json, README.txt).",
+)
 @click.option(
     "--quantize",
     multiple=True,
@@ -40,7 +49,14 @@ from keras_rnn_textgen.config import QUANTIZE_MODES
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_context
 def export(ctx, model_dir, saved_model, tflite, quantize, corpus, eval_tokens, eval_chars, as_json):
-    """Export to a SavedModel and TFLite (both by default) and compare them with Keras."""
+    """Export to a SavedModel and TFLite and compare them with Keras.
+
+    Writes into the model folder's export/: saved_model/ (plain TensorFlow and
+    TF Serving load it), model.tflite and model_<mode>.tflite (LiteRT, one
+    per --quantize mode), tokenizer.json (the vocabulary and state names an
+    app needs) and README.txt (how to load each). Without --saved-model or
+    --tflite it writes everything; --saved-model alone skips the TFLite files.
+    """
     with user_errors(ctx):
         if eval_chars is not None:
             if ctx.get_parameter_source("eval_tokens") is not click.core.ParameterSource.DEFAULT:
@@ -49,10 +65,11 @@ def export(ctx, model_dir, saved_model, tflite, quantize, corpus, eval_tokens, e
         from keras_rnn_textgen.export.artifacts import export_model
         from keras_rnn_textgen.saving.files import json_text
 
-        if not (saved_model or tflite):
-            saved_model = tflite = True
-        if quantize and not tflite:
+        if quantize and saved_model and not tflite:
             raise ValueError("--quantize chooses TFLite files: add --tflite or drop --saved-model")
+        # Every export has the SavedModel; only --saved-model alone leaves TFLite out.
+        tflite = tflite or not saved_model
+        saved_model = True
         model_dir = model_or_latest(model_dir)
         with quiet_native_stderr(ctx.obj["verbose"]):
             result = export_model(
@@ -83,13 +100,14 @@ def export(ctx, model_dir, saved_model, tflite, quantize, corpus, eval_tokens, e
                         "folder": str(result.folder),
                         "files": [str(f) for f in result.files],
                         "eval_tokens": result.eval_tokens,
+                        "held_out": result.held_out,
                         "artifacts": rows,
                     }
                 )
             )
             return
         click.echo(
-            f"held-out text: {result.eval_tokens} tokens, Keras perplexity "
+            f"held-out text: {result.eval_tokens} tokens of {result.held_out}, Keras perplexity "
             f"{rows[0]['keras_perplexity']:.4f}"
         )
         click.echo(
