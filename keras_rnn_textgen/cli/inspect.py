@@ -5,7 +5,7 @@ import click
 from keras_rnn_textgen.cli.common import MODEL_HELP, model_or_latest, user_errors
 from keras_rnn_textgen.errors import ModelFolderError
 from keras_rnn_textgen.inspection.features import FEATURES, GATES, STATES
-from keras_rnn_textgen.saving.files import write_text
+from keras_rnn_textgen.saving.files import read_own_text, write_text
 from keras_rnn_textgen.saving.layout import VALIDATION_SAMPLE_FILE
 
 
@@ -73,7 +73,7 @@ def inspect(ctx, model_dir, text, text_file, chars, html_path, find, **options):
                     f"model folder {str(lm.folder)!r} has no {VALIDATION_SAMPLE_FILE}; "
                     "give --text or --file"
                 )
-            text = sample.read_text(encoding="utf-8")[:chars]
+            text = read_own_text(sample)[:chars]
         features = list(FEATURES) if "all" in find else list(dict.fromkeys(find))
         result = inspect_text(lm, text, find=features, **options)
         for line in summary_lines(result):

@@ -37,9 +37,10 @@ from keras_rnn_textgen.export.tflite_convert import (
 from keras_rnn_textgen.export.tflite_runner import SIDECAR_FILE, TFLiteModel
 from keras_rnn_textgen.generation.plan import boundary_ids
 from keras_rnn_textgen.models.structure import check_vocabulary, text_model_layers
-from keras_rnn_textgen.saving.files import atomic_write, lock, write_json
+from keras_rnn_textgen.saving.files import atomic_write, lock, refuse_links, write_json
 from keras_rnn_textgen.saving.layout import (
     EXPORT_DIR,
+    LOCK_FILE,
     SAVED_MODEL_DIR,
     VALIDATION_SAMPLE_FILE,
 )
@@ -249,6 +250,9 @@ def export_model(
     reference = predict(tf.constant(inputs[None]))[0].numpy()  # (n, vocab)
 
     out, model, tok = source.out, source.model, source.tokenizer
+    refuse_links(out.parent, [out.name])  # a model folder's export/; a Keras model's output
+    written = [SAVED_MODEL_DIR, SIDECAR_FILE, README_FILE, LOCK_FILE]
+    refuse_links(out, [*written, *(tflite_filename(mode) for mode in QUANTIZE_MODES)])
     signatures = ExportSignatures(model, tok, source.end_ids)
     metadata = signatures.metadata()
     sidecar = out / SIDECAR_FILE

@@ -25,7 +25,7 @@ from keras_rnn_textgen.pages.report_tables import (
     sample_rows,
     summary_text,
 )
-from keras_rnn_textgen.saving.files import atomic_write, write_text
+from keras_rnn_textgen.saving.files import atomic_write, refuse_links, write_text
 from keras_rnn_textgen.saving.layout import (
     HISTORY_FILE,
     LEARNING_RATE_PLOT,
@@ -34,6 +34,7 @@ from keras_rnn_textgen.saving.layout import (
     REPORT_FILE,
     REPORT_FILES,
     SAMPLES_FILE,
+    STEP_DIR,
     STEPS_FILE,
 )
 from keras_rnn_textgen.saving.loading import ModelFolder, read_model_folder
@@ -91,6 +92,8 @@ def render_report(lm: ModelFolder) -> tuple[str, dict[str, bytes]]:
     """
     folder, info = lm.folder, lm.info
     config, train = lm.model_config, lm.train_config
+    # The page shows what these hold: never another file a link points to.
+    refuse_links(folder, [HISTORY_FILE, STEPS_FILE, SAMPLES_FILE, STEP_DIR])
     history = read_history(folder / HISTORY_FILE)
     steps = read_history(folder / STEPS_FILE)
     samples = read_samples(folder / SAMPLES_FILE)
@@ -194,7 +197,7 @@ def render_report(lm: ModelFolder) -> tuple[str, dict[str, bytes]]:
         prompt = train.sample_prompt
         body.append(
             f'<p class="note">Text generated from '
-            f"{'the prompt ' + repr(prompt) if prompt else 'an empty prompt'} while the model "
+            f"{'the prompt ' + esc(repr(prompt)) if prompt else 'an empty prompt'} while the model "
             "trained, with the same random seed each time, so the samples differ only because "
             "the weights changed."
             + (

@@ -9,6 +9,7 @@ from keras_rnn_textgen.config import ModelConfig
 from keras_rnn_textgen.levels import Level
 from keras_rnn_textgen.pages import html as pages
 from keras_rnn_textgen.saving.run_logs import Sample
+from keras_rnn_textgen.saving.steps import STEP_FILE_PATTERN
 
 # Rows of the sample table; longer runs show an even selection (first and last kept).
 MAX_SAMPLE_ROWS = 40
@@ -144,6 +145,8 @@ def _checkpoint_cell(checkpoint: str | None, kept: bool) -> Any:
     if checkpoint is None:
         return ""
     name = pages.escape(checkpoint)
+    if not STEP_FILE_PATTERN.fullmatch(checkpoint):  # not a name fit writes: no link
+        return checkpoint
     if not kept:
         return pages.Raw(f'<span class="note">{name} (thinned out)</span>')
     return pages.Raw(f'<a href="{name}">{name}</a>')

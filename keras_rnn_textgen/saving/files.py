@@ -1,6 +1,7 @@
 """Writing files so a reader never sees half of one: atomic writes, held signals, a lock."""
 
 import contextlib
+import errno
 import functools
 import json
 import math
@@ -9,7 +10,7 @@ import pathlib
 import signal
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from keras_rnn_textgen.errors import ModelFolderError
@@ -60,6 +61,35 @@ def write_error(path: pathlib.Path, reason: str, errno: int | None = None) -> OS
     error = OSError(f"could not write {str(path)!r}: {reason}")
     error.errno = errno  # set after: OSError(errno, text) would start its text with it
     return error
+
+
+def refuse_links(folder: pathlib.Path, names: Iterable[str]) -> None:
+    """Raises `ModelFolderError` if an entry `names` names in `folder` is a symbolic link.
+
+    The package never writes, deletes or shows anything through a link in a
+    folder it owns (a model folder, an export folder): a link there could
+    lead it to another folder of the user's.
+
+    Example:
+        >>> refuse_links(folder, ["steps", "samples.txt"])
+    """
+    for name in names:
+        path = folder / name
+        if path.is_symlink():
+            raise ModelFolderError(
+                f"{str(path)!r} is a symbolic link; keras-rnn-textgen does not write, delete or "
+                "show anything through a link in a folder it owns: remove the link"
+            )
+
+
+def read_own_text(path: pathlib.Path) -> str:
+    """The UTF-8 text of a file in a folder the package owns; a symbolic link is refused.
+
+    Example:
+        >>> read_own_text(folder / "validation_sample.txt")
+    """
+    refuse_links(path.parent, [path.name])
+    return path.read_text(encoding="utf-8")
 
 
 def atomic_write(path: pathlib.Path, write: Callable[[pathlib.Path], None]) -> None:
@@ -185,12 +215,21 @@ def lock(folder: pathlib.Path, what: str = "model folder") -> Iterator[None]:
     import fcntl
 
     folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / LOCK_FILE, "w") as f:
+    refuse_links(folder, [LOCK_FILE])
+    try:
+        # O_NOFOLLOW: a link put there since the check is not followed either.
+        fd = os.open(folder / LOCK_FILE, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            refuse_links(folder, [LOCK_FILE])
+        raise
+    with open(fd, "w") as f:
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise ModelFolderError(f"{what} {str(folder)!r} is in use by another run") from None
         try:
+            f.truncate(0)
             f.write(str(os.getpid()))
             f.flush()
         except OSError as e:  # a full disk

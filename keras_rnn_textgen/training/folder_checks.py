@@ -7,7 +7,11 @@ import shutil
 from collections.abc import Iterator
 
 from keras_rnn_textgen.errors import ModelFolderError
-from keras_rnn_textgen.saving.files import TEMPORARY_SUFFIX, remove_temporary_files
+from keras_rnn_textgen.saving.files import (
+    TEMPORARY_SUFFIX,
+    refuse_links,
+    remove_temporary_files,
+)
 from keras_rnn_textgen.saving.folder import is_package_tokenizer
 from keras_rnn_textgen.saving.layout import (
     CHECKPOINT_DIR,
@@ -87,6 +91,9 @@ def check_folder(folder: pathlib.Path, resume: bool, overwrite: bool) -> None:
     # Only checks: nothing in the folder changes until the new run is known to start.
     if resume and overwrite:
         raise ValueError("give --resume or --overwrite, not both")
+    if folder.is_dir():
+        # What fit writes, appends to or deletes: never through a link to elsewhere.
+        refuse_links(folder, (*OUTPUT_FILES, *OUTPUT_DIRS, LOCK_FILE))
     state, reason = _folder_state(folder)
     if state == "foreign":
         raise ModelFolderError(
