@@ -47,7 +47,9 @@ class ModelConfig:
     """Architecture of a recurrent language model; each field is one `fit` option.
 
     Example:
-        >>> ModelConfig(vocab_size=67, cell="gru", layers=1, units=128)
+        >>> config = ModelConfig(vocab_size=67, cell="gru", layers=1, units=128)
+        >>> config.default_name, config.parameter_count()
+        ('gru-1x128', 87427)
     """
 
     vocab_size: int = option(
@@ -127,7 +129,9 @@ class TrainConfig:
     """How a model is trained; each field is one `fit` option.
 
     Example:
-        >>> TrainConfig(seq_len=100, batch_size=64, epochs=3)
+        >>> train = TrainConfig(seq_len=100, batch_size=64, epochs=3)
+        >>> train.lr_schedule, train.learning_rate
+        ('cosine', 0.008)
     """
 
     seq_len: int = option(100, "Tokens per training window (backpropagation through time).")

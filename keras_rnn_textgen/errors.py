@@ -2,7 +2,15 @@
 
 
 class ModelFolderError(ValueError):
-    """A model folder that is missing, incomplete, corrupt or incompatible."""
+    """A model folder that is missing, incomplete, corrupt or incompatible.
+
+    Example:
+        >>> import keras_rnn_textgen as ktg
+        >>> ktg.load("no/such/folder")
+        Traceback (most recent call last):
+        ...
+        keras_rnn_textgen.errors.ModelFolderError: model folder 'no/such/folder' does not exist
+    """
 
 
 class CorpusError(ValueError):

@@ -13,7 +13,10 @@ class TrainedModel(ModelFolder):
         >>> import keras_rnn_textgen as ktg
         >>> lm = ktg.load("saved_models/gru-2x256")
         >>> print(lm.generate("ROMEO:", length=200, temperature=0.8, seed=1)[0])
-        >>> lm.evaluate("my_text.txt")["perplexity"]
+        ROMEO:...
+        >>> scores = lm.evaluate(open("my_text.txt", encoding="utf-8").read())
+        >>> scores["perplexity"] > 1
+        True
     """
 
     @property
@@ -54,7 +57,8 @@ class TrainedModel(ModelFolder):
         """Writes `<folder>/export/` (SavedModel, TFLite); see `export.export_model`.
 
         Example:
-            >>> lm.export(quantize=["none", "dynamic"]).reports
+            >>> [r.name for r in lm.export(quantize=["none", "dynamic"]).reports]
+            ['saved_model', 'tflite none', 'tflite dynamic']
         """
         from keras_rnn_textgen.export.artifacts import export_model
 

@@ -44,7 +44,12 @@ def evaluate_text(
         the vocabulary: characters at char level, `[UNK]` words otherwise).
 
     Example:
-        >>> evaluate_text(model, tokenizer, "To be, or not to be", seq_len=100)
+        >>> scores = evaluate_text(model, tokenizer, "To be, or not to be", seq_len=100)
+        >>> sorted(scores)
+        ['bits_per_char', 'bits_per_token', 'characters', 'loss', 'perplexity', 'tokens',
+         'unknown_tokens']
+        >>> scores["tokens"], scores["characters"]
+        (18, 18)
     """
     ids = tokenizer.encode(text)
     n = int(ids.shape[0])
@@ -116,7 +121,9 @@ def score_texts(
     `exp(-log_prob / tokens)` (NaN for an empty string).
 
     Example:
-        >>> score_texts(model, tokenizer, ["To be, or not to be", "be be to or"])
+        >>> scores = score_texts(model, tokenizer, ["To be, or not to be", "be be to or"])
+        >>> [s["tokens"] for s in scores]
+        [19, 11]
     """
     layers = text_model_layers(model)
     check_vocabulary(layers, tokenizer)

@@ -89,6 +89,13 @@ class ExportResult:
         reports: one `ArtifactReport` per SavedModel / TFLite file.
         eval_tokens: number of held-out positions measured.
         held_out: what they were read from: a file, or "random token ids".
+
+    Example:
+        >>> result = export_model("saved_models/gru-2x256", tflite=False)
+        >>> sorted(p.name for p in result.files)
+        ['README.txt', 'saved_model', 'tokenizer.json']
+        >>> result.reports[0].top1_agreement
+        1.0
     """
 
     folder: pathlib.Path
@@ -219,9 +226,9 @@ def export_model(
         eval_chars: the former name of `eval_tokens`, which it counted too; deprecated.
 
     Example:
-        >>> result = export_model(model, tokenizer=tok, output="export", quantize=["none"])
-        >>> [(r.name, r.top1_agreement) for r in result.reports]
-        [('saved_model', 1.0), ('tflite none', 1.0)]
+        >>> result = export_model(model, tokenizer=tok, output="shipped", quantize=["none"])
+        >>> [r.name for r in result.reports], result.held_out
+        (['saved_model', 'tflite none'], 'random token ids')
     """
     for mode in quantize:
         check_quantize_mode(mode)

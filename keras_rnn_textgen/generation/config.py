@@ -50,7 +50,8 @@ class GenerationConfig:
         >>> config = GenerationConfig(length=300, temperature=0.8, stop="\\n\\n")
         >>> config.stop
         ('\\n\\n',)
-        >>> lm.generate("ROMEO:", config=config)
+        >>> print(lm.generate("ROMEO:", config=config)[0])
+        ROMEO:...
     """
 
     length: int = 200

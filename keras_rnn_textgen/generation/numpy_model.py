@@ -104,7 +104,8 @@ class NumpyCharModel:
             in it is unexpected; `folder.load` then gives the precise error.
 
     Example:
-        >>> NumpyCharModel("saved_models/gru-2x256").generate("ROMEO:", 100, seed=1)
+        >>> print(NumpyCharModel("saved_models/gru-2x256").generate("ROMEO:", 100, seed=1)[0])
+        ROMEO:...
     """
 
     def __init__(self, folder: str | os.PathLike, weights: str | os.PathLike | None = None):

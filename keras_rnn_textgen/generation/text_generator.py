@@ -36,8 +36,8 @@ class TextGenerator:
 
     Example:
         >>> gen = TextGenerator(model, tokenizer)
-        >>> gen.generate("ROMEO:", length=100, temperature=0.8, seed=1)
-        ['ROMEO:\\nWhat ...']
+        >>> print(gen.generate("ROMEO:", length=100, temperature=0.8, seed=1)[0])
+        ROMEO:...
     """
 
     # Prompts are padded to at least this many tokens (then to powers of two).

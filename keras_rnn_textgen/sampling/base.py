@@ -41,6 +41,8 @@ class Sampler:
 
     Example:
         >>> ids = RandomSampler(temperature=0.8)(step, states, prompt, lengths, 100, seed=1)
+        >>> ids.shape                                   # (batch, num_tokens)
+        TensorShape([1, 100])
     """
 
     banned_ids: Sequence[int] = (PAD_ID, UNK_ID)

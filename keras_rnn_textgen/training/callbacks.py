@@ -56,7 +56,10 @@ class SamplingCallback(keras.callbacks.Callback):
 
     Example:
         >>> cb = SamplingCallback(tokenizer, every=100, prompt="ROMEO:", print_fn=print)
-        >>> model.fit(dataset, epochs=3, callbacks=[cb])
+        >>> history = model.fit(dataset, epochs=1, callbacks=[cb], verbose=0)
+        <BLANKLINE>
+        --- step ... (epoch 1), val perplexity n/a, temperature 0.5
+        ROMEO:...
     """
 
     def __init__(

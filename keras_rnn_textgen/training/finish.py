@@ -21,6 +21,12 @@ class FitResult:
         folder: the model folder.
         epochs_completed: epochs in the folder, earlier runs included.
         metrics: metrics of the epoch whose weights were kept (best validation loss).
+
+    Example:
+        >>> train = TrainConfig(epochs=1, steps_per_epoch=5, sample_every=0)
+        >>> result = fit(["novel.txt"], ModelConfig(units=32), train, name="small", verbose=0)
+        >>> result.epochs_completed, "val_perplexity" in result.metrics
+        (1, True)
     """
 
     folder: pathlib.Path

@@ -84,9 +84,11 @@ def fit(
             differ from their defaults.
 
     Example:
-        >>> result = fit(["novel.txt"], ModelConfig(cell="gru"), TrainConfig(epochs=3))
-        >>> result.folder
-        PosixPath('saved_models/gru-2x256')
+        >>> model = ModelConfig(cell="gru", layers=1, units=32)
+        >>> train = TrainConfig(epochs=1, steps_per_epoch=5, sample_every=0)
+        >>> result = fit(["novel.txt"], model, train, verbose=0)
+        >>> result.folder, result.epochs_completed
+        (PosixPath('saved_models/gru-1x32'), 1)
     """
     model_config = model_config or ModelConfig()
     train_config = train_config or TrainConfig()
