@@ -227,7 +227,7 @@ def test_export_removes_what_a_killed_export_left(trained, tmp_path):
 
     result = export_model(folder, tflite=False, eval_chars=100)
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        [LOCK_FILE, SIDECAR_FILE, SAVED_MODEL_DIR]
+        [LOCK_FILE, SIDECAR_FILE, SAVED_MODEL_DIR, "README.txt"]
     )
     assert result.reports[0].top1_agreement == 1.0
 
