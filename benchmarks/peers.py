@@ -91,8 +91,8 @@ from keras_rnn_textgen.data.corpus import as_documents, load_corpus, split_text 
 from keras_rnn_textgen.data.streams import training_batches  # noqa: E402
 from keras_rnn_textgen.generation.text_generator import TextGenerator  # noqa: E402
 from keras_rnn_textgen.models.build import build_model, recurrent_layers  # noqa: E402
+from keras_rnn_textgen.models.compile import compile_model  # noqa: E402
 from keras_rnn_textgen.tokenizers.registry import build_tokenizer  # noqa: E402
-from keras_rnn_textgen.training.compile import compile_model  # noqa: E402
 
 try:
     import torch

@@ -26,8 +26,8 @@ from keras_rnn_textgen.data.streams import epoch_batches, training_batches  # no
 from keras_rnn_textgen.evaluation.scoring import evaluate_text  # noqa: E402
 from keras_rnn_textgen.levels import LEVEL_NAMES  # noqa: E402
 from keras_rnn_textgen.models.build import build_model  # noqa: E402
+from keras_rnn_textgen.models.compile import compile_model  # noqa: E402
 from keras_rnn_textgen.tokenizers.registry import build_tokenizer  # noqa: E402
-from keras_rnn_textgen.training.compile import compile_model  # noqa: E402
 from keras_rnn_textgen.training.stateful import StatefulTraining  # noqa: E402
 
 

@@ -21,9 +21,9 @@ from keras_rnn_textgen.data.corpus import load_corpus  # noqa: E402
 from keras_rnn_textgen.data.windows import training_dataset  # noqa: E402
 from keras_rnn_textgen.generation.text_generator import TextGenerator  # noqa: E402
 from keras_rnn_textgen.models.build import build_model  # noqa: E402
+from keras_rnn_textgen.models.compile import compile_model  # noqa: E402
 from keras_rnn_textgen.tokenizers.char import CharTokenizer  # noqa: E402
 from keras_rnn_textgen.training.callbacks import SamplingCallback  # noqa: E402
-from keras_rnn_textgen.training.compile import compile_model  # noqa: E402
 
 
 def main() -> None:

@@ -29,8 +29,8 @@ from keras_rnn_textgen.config import ModelConfig, TrainConfig  # noqa: E402
 from keras_rnn_textgen.data.corpus import load_corpus  # noqa: E402
 from keras_rnn_textgen.data.windows import training_dataset  # noqa: E402
 from keras_rnn_textgen.models.build import build_model  # noqa: E402
+from keras_rnn_textgen.models.compile import compile_model  # noqa: E402
 from keras_rnn_textgen.tokenizers.char import CharTokenizer  # noqa: E402
-from keras_rnn_textgen.training.compile import compile_model  # noqa: E402
 
 
 def training_flops_per_token(config: ModelConfig) -> float:

@@ -11,9 +11,11 @@ from keras_rnn_textgen.config_fields import (
     check_positive,
     option,
 )
-from keras_rnn_textgen.generation.config import GenerationConfig
+from keras_rnn_textgen.generation_config import GenerationConfig
 from keras_rnn_textgen.levels import LEVEL_NAMES
-from keras_rnn_textgen.saving.steps import MAX_STEP_CHECKPOINTS
+
+# Step checkpoints a model folder keeps at most (`--keep-every` thins them to stay under it).
+MAX_STEP_CHECKPOINTS = 64
 
 API_NAMES = ("sequential", "functional")
 # TFLite export variants: float32, int8 weights, float16 weights, int8 weights and activations.

@@ -13,7 +13,7 @@ from keras_rnn_textgen.cli.common import (
     quiet_native_stderr,
     user_errors,
 )
-from keras_rnn_textgen.generation.config import GenerationConfig
+from keras_rnn_textgen.generation_config import GenerationConfig
 
 # The options' defaults are GenerationConfig's.
 DEFAULTS = GenerationConfig()

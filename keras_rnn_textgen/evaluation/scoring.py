@@ -7,8 +7,8 @@ import keras
 import tensorflow as tf
 
 from keras_rnn_textgen.data.windows import evaluation_dataset
-from keras_rnn_textgen.evaluation.metrics import BitsPerToken, Perplexity
 from keras_rnn_textgen.generation.plan import start_text
+from keras_rnn_textgen.models.metrics import BitsPerToken, Perplexity
 from keras_rnn_textgen.models.structure import check_vocabulary, text_model_layers
 from keras_rnn_textgen.tokenizers.base import Tokenizer
 from keras_rnn_textgen.tokenizers.ids import PAD_ID

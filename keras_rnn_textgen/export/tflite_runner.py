@@ -18,8 +18,8 @@ import numpy as np
 import tensorflow as tf
 
 from keras_rnn_textgen.errors import ModelFolderError
-from keras_rnn_textgen.generation.config import GenerationConfig
 from keras_rnn_textgen.generation.plan import prepare_sampling, prompt_ids
+from keras_rnn_textgen.generation_config import GenerationConfig
 from keras_rnn_textgen.sampling.base import CHUNK_TOKENS, decode_in_chunks
 from keras_rnn_textgen.tokenizers.registry import tokenizer_from_config
 

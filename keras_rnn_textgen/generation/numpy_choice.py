@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from keras_rnn_textgen.generation.config import GenerationConfig
+from keras_rnn_textgen.generation_config import GenerationConfig
 from keras_rnn_textgen.sampling.numpy_draws import (
     draw,
     filter_logits,

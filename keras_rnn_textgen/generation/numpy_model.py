@@ -23,9 +23,9 @@ import numpy as np
 
 from keras_rnn_textgen.cells import CELLS
 from keras_rnn_textgen.config import FORMAT_VERSION
-from keras_rnn_textgen.generation.checks import check_prompt, check_stop_ids, cut_at_stop
-from keras_rnn_textgen.generation.config import GenerationConfig, empty_prompt_text
 from keras_rnn_textgen.generation.numpy_choice import NumpyChooser
+from keras_rnn_textgen.generation_checks import check_prompt, check_stop_ids, cut_at_stop
+from keras_rnn_textgen.generation_config import GenerationConfig, empty_prompt_text
 from keras_rnn_textgen.saving.archive import ARCHIVE_WEIGHTS, check_archive, serialized_objects
 from keras_rnn_textgen.saving.layout import CONFIG_FILE, MODEL_FILE, TOKENIZER_FILE
 from keras_rnn_textgen.tokenizers.ids import PAD_ID, RESERVED_IDS, UNK_ID

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 import numpy as np
 import tensorflow as tf
 
-from keras_rnn_textgen.generation.checks import check_prompt, check_stop_ids, cut_at_stop
-from keras_rnn_textgen.generation.config import GenerationConfig, empty_prompt_text
+from keras_rnn_textgen.generation_checks import check_prompt, check_stop_ids, cut_at_stop
+from keras_rnn_textgen.generation_config import GenerationConfig, empty_prompt_text
 from keras_rnn_textgen.sampling.base import Sampler
 from keras_rnn_textgen.sampling.greedy import GreedySampler
 from keras_rnn_textgen.sampling.random import RandomSampler

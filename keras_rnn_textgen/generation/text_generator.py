@@ -7,8 +7,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_rnn_textgen.generation.config import GenerationConfig
 from keras_rnn_textgen.generation.plan import prepare_sampling, prompt_ids
+from keras_rnn_textgen.generation_config import GenerationConfig
 from keras_rnn_textgen.models.step import StepModel
 from keras_rnn_textgen.models.structure import check_vocabulary
 from keras_rnn_textgen.sampling.base import CHUNK_TOKENS, Sampler, StepFn, decode_in_chunks

@@ -7,7 +7,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_rnn_textgen.inspection.cells import cell_kind, run_cell
+from keras_rnn_textgen.models.cell_steps import cell_kind, run_cell
 from keras_rnn_textgen.models.structure import text_model_layers
 from keras_rnn_textgen.tokenizers.base import Tokenizer
 

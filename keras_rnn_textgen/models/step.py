@@ -6,7 +6,7 @@ import keras
 import tensorflow as tf
 
 from keras_rnn_textgen.cells import CELLS
-from keras_rnn_textgen.inspection.cells import cell_step
+from keras_rnn_textgen.models.cell_steps import cell_step
 from keras_rnn_textgen.models.structure import text_model_layers
 from keras_rnn_textgen.sampling.base import StepFn
 

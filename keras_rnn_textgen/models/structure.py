@@ -14,7 +14,7 @@ import dataclasses
 
 import keras
 
-from keras_rnn_textgen.inspection.cells import cell_kind
+from keras_rnn_textgen.models.cell_steps import cell_kind
 
 FAMILY = (
     "token ids -> Embedding -> SimpleRNN/LSTM/GRU layers (return_sequences=True, Dropout "

@@ -3,7 +3,7 @@
 import tensorflow as tf
 
 # The option checks are TensorFlow-free, for the NumPy generator too.
-from keras_rnn_textgen.generation.checks import check_repetition_penalty
+from keras_rnn_textgen.generation_checks import check_repetition_penalty
 from keras_rnn_textgen.sampling.base import Sampler
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import tensorflow as tf
 
 # The option checks are TensorFlow-free, for the NumPy generator too.
-from keras_rnn_textgen.generation.checks import check_sampling_options
+from keras_rnn_textgen.generation_checks import check_sampling_options
 from keras_rnn_textgen.sampling.base import Sampler
 from keras_rnn_textgen.sampling.draws import draw, filter_logits, uniform_draws
 

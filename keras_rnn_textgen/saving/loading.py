@@ -13,12 +13,12 @@ import numpy as np
 from keras_rnn_textgen.config import ModelConfig, TrainConfig, from_dict, saved_train_config
 from keras_rnn_textgen.errors import ModelFolderError
 from keras_rnn_textgen.models.build import build_model
+from keras_rnn_textgen.models.compile import compile_model
 from keras_rnn_textgen.saving.archive import check_archive
 from keras_rnn_textgen.saving.folder import read_config
 from keras_rnn_textgen.saving.layout import CONFIG_FILE, MODEL_FILE, REQUIRED_FILES, TOKENIZER_FILE
 from keras_rnn_textgen.tokenizers.base import Tokenizer
 from keras_rnn_textgen.tokenizers.registry import tokenizer_from_config
-from keras_rnn_textgen.training.compile import compile_model
 
 
 @dataclasses.dataclass

@@ -11,11 +11,10 @@ uninterrupted one. Importable without TensorFlow.
 import pathlib
 import re
 
+from keras_rnn_textgen.config import MAX_STEP_CHECKPOINTS
 from keras_rnn_textgen.errors import ModelFolderError
 from keras_rnn_textgen.saving.layout import STEP_DIR
 
-# The most step checkpoints a model folder keeps.
-MAX_STEP_CHECKPOINTS = 64
 # How a step checkpoint is named, relative to the model folder.
 _STEP_NAME = re.compile(r"step-(\d+)\.weights\.h5")
 STEP_FILE_PATTERN = re.compile(rf"{STEP_DIR}/step-\d+\.weights\.h5")

@@ -15,9 +15,9 @@ from collections.abc import Iterator
 import numpy as np
 
 from keras_rnn_textgen.cells import CELLS
-from keras_rnn_textgen.generation.checks import check_prompt, check_stop_ids
-from keras_rnn_textgen.generation.config import GenerationConfig, empty_prompt_text
 from keras_rnn_textgen.generation.numpy_model import NotForNumpy, NumpyCharModel
+from keras_rnn_textgen.generation_checks import check_prompt, check_stop_ids
+from keras_rnn_textgen.generation_config import GenerationConfig, empty_prompt_text
 from keras_rnn_textgen.serving.requests import BadRequest
 from keras_rnn_textgen.serving.stream import token_stream
 from keras_rnn_textgen.tokenizers.ids import RESERVED_IDS, UNK_ID

@@ -1,6 +1,6 @@
 """The page `serve` shows: a prompt box, the options, Generate and Stop, the streamed text."""
 
-from keras_rnn_textgen.generation.config import GenerationConfig
+from keras_rnn_textgen.generation_config import GenerationConfig
 from keras_rnn_textgen.pages.html import asset, escape, page
 from keras_rnn_textgen.serving.requests import MAX_LENGTH
 

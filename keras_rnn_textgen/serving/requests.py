@@ -9,7 +9,7 @@ import numbers
 from collections.abc import Mapping
 from typing import Any
 
-from keras_rnn_textgen.generation.config import GenerationConfig
+from keras_rnn_textgen.generation_config import GenerationConfig
 
 # New tokens one request may ask for: a page shows a few thousand, and NumPy makes
 # them in about a second (`numpy_model.NUMPY_MAX_TOKENS`).

@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from keras_rnn_textgen.generation.config import GenerationConfig
 from keras_rnn_textgen.generation.numpy_choice import NumpyChooser
+from keras_rnn_textgen.generation_config import GenerationConfig
 from keras_rnn_textgen.tokenizers.ids import PAD_ID, UNK_ID
 
 # (tokens (1,), states) -> (logits (1, vocab) as NumPy, states)

@@ -7,9 +7,9 @@ from collections.abc import Callable, Sequence
 import keras
 import tensorflow as tf
 
-from keras_rnn_textgen.generation.config import GenerationConfig
 from keras_rnn_textgen.generation.plan import boundary_ids
 from keras_rnn_textgen.generation.text_generator import TextGenerator
+from keras_rnn_textgen.generation_config import GenerationConfig
 from keras_rnn_textgen.saving.layout import SAMPLES_FILE
 from keras_rnn_textgen.saving.run_logs import Sample, append_sample, sample_block
 from keras_rnn_textgen.saving.steps import step_file

@@ -10,9 +10,9 @@ import tensorflow as tf
 
 from keras_rnn_textgen.config import TrainConfig
 from keras_rnn_textgen.errors import DistributeError
+from keras_rnn_textgen.models.compile import bits_metric_name
 from keras_rnn_textgen.models.dropout import draw_masks_for
 from keras_rnn_textgen.saving.layout import CHECKPOINT_DIR
-from keras_rnn_textgen.training.compile import bits_metric_name
 from keras_rnn_textgen.training.strategy import CHECKPOINT_PREFIX
 
 logger = logging.getLogger(__name__)

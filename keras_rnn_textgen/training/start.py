@@ -10,9 +10,9 @@ import tensorflow as tf
 from keras_rnn_textgen.config import ModelConfig, TrainConfig
 from keras_rnn_textgen.errors import DistributeError
 from keras_rnn_textgen.models.build import build_model
+from keras_rnn_textgen.models.compile import compile_model
 from keras_rnn_textgen.tokenizers.base import Tokenizer
 from keras_rnn_textgen.tokenizers.registry import build_tokenizer
-from keras_rnn_textgen.training.compile import compile_model
 from keras_rnn_textgen.training.memory import check_training_memory
 from keras_rnn_textgen.training.multiworker import fit_function
 from keras_rnn_textgen.training.run import (

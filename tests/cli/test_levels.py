@@ -9,8 +9,8 @@ import tensorflow as tf
 
 from keras_rnn_textgen.config import ModelConfig, TrainConfig
 from keras_rnn_textgen.export.signatures import ExportSignatures
-from keras_rnn_textgen.generation.config import GenerationConfig
 from keras_rnn_textgen.generation.plan import boundary_ids, prepare_sampling
+from keras_rnn_textgen.generation_config import GenerationConfig
 from keras_rnn_textgen.saving.layout import CONFIG_FILE, TOKENIZER_FILE
 from keras_rnn_textgen.tokenizers.pieces import NEWLINE_ID
 from keras_rnn_textgen.trained_model import load

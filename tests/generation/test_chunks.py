@@ -7,9 +7,9 @@ import pytest
 import tensorflow as tf
 
 from keras_rnn_textgen.export.tflite_runner import TFLiteModel
-from keras_rnn_textgen.generation.config import GenerationConfig
 from keras_rnn_textgen.generation.plan import prompt_ids
 from keras_rnn_textgen.generation.text_generator import TextGenerator
+from keras_rnn_textgen.generation_config import GenerationConfig
 from keras_rnn_textgen.sampling.greedy import GreedySampler
 from keras_rnn_textgen.sampling.random import RandomSampler
 from keras_rnn_textgen.trained_model import load

@@ -8,7 +8,7 @@ import pytest
 
 from keras_rnn_textgen.cli.generate import generate as generate_command
 from keras_rnn_textgen.config import ModelConfig, TrainConfig
-from keras_rnn_textgen.generation.config import GenerationConfig, empty_prompt_text
+from keras_rnn_textgen.generation_config import GenerationConfig, empty_prompt_text
 
 from ..conftest import ENGLISH, ROOT, TINY_TRAIN, run_cli
 
@@ -88,7 +88,7 @@ def test_the_cli_refuses_a_bad_option_in_one_line_before_loading_anything(tmp_pa
 
 
 def test_the_config_module_imports_no_tensorflow():
-    code = "import sys, keras_rnn_textgen.generation.config\nprint('tensorflow' in sys.modules)"
+    code = "import sys, keras_rnn_textgen.generation_config\nprint('tensorflow' in sys.modules)"
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
     )

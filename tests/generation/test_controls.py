@@ -19,13 +19,13 @@ from click.testing import CliRunner
 
 from keras_rnn_textgen.cli import main
 from keras_rnn_textgen.export.tflite_runner import TFLiteModel
-from keras_rnn_textgen.generation.checks import (
+from keras_rnn_textgen.generation.text_generator import TextGenerator
+from keras_rnn_textgen.generation_checks import (
     check_sampling_options,
     check_stop_ids,
     cut_at_stop,
     normalize_stops,
 )
-from keras_rnn_textgen.generation.text_generator import TextGenerator
 from keras_rnn_textgen.sampling.base import Sampler
 from keras_rnn_textgen.sampling.draws import penalize_repetition
 from keras_rnn_textgen.sampling.greedy import GreedySampler

@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_rnn_textgen.inspection.cells import cell_step
 from keras_rnn_textgen.inspection.features import FEATURES
 from keras_rnn_textgen.inspection.inspect import inspect_text, summary_lines
 from keras_rnn_textgen.inspection.page import render_html
 from keras_rnn_textgen.inspection.trace import Trace, trace_text
 from keras_rnn_textgen.inspection.units import Unit, find_units, most_varying
 from keras_rnn_textgen.models.build import recurrent_layers
+from keras_rnn_textgen.models.cell_steps import cell_step
 from keras_rnn_textgen.pages.html import visible_char
 from keras_rnn_textgen.trained_model import load
 

@@ -5,8 +5,8 @@ import tensorflow as tf
 
 from keras_rnn_textgen.config import ModelConfig, TrainConfig
 from keras_rnn_textgen.models.build import build_model
+from keras_rnn_textgen.models.compile import compile_model
 from keras_rnn_textgen.models.dropout import draw_masks_for, fast_dropout
-from keras_rnn_textgen.training.compile import compile_model
 
 
 def _masks(layer, x, calls, xla=True):

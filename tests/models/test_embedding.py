@@ -4,8 +4,8 @@ import tensorflow as tf
 
 from keras_rnn_textgen.config import ModelConfig, TrainConfig
 from keras_rnn_textgen.models.build import build_model
+from keras_rnn_textgen.models.compile import compile_model
 from keras_rnn_textgen.models.embedding import take_rows
-from keras_rnn_textgen.training.compile import compile_model
 
 CONFIG = ModelConfig(vocab_size=11, cell="gru", units=8, embedding_dim=4)
 

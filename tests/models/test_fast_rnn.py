@@ -5,10 +5,10 @@ import tensorflow as tf
 
 from keras_rnn_textgen.config import ModelConfig, TrainConfig
 from keras_rnn_textgen.models.build import build_model
+from keras_rnn_textgen.models.compile import compile_model
 from keras_rnn_textgen.models.embedding import EmbeddedIds
 from keras_rnn_textgen.models.fast_loops import gru_sequence, lstm_sequence
 from keras_rnn_textgen.models.fast_rnn import accelerate
-from keras_rnn_textgen.training.compile import compile_model
 
 CLASSES = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
 

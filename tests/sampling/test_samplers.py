@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_rnn_textgen.generation.checks import check_sampling_options
+from keras_rnn_textgen.generation_checks import check_sampling_options
 from keras_rnn_textgen.sampling.draws import filter_logits
 from keras_rnn_textgen.sampling.greedy import GreedySampler
 from keras_rnn_textgen.sampling.random import RandomSampler

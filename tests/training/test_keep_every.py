@@ -6,12 +6,12 @@ import pytest
 
 from keras_rnn_textgen.config import ModelConfig, TrainConfig
 from keras_rnn_textgen.models.build import build_model
+from keras_rnn_textgen.models.compile import compile_model
 from keras_rnn_textgen.saving.layout import STEP_DIR
 from keras_rnn_textgen.saving.run_logs import read_samples
 from keras_rnn_textgen.saving.step_weights import load_step_weights
 from keras_rnn_textgen.saving.steps import keep_interval, kept_steps, step_file, step_path
 from keras_rnn_textgen.trained_model import load
-from keras_rnn_textgen.training.compile import compile_model
 from keras_rnn_textgen.training.fit import fit
 from keras_rnn_textgen.training.folder_checks import remove_outputs
 from keras_rnn_textgen.training.keep_every import StepCheckpoint

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from keras_rnn_textgen.evaluation.metrics import Perplexity
+from keras_rnn_textgen.models.metrics import Perplexity
 from keras_rnn_textgen.tokenizers.char import CharTokenizer
 from keras_rnn_textgen.training.callbacks import SamplingCallback
 

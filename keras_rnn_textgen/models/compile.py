@@ -3,9 +3,9 @@
 import keras
 
 from keras_rnn_textgen.config import TrainConfig
-from keras_rnn_textgen.evaluation.metrics import BitsPerToken, Perplexity
 from keras_rnn_textgen.models.dropout import draw_masks_for
 from keras_rnn_textgen.models.fast_rnn import trains_fast
+from keras_rnn_textgen.models.metrics import BitsPerToken, Perplexity
 
 
 def bits_metric_name(level: str) -> str:

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_rnn_textgen.evaluation.metrics import BitsPerToken, Perplexity
+from keras_rnn_textgen.models.metrics import BitsPerToken, Perplexity
 
 
 def _log_softmax(z):

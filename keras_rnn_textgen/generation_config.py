@@ -8,7 +8,7 @@ import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
-from keras_rnn_textgen.generation.checks import (
+from keras_rnn_textgen.generation_checks import (
     check_length,
     check_repetition_penalty,
     check_sampling_options,
