@@ -14,9 +14,6 @@ from keras_rnn_textgen.config_fields import (
 from keras_rnn_textgen.generation_config import GenerationConfig
 from keras_rnn_textgen.levels import LEVEL_NAMES
 
-# Step checkpoints a model folder keeps at most (`--keep-every` thins them to stay under it).
-MAX_STEP_CHECKPOINTS = 64
-
 API_NAMES = ("sequential", "functional")
 # TFLite export variants: float32, int8 weights, float16 weights, int8 weights and activations.
 QUANTIZE_MODES = ("none", "dynamic", "float16", "int8")
@@ -42,6 +39,9 @@ MAX_PARAMETERS = 2**31 - 1
 # Fewest token ids a vocabulary has (padding, unknown and one token): the bound used
 # before the corpus is read.
 MIN_VOCAB_SIZE = 3
+
+# Step checkpoints a model folder keeps at most (`--keep-every` thins them to stay under it).
+MAX_STEP_CHECKPOINTS = 64
 
 
 @dataclasses.dataclass(frozen=True)

@@ -70,6 +70,67 @@ def test_the_circle_finder_finds_a_circle():
     assert find_circle({"a": {"b"}, "b": set()}) is None
 
 
+# The package's subpackages and top-level modules, bottom first: each imports only from its own
+# layer and those below it (README, "How the code is organised").
+LAYERS = (
+    (
+        "errors",
+        "cells",
+        "levels",
+        "config_fields",
+        "generation_checks",
+        "generation_config",
+        "config",
+    ),
+    ("tokenizers",),
+    ("data", "sampling"),
+    ("models",),
+    ("saving",),
+    ("generation", "evaluation"),
+    ("inspection", "pages"),
+    ("training", "export"),
+    ("trained_model",),
+    ("serving",),
+    ("cli",),
+)
+LAYER = {part: i for i, parts in enumerate(LAYERS) for part in parts}
+
+
+def _part(module: str) -> str:
+    """The subpackage or top-level module `keras_rnn_textgen.<part>...` belongs to."""
+    return module.split(".")[1]
+
+
+def part_graph() -> dict[str, set[str]]:
+    """Which subpackages and top-level modules each imports, from the module graph."""
+    graph: dict[str, set[str]] = {}
+    for module, imported in import_graph().items():
+        if module != "keras_rnn_textgen":
+            graph.setdefault(_part(module), set()).update(
+                _part(m) for m in imported if _part(m) != _part(module)
+            )
+    return graph
+
+
+def test_every_subpackage_has_its_place_in_the_layers():
+    assert set(part_graph()) == set(LAYER)
+
+
+def test_subpackages_import_only_from_their_layer_and_below():
+    upward = [
+        f"{part} -> {imported}"
+        for part, imports in part_graph().items()
+        for imported in imports
+        if LAYER[imported] > LAYER[part]
+    ]
+    assert upward == []
+
+
+def test_no_subpackage_imports_itself_back_through_others():
+    circle = find_circle(part_graph())
+    assert circle is None, " -> ".join(circle)
+
+
 def _relative(path: pathlib.Path) -> str:
     return str(path.relative_to(PACKAGE))
 
