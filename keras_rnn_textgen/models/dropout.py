@@ -1,10 +1,8 @@
 """Dropout whose mask XLA draws fast: a generator asked for by name, not TensorFlow's default.
 
 Keras's `Dropout` draws its mask with `tf.random.stateless_uniform`'s default
-algorithm, which XLA on a CPU turns into a slow loop: 629 ms for the 1.6M
-numbers of one 64 x 100 x 256 mask, against 10.4 ms with Philox and 4.3 ms with
-ThreeFry asked for by name (medians of 5 calls under
-`tf.function(jit_compile=True)`, AMD EPYC VM). ThreeFry runs only under XLA:
+algorithm, which XLA on a CPU turns into a slow loop, many times slower than
+Philox or ThreeFry asked for by name (docs/performance-notes.md). ThreeFry runs only under XLA:
 TensorFlow's own CPU kernel refuses it. So a training build's dropout layers
 draw with Philox, which both run, and `compile_model` switches them to
 ThreeFry when it compiles the step with XLA (`draw_masks_for`).
@@ -12,6 +10,8 @@ ThreeFry when it compiles the step with XLA (`draw_masks_for`).
 
 import keras
 import tensorflow as tf
+
+from keras_rnn_textgen.models.keras_hooks import replace_call
 
 # The generator a layer from `fast_dropout` draws its masks with, by step compiler.
 MASK_ALGORITHMS = {False: "philox", True: "threefry"}
@@ -41,7 +41,7 @@ def fast_dropout(layer: keras.layers.Dropout) -> keras.layers.Dropout:
         keep = uniform >= layer.rate
         return tf.where(keep, inputs / (1 - layer.rate), tf.zeros_like(inputs))
 
-    layer.call = call
+    replace_call(layer, call)
     return layer
 
 

@@ -19,6 +19,8 @@ from typing import NamedTuple
 import keras
 import tensorflow as tf
 
+from keras_rnn_textgen.models.keras_hooks import replace_call
+
 # The attribute an output of `dense_gradient`'s layer keeps its `EmbeddedIds` in.
 _SOURCE = "_embedded_ids"
 
@@ -75,5 +77,5 @@ def dense_gradient(layer: keras.layers.Embedding) -> keras.layers.Embedding:
             setattr(rows, _SOURCE, EmbeddedIds(table, ids))
         return rows
 
-    layer.call = call
+    replace_call(layer, call)
     return layer

@@ -9,13 +9,12 @@ dropout, default activations, forward direction) and only on CPU; elsewhere
 (on GPU, cuDNN) the layer's own Keras loop runs.
 """
 
-import functools
-
 import keras
 import tensorflow as tf
 
 from keras_rnn_textgen.models.embedding import embedded_ids
 from keras_rnn_textgen.models.fast_loops import gru_sequence, lstm_sequence
+from keras_rnn_textgen.models.keras_hooks import inner_loop_of, wrap_inner_loop
 
 
 def _on_gpu() -> bool:
@@ -27,7 +26,7 @@ def trains_fast(model: keras.Model) -> bool:
 
     Their training step is faster than Keras's only when XLA compiles it
     (`python benchmarks/training.py`: 1.2-1.8x with XLA, 0.6-1.0x without),
-    so `folder.compile_model` compiles it then.
+    so `models.compile.compile_model` compiles it then.
 
     Args:
         model: any Keras model.
@@ -37,9 +36,7 @@ def trains_fast(model: keras.Model) -> bool:
         True
     """
     loops = (_lstm_inner_loop, _gru_inner_loop)
-    return not _on_gpu() and any(
-        getattr(getattr(layer, "inner_loop", None), "func", None) in loops for layer in model.layers
-    )
+    return not _on_gpu() and any(inner_loop_of(layer) in loops for layer in model.layers)
 
 
 def _fast_path_ok(layer, mask) -> bool:
@@ -120,5 +117,5 @@ def accelerate(layer: keras.layers.Layer) -> keras.layers.Layer:
         fast_loop = _gru_inner_loop
     else:
         raise ValueError(f"`layer` must be an LSTM or GRU layer, got {type(layer).__name__}")
-    layer.inner_loop = functools.partial(fast_loop, layer, layer.inner_loop)
+    wrap_inner_loop(layer, fast_loop)
     return layer

@@ -5,6 +5,8 @@ import math
 import keras
 import tensorflow as tf
 
+from keras_rnn_textgen.models.keras_hooks import keras_mask
+
 
 class _NegativeLogLikelihood(keras.metrics.Metric):
     """Sums token negative log-likelihood (nats) and token count across batches.
@@ -21,7 +23,7 @@ class _NegativeLogLikelihood(keras.metrics.Metric):
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         # A Keras mask travels as an attribute of the tensor (lost by tf.cast).
-        mask = getattr(y_pred, "_keras_mask", None)
+        mask = keras_mask(y_pred)
         y_true = tf.cast(y_true, tf.int32)  # (batch, time)
         y_pred = tf.cast(y_pred, tf.float32)  # (batch, time, vocab)
         nll = keras.losses.sparse_categorical_crossentropy(

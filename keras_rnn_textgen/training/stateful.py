@@ -3,6 +3,7 @@
 from keras import callbacks, layers
 
 from keras_rnn_textgen.models.build import recurrent_layers
+from keras_rnn_textgen.models.keras_hooks import create_states
 
 
 class StatefulTraining(callbacks.Callback):
@@ -29,8 +30,7 @@ class StatefulTraining(callbacks.Callback):
         self.rnns: list[layers.RNN] = recurrent_layers(model)
         for rnn in self.rnns:
             # Untracked variables: the states are never saved with the weights.
-            rnn._create_state_variables(batch_size)
-            rnn._expected_batch_size = batch_size
+            create_states(rnn, batch_size)
 
     def _set_stateful(self, on: bool) -> None:
         for rnn in self.rnns:
