@@ -7,18 +7,8 @@ Example:
 """
 
 import importlib
-import os
 
 __version__ = "0.1.0"
-
-# TensorFlow's CPU allocator hands each large buffer back to the C library, which
-# returns it to the system, so every compiled training step faulted its buffers
-# in anew: 0.38 of a core in the kernel, and a 1 x 256 LSTM trained at 48.3k
-# tokens/s, against 62.4k with TensorFlow's own BFC allocator, which keeps the
-# memory for the next step (README, Performance). TensorFlow reads this when it
-# first allocates, so it takes effect unless TensorFlow has run an op before this
-# package was imported; set it to "false" beforehand to keep the C library's.
-os.environ.setdefault("TF_CPU_ALLOCATOR_USE_BFC", "true")
 
 # Public names and their modules, imported on first use so that `import
 # keras_rnn_textgen` (and the CLI's start) does not pull in TensorFlow.

@@ -17,6 +17,8 @@ from keras_rnn_textgen.cli.inspect import inspect
 from keras_rnn_textgen.cli.report import report
 from keras_rnn_textgen.cli.serve import serve
 
+BFC_VARIABLE = "TF_CPU_ALLOCATOR_USE_BFC"
+
 
 def _raise_keyboard_interrupt(signum, frame):
     raise KeyboardInterrupt
@@ -83,6 +85,12 @@ class _OneLineUsageErrors(click.Group):
 def main(ctx: click.Context, verbose: bool, debug: bool) -> None:
     """Train recurrent text generators (SimpleRNN, LSTM, GRU) and use them."""
     ctx.obj = {"verbose": verbose, "debug": debug}
+    # TensorFlow's CPU allocator hands each large buffer back to the C library, so
+    # every compiled training step faulted its buffers in anew; TensorFlow's own
+    # BFC allocator keeps them for the next step (docs/performance-notes.md).
+    # TensorFlow reads this at its first allocation, which comes after this line;
+    # set it to "false" beforehand to keep the C library's.
+    os.environ.setdefault(BFC_VARIABLE, "true")
     # `fit` checks its options before it imports TensorFlow, so a typo is answered at once;
     # `generate` and `serve` run a char-level model folder without it.
     if ctx.invoked_subcommand not in ("fit", "generate", "serve"):
