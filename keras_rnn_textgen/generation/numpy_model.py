@@ -4,7 +4,7 @@ Importing TensorFlow takes seconds, longer than a short `generate` itself.
 `NumpyCharModel` reads `config.json`, `tokenizer.json` and the weights inside
 `model.keras` (a zip holding `model.weights.h5`), runs the recurrent cells'
 step in NumPy and samples as the package's samplers do, drawing from the same
-counter-based generator (`uniform_draws`, twin of `sampling.uniform_draws`):
+counter-based generator (`uniform_draws`, twin of `sampling.draws.uniform_draws`):
 for a seed it gives the text of `TextGenerator.generate`. Greedy text is the
 same; a sampled draw could differ only where float rounding moves a boundary
 of the cumulative probabilities past it, i.e. when it lands within about 1e-6
@@ -101,7 +101,7 @@ class NumpyCharModel:
 
     Raises:
         NotForNumpy: the folder is not a plain char-level model, or anything
-            in it is unexpected; `folder.load` then gives the precise error.
+            in it is unexpected; `trained_model.load` then gives the precise error.
 
     Example:
         >>> print(NumpyCharModel("saved_models/gru-2x256").generate("ROMEO:", 100, seed=1)[0])

@@ -92,8 +92,7 @@ class TextGenerator:
         A batch of rows reads the first layer's input product from a table
         (`StepModel.with_input_table`). The prompt of a single row runs the
         model's cells: inside one step XLA fuses the lookup into the gates'
-        loop, which its CPU code then runs unvectorised (a 1 x 256 GRU
-        generated 30% fewer characters a second that way). Its generated
+        loop, which its CPU code then runs unvectorised, and slower. Its generated
         tokens use the table all the same, through `Sampler.advance`'s
         `lookup`, which keeps the lookup out of the step.
         """

@@ -69,7 +69,7 @@ def inspect_text(
     hidden state are shown.
 
     Args:
-        lm: a `TrainedModel` (from `folder.load`).
+        lm: a `TrainedModel` (from `trained_model.load`).
         text: the text to read.
         layer: recurrent layer index, bottom first; None is the top layer.
         units: unit indices to show.

@@ -16,9 +16,8 @@ embedding table (`embedding.EmbeddedIds`, the first recurrent layer's in
 training), they are rows of `table @ kernel`: a `(vocab, input) x (input,
 units)` product per gate and a lookup per token, in place of `(batch * time,
 input) x (input, units)` products going forward and two more of that size
-going back. For a 64 x 100 batch of a 256-unit LSTM over a 64-wide
-embedding, forward and backward took 118 ms against 137 (a scratch script,
-medians of 9 in one process).
+going back, which made forward and backward faster
+(docs/performance-notes.md).
 
 XLA's CPU runtime runs one small matrix product on one thread, and
 independent ones at once on its thread pool. So the forward loop's recurrent
@@ -35,10 +34,8 @@ from keras_rnn_textgen.models.embedding import EmbeddedIds, take_rows
 
 
 def _sigmoid(v):
-    # `tf.sigmoid` to float32 rounding, and faster under XLA on CPU: in a scratch
-    # version of the LSTM loop, forward and backward took 95 ms with this, 101
-    # with `tf.sigmoid` (64 x 100 x 256). The GRU keeps `tf.sigmoid`: no
-    # difference there.
+    # `tf.sigmoid` to float32 rounding, and faster in the LSTM loop under XLA on
+    # CPU; the GRU keeps `tf.sigmoid`, which was as fast there.
     return 0.5 * tf.tanh(0.5 * v) + 0.5
 
 
@@ -53,8 +50,7 @@ def _input_projections(inputs, kernel, bias, gates: int) -> list[tf.Tensor]:
 
     One tensor per gate: the loop then reads whole per-step slices. Slicing the
     gates out of one `(time, batch, gates * units)` tensor inside the loop made
-    XLA's CPU fusions of those reads slow: the forward pass of a 64 x 100 batch
-    of a 256-unit LSTM took 68 ms that way, 48 ms this.
+    XLA's CPU fusions of those reads slow (docs/performance-notes.md).
 
     Args:
         inputs: `(batch, time, input)` inputs, or `EmbeddedIds` whose rows they are.
@@ -106,8 +102,7 @@ def _lstm_loop(x_i, x_f, x_c, x_o, h0, c0, recurrent_kernel):
 
     def grad(dy, dh_last, dc_last):
         # The product carrying the gradient to the previous step, in two halves
-        # XLA runs at once (in a scratch version: 125 ms forward and backward
-        # against 128 whole).
+        # XLA runs at once, which was a little faster than one whole product.
         r_halves = tf.split(recurrent_kernel, 2, axis=1)
 
         def back(t, dh_next, dc_next, *dzs):
@@ -207,7 +202,7 @@ def _gru_loop(x_z, x_r, x_h, h0, recurrent_kernel, recurrent_bias):
             da_z = dh * (h_prev - hh) * z * (1.0 - z)
             da_r = da_h * h_h * r * (1.0 - r)
             da_hr = da_h * r  # the candidate's recurrent term
-            # One product: split per gate, forward and backward took 84 ms, not 76.
+            # One product: split per gate, forward and backward were slower.
             d_rec = tf.concat([da_z, da_r, da_hr], axis=1)  # (batch, 3 * units)
             dh_prev = dh * z + tf.matmul(d_rec, recurrent_kernel, transpose_b=True)
             das = [steps.write(t, d) for steps, d in zip(das, (da_z, da_r, da_h, da_hr))]

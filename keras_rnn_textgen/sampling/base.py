@@ -53,7 +53,7 @@ class Sampler:
         """Picks the next token `(batch,)` int32 from `(batch, vocab)` logits.
 
         `seed` is `(seed, step index)`; a random choice draws with `uniform_draws`
-        (`numpy_generation` has the NumPy twin of each sampling function).
+        (`sampling.numpy_draws` has the NumPy twin of each sampling function).
         """
         raise NotImplementedError
 

@@ -76,7 +76,7 @@ def uniform_draws(seed: tf.Tensor, index: tf.Tensor, batch: tf.Tensor) -> tf.Ten
     """`(batch,)` float32 numbers in [0, 1), a hash of (seed, step index, row).
 
     A counter-based generator written with integer operations only, so the
-    NumPy generator (`numpy_generation.uniform_draws`) gives the same bits:
+    NumPy generator (`sampling.numpy_draws.uniform_draws`) gives the same bits:
     every generator of the package draws the same numbers for a seed.
 
     Example:
@@ -123,9 +123,7 @@ def draw(logits: tf.Tensor, u: tf.Tensor, largest_is_zero: bool = False) -> tf.T
 
 # Up to this many tokens the cumulative sum is one product with a triangular
 # matrix of ones. XLA runs `tf.cumsum` as a chain of small kernels, which at
-# batch 1 cost more than the product: with the softmax's division left out as
-# well, drawing a character costs a 1 x 256 GRU 0.8 us more than taking the
-# most likely one, against 8.7 us before.
+# batch 1 cost more than the product (docs/performance-notes.md).
 TRIANGLE_VOCAB = 128
 
 

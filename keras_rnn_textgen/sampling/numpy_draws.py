@@ -2,7 +2,7 @@
 
 import numpy as np
 
-# The counter-based generator, bit for bit as `sampling.uniform_draws`.
+# The counter-based generator, bit for bit as `sampling.draws.uniform_draws`.
 MASK32 = 0xFFFFFFFF
 MULTIPLIER = 0x45D9F3B
 SEED_SALT = 0x9E3779B9
@@ -19,7 +19,7 @@ def _mix32(x: np.ndarray) -> np.ndarray:
 def uniform_draws(seed: int, index: int, batch: int) -> np.ndarray:
     """`(batch,)` float32 numbers in [0, 1), a hash of (seed, step index, row).
 
-    Bit for bit `sampling.uniform_draws`.
+    Bit for bit `sampling.draws.uniform_draws`.
 
     Example:
         >>> uniform_draws(1, 0, 2)   # (2,) in [0, 1)
@@ -37,7 +37,7 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
 
 
 def draw(logits: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """Samples `(batch,)` ids from `(batch, vocab)` logits by inverse CDF, as `sampling.draw`."""
+    """Samples `(batch,)` ids from `(batch, vocab)` logits by inverse CDF, as `draws.draw`."""
     weights = np.exp(logits - logits.max(axis=-1, keepdims=True))
     cdf = np.cumsum(weights, axis=-1, dtype=np.float32)
     total = cdf[:, -1:]
@@ -47,7 +47,7 @@ def draw(logits: np.ndarray, u: np.ndarray) -> np.ndarray:
 
 
 def penalize_repetition(logits: np.ndarray, seen: np.ndarray, penalty: float) -> np.ndarray:
-    """`sampling.penalize_repetition` in NumPy."""
+    """`sampling.draws.penalize_repetition` in NumPy."""
     penalty = np.float32(penalty)
     return np.where(seen, np.where(logits > 0, logits / penalty, logits * penalty), logits)
 

@@ -61,7 +61,7 @@ def fit_function(
 def _nll_logs(nll: float, tokens: float, bits_name: str, prefix: str = "") -> dict[str, float]:
     """Keras's logs for summed token negative log-likelihood: loss, perplexity, bits per token.
 
-    `bits_name` is the name `folder.compile_model` gives bits per token at the
+    `bits_name` is the name `models.compile.compile_model` gives bits per token at the
     model's level (`bits_per_char` at char level).
     """
     loss = nll / tokens if tokens else 0.0
