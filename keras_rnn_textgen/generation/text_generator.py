@@ -60,24 +60,35 @@ class TextGenerator:
         self._compiled: dict[tuple, Any] = {}
 
     def compiled(self, sampler: Sampler, stop_ids: tuple[int, ...] = ()) -> tuple[Any, Any]:
-        """The compiled `(start, advance)` pair of a sampler setting, made on first use.
+        """The compiled `(start, advance)` pair of a kind of sampler, made on first use.
 
-        `start(prompt, lengths)` -> carry; `advance(carry, first, seed)` ->
-        carry and `(batch, chunk_tokens)` ids. XLA compiles `start` once per
-        batch size and prompt width, `advance` once per batch size.
+        `start(prompt, lengths, settings, stops)` -> carry;
+        `advance(carry, first, seed, settings, stops)` -> carry and
+        `(batch, chunk_tokens)` ids, where `settings` are the sampler's
+        `settings()` and `stops` the stop ids, all as tensors. So one pair
+        serves every temperature, top-k, top-p, penalty and stop id: XLA
+        compiles `start` once per batch size and prompt width, `advance`
+        once per batch size, for each kind of sampler and number of stop ids.
         """
-        key = (type(sampler).__name__, tuple(sorted(sampler.get_config().items())), stop_ids)
+        kind = type(sampler)
+        key = (kind, len(stop_ids))
         if key not in self._compiled:
+            banned = self.tokenizer.special_ids
 
-            def start(prompt, lengths):
+            def traced(settings):
+                chooser = kind.from_settings(settings)
+                chooser.banned_ids = banned
+                return chooser
+
+            def start(prompt, lengths, settings, stops):
                 initial = self.step.initial_states(tf.shape(prompt)[0])
                 step = self.loop_step(prompt.shape[0])
-                return sampler.start(step, initial, prompt, lengths, stop_ids)
+                return traced(settings).start(step, initial, prompt, lengths, stops)
 
-            def advance(carry, first, seed):
+            def advance(carry, first, seed, settings, stops):
                 step, lookup = self.advance_step(carry["logits"].shape[0])
-                return sampler.advance(
-                    step, carry, first, self.chunk_tokens, seed, stop_ids, lookup=lookup
+                return traced(settings).advance(
+                    step, carry, first, self.chunk_tokens, seed, stops, lookup=lookup
                 )
 
             self._compiled[key] = (
@@ -159,9 +170,13 @@ class TextGenerator:
         start, advance = self.compiled(sampler, stop_ids)
         prompts, lengths = prompt_ids(self.tokenizer, prompt, num_samples, self.prompt_width)
         seed = tf.constant(seed, tf.int64)
+        settings = {name: tf.constant(value) for name, value in sampler.settings().items()}
+        stops = tf.constant(list(stop_ids), tf.int32, shape=[len(stop_ids)])
         return decode_in_chunks(
-            start(tf.constant(prompts), tf.constant(lengths)),
-            lambda carry, first: advance(carry, tf.constant(first, tf.int32), seed),
+            start(tf.constant(prompts), tf.constant(lengths), settings, stops),
+            lambda carry, first: advance(
+                carry, tf.constant(first, tf.int32), seed, settings, stops
+            ),
             length,
             self.chunk_tokens,
         )

@@ -47,7 +47,35 @@ class Sampler:
 
     banned_ids: Sequence[int] = (PAD_ID, UNK_ID)
     # 1 leaves the model's logits as they are; subclasses take it as an argument.
-    repetition_penalty: float = 1.0
+    repetition_penalty: Any = 1.0
+    # True for a sampler made by `from_settings` inside a compiled function: its
+    # settings are tensors, so every option's code is in the graph, on or off.
+    traced: bool = False
+
+    def settings(self) -> dict[str, Any]:
+        """The sampler's settings by name, as plain numbers; `from_settings` takes them back."""
+        return {"repetition_penalty": float(self.repetition_penalty)}
+
+    @classmethod
+    def from_settings(cls, settings: dict[str, Any]) -> "Sampler":
+        """A sampler of the checked `settings()` of another, given as tensors or numbers.
+
+        Made inside a compiled function with the settings as its inputs, one
+        traced graph serves every value: a new temperature compiles nothing.
+
+        Example:
+            >>> RandomSampler.from_settings({"temperature": tf.constant(0.8), ...})
+        """
+        sampler = cls.__new__(cls)
+        for name, value in settings.items():
+            setattr(sampler, name, value)
+        sampler.traced = True
+        return sampler
+
+    @property
+    def penalizes(self) -> bool:
+        """Whether the loop carries the tokens each row has used (the repetition penalty)."""
+        return self.traced or self.repetition_penalty != 1
 
     def choose(self, logits: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
         """Picks the next token `(batch,)` int32 from `(batch, vocab)` logits.
@@ -116,9 +144,9 @@ class Sampler:
             lambda t, *_: t < tf.shape(prompt)[1], feed_prompt, (1, logits, states)
         )
         carry = {"logits": logits, "states": states}
-        if self.repetition_penalty != 1:
+        if self.penalizes:
             carry["seen"] = _seen_in_prompt(prompt, lengths, tf.shape(logits)[-1])
-        if len(stop_ids):
+        if _count(stop_ids):
             carry["stopped"] = tf.zeros([tf.shape(prompt)[0]], tf.bool)
         return carry
 
@@ -160,7 +188,7 @@ class Sampler:
         allowed = tf.reduce_all(
             tf.range(vocab)[None, :] != tf.constant(list(self.banned_ids))[:, None], axis=0
         )  # (vocab,)
-        stop_ids = tf.constant(list(stop_ids), tf.int32) if len(stop_ids) else None
+        stop_ids = tf.cast(tf.reshape(stop_ids, [-1]), tf.int32) if _count(stop_ids) else None
         # Loop state of the options that are on; empty when all are off.
         controls = {name: carry[name] for name in ("seen", "stopped") if name in carry}
 
@@ -224,7 +252,7 @@ class Sampler:
         return {"logits": logits, "states": states, **controls}, ids
 
     def get_config(self) -> dict[str, Any]:
-        return {"repetition_penalty": self.repetition_penalty}
+        return self.settings()
 
 
 def decode_in_chunks(
@@ -263,6 +291,11 @@ def decode_in_chunks(
     ids = np.concatenate(pieces, axis=1)  # (batch, made)
     # Every row stopped: the rest is padding.
     return np.pad(ids, [(0, 0), (0, num_tokens - ids.shape[1])], constant_values=PAD_ID)
+
+
+def _count(stop_ids: Sequence[int] | tf.Tensor) -> int:
+    """How many stop ids there are: a length known when the loop is traced."""
+    return int(stop_ids.shape[0]) if isinstance(stop_ids, tf.Tensor) else len(stop_ids)
 
 
 def _seen_in_prompt(prompt: tf.Tensor, lengths: tf.Tensor, vocab: tf.Tensor) -> tf.Tensor:

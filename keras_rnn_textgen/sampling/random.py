@@ -43,18 +43,27 @@ class RandomSampler(Sampler):
     def choose(self, logits: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
         # The largest logit becomes 0, so a tiny temperature gives -inf, never inf or NaN.
         logits = logits - tf.reduce_max(logits, axis=-1, keepdims=True)
-        if self.top_k or self.top_p < 1:
-            logits = filter_logits(logits, self.temperature, self.top_k, self.top_p)
+        temperature = tf.cast(self.temperature, logits.dtype)
+        if self.traced:
+            # The settings are tensors: the sort runs only when something is cut.
+            cut = tf.logical_or(self.top_k > 0, self.top_p < 1)
+            logits = tf.cond(
+                cut,
+                lambda: filter_logits(logits, temperature, self.top_k, self.top_p),
+                lambda: logits / temperature,
+            )
+        elif self.top_k or self.top_p < 1:
+            logits = filter_logits(logits, temperature, self.top_k, self.top_p)
         else:
-            logits = logits / self.temperature  # skips the sort when nothing is cut
+            logits = logits / temperature  # skips the sort when nothing is cut
         # Shifted and scaled, each row's largest logit is 0 (top-k and top-p keep it).
         u = uniform_draws(seed[0], seed[1], tf.shape(logits)[0])
         return draw(logits, u, largest_is_zero=True)
 
-    def get_config(self) -> dict[str, Any]:
+    def settings(self) -> dict[str, Any]:
         return {
-            "temperature": self.temperature,
-            "top_k": self.top_k,
-            "top_p": self.top_p,
-            "repetition_penalty": self.repetition_penalty,
+            "temperature": float(self.temperature),
+            "top_k": int(self.top_k),
+            "top_p": float(self.top_p),
+            "repetition_penalty": float(self.repetition_penalty),
         }

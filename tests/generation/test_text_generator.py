@@ -78,3 +78,36 @@ def test_bad_length_and_num_samples(gen):
         gen.generate("a", 5, num_samples=0)
     with pytest.raises(ValueError, match="temperature"):
         gen.generate("a", 5, temperature=0)
+
+
+def test_new_sampler_settings_and_stop_ids_compile_nothing_again():
+    tok = CharTokenizer.from_text(ENGLISH)
+    model = build_model(ModelConfig(vocab_size=tok.vocab_size, cell="lstm", layers=1, units=8))
+    gen = TextGenerator(model, tok, chunk_tokens=16)
+    stops = [[int(tok.tokenize(c)[0])] for c in "aeiou"]
+    settings = [
+        {"temperature": 0.3},
+        {"temperature": 1.7, "top_k": 4},
+        {"top_p": 0.5},
+        {"repetition_penalty": 1.4},
+        {"temperature": 0.8, "top_k": 9, "top_p": 0.9, "repetition_penalty": 1.1},
+    ]
+    for options, stop_ids in zip(settings, stops):
+        gen.generate("All:", 40, seed=1, **options)
+        gen.generate("All:", 40, seed=2, stop_ids=stop_ids, **options)
+        gen.generate(
+            "All:", 40, greedy=True, repetition_penalty=options.get("repetition_penalty", 1)
+        )
+    # One pair per kind of sampler and number of stop ids, each traced once (one batch size).
+    traces = {
+        (kind.__name__, stops): (
+            start.experimental_get_tracing_count(),
+            advance.experimental_get_tracing_count(),
+        )
+        for (kind, stops), (start, advance) in gen._compiled.items()
+    }
+    assert traces == {
+        ("RandomSampler", 0): (1, 1),
+        ("RandomSampler", 1): (1, 1),
+        ("GreedySampler", 0): (1, 1),
+    }
