@@ -9,7 +9,6 @@ the package's own tokenizer and samplers.
 """
 
 import collections
-import json
 import os
 import pathlib
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
+from keras_rnn_textgen import bounded_json
 from keras_rnn_textgen.errors import ModelFolderError
 from keras_rnn_textgen.generation.plan import prepare_sampling, prompt_ids
 from keras_rnn_textgen.generation_config import GenerationConfig
@@ -68,13 +68,13 @@ def tflite_ops(content: bytes) -> collections.Counter:
 def read_sidecar(path: pathlib.Path) -> dict[str, Any]:
     """Reads an export's `tokenizer.json`, naming the file in any error."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = bounded_json.read(path)
     except FileNotFoundError:
         raise ModelFolderError(
             f"{str(path)!r} is missing: `export` writes it beside the .tflite files"
         ) from None
-    except (ValueError, UnicodeDecodeError) as e:
-        raise ModelFolderError(f"{str(path)!r} is not valid JSON: {e}") from None
+    except ValueError as e:
+        raise ModelFolderError(str(e)) from None
     if (
         not isinstance(data, dict)
         or not {"vocabulary", "state_names", "units"} <= set(data)

@@ -13,7 +13,6 @@ TensorFlow generators and, like this module, TensorFlow-free.
 """
 
 import io
-import json
 import os
 import pathlib
 import zipfile
@@ -21,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from keras_rnn_textgen import bounded_json
 from keras_rnn_textgen.cells import CELLS
 from keras_rnn_textgen.config import FORMAT_VERSION
 from keras_rnn_textgen.generation.numpy_choice import NumpyChooser
@@ -120,7 +120,7 @@ class NumpyCharModel:
     def _read(self, folder: pathlib.Path, weights_path: str | os.PathLike | None) -> None:
         import h5py  # installed with keras
 
-        record = json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8"))
+        record = bounded_json.read(folder / CONFIG_FILE)
         model, training = record["model"], record["training"]
         if record.get("format_version") != FORMAT_VERSION or model["level"] != "char":
             raise NotForNumpy("not a char-level model of this format")
@@ -129,7 +129,7 @@ class NumpyCharModel:
         layers, units, vocab_size = model["layers"], model["units"], model["vocab_size"]
         if not all(type(v) is int and v > 0 for v in (layers, units, vocab_size)):
             raise NotForNumpy("layers, units and vocab_size must be positive integers")
-        tokenizer = json.loads((folder / TOKENIZER_FILE).read_text(encoding="utf-8"))
+        tokenizer = bounded_json.read(folder / TOKENIZER_FILE)
         vocabulary = tokenizer["vocabulary"]
         if tokenizer.get("level", "char") != "char" or not all(
             isinstance(c, str) and len(c) == 1 for c in vocabulary

@@ -1,11 +1,12 @@
 """The `model.keras` archive: checking what it asks Keras to build, without TensorFlow."""
 
-import json
 import pathlib
 import zipfile
 from collections.abc import Iterator
 from typing import Any
 
+from keras_rnn_textgen import bounded_json
+from keras_rnn_textgen.bounded_json import MAX_JSON_BYTES
 from keras_rnn_textgen.errors import ModelFolderError
 
 # The weights inside a `.keras` zip, beside its config.json.
@@ -48,7 +49,10 @@ def check_archive(path: pathlib.Path) -> dict[str, Any]:
     """
     try:
         with zipfile.ZipFile(path) as archive:
-            config = json.loads(archive.read("config.json"))
+            # Its size as the zip records it, before a byte is inflated (a zip bomb).
+            if archive.getinfo("config.json").file_size > MAX_JSON_BYTES:
+                raise ValueError(f"its config.json is over {MAX_JSON_BYTES} bytes")
+            config = bounded_json.loads(archive.read("config.json"), "its config.json")
             has_weights = ARCHIVE_WEIGHTS in archive.namelist()
     except (zipfile.BadZipFile, KeyError, OSError, EOFError, ValueError) as e:
         raise ModelFolderError(f"{str(path)!r} is truncated or corrupt ({e})") from None

@@ -1,13 +1,12 @@
 """Writing a model folder: the `config.json` record and the `model.keras` archive."""
 
 import dataclasses
-import json
 import pathlib
 from typing import Any
 
 import keras
 
-from keras_rnn_textgen import __version__
+from keras_rnn_textgen import __version__, bounded_json
 from keras_rnn_textgen.config import FORMAT_VERSION, ModelConfig, TrainConfig
 from keras_rnn_textgen.errors import ModelFolderError
 from keras_rnn_textgen.saving.files import atomic_keras_write
@@ -19,11 +18,11 @@ def read_config(folder: pathlib.Path) -> dict[str, Any]:
     """Reads and checks `config.json`: format version and known fields."""
     path = folder / CONFIG_FILE
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = bounded_json.read(path)
     except FileNotFoundError:
         raise ModelFolderError(f"model folder {str(folder)!r} has no {CONFIG_FILE}") from None
-    except (ValueError, UnicodeDecodeError) as e:
-        raise ModelFolderError(f"{str(path)!r} is not valid JSON: {e}") from None
+    except ValueError as e:
+        raise ModelFolderError(str(e)) from None
     version = data.get("format_version") if isinstance(data, dict) else None
     if version != FORMAT_VERSION:
         raise ModelFolderError(

@@ -1,10 +1,10 @@
 """The names in a model folder and how to find one; importable without TensorFlow."""
 
-import json
 import os
 import pathlib
 from typing import Any
 
+from keras_rnn_textgen import bounded_json
 from keras_rnn_textgen.errors import ModelFolderError
 
 MODEL_FILE = "model.keras"
@@ -29,7 +29,7 @@ REQUIRED_FILES = (MODEL_FILE, TOKENIZER_FILE, CONFIG_FILE)
 def read_json(path: pathlib.Path) -> Any:
     """The JSON in `path`, or None when it is missing, unreadable or not JSON."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return bounded_json.read(path)
     except (OSError, ValueError):
         return None
 

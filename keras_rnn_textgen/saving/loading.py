@@ -1,7 +1,6 @@
 """Reading a model folder: its configs, tokenizer and weights, each checked before use."""
 
 import dataclasses
-import json
 import os
 import pathlib
 import zipfile
@@ -10,6 +9,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from keras_rnn_textgen import bounded_json
 from keras_rnn_textgen.config import ModelConfig, TrainConfig, from_dict, saved_train_config
 from keras_rnn_textgen.errors import ModelFolderError
 from keras_rnn_textgen.models.build import build_model
@@ -66,7 +66,10 @@ def read_model_folder(
     except (KeyError, TypeError, ValueError) as e:
         raise ModelFolderError(f"{str(folder / CONFIG_FILE)!r} is invalid: {e}") from None
     try:
-        tokenizer_data = json.loads((folder / TOKENIZER_FILE).read_text(encoding="utf-8"))
+        tokenizer_data = bounded_json.read(folder / TOKENIZER_FILE)
+    except ValueError as e:
+        raise ModelFolderError(str(e)) from None
+    try:
         tokenizer = tokenizer_from_config(tokenizer_data)
         if tokenizer_data.get("level", "char") != model_config.level:
             raise ValueError(

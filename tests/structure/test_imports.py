@@ -75,6 +75,7 @@ def test_the_circle_finder_finds_a_circle():
 LAYERS = (
     (
         "errors",
+        "bounded_json",
         "cells",
         "levels",
         "config_fields",
@@ -144,6 +145,7 @@ def test_modules_stay_short_enough_to_read_whole(path):
 # Modules a command's start-up or the NumPy generator import: TensorFlow must not come with them.
 TENSORFLOW_FREE = (
     "keras_rnn_textgen.cli",
+    "keras_rnn_textgen.bounded_json",
     "keras_rnn_textgen.cells",
     "keras_rnn_textgen.config",
     "keras_rnn_textgen.config_fields",
