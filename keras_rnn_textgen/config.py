@@ -42,6 +42,8 @@ MIN_VOCAB_SIZE = 3
 
 # Step checkpoints a model folder keeps at most (`--keep-every` thins them to stay under it).
 MAX_STEP_CHECKPOINTS = 64
+# Tokens of one sample drawn during training (`--sample-length`).
+MAX_SAMPLE_LENGTH = 100_000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -240,6 +242,12 @@ class TrainConfig:
         if not (self.clipnorm >= 0 and math.isfinite(self.clipnorm)):
             raise ValueError(f"`clipnorm` must be >= 0, got {self.clipnorm!r}")
         check_fraction("validation_split", self.validation_split, low_open=True, high_open=True)
+        if self.sample_length > MAX_SAMPLE_LENGTH:
+            # Each sample is drawn while training waits: a longer one would stall it.
+            raise ValueError(
+                f"`sample_length` must be at most {MAX_SAMPLE_LENGTH} tokens, "
+                f"got {self.sample_length!r}"
+            )
         for t in self.sample_temperatures:
             if not (t > 0 and math.isfinite(t)):
                 raise ValueError(f"`sample_temperatures` must be > 0, got {t!r}")

@@ -9,14 +9,32 @@ logger = logging.getLogger(__name__)
 
 # The step index is an int32 in the sampling seed, so no row grows longer.
 MAX_TOKENS = 2**31 - 1
+# Rows generated as one batch, and their new tokens together (the ids are kept
+# in memory, 4 bytes each: at most 1 GiB).
+MAX_SAMPLES = 2**16
+MAX_TOTAL_TOKENS = 2**28
+
+
+def _integer(name: str, value: object, low: int, high: int) -> None:
+    if not (isinstance(value, numbers.Integral) and not isinstance(value, bool)):
+        raise ValueError(f"`{name}` must be an integer, got {value!r}")
+    if not low <= value <= high:
+        raise ValueError(f"`{name}` must be in [{low}, {high}], got {value!r}")
 
 
 def check_length(length: int, num_samples: int) -> None:
-    """Raises `ValueError` unless `length` is in [0, MAX_TOKENS] and `num_samples` positive."""
-    if not 0 <= length <= MAX_TOKENS:
-        raise ValueError(f"`length` must be in [0, {MAX_TOKENS}], got {length!r}")
-    if num_samples <= 0:
-        raise ValueError(f"`num_samples` must be a positive integer, got {num_samples!r}")
+    """Raises `ValueError` unless `length`, `num_samples` and their product are in bounds.
+
+    `length` is in [0, MAX_TOKENS], `num_samples` in [1, MAX_SAMPLES], and the
+    tokens of all samples together at most `MAX_TOTAL_TOKENS`.
+    """
+    _integer("length", length, 0, MAX_TOKENS)
+    _integer("num_samples", num_samples, 1, MAX_SAMPLES)
+    if length * num_samples > MAX_TOTAL_TOKENS:
+        raise ValueError(
+            f"`num_samples` times `length` must be at most {MAX_TOTAL_TOKENS} tokens, "
+            f"got {num_samples} x {length}"
+        )
 
 
 def check_sampling_options(
@@ -26,8 +44,10 @@ def check_sampling_options(
     check_repetition_penalty(repetition_penalty)
     if not (temperature > 0 and math.isfinite(temperature)):
         raise ValueError(f"`temperature` must be > 0 and finite, got {temperature!r}")
-    if top_k < 0:
-        raise ValueError(f"`top_k` must be >= 0 (0 turns it off), got {top_k!r}")
+    if not (isinstance(top_k, numbers.Integral) and not isinstance(top_k, bool)):
+        raise ValueError(f"`top_k` must be an integer (0 turns it off), got {top_k!r}")
+    if not 0 <= top_k <= MAX_TOKENS:
+        raise ValueError(f"`top_k` must be in [0, {MAX_TOKENS}] (0 turns it off), got {top_k!r}")
     if not 0 < top_p <= 1:
         raise ValueError(f"`top_p` must be in (0, 1], got {top_p!r}")
 

@@ -4,17 +4,19 @@ TensorFlow-free. Every problem is a `BadRequest` whose message names the field.
 """
 
 import dataclasses
-import json
 import numbers
 from collections.abc import Mapping
 from typing import Any
 
+from keras_rnn_textgen import bounded_json
 from keras_rnn_textgen.generation_config import GenerationConfig
 
 # New tokens one request may ask for: a page shows a few thousand, and NumPy makes
 # them in about a second (`numpy_model.NUMPY_MAX_TOKENS`).
 MAX_LENGTH = 5000
 MAX_SAMPLES = 16
+# The longest prompt read, in characters: its every token runs through the model.
+MAX_PROMPT = 10_000
 # The largest JSON body read, in bytes.
 MAX_BODY = 1 << 20
 # Field -> the kind of value it takes; from GenerationConfig, plus the prompt.
@@ -29,6 +31,11 @@ class BadRequest(ValueError):
 
 
 def _check_kind(name: str, value: Any, kind: type) -> None:
+    if kind is str and isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise BadRequest(f"`{name}` must be Unicode text, got a lone surrogate") from None
     if kind is bool:
         ok = isinstance(value, bool)
     elif kind is int:
@@ -65,6 +72,8 @@ def parse_options(fields: Mapping[str, Any]) -> tuple[str, GenerationConfig]:
             _check_kind(name, item, FIELDS[name])
     options = dict(fields)
     prompt = options.pop("prompt", "")
+    if len(prompt) > MAX_PROMPT:
+        raise BadRequest(f"`prompt` must be at most {MAX_PROMPT} characters, got {len(prompt)}")
     if options.get("length", 0) > MAX_LENGTH:
         raise BadRequest(f"`length` must be at most {MAX_LENGTH}, got {options['length']!r}")
     if options.get("num_samples", 1) > MAX_SAMPLES:
@@ -80,9 +89,11 @@ def parse_options(fields: Mapping[str, Any]) -> tuple[str, GenerationConfig]:
 def parse_json(body: bytes) -> tuple[str, GenerationConfig]:
     """`parse_options` of a JSON object body; raises `BadRequest` for anything else."""
     try:
-        fields = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise BadRequest(f"the body is not JSON: {e}") from None
+        fields = bounded_json.loads(body.decode("utf-8"), "the body")
+    except UnicodeDecodeError as e:
+        raise BadRequest(f"the body is not UTF-8 text: {e}") from None
+    except ValueError as e:
+        raise BadRequest(str(e)) from None
     if not isinstance(fields, dict):
         raise BadRequest(f"the body must be a JSON object, got {type(fields).__name__}")
     return parse_options(fields)

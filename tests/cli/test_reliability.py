@@ -308,7 +308,7 @@ def test_corpus_too_short_says_its_length_and_a_seq_len(bad_input):
         ("dropout", ["`dropout` must be in [0, 1), got 1.0"], 1),
         ("validation_split", ["`validation_split` must be in (0, 1), got 0.0"], 1),
         ("temperature", ["`temperature` must be > 0 and finite, got inf"], 1),
-        ("top_k", ["`top_k` must be >= 0", "got -1"], 1),
+        ("top_k", ["`top_k` must be in [0, 2147483647]", "got -1"], 1),
         ("top_p", ["`top_p` must be in (0, 1], got 0.0"], 1),
         ("eval_batch_size", ["`batch_size` must be a positive integer, got 0"], 1),
         ("cell_name", ["'--cell'", "'transformer' is not one of", "'lstm'"], 2),

@@ -18,10 +18,10 @@ from ..conftest import ENGLISH, ROOT, TINY_TRAIN, run_cli
     [
         ("length", -1, r"`length` must be in \[0, 2147483647\], got -1"),
         ("length", 2**31, r"`length` must be in \[0, 2147483647\], got 2147483648"),
-        ("num_samples", 0, r"`num_samples` must be a positive integer, got 0"),
+        ("num_samples", 0, r"`num_samples` must be in \[1, 65536\], got 0"),
         ("temperature", 0.0, r"`temperature` must be > 0 and finite, got 0.0"),
         ("temperature", float("inf"), r"`temperature` must be > 0 and finite, got inf"),
-        ("top_k", -1, r"`top_k` must be >= 0 \(0 turns it off\), got -1"),
+        ("top_k", -1, r"`top_k` must be in \[0, 2147483647\] \(0 turns it off\), got -1"),
         ("top_p", 0.0, r"`top_p` must be in \(0, 1\], got 0.0"),
         ("top_p", 1.5, r"`top_p` must be in \(0, 1\], got 1.5"),
         ("repetition_penalty", 0.5, r"`repetition_penalty` must be >= 1 and finite"),

@@ -30,8 +30,8 @@ def documented_error(temperature: float, top_k: int, top_p: float, greedy: bool)
         return None
     if not (temperature > 0 and math.isfinite(temperature)):
         return "`temperature` must be > 0 and finite"
-    if top_k < 0:
-        return "`top_k` must be >= 0"
+    if not 0 <= top_k <= 2**31 - 1:
+        return r"`top_k` must be in \[0, 2147483647\]"
     if not 0 < top_p <= 1:
         return r"`top_p` must be in \(0, 1\]"
     return None
