@@ -17,27 +17,32 @@ from keras_rnn_textgen.saving.layout import (
     TOKENIZER_FILE,
     VALIDATION_SAMPLE_FILE,
 )
+from keras_rnn_textgen.saving.rng_state import RNG_STATE_FILE, save_rng_state
 from keras_rnn_textgen.saving.run_logs import read_history, write_history
 from keras_rnn_textgen.training.record import Progress, RunRecord
 from keras_rnn_textgen.training.run import Run
 
 
 def save_start(folder: pathlib.Path, run: Run, record: RunRecord, with_model: bool) -> None:
-    """The first save of a run: tokenizer, validation sample, the model if new, `config.json`.
+    """The first save of a new run: tokenizer, validation sample, the model, `config.json`.
 
     `config.json` comes last: a folder without it is recognised as incomplete.
+    A resumed run (`with_model=False`) writes nothing here: `config.json`
+    changes only with the model it describes, at the next epoch end, so an
+    interrupted or failed resume leaves the folder as it was.
 
     Args:
         folder: the model folder, locked.
         run: the run starting.
         record: what `config.json` records.
-        with_model: save the model too (a new run; a resumed one's is in the folder).
+        with_model: a new run, whose model is saved; False for a resumed one.
     """
+    if not with_model:
+        return
     with signals_deferred():
         write_json(folder / TOKENIZER_FILE, run.tokenizer.get_config())
         write_text(folder / VALIDATION_SAMPLE_FILE, run.split.validation_sample)
-        if with_model:
-            save_model(run.model, folder / MODEL_FILE)
+        save_model(run.model, folder / MODEL_FILE)
         progress = Progress(run.initial_epoch, run.initial_step)
         write_json(folder / CONFIG_FILE, record.to_json(progress))
 
@@ -137,6 +142,8 @@ class FolderCheckpoint(keras.callbacks.Callback):
         with signals_deferred():
             write_history(self.folder / HISTORY_FILE, self.history)
             write_history(self.folder / STEPS_FILE, self.steps)
+            # Before the model: a model.keras of this epoch has its random state beside it.
+            save_rng_state(self.model, self.folder / RNG_STATE_FILE, row["step"])
             save_model(self.model, self.folder / MODEL_FILE)
             self.progress = Progress(epoch + 1, row["step"])
             record = self.record.to_json(self.progress, metrics=metrics)

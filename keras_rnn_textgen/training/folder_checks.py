@@ -28,6 +28,7 @@ from keras_rnn_textgen.saving.layout import (
     VALIDATION_SAMPLE_FILE,
     is_package_config,
 )
+from keras_rnn_textgen.saving.rng_state import RNG_STATE_FILE
 
 # Files `--overwrite` removes: only what `fit` writes.
 OUTPUT_FILES = (
@@ -38,6 +39,7 @@ OUTPUT_FILES = (
     STEPS_FILE,
     SAMPLES_FILE,
     VALIDATION_SAMPLE_FILE,
+    RNG_STATE_FILE,
     *REPORT_FILES,
 )
 # Folders of what the old model made (TensorBoard logs, multi-worker checkpoints, exports,

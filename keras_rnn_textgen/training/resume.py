@@ -13,6 +13,7 @@ from keras_rnn_textgen.errors import ModelFolderError
 from keras_rnn_textgen.saving.folder import read_config
 from keras_rnn_textgen.saving.layout import CONFIG_FILE, HISTORY_FILE, MODEL_FILE
 from keras_rnn_textgen.saving.loading import read_model_folder
+from keras_rnn_textgen.saving.rng_state import RNG_STATE_FILE, restore_rng_state
 from keras_rnn_textgen.saving.run_logs import read_history
 from keras_rnn_textgen.training.multiworker import fit_function
 from keras_rnn_textgen.training.run import (
@@ -113,6 +114,12 @@ def _resume_epoch(info: dict, model_step: int, steps: int, folder: pathlib.Path)
     """Epochs completed by the weights in `model.keras`, checked against `config.json`."""
     progress = info.get("progress", {})
     epochs, step = progress.get("epochs_completed", 0), progress.get("step", model_step)
+    for name, value in (("epochs_completed", epochs), ("step", step)):
+        if not (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
+            raise ModelFolderError(
+                f"{str(folder / CONFIG_FILE)!r} records `progress.{name}` {value!r}; it must be "
+                "a non-negative integer: the folder was changed by something other than `fit`"
+            )
     if model_step == step:
         return epochs
     # Killed after saving model.keras and before config.json: one more epoch is done.
@@ -155,6 +162,7 @@ def resume_run(
     train = fit_function(model, strategy, folder, train_config, model_config.level)
     steps = steps_per_epoch(split, train_config)
     initial_step = optimizer_step(model)
+    restore_rng_state(model, folder / RNG_STATE_FILE, initial_step)
     initial_epoch = _resume_epoch(loaded.info, initial_step, steps, folder)
     history = read_history(folder / HISTORY_FILE)
     train_ds, val_ds = datasets(split, train_config, steps, initial_epoch)
