@@ -111,6 +111,27 @@ def cut_at_stop(text: str, stop: Sequence[str]) -> str:
     return text[: min(found)[1]] if found else text
 
 
+def check_prompt_text(prompt: str) -> None:
+    """Raises `ValueError` unless `prompt` is Unicode text that UTF-8 can hold.
+
+    A command-line argument with bytes that are not UTF-8 arrives with them as
+    lone surrogates (Python's `surrogateescape`), which no tokenizer reads.
+
+    Example:
+        >>> check_prompt_text("R\\udcffO")
+        Traceback (most recent call last):
+        ...
+        ValueError: `prompt` must be UTF-8 text, got 'R\\udcffO' (a byte or lone surrogate ...)
+    """
+    try:
+        prompt.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(
+            f"`prompt` must be UTF-8 text, got {prompt!r} (a byte or lone surrogate that is "
+            "not a character)"
+        ) from None
+
+
 def check_prompt(unknown: Sequence[str], level: str, strict: bool) -> None:
     """Refuses (`strict`) or warns about prompt tokens outside the vocabulary."""
     if not unknown:

@@ -34,6 +34,11 @@ def corpus_files(paths: Sequence[str | pathlib.Path]) -> list[pathlib.Path]:
             files.extend(found)
         elif path.is_file():
             files.append(path)
+        elif path.exists():
+            # A FIFO, a device such as /dev/zero, a socket: no end to read to, or no text.
+            raise CorpusError(
+                f"corpus path {str(path)!r} is not a regular file or a folder of them"
+            )
         else:
             raise CorpusError(f"corpus path {str(path)!r} does not exist")
     return files

@@ -24,7 +24,12 @@ from keras_rnn_textgen import bounded_json
 from keras_rnn_textgen.cells import CELLS
 from keras_rnn_textgen.config import FORMAT_VERSION
 from keras_rnn_textgen.generation.numpy_choice import NumpyChooser
-from keras_rnn_textgen.generation_checks import check_prompt, check_stop_ids, cut_at_stop
+from keras_rnn_textgen.generation_checks import (
+    check_prompt,
+    check_prompt_text,
+    check_stop_ids,
+    cut_at_stop,
+)
 from keras_rnn_textgen.generation_config import GenerationConfig, empty_prompt_text
 from keras_rnn_textgen.saving.archive import ARCHIVE_WEIGHTS, check_archive, serialized_objects
 from keras_rnn_textgen.saving.layout import CONFIG_FILE, MODEL_FILE, TOKENIZER_FILE
@@ -204,6 +209,7 @@ class NumpyCharModel:
         config = GenerationConfig.from_options(config, length=length, **options)
         check_stop_ids(self.vocab_size, config.stop_ids)
         stop_ids = tuple(dict.fromkeys(config.stop_ids + self.end_ids))
+        check_prompt_text(prompt)
         check_prompt(sorted(set(prompt) - set(self._ids)), "char", config.strict)
         num_samples = config.num_samples
         choose = NumpyChooser(config)

@@ -6,7 +6,12 @@ from collections.abc import Sequence
 import numpy as np
 import tensorflow as tf
 
-from keras_rnn_textgen.generation_checks import check_prompt, check_stop_ids, cut_at_stop
+from keras_rnn_textgen.generation_checks import (
+    check_prompt,
+    check_prompt_text,
+    check_stop_ids,
+    cut_at_stop,
+)
 from keras_rnn_textgen.generation_config import GenerationConfig, empty_prompt_text
 from keras_rnn_textgen.sampling.base import Sampler
 from keras_rnn_textgen.sampling.greedy import GreedySampler
@@ -87,6 +92,7 @@ def prepare_sampling(
     # Padding and the unknown id are never drawn, wherever the tokenizer puts them.
     sampler.banned_ids = tokenizer.special_ids
     check_stop_ids(tokenizer.vocab_size, config.stop_ids)
+    check_prompt_text(prompt)
     check_prompt(tokenizer.out_of_vocabulary(prompt), tokenizer.level, config.strict)
     stop_ids = tuple(dict.fromkeys(config.stop_ids + tuple(end_ids)))
     return SamplingPlan(sampler, stop_ids, config.stop)

@@ -48,8 +48,12 @@ def draw(logits: np.ndarray, u: np.ndarray) -> np.ndarray:
 
 def penalize_repetition(logits: np.ndarray, seen: np.ndarray, penalty: float) -> np.ndarray:
     """`sampling.draws.penalize_repetition` in NumPy."""
-    penalty = np.float32(penalty)
-    return np.where(seen, np.where(logits > 0, logits / penalty, logits * penalty), logits)
+    # A penalty past float32's range is inf, as in TensorFlow: both branches are
+    # computed, and the one not taken may divide inf by inf, or overflow.
+    with np.errstate(over="ignore", invalid="ignore"):
+        penalty = np.float32(penalty)
+        penalized = np.where(logits > 0, logits / penalty, logits * penalty)
+    return np.where(seen, penalized, logits)
 
 
 def filter_logits(logits: np.ndarray, temperature: float, top_k: int, top_p: float) -> np.ndarray:

@@ -16,7 +16,7 @@ import numpy as np
 
 from keras_rnn_textgen.cells import CELLS
 from keras_rnn_textgen.generation.numpy_model import NotForNumpy, NumpyCharModel
-from keras_rnn_textgen.generation_checks import check_prompt, check_stop_ids
+from keras_rnn_textgen.generation_checks import check_prompt, check_prompt_text, check_stop_ids
 from keras_rnn_textgen.generation_config import GenerationConfig, empty_prompt_text
 from keras_rnn_textgen.serving.requests import BadRequest
 from keras_rnn_textgen.serving.stream import token_stream
@@ -43,6 +43,7 @@ class NumpyBackend:
         """Checks the request, then returns an iterator of (token text, probability)."""
         model = self.model
         check_stop_ids(model.vocab_size, config.stop_ids)
+        check_prompt_text(prompt)
         check_prompt(sorted(set(prompt) - set(self._ids)), "char", config.strict)
         ids = [self._ids.get(c, UNK_ID) for c in prompt or empty_prompt_text(model.vocabulary)]
         states = [np.zeros([1, model.units], np.float32)] * (

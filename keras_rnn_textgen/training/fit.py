@@ -6,6 +6,7 @@ from collections.abc import Callable, Collection, Sequence
 
 from keras_rnn_textgen.config import ModelConfig, TrainConfig
 from keras_rnn_textgen.data.corpus import as_documents, load_corpus
+from keras_rnn_textgen.errors import ModelFolderError
 from keras_rnn_textgen.saving.files import lock, remove_temporary_files
 from keras_rnn_textgen.saving.folder import read_config
 from keras_rnn_textgen.training.callbacks import fit_callbacks
@@ -107,6 +108,12 @@ def fit(
     if scratch is not None:
         folder, print_fn, verbose = pathlib.Path(scratch.name), None, 0
     check_folder(folder, resume, overwrite)
+    logs = folder / "logs"
+    if train_config.tensorboard and logs.exists() and not logs.is_dir():
+        raise ModelFolderError(
+            f"{str(logs)!r} is a file, where --tensorboard writes its logs folder: "
+            "move the file away"
+        )
     if init_from is not None:
         check_not_source(init_from, chief_folder)
     if resume:

@@ -55,6 +55,11 @@ def check_name(name: str | None, output: str | pathlib.Path) -> None:
             f"`name` must be one folder name inside `output` (not empty, '.' or '..', no "
             f"'/'), got {name!r}"
         )
+    if name is not None and any(ord(c) < 32 or ord(c) == 127 for c in name):
+        raise ValueError(
+            f"`name` must be one folder name without control characters (line breaks, "
+            f"escapes), got {name!r}"
+        )
     for option, value in (("name", name or ""), ("output", str(output))):
         try:
             value.encode("utf-8")
