@@ -1,5 +1,6 @@
 """`serve`: a local page that writes as you watch, and a JSON endpoint, for a model folder."""
 
+import ipaddress
 import pathlib
 
 import click
@@ -10,6 +11,16 @@ from keras_rnn_textgen.cli.common import (
     quiet_import_tensorflow,
     user_errors,
 )
+
+
+def _loopback(host: str) -> bool:
+    """Whether `host` names this machine only (127.0.0.0/8, ::1, localhost)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 @click.command()
@@ -32,6 +43,12 @@ def serve(ctx, model_dir, port, host):
         model_dir = model_or_latest(model_dir)
         backend = load_backend(model_dir, lambda: quiet_import_tensorflow(ctx.obj["verbose"]))
         server = TextServer((host, port), backend, pathlib.Path(model_dir).resolve().name)
+        if not _loopback(host):
+            click.echo(
+                f"warning: --host {host} lets other machines reach the server, with no "
+                "authentication: anyone who can reach it can generate with the model",
+                err=True,
+            )
         try:
             click.echo(f"serving {model_dir} at {server.url} (Ctrl-C stops)", err=True)
             click.echo(server.url)

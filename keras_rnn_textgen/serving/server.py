@@ -8,6 +8,8 @@ page's Stop closes it): the next write fails and the generation stops there.
 
 import json
 import logging
+import socket
+import sys
 import threading
 import urllib.parse
 from http import HTTPStatus
@@ -19,14 +21,25 @@ from keras_rnn_textgen.serving.requests import MAX_BODY, parse_json, parse_query
 
 logger = logging.getLogger(__name__)
 
+# Connections served at once; one more is closed at once (each holds a thread).
+MAX_CONNECTIONS = 64
+# Seconds a connection may wait for the client's next bytes before it is closed.
+IDLE_TIMEOUT = 30.0
+
 
 class TextServer(ThreadingHTTPServer):
     """A threading HTTP server holding the model backend and counting open streams.
+
+    Each connection runs in a thread, at most `max_connections` at once (one
+    more is closed unanswered), and is closed after `timeout` seconds without
+    the client's bytes. An IPv6 host (`::1`) listens on IPv6.
 
     Args:
         address: (host, port); port 0 picks a free one.
         backend: from `load_backend`.
         title: shown on the page (the model folder's name).
+        max_connections: connections served at once.
+        timeout: seconds a connection may stay idle or half-sent.
 
     Example:
         >>> server = TextServer(("127.0.0.1", 0), load_backend(folder), "gru-2x256")
@@ -35,7 +48,18 @@ class TextServer(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], backend, title: str = ""):
+    def __init__(
+        self,
+        address: tuple[str, int],
+        backend,
+        title: str = "",
+        max_connections: int = MAX_CONNECTIONS,
+        timeout: float = IDLE_TIMEOUT,
+    ):
+        # Read by the socket server's constructor, which makes the socket.
+        self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+        self.request_timeout = timeout
+        self._slots = threading.BoundedSemaphore(max_connections)
         super().__init__(address, Handler)
         self.backend = backend
         self.page = serve_page(title, backend.level).encode("utf-8")
@@ -45,7 +69,31 @@ class TextServer(ThreadingHTTPServer):
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
-        return f"http://{host}:{port}/"
+        return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
+
+    def process_request(self, request, client_address):
+        if not self._slots.acquire(blocking=False):
+            self.shutdown_request(request)  # every slot is busy: no thread for this one
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request, client_address):
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+    def handle_error(self, request, client_address):
+        error = sys.exc_info()[1]
+        if isinstance(error, (ConnectionError, TimeoutError)):
+            # The client went away or went quiet: nothing is wrong with the server.
+            logger.debug("%s left: %s", client_address, error)
+            return
+        logger.exception("a request from %s failed", client_address)
 
     def count_stream(self, change: int) -> None:
         with self._count_lock:
@@ -56,6 +104,19 @@ class Handler(BaseHTTPRequestHandler):
     """Answers one request; every failure of the client's making is a 4xx with one line."""
 
     server: TextServer
+
+    def setup(self):
+        self.timeout = self.server.request_timeout
+        super().setup()
+
+    def send_error(self, code, message=None, explain=None):
+        # http.server's own errors (a malformed request line, a header or URL too long, an
+        # unknown method) as the server's other errors are: one JSON line.
+        self.close_connection = True
+        try:
+            self._error(code, message or HTTPStatus(code).phrase)
+        except (ConnectionError, TimeoutError):
+            pass
 
     def log_message(self, format, *args):  # noqa: A002 (BaseHTTPRequestHandler's signature)
         logger.debug("%s %s", self.address_string(), format % args)
