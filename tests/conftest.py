@@ -37,6 +37,21 @@ def run_cli(*args: str, cwd=None) -> subprocess.CompletedProcess:
     )
 
 
+def invoke_cli(args: list):
+    """The CLI in this process (click's `CliRunner`), its SIGTERM handler restored after."""
+    import signal
+
+    from click.testing import CliRunner
+
+    from keras_rnn_textgen.cli.main import main
+
+    sigterm = signal.getsignal(signal.SIGTERM)
+    try:
+        return CliRunner().invoke(main, [str(a) for a in args])
+    finally:
+        signal.signal(signal.SIGTERM, sigterm)
+
+
 TINY_MODEL = {"cell": "lstm", "layers": 1, "units": 16, "embedding_dim": 8, "dropout": 0.0}
 TINY_TRAIN = {
     "seq_len": 16,

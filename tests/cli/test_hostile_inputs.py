@@ -2,24 +2,14 @@
 
 import os
 import shutil
-import signal
 import warnings
 
 import pytest
-from click.testing import CliRunner
 
-from keras_rnn_textgen.cli.main import main
 from keras_rnn_textgen.generation.numpy_model import NumpyCharModel
 from keras_rnn_textgen.saving.layout import LOCK_FILE
 
-
-def invoke(args: list[str]):
-    """The CLI in this process (its SIGTERM handler restored after)."""
-    sigterm = signal.getsignal(signal.SIGTERM)
-    try:
-        return CliRunner().invoke(main, [str(a) for a in args])
-    finally:
-        signal.signal(signal.SIGTERM, sigterm)
+from ..conftest import invoke_cli
 
 
 def assert_one_line(result, *fragments: str) -> None:
@@ -39,7 +29,7 @@ def folder(trained, tmp_path):
 
 def test_a_prompt_of_bytes_that_are_not_utf8_is_one_line(folder):
     # How Python hands over such a command-line argument: the bytes as lone surrogates.
-    result = invoke(["generate", "--model", folder, "--prompt", "R\udcffO", "--length", "5"])
+    result = invoke_cli(["generate", "--model", folder, "--prompt", "R\udcffO", "--length", "5"])
     assert_one_line(result, "`prompt` must be UTF-8 text")
 
 
@@ -47,13 +37,13 @@ def test_a_fifo_or_a_device_as_corpus_is_named_for_what_it_is(tmp_path):
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
     for corpus in (fifo, "/dev/zero"):
-        result = invoke(["fit", "--corpus", corpus, "--output", tmp_path])
+        result = invoke_cli(["fit", "--corpus", corpus, "--output", tmp_path])
         assert_one_line(result, f"corpus path {str(corpus)!r} is not a regular file")
 
 
 @pytest.mark.parametrize("name", ["two\nlines", "red\x1b[31m"])
 def test_a_name_with_control_characters_is_refused(tmp_path, name):
-    result = invoke(["fit", "--output", tmp_path, "--name", name])
+    result = invoke_cli(["fit", "--output", tmp_path, "--name", name])
     assert_one_line(result, "`name` must be one folder name without control characters")
     assert list(tmp_path.iterdir()) == []
 
@@ -63,7 +53,7 @@ def test_a_file_where_tensorboard_writes_its_folder_is_one_line(folder, trained)
     corpus = folder.parent / "c.txt"
     corpus.write_text(trained[1], encoding="utf-8")
     args = ["--output", folder.parent, "--name", folder.name, "--resume", "--epochs", "3"]
-    result = invoke(["fit", "--corpus", corpus, *args, "--tensorboard"])
+    result = invoke_cli(["fit", "--corpus", corpus, *args, "--tensorboard"])
     assert_one_line(result, "logs' is a file, where --tensorboard writes its logs folder")
     assert (folder / "logs").read_text() == "mine\n"
 

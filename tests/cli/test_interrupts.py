@@ -17,13 +17,17 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from keras_rnn_textgen.config import MAX_SAMPLE_LENGTH
+from keras_rnn_textgen.generation_checks import MAX_TOTAL_TOKENS
+
 from ..cli.test_levels import fit_level
 from ..cli.test_reliability import _stop, cli, start
 from ..conftest import ENGLISH, ROOT, run_cli
 
 # Seconds from the signal until the process is gone (the promise is 2; the machine is busy).
 STOP_SECONDS = 3
-ENDLESS = "1000000000"
+# Tokens that take hours: the most one generation may ask for.
+ENDLESS = str(MAX_TOTAL_TOKENS)
 
 
 def wait_for(path: pathlib.Path, process: subprocess.Popen, timeout: float = 300) -> None:
@@ -79,7 +83,7 @@ def runs(tiny_folder, tmp_path_factory):
     fit = (
         f"fit --corpus {corpus} --output {tmp} --name fit --cell lstm --layers 1 --units 16 "
         "--embedding-dim 8 --seq-len 16 --batch-size 4 --epochs 1 --steps-per-epoch 1000 "
-        f"--sample-every 2 --sample-length {ENDLESS} --no-jit"
+        f"--sample-every 2 --sample-length {MAX_SAMPLE_LENGTH} --no-jit"
     ).split()
     generate = ["generate", "--model", str(folder), "--length", ENDLESS]
     jobs = {

@@ -1,15 +1,13 @@
 """Every value that reaches an allocation or a loop is bounded where it enters, in one line."""
 
-import signal
-
 import pytest
-from click.testing import CliRunner
 
-from keras_rnn_textgen.cli.main import main
 from keras_rnn_textgen.config import MAX_SAMPLE_LENGTH, TrainConfig
 from keras_rnn_textgen.generation_checks import MAX_SAMPLES, MAX_TOTAL_TOKENS
 from keras_rnn_textgen.generation_config import GenerationConfig
 from keras_rnn_textgen.serving.requests import MAX_PROMPT, BadRequest, parse_json, parse_options
+
+from ..conftest import invoke_cli
 
 
 @pytest.mark.parametrize(
@@ -68,13 +66,7 @@ def test_a_json_body_with_an_escaped_lone_surrogate_is_a_bad_request():
     ],
 )
 def test_the_command_line_names_the_bound_in_one_line(tmp_path, args, message):
-    sigterm = signal.getsignal(signal.SIGTERM)
-    try:
-        result = CliRunner().invoke(
-            main, [*args, "--model" if args[0] == "generate" else "--output", str(tmp_path)]
-        )
-    finally:
-        signal.signal(signal.SIGTERM, sigterm)
+    result = invoke_cli([*args, "--model" if args[0] == "generate" else "--output", tmp_path])
     assert result.exit_code in (1, 2), result.output
     lines = result.output.strip().splitlines()
     assert lines[-1].startswith("error: ") and message in lines[-1], lines

@@ -2,18 +2,17 @@
 
 import json
 import shutil
-import signal
 import zipfile
 
 import pytest
-from click.testing import CliRunner
 
 from keras_rnn_textgen import bounded_json
-from keras_rnn_textgen.cli.main import main
 from keras_rnn_textgen.errors import ModelFolderError
 from keras_rnn_textgen.export.tflite_runner import TFLiteModel
 from keras_rnn_textgen.saving.layout import CONFIG_FILE, LOCK_FILE, MODEL_FILE, TOKENIZER_FILE
 from keras_rnn_textgen.serving.requests import BadRequest, parse_json
+
+from ..conftest import invoke_cli
 
 DEEP = "[" * 100_000 + "]" * 100_000
 DEEP_OBJECT = '{"a": ' * 100 + "1" + "}" * 100
@@ -91,11 +90,7 @@ def test_a_folder_file_nested_too_deep_or_too_big_is_one_line(trained, tmp_path,
     model = tmp_path / "m"
     shutil.copytree(trained[0].folder, model, ignore=shutil.ignore_patterns(LOCK_FILE))
     damage(model)
-    sigterm = signal.getsignal(signal.SIGTERM)
-    try:
-        result = CliRunner().invoke(main, ["generate", "--model", str(model), "--length", "5"])
-    finally:
-        signal.signal(signal.SIGTERM, sigterm)
+    result = invoke_cli(["generate", "--model", model, "--length", "5"])
     assert result.exit_code == 1, result.output
     lines = result.output.splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], lines

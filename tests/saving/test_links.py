@@ -3,15 +3,12 @@
 import hashlib
 import pathlib
 import shutil
-import signal
 
 import pytest
-from click.testing import CliRunner
 
-from keras_rnn_textgen.cli.main import main
 from keras_rnn_textgen.saving.layout import EXPORT_DIR, LOCK_FILE, SAMPLES_FILE, STEP_DIR
 
-from ..conftest import TINY_MODEL
+from ..conftest import TINY_MODEL, invoke_cli
 
 # The tiny model of `conftest`, as command-line options.
 TINY = [
@@ -19,15 +16,6 @@ TINY = [
     *("--embedding-dim", "8", "--dropout", "0", "--seq-len", "16", "--batch-size", "4"),
     *("--steps-per-epoch", "4", "--epochs", "1", "--sample-every", "0", "--no-jit"),
 ]
-
-
-def invoke(args: list[str]):
-    """The CLI in this process (its SIGTERM handler restored after)."""
-    sigterm = signal.getsignal(signal.SIGTERM)
-    try:
-        return CliRunner().invoke(main, [str(a) for a in args])
-    finally:
-        signal.signal(signal.SIGTERM, sigterm)
 
 
 def digest(folder: pathlib.Path) -> dict[str, str]:
@@ -44,7 +32,7 @@ def trained(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("links")
     corpus = tmp / "corpus.txt"
     corpus.write_text("To be, or not to be, that is the question.\n" * 40, encoding="utf-8")
-    result = invoke(["fit", "--corpus", corpus, "--output", tmp, "--name", "m", *TINY])
+    result = invoke_cli(["fit", "--corpus", corpus, "--output", tmp, "--name", "m", *TINY])
     assert result.exit_code == 0, result.output
     return tmp / "m", corpus
 
@@ -131,7 +119,7 @@ def test_a_link_in_the_folder_is_refused_in_one_line_and_its_target_is_untouched
     link.symlink_to(theirs / target if target else theirs)
     before = digest(theirs)
 
-    result = invoke(command(model, corpus))
+    result = invoke_cli(command(model, corpus))
     assert result.exit_code == 1, result.output
     lines = result.output.splitlines()
     assert lines[-1] == (
