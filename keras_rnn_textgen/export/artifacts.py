@@ -36,7 +36,6 @@ from keras_rnn_textgen.export.tflite_convert import (
 )
 from keras_rnn_textgen.export.tflite_runner import SIDECAR_FILE, TFLiteModel
 from keras_rnn_textgen.generation.plan import boundary_ids
-from keras_rnn_textgen.models.structure import check_vocabulary, text_model_layers
 from keras_rnn_textgen.saving.files import atomic_write, lock, refuse_links, write_json
 from keras_rnn_textgen.saving.layout import (
     EXPORT_DIR,
@@ -162,7 +161,6 @@ def _source(model, tokenizer, output, end_ids, corpus, eval_tokens: int, int8: b
                 "exporting a Keras model needs `tokenizer=` (the one it was trained with) "
                 "and `output=` (the folder to write)"
             )
-        check_vocabulary(text_model_layers(model), tokenizer)
         if corpus is not None:
             ids, held_out = tokenizer.encode(load_corpus([corpus])).numpy(), str(corpus)
         elif int8:
@@ -251,16 +249,16 @@ def export_model(
     rest = ids[len(eval_ids) :]
     calibration_ids = rest if len(rest) >= 256 else ids
     inputs, targets = eval_ids[:-1], eval_ids[1:]
-    layers = text_model_layers(source.model)
+    out, model, tok = source.out, source.model, source.tokenizer
+    signatures = ExportSignatures(model, tok, source.end_ids)
+    layers = signatures.step_model.layers
     # In a graph: eagerly, the Keras RNN loop runs step by step in Python.
     predict = tf.function(lambda x: layers.logits(x, training=False))
     reference = predict(tf.constant(inputs[None]))[0].numpy()  # (n, vocab)
 
-    out, model, tok = source.out, source.model, source.tokenizer
     refuse_links(out.parent, [out.name])  # a model folder's export/; a Keras model's output
     written = [SAVED_MODEL_DIR, SIDECAR_FILE, README_FILE, LOCK_FILE]
     refuse_links(out, [*written, *(tflite_filename(mode) for mode in QUANTIZE_MODES)])
-    signatures = ExportSignatures(model, tok, source.end_ids)
     metadata = signatures.metadata()
     sidecar = out / SIDECAR_FILE
     # One export at a time: another would swap its files with ours and take our

@@ -87,9 +87,7 @@ def _refuse(layer: keras.layers.Layer, problem: str) -> ValueError:
     )
 
 
-def _check_rnn(layer: keras.layers.Layer) -> None:
-    if not isinstance(layer, keras.layers.RNN):
-        return
+def _check_rnn(layer: keras.layers.RNN) -> None:
     try:
         cell_kind(layer.cell)
     except ValueError:

@@ -86,6 +86,7 @@ class SamplingCallback(keras.callbacks.Callback):
         self.generator = generator if isinstance(generator, TextGenerator) else None
         # Given a tokenizer, the callback makes its generator for each model it is set on.
         self._own_generator = self.generator is None
+        self._generator_model: keras.Model | None = None
         self.tokenizer = generator if self._own_generator else generator.tokenizer
         self.every = every
         self.prompt = prompt
@@ -103,7 +104,7 @@ class SamplingCallback(keras.callbacks.Callback):
 
     def set_model(self, model):
         super().set_model(model)
-        if self._own_generator and getattr(self, "_generator_model", None) is not model:
+        if self._own_generator and self._generator_model is not model:
             # Its layers are found now, so a model outside the family fails before training.
             self.generator = TextGenerator(model, self.tokenizer)
             self._generator_model = model

@@ -1,6 +1,5 @@
 """JSON the package reads is bounded in size and depth: one line, never a RecursionError."""
 
-import json
 import shutil
 import zipfile
 
@@ -94,4 +93,3 @@ def test_a_folder_file_nested_too_deep_or_too_big_is_one_line(trained, tmp_path,
     assert result.exit_code == 1, result.output
     lines = result.output.splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], lines
-    assert json.dumps(lines)  # printable
