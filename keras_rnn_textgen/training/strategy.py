@@ -8,7 +8,7 @@ fails in Keras 3.15 ("Attempt to convert a value (PerReplica ...)",
 keras-team/keras#20585). The batch size is always the global batch, split
 evenly over the replicas, and the learning rate is the one configured. (With
 several replicas Keras's optimizer clips each replica's share of the gradient
-before summing them; both loops keep that, see the README.)
+before summing them; both loops keep that, see docs/distributed.md.)
 
 In a multi-worker job only the chief writes the model folder; every other
 worker runs the very same steps (collective operations need all of them) on a

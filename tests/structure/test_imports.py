@@ -71,7 +71,7 @@ def test_the_circle_finder_finds_a_circle():
 
 
 # The package's subpackages and top-level modules, bottom first: each imports only from its own
-# layer and those below it (README, "How the code is organised").
+# layer and those below it (docs/code-organisation.md).
 LAYERS = (
     (
         "errors",
