@@ -10,6 +10,7 @@ import threading
 
 import click
 
+from keras_rnn_textgen import interrupts
 from keras_rnn_textgen.errors import TrainingInterrupted, TrainingStopped
 
 # Errors the package raises for bad input: one line, no traceback.
@@ -17,13 +18,6 @@ USER_ERRORS = (ValueError, OSError, TrainingStopped)
 # Where `fit` writes model folders, and where the other commands look without --model.
 DEFAULT_OUTPUT = "saved_models"
 MODEL_HELP = f"Model folder. Default: the one trained last under {DEFAULT_OUTPUT}/."
-
-
-def _exit_interrupted(stderr_fd: int) -> None:
-    """Ends the process at once with `error: interrupted` on `stderr_fd` and exit code 130."""
-    with contextlib.suppress(OSError):  # the descriptor may be closed already
-        os.write(stderr_fd, b"error: interrupted\n")
-    os._exit(130)
 
 
 @contextlib.contextmanager
@@ -36,7 +30,7 @@ def signals_end_process(stderr_fd: int):
     """
 
     def end(signum, frame):
-        _exit_interrupted(stderr_fd)
+        interrupts.exit_now(stderr_fd)
 
     # A signal the parent ignores (a job started in the background by a shell) stays ignored.
     previous = {
@@ -52,20 +46,25 @@ def signals_end_process(stderr_fd: int):
 
 
 @contextlib.contextmanager
-def interrupts_end_process(grace: float = 0.5):
-    """Ctrl-C or SIGTERM ends the block's process at once, even inside TensorFlow.
+def interrupts_end_process(grace: float = 0.5, *, unwind: bool = False, message: str = ""):
+    """Ctrl-C or SIGTERM ends the block's process within `grace` seconds, even inside TensorFlow.
 
-    For commands that hold nothing to save (`evaluate`, `generate`): the
-    signal ends the process with `error: interrupted` and exit code 130
-    (`signals_end_process`) instead of raising `KeyboardInterrupt`, whose way
-    out runs the interpreter's shutdown beside TensorFlow's threads: seconds
-    on a busy machine, and now and then a crash in a C++ destructor. Python
-    runs a signal handler only between the main thread's bytecodes, so a
-    signal that arrives while TensorFlow compiles or runs a graph in C++
+    By default the signal ends the process at once with `error: interrupted`
+    and exit code 130 (`signals_end_process`) instead of raising
+    `KeyboardInterrupt`, whose way out runs the interpreter's shutdown beside
+    TensorFlow's threads: seconds on a busy machine, and now and then a crash
+    in a C++ destructor. Files being written are deleted and files saved
+    together are finished first (`interrupts.exit_now`). With `unwind` (for
+    `fit`) the signal raises `KeyboardInterrupt` so the command can say what
+    it kept.
+
+    Python runs a signal handler only between the main thread's bytecodes, so
+    a signal that arrives while TensorFlow compiles or runs a graph in C++
     waits until that returns; a watcher thread, woken by the signal through
-    `signal.set_wakeup_fd`, ends the process itself unless the block has been
-    left within `grace` seconds. Without the main thread (no handler or wakeup
-    descriptor can be set there) the block runs as it is.
+    `signal.set_wakeup_fd`, ends the process itself (`error: <message>`)
+    unless the block has been left within `grace` seconds. Without the main
+    thread (no handler or wakeup descriptor can be set there) the block runs
+    as it is.
 
     Example:
         >>> with user_errors(ctx), interrupts_end_process():
@@ -87,12 +86,15 @@ def interrupts_end_process(grace: float = 0.5):
         with contextlib.suppress(OSError):
             while data := receiver.recv(16):
                 if {signal.SIGINT, signal.SIGTERM} & set(data) and not left.wait(grace):
-                    _exit_interrupted(stderr)
+                    interrupts.exit_now(stderr, message or "interrupted")
 
     threading.Thread(target=watch, name="interrupt watcher", daemon=True).start()
     try:
-        with signals_end_process(stderr):
+        if unwind:
             yield
+        else:
+            with signals_end_process(stderr):
+                yield
     finally:
         left.set()
         signal.set_wakeup_fd(previous)
@@ -177,9 +179,19 @@ def user_errors(ctx: click.Context):
     except KeyboardInterrupt:
         echo_error("interrupted")
         ctx.exit(130)
-    except USER_ERRORS as e:
+    except Exception as e:
+        # Library code may turn the `KeyboardInterrupt` of a signal into its own error.
+        if interrupts.requested() and not isinstance(e, click.exceptions.Exit):
+            echo_error("interrupted")
+            ctx.exit(130)
+        if not isinstance(e, USER_ERRORS):
+            raise
         echo_error(str(e).splitlines()[0] if str(e) else type(e).__name__)
         ctx.exit(1)
+    # A signal whose `KeyboardInterrupt` was lost (raised inside a destructor) still ends in 130.
+    if interrupts.requested():
+        echo_error("interrupted")
+        ctx.exit(130)
 
 
 def model_or_latest(model_dir: str | None) -> str:

@@ -4,6 +4,7 @@ import click
 
 from keras_rnn_textgen.cli.common import (
     MODEL_HELP,
+    interrupts_end_process,
     model_or_latest,
     quiet_native_stderr,
     user_errors,
@@ -57,7 +58,7 @@ def export(ctx, model_dir, saved_model, tflite, quantize, corpus, eval_tokens, e
     app needs) and README.txt (how to load each). Without --saved-model or
     --tflite it writes everything; --saved-model alone skips the TFLite files.
     """
-    with user_errors(ctx):
+    with user_errors(ctx), interrupts_end_process():
         if eval_chars is not None:
             if ctx.get_parameter_source("eval_tokens") is not click.core.ParameterSource.DEFAULT:
                 raise ValueError("give --eval-tokens or --eval-chars (its old name), not both")

@@ -5,8 +5,21 @@ import dataclasses
 import click
 from click.core import ParameterSource
 
-from keras_rnn_textgen.cli.common import DEFAULT_OUTPUT, quiet_import_tensorflow, user_errors
+from keras_rnn_textgen.cli.common import (
+    DEFAULT_OUTPUT,
+    interrupts_end_process,
+    quiet_import_tensorflow,
+    user_errors,
+)
 from keras_rnn_textgen.config import ModelConfig, TrainConfig
+
+# Ctrl-C raises `KeyboardInterrupt` between two training steps, and `fit` names the
+# epochs kept; a process held longer in C++ (compiling, say) ends after `grace` seconds.
+FIT_INTERRUPT = {
+    "grace": 3.0,
+    "unwind": True,
+    "message": "interrupted; the model folder keeps its completed epochs; continue with --resume",
+}
 
 
 def config_options(*classes: type):
@@ -91,7 +104,7 @@ def fit(
     ctx, corpus, encoding, encoding_errors, name, output, resume, init_from, overwrite, **options
 ):
     """Train a model on text; the model folder's path is the last line printed."""
-    with user_errors(ctx):
+    with user_errors(ctx), interrupts_end_process(**FIT_INTERRUPT):
         model_fields = {f.name for f in dataclasses.fields(ModelConfig)}
         model_config = ModelConfig(**{k: v for k, v in options.items() if k in model_fields})
         train_config = TrainConfig(**{k: v for k, v in options.items() if k not in model_fields})

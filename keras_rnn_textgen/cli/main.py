@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from keras_rnn_textgen import __version__
+from keras_rnn_textgen import __version__, interrupts
 from keras_rnn_textgen.cli.bench import bench
 from keras_rnn_textgen.cli.common import echo_error, quiet_import_tensorflow
 from keras_rnn_textgen.cli.evaluate import evaluate
@@ -18,10 +18,6 @@ from keras_rnn_textgen.cli.report import report
 from keras_rnn_textgen.cli.serve import serve
 
 BFC_VARIABLE = "TF_CPU_ALLOCATOR_USE_BFC"
-
-
-def _raise_keyboard_interrupt(signum, frame):
-    raise KeyboardInterrupt
 
 
 def _print_versions(ctx: click.Context, param, value) -> None:
@@ -45,7 +41,10 @@ class _OneLineUsageErrors(click.Group):
     """
 
     def main(self, *args, **kwargs):
-        signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+        # A signal the parent ignores (a job started in the background by a shell) stays ignored.
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            if signal.getsignal(signum) is not signal.SIG_IGN:
+                signal.signal(signum, interrupts.handle_signal)
         return super().main(*args, **kwargs)
 
     def make_context(self, *args, **kwargs) -> click.Context:

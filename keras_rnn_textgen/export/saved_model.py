@@ -11,6 +11,7 @@ import keras
 import tensorflow as tf
 
 from keras_rnn_textgen.export.signatures import ExportSignatures
+from keras_rnn_textgen.interrupts import signals_deferred, temporary_file
 from keras_rnn_textgen.saving.files import remove_temporary_files, write_error
 from keras_rnn_textgen.saving.layout import SAVED_MODEL_DIR
 from keras_rnn_textgen.tokenizers.base import Tokenizer
@@ -23,13 +24,15 @@ def _replace_dir(write: Callable[[pathlib.Path], None], target: pathlib.Path) ->
     """
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = pathlib.Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
-        write(tmp / "new")
-        if target.exists():
-            os.replace(target, tmp / "old")
-        os.replace(tmp / "new", target)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    with temporary_file(tmp):
+        try:
+            write(tmp / "new")
+            with signals_deferred():
+                if target.exists():
+                    os.replace(target, tmp / "old")
+                os.replace(tmp / "new", target)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def write_archive(

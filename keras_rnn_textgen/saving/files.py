@@ -7,13 +7,13 @@ import json
 import math
 import os
 import pathlib
-import signal
 import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from keras_rnn_textgen.errors import ModelFolderError
+from keras_rnn_textgen.interrupts import temporary_file
 from keras_rnn_textgen.saving.layout import (
     LOCK_FILE,
 )
@@ -102,18 +102,19 @@ def atomic_write(path: pathlib.Path, write: Callable[[pathlib.Path], None]) -> N
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMPORARY_SUFFIX, dir=path.parent)
     os.close(fd)
     tmp_path = pathlib.Path(tmp)
-    try:
-        write(tmp_path)
-        with open(tmp_path, "rb+") as f:
-            os.fsync(f.fileno())
-        # mkstemp makes the file private; give it the permissions of any new file.
-        os.chmod(tmp_path, 0o666 & ~process_umask())
-        os.replace(tmp_path, path)
-    except OSError as e:
-        # The temporary name means nothing to the user: name the file being written.
-        raise write_error(path, e.strerror or str(e), e.errno) from e
-    finally:
-        tmp_path.unlink(missing_ok=True)
+    with temporary_file(tmp_path):
+        try:
+            write(tmp_path)
+            with open(tmp_path, "rb+") as f:
+                os.fsync(f.fileno())
+            # mkstemp makes the file private; give it the permissions of any new file.
+            os.chmod(tmp_path, 0o666 & ~process_umask())
+            os.replace(tmp_path, path)
+        except OSError as e:
+            # The temporary name means nothing to the user: name the file being written.
+            raise write_error(path, e.strerror or str(e), e.errno) from e
+        finally:
+            tmp_path.unlink(missing_ok=True)
 
 
 def atomic_keras_write(
@@ -127,11 +128,12 @@ def atomic_keras_write(
 
     def write(tmp: pathlib.Path) -> None:
         named = tmp.with_name(tmp.name + suffix)
-        try:
-            save(named)
-            os.replace(named, tmp)
-        finally:
-            named.unlink(missing_ok=True)
+        with temporary_file(named):
+            try:
+                save(named)
+                os.replace(named, tmp)
+            finally:
+                named.unlink(missing_ok=True)
 
     atomic_write(path, write)
 
@@ -140,36 +142,6 @@ def remove_temporary_files(folder: pathlib.Path) -> None:
     """Deletes the temporary files a killed writer left in `folder`; call it holding `lock`."""
     for path in folder.glob(f".*{TEMPORARY_SUFFIX}*"):
         path.unlink(missing_ok=True)
-
-
-@contextlib.contextmanager
-def signals_deferred() -> Iterator[None]:
-    """Holds SIGINT and SIGTERM until the block ends, so files saved together stay together.
-
-    A signal that arrives inside the block is delivered when it ends (Ctrl-C
-    then raises `KeyboardInterrupt` there). Outside the main thread, where
-    Python cannot handle signals, the block runs as it is.
-
-    Example:
-        >>> with signals_deferred():
-        ...     save_model(model, folder / MODEL_FILE)
-        ...     write_json(folder / CONFIG_FILE, record)
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    received: list[int] = []
-    previous = {
-        signum: signal.signal(signum, lambda signum, frame: received.append(signum))
-        for signum in (signal.SIGINT, signal.SIGTERM)
-    }
-    try:
-        yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
-        if received:
-            signal.raise_signal(received[0])
 
 
 def write_text(path: pathlib.Path, text: str) -> None:

@@ -7,7 +7,9 @@ from collections.abc import Sequence
 
 import keras
 
-from keras_rnn_textgen.saving.files import signals_deferred, write_json, write_text
+from keras_rnn_textgen import interrupts
+from keras_rnn_textgen.interrupts import signals_deferred
+from keras_rnn_textgen.saving.files import write_json, write_text
 from keras_rnn_textgen.saving.folder import save_model
 from keras_rnn_textgen.saving.layout import (
     CONFIG_FILE,
@@ -116,6 +118,10 @@ class FolderCheckpoint(keras.callbacks.Callback):
             step = int(self.model.optimizer.iterations.numpy())
             self.steps.append({"step": step, "epoch": self._epoch + 1, "loss": step_loss})
             self._seen = (n, mean)
+        interrupts.raise_if_requested()
+
+    def on_test_batch_end(self, batch, logs=None):
+        interrupts.raise_if_requested()
 
     def on_epoch_end(self, epoch, logs=None):
         logs = dict(logs or {})
@@ -148,3 +154,4 @@ class FolderCheckpoint(keras.callbacks.Callback):
             self.progress = Progress(epoch + 1, row["step"])
             record = self.record.to_json(self.progress, metrics=metrics)
             write_json(self.folder / CONFIG_FILE, record)
+        interrupts.raise_if_requested()

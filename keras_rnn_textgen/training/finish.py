@@ -5,8 +5,10 @@ import pathlib
 
 import keras
 
+from keras_rnn_textgen import interrupts
 from keras_rnn_textgen.errors import TrainingDiverged, TrainingInterrupted
-from keras_rnn_textgen.saving.files import signals_deferred, write_json
+from keras_rnn_textgen.interrupts import signals_deferred
+from keras_rnn_textgen.saving.files import write_json
 from keras_rnn_textgen.saving.folder import save_model
 from keras_rnn_textgen.saving.layout import CONFIG_FILE, MODEL_FILE
 from keras_rnn_textgen.training.checkpoint import FolderCheckpoint
@@ -58,7 +60,10 @@ def train_run(
             verbose=verbose,
             shuffle=False,  # the dataset is already shuffled, per epoch and seed
         )
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Exception) as e:
+        # TensorFlow may turn the `KeyboardInterrupt` of a signal into its own error.
+        if not isinstance(e, KeyboardInterrupt) and not interrupts.requested():
+            raise
         done = checkpoint.progress.epochs_completed
         raise TrainingInterrupted(
             f"interrupted; {str(folder)!r} holds {done} completed epoch(s); continue with --resume"

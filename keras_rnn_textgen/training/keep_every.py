@@ -5,7 +5,7 @@ import pathlib
 import keras
 
 from keras_rnn_textgen.config import MAX_STEP_CHECKPOINTS
-from keras_rnn_textgen.saving.files import signals_deferred
+from keras_rnn_textgen.interrupts import signals_deferred
 from keras_rnn_textgen.saving.step_weights import save_step_weights, weights_twin
 from keras_rnn_textgen.saving.steps import (
     keep_interval,

@@ -7,7 +7,9 @@ or while it starts (after half a second). The runs are independent, so one
 fixture runs them two at a time and each test checks its rows.
 """
 
+import json
 import pathlib
+import random
 import shutil
 import signal
 import subprocess
@@ -18,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from keras_rnn_textgen.config import MAX_SAMPLE_LENGTH
+from keras_rnn_textgen.export.tflite_runner import TFLiteModel
 from keras_rnn_textgen.generation_checks import MAX_TOTAL_TOKENS
 
 from ..cli.test_levels import fit_level
@@ -26,6 +29,8 @@ from ..conftest import ENGLISH, ROOT, run_cli
 
 # Seconds from the signal until the process is gone (the promise is 2; the machine is busy).
 STOP_SECONDS = 3
+# `export` runs stopped at moments spread over its run time, half by SIGINT, half by SIGTERM.
+EXPORT_TRIES = 6
 # Tokens that take hours: the most one generation may ask for.
 ENDLESS = str(MAX_TOTAL_TOKENS)
 
@@ -57,8 +62,10 @@ def runs(tiny_folder, tmp_path_factory):
     """Every interrupted command, keyed by (what, signal name)."""
     tmp = tmp_path_factory.mktemp("interrupts")
     folder = shutil.copytree(tiny_folder("lstm"), tmp / "lstm")
+    begin = time.monotonic()
     out = run_cli("export", "--model", str(folder), "--tflite")
     assert out.returncode == 0, out.stderr
+    export_seconds = time.monotonic() - begin
     tflite = folder / "export" / "model.tflite"
     corpus = tmp / "long.txt"
     corpus.write_text(ENGLISH * 8000, encoding="utf-8")  # ~1.1 MB: minutes at batch size 1
@@ -113,12 +120,27 @@ def runs(tiny_folder, tmp_path_factory):
         ),
         ("fit sample", "SIGINT"): (fit, sampling),
     }
+    # `export` at random moments of its run, each into its own copy of the folder.
+    moments = random.Random(0).sample(range(EXPORT_TRIES), EXPORT_TRIES)
+    for i, moment in enumerate(moments):
+        copy = shutil.copytree(folder, tmp / f"export{i}", ignore=shutil.ignore_patterns(".lock"))
+        if i % 3 == 0:  # a first export; the others replace the one made above
+            shutil.rmtree(copy / "export")
+        seconds = (0.5 + moment) / EXPORT_TRIES * export_seconds
+        jobs["export", ("SIGINT", "SIGTERM")[i % 2], i] = (
+            ["export", "--model", str(copy)],
+            after(seconds),
+        )
     with ThreadPoolExecutor(2) as pool:
         futures = {
             key: pool.submit(stopped, cli(*args), getattr(signal, key[1]), ready)
             for key, (args, ready) in jobs.items()
         }
-        return {key: future.result() for key, future in futures.items()}
+        results = {key: future.result() for key, future in futures.items()}
+    for key, (args, _) in jobs.items():
+        if key[0] == "export":
+            results[key]["folder"] = pathlib.Path(args[2])
+    return results
 
 
 def assert_interrupted(run: dict) -> None:
@@ -154,6 +176,22 @@ def test_a_signal_stops_a_training_sample_and_keeps_the_folder(runs):
     run = runs["fit sample", "SIGINT"]
     assert_interrupted(run)
     assert "holds 0 completed epoch(s); continue with --resume" in run["stderr"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("i", range(EXPORT_TRIES))
+def test_a_signal_stops_export_at_any_moment_and_leaves_whole_files(runs, i):
+    (key,) = [key for key in runs if key[0] == "export" and key[2] == i]
+    assert_interrupted(runs[key])
+    export = runs[key]["folder"] / "export"
+    # Each file there is the earlier export's (kept whole) or this one's, never a part.
+    assert not [p.name for p in export.glob(".*") if p.name != ".lock"]
+    if (export / "tokenizer.json").exists():
+        json.loads((export / "tokenizer.json").read_text(encoding="utf-8"))
+    if (export / "saved_model").exists():
+        assert (export / "saved_model" / "saved_model.pb").is_file()
+    if (export / "model.tflite").exists():
+        TFLiteModel(export / "model.tflite")
 
 
 # A graph that runs for minutes in C++, where Python runs no signal handler until it returns.

@@ -29,8 +29,9 @@ import tensorflow as tf
 from keras_rnn_textgen.config import ModelConfig, TrainConfig
 from keras_rnn_textgen.errors import ModelFolderError
 from keras_rnn_textgen.export.tflite_runner import TFLiteModel
+from keras_rnn_textgen.interrupts import signals_deferred
 from keras_rnn_textgen.models.build import build_model
-from keras_rnn_textgen.saving.files import TEMPORARY_SUFFIX, signals_deferred, write_text
+from keras_rnn_textgen.saving.files import TEMPORARY_SUFFIX, write_text
 from keras_rnn_textgen.saving.layout import LOCK_FILE
 from keras_rnn_textgen.saving.run_logs import read_history
 from keras_rnn_textgen.trained_model import load
