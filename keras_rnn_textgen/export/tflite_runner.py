@@ -14,13 +14,12 @@ import pathlib
 from typing import Any
 
 import numpy as np
-import tensorflow as tf
 
 from keras_rnn_textgen import bounded_json
 from keras_rnn_textgen.errors import ModelFolderError
-from keras_rnn_textgen.generation.plan import prepare_sampling, prompt_ids
+from keras_rnn_textgen.generation.decode import decode_ids, prepare
+from keras_rnn_textgen.generation.plan import prompt_and_texts, prompt_ids
 from keras_rnn_textgen.generation_config import GenerationConfig
-from keras_rnn_textgen.sampling.base import CHUNK_TOKENS, decode_in_chunks
 from keras_rnn_textgen.tokenizers.registry import tokenizer_from_config
 
 SIGNATURE = "step"
@@ -186,16 +185,16 @@ class TFLiteModel:
             rows.append(logits)
         return np.stack(rows) if rows else np.zeros([0, self.tokenizer.vocab_size], np.float32)
 
-    def _batch_step(self, tokens: tf.Tensor, states: list[tf.Tensor]):
+    def _batch_step(self, tokens: np.ndarray, states: list[np.ndarray]):
         # The flatbuffer has batch 1: a batch runs row by row.
         logits, new_states = [], [[] for _ in self.state_names]
-        for row, token in enumerate(tokens.numpy()):
-            row_states = {n: s[row : row + 1].numpy() for n, s in zip(self.state_names, states)}
+        for row, token in enumerate(tokens):
+            row_states = {n: s[row : row + 1] for n, s in zip(self.state_names, states)}
             row_logits, row_states = self.step(int(token), row_states)
             logits.append(row_logits)
             for i, name in enumerate(self.state_names):
                 new_states[i].append(row_states[name][0])
-        return tf.constant(np.stack(logits)), [tf.constant(np.stack(s)) for s in new_states]
+        return np.stack(logits), [np.stack(s) for s in new_states]
 
     def generate(
         self,
@@ -205,29 +204,28 @@ class TFLiteModel:
         config: GenerationConfig | None = None,
         **options,
     ) -> list[str]:
-        """Generates text with the flatbuffer and the package's samplers.
+        """Generates text with the flatbuffer, choosing tokens as the package's samplers do.
 
-        The arguments are those of `TextGenerator.generate`; the decoding loop
-        runs eagerly, one interpreter call per token and row.
+        The arguments are those of `TextGenerator.generate`; the loop
+        (`generation.decode`) makes one interpreter call per token and row.
 
         Example:
             >>> TFLiteModel("export/model.tflite").generate("ROMEO:", 50, seed=1)
         """
         config = GenerationConfig.from_options(config, length=length, **options)
-        # A `documents="lines"` model's samples end at the boundary token.
-        plan = prepare_sampling(self.tokenizer, prompt, config, self.metadata.get("end_ids", ()))
-        num_samples = config.num_samples
-        prompts, lengths = prompt_ids(self.tokenizer, prompt, num_samples)  # (batch, prompt_len)
-        initial = [tf.zeros([num_samples, units]) for units in self.state_units]
-        # Eagerly, the sampler's tf.while_loop is a Python loop, so the step may
-        # call the interpreter; chunks keep each call's arrays small.
-        sampler, stop_ids = plan.sampler, plan.stop_ids
-        carry = sampler.start(self._batch_step, initial, tf.constant(prompts), lengths, stop_ids)
-        tokens = decode_in_chunks(
-            carry,
-            lambda carry, first: sampler.advance(
-                self._batch_step, carry, first, CHUNK_TOKENS, config.seed, stop_ids
-            ),
-            config.length,
+        tokenizer = self.tokenizer
+        stop_ids = prepare(
+            prompt,
+            config,
+            vocab_size=tokenizer.vocab_size,
+            unknown=tokenizer.out_of_vocabulary(prompt),
+            level=tokenizer.level,
+            # A `documents="lines"` model's samples end at the boundary token.
+            end_ids=self.metadata.get("end_ids", ()),
         )
-        return plan.texts(self.tokenizer, prompt, tokens)
+        ids, lengths = prompt_ids(tokenizer, prompt, 1)
+        states = [np.zeros([config.num_samples, u], np.float32) for u in self.state_units]
+        new = decode_ids(
+            self._batch_step, states, ids[0, : lengths[0]], config, stop_ids, tokenizer.special_ids
+        )
+        return prompt_and_texts(tokenizer, prompt, new, config.stop)

@@ -23,17 +23,12 @@ import numpy as np
 from keras_rnn_textgen import bounded_json
 from keras_rnn_textgen.cells import CELLS
 from keras_rnn_textgen.config import FORMAT_VERSION
-from keras_rnn_textgen.generation.numpy_choice import NumpyChooser
-from keras_rnn_textgen.generation_checks import (
-    check_prompt,
-    check_prompt_text,
-    check_stop_ids,
-    cut_at_stop,
-)
+from keras_rnn_textgen.generation.decode import decode_ids, prepare
+from keras_rnn_textgen.generation_checks import cut_at_stop
 from keras_rnn_textgen.generation_config import GenerationConfig, empty_prompt_text
 from keras_rnn_textgen.saving.archive import ARCHIVE_WEIGHTS, check_archive, serialized_objects
 from keras_rnn_textgen.saving.layout import CONFIG_FILE, MODEL_FILE, TOKENIZER_FILE
-from keras_rnn_textgen.tokenizers.ids import PAD_ID, RESERVED_IDS, UNK_ID
+from keras_rnn_textgen.tokenizers.ids import RESERVED_IDS, UNK_ID
 
 # Up to about this many tokens per row NumPy (a few thousand steps a second)
 # finishes before TensorFlow has started; beyond, the compiled loop is faster.
@@ -182,6 +177,11 @@ class NumpyCharModel:
             (self._ids["\n"],) if training.get("documents") == "lines" and "\n" in self._ids else ()
         )
 
+    def initial_states(self, batch: int) -> list[np.ndarray]:
+        """Zero states for `batch` rows, one `(batch, units)` array per state."""
+        k = CELLS[self.cell].states
+        return [np.zeros([batch, self.units], np.float32)] * (k * len(self.cells))
+
     def step(self, tokens: np.ndarray, states: list[np.ndarray]):
         """`(batch,)` ids and the states -> `(batch, vocab)` logits and the new states."""
         step, k = CELL_STEPS[self.cell], CELLS[self.cell].states
@@ -207,38 +207,16 @@ class NumpyCharModel:
             >>> NumpyCharModel(folder).generate("ROMEO:", 50, greedy=True)
         """
         config = GenerationConfig.from_options(config, length=length, **options)
-        check_stop_ids(self.vocab_size, config.stop_ids)
-        stop_ids = tuple(dict.fromkeys(config.stop_ids + self.end_ids))
-        check_prompt_text(prompt)
-        check_prompt(sorted(set(prompt) - set(self._ids)), "char", config.strict)
-        num_samples = config.num_samples
-        choose = NumpyChooser(config)
-
-        # 1. Run the prompt through the network (every row has the same prompt).
+        stop_ids = prepare(
+            prompt,
+            config,
+            vocab_size=self.vocab_size,
+            unknown=sorted(set(prompt) - set(self._ids)),
+            level="char",
+            end_ids=self.end_ids,
+        )
         ids = [self._ids.get(c, UNK_ID) for c in prompt or empty_prompt_text(self.vocabulary)]
-        k = CELLS[self.cell].states
-        states = [np.zeros([num_samples, self.units], np.float32)] * (k * len(self.cells))
-        for token in ids:
-            logits, states = self.step(np.full([num_samples], token), states)
-        seen = np.zeros([num_samples, self.vocab_size], bool)
-        seen[:, ids] = True
-        stopped = np.zeros([num_samples], bool)
-        banned = np.zeros([self.vocab_size], bool)
-        banned[[PAD_ID, UNK_ID]] = True
-        rows = np.arange(num_samples)
-        columns = [np.zeros([num_samples, 0], np.int32)]  # grows step by step: Ctrl-C stops it
-
-        # 2. Choose a token, feed it back, repeat, as `Sampler.advance`.
-        for i in range(config.length):
-            if stop_ids and stopped.all():
-                break
-            logits = np.where(banned, np.float32(-np.inf), logits).astype(np.float32)
-            token = choose(logits, seen, i)
-            seen[rows, token] = True
-            stopped |= np.isin(token, stop_ids)
-            columns.append(np.where(stopped, PAD_ID, token)[:, None])
-            logits, states = self.step(token, states)
-        new = np.concatenate(columns, axis=1)  # (batch, made); the rest, after stops, is empty
+        new = decode_ids(self.step, self.initial_states(config.num_samples), ids, config, stop_ids)
 
         characters = np.array(["", "\ufffd", *self.vocabulary], dtype=object)
         return [prompt + cut_at_stop("".join(characters[row]), config.stop) for row in new]

@@ -6,12 +6,8 @@ from collections.abc import Sequence
 import numpy as np
 import tensorflow as tf
 
-from keras_rnn_textgen.generation_checks import (
-    check_prompt,
-    check_prompt_text,
-    check_stop_ids,
-    cut_at_stop,
-)
+from keras_rnn_textgen.generation.decode import prepare
+from keras_rnn_textgen.generation_checks import cut_at_stop
 from keras_rnn_textgen.generation_config import GenerationConfig, empty_prompt_text
 from keras_rnn_textgen.sampling.base import Sampler
 from keras_rnn_textgen.sampling.greedy import GreedySampler
@@ -57,9 +53,21 @@ class SamplingPlan:
         The new text joins the prompt as the level joins tokens (at word
         level: a space, or none before `,`).
         """
-        texts = tokenizer.append_to_prompts([prompt] * int(ids.shape[0]), ids)
-        start = len(prompt.encode("utf-8"))
-        return [prompt + cut_at_stop(t[start:].decode("utf-8"), self.stop) for t in texts]
+        return prompt_and_texts(tokenizer, prompt, ids, self.stop)
+
+
+def prompt_and_texts(
+    tokenizer: Tokenizer, prompt: str, ids: tf.Tensor | np.ndarray, stop: Sequence[str] = ()
+) -> list[str]:
+    """The prompt followed by each row's new text `(batch, n)` ids, cut at a `stop` string.
+
+    Example:
+        >>> prompt_and_texts(tokenizer, "ROMEO:", np.array([[5, 6]]))
+        ['ROMEO: a']
+    """
+    texts = tokenizer.append_to_prompts([prompt] * int(ids.shape[0]), ids)
+    start = len(prompt.encode("utf-8"))
+    return [prompt + cut_at_stop(t[start:].decode("utf-8"), stop) for t in texts]
 
 
 def prepare_sampling(
@@ -91,10 +99,14 @@ def prepare_sampling(
         )
     # Padding and the unknown id are never drawn, wherever the tokenizer puts them.
     sampler.banned_ids = tokenizer.special_ids
-    check_stop_ids(tokenizer.vocab_size, config.stop_ids)
-    check_prompt_text(prompt)
-    check_prompt(tokenizer.out_of_vocabulary(prompt), tokenizer.level, config.strict)
-    stop_ids = tuple(dict.fromkeys(config.stop_ids + tuple(end_ids)))
+    stop_ids = prepare(
+        prompt,
+        config,
+        vocab_size=tokenizer.vocab_size,
+        unknown=tokenizer.out_of_vocabulary(prompt),
+        level=tokenizer.level,
+        end_ids=end_ids,
+    )
     return SamplingPlan(sampler, stop_ids, config.stop)
 
 

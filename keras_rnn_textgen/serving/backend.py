@@ -14,12 +14,10 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from keras_rnn_textgen.cells import CELLS
+from keras_rnn_textgen.generation.decode import prepare, token_stream
 from keras_rnn_textgen.generation.numpy_model import NotForNumpy, NumpyCharModel
-from keras_rnn_textgen.generation_checks import check_prompt, check_prompt_text, check_stop_ids
 from keras_rnn_textgen.generation_config import GenerationConfig, empty_prompt_text
 from keras_rnn_textgen.serving.requests import BadRequest
-from keras_rnn_textgen.serving.stream import token_stream
 from keras_rnn_textgen.tokenizers.ids import RESERVED_IDS, UNK_ID
 
 
@@ -42,15 +40,16 @@ class NumpyBackend:
     def stream(self, prompt: str, config: GenerationConfig) -> Iterator[tuple[str, float]]:
         """Checks the request, then returns an iterator of (token text, probability)."""
         model = self.model
-        check_stop_ids(model.vocab_size, config.stop_ids)
-        check_prompt_text(prompt)
-        check_prompt(sorted(set(prompt) - set(self._ids)), "char", config.strict)
-        ids = [self._ids.get(c, UNK_ID) for c in prompt or empty_prompt_text(model.vocabulary)]
-        states = [np.zeros([1, model.units], np.float32)] * (
-            CELLS[model.cell].states * len(model.cells)
+        stop_ids = prepare(
+            prompt,
+            config,
+            vocab_size=model.vocab_size,
+            unknown=sorted(set(prompt) - set(self._ids)),
+            level="char",
+            end_ids=model.end_ids,
         )
-        stop_ids = config.stop_ids + model.end_ids
-        tokens = token_stream(model.step, states, ids, config, stop_ids)
+        ids = [self._ids.get(c, UNK_ID) for c in prompt or empty_prompt_text(model.vocabulary)]
+        tokens = token_stream(model.step, model.initial_states(1), ids, config, stop_ids)
         return ((model.vocabulary[t - RESERVED_IDS], p) for t, p in tokens)
 
 
@@ -91,7 +90,14 @@ class KerasBackend:
         ids, lengths = prompt_ids(tokenizer, prompt, 1)
         with self._lock:
             states = self.step_model.initial_states(1)
-        tokens = token_stream(self._step, states, ids[0, : lengths[0]], config, plan.stop_ids)
+        tokens = token_stream(
+            self._step,
+            states,
+            ids[0, : lengths[0]],
+            config,
+            plan.stop_ids,
+            plan.sampler.banned_ids,
+        )
         return self._texts(prompt, tokens)
 
     def _texts(self, prompt: str, tokens) -> Iterator[tuple[str, float]]:

@@ -169,7 +169,7 @@ TENSORFLOW_FREE = (
     "keras_rnn_textgen.serving.page",
     "keras_rnn_textgen.serving.requests",
     "keras_rnn_textgen.serving.server",
-    "keras_rnn_textgen.serving.stream",
+    "keras_rnn_textgen.generation.decode",
     "keras_rnn_textgen.tokenizers.ids",
 )
 
