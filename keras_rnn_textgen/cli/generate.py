@@ -1,6 +1,7 @@
 """`generate`: text from a model folder or a `.tflite` file."""
 
 import contextlib
+import json
 import pathlib
 
 import click
@@ -41,7 +42,13 @@ DEFAULTS = GenerationConfig()
     show_default=True,
     help="New tokens per sample: characters, or words / pieces of a word / subword model.",
 )
-@click.option("--temperature", type=float, default=DEFAULTS.temperature, show_default=True)
+@click.option(
+    "--temperature",
+    type=float,
+    default=DEFAULTS.temperature,
+    show_default=True,
+    help="Below 1 picks likely tokens more often, above 1 less; it must be positive.",
+)
 @click.option(
     "--top-k", type=int, default=DEFAULTS.top_k, show_default=True, help="0 turns it off."
 )
@@ -49,8 +56,20 @@ DEFAULTS = GenerationConfig()
     "--top-p", type=float, default=DEFAULTS.top_p, show_default=True, help="1 turns it off."
 )
 @click.option("--greedy", is_flag=True, help="Always take the most likely token.")
-@click.option("--num-samples", type=int, default=DEFAULTS.num_samples, show_default=True)
-@click.option("--seed", type=int, default=DEFAULTS.seed, show_default=True)
+@click.option(
+    "--num-samples",
+    type=int,
+    default=DEFAULTS.num_samples,
+    show_default=True,
+    help="Samples to generate side by side, from the same prompt.",
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=DEFAULTS.seed,
+    show_default=True,
+    help="The same seed and options give the same text.",
+)
 @click.option(
     "--strict",
     is_flag=True,
@@ -69,9 +88,18 @@ DEFAULTS = GenerationConfig()
     multiple=True,
     help="End a sample just before this text (repeatable; in bash, $'\\n\\n' is a blank line).",
 )
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help='One JSON object per sample and line: {"sample": i, "text": ...}.',
+)
 @click.pass_context
-def generate(ctx, model_dir, tflite_path, step, prompt, **options):
-    """Generate text: stdout carries only the samples, separated by blank lines."""
+def generate(ctx, model_dir, tflite_path, step, prompt, as_json, **options):
+    """Generate text: stdout carries only the samples, separated by blank lines.
+
+    A sample may hold blank lines itself: scripts split --json's lines instead.
+    """
     with user_errors(ctx), interrupts_end_process():
         if model_dir and tflite_path:
             raise ValueError(
@@ -84,11 +112,14 @@ def generate(ctx, model_dir, tflite_path, step, prompt, **options):
             )
         config = GenerationConfig(**options)
         if tflite_path:
-            quiet_import_tensorflow(ctx.obj["verbose"])
             from keras_rnn_textgen.export.tflite_runner import TFLiteModel
 
             with quiet_native_stderr(ctx.obj["verbose"]):
-                texts = TFLiteModel(tflite_path).generate(prompt, config=config)
+                lite = TFLiteModel(tflite_path)
+            if lite.needs_tensorflow:  # a word or subword export: TensorFlow tokenizes
+                quiet_import_tensorflow(ctx.obj["verbose"])
+            with quiet_native_stderr(ctx.obj["verbose"]):
+                texts = lite.generate(prompt, config=config)
         else:
             model_dir = model_or_latest(model_dir)
             weights = None
@@ -98,7 +129,11 @@ def generate(ctx, model_dir, tflite_path, step, prompt, **options):
                 weights = step_path(pathlib.Path(model_dir), step)
             generator = _folder_generator(ctx, model_dir, config.length, weights)
             texts = generator.generate(prompt, config=config)
-        click.echo("\n\n".join(texts))
+        if as_json:
+            for i, text in enumerate(texts):
+                click.echo(json.dumps({"sample": i, "text": text}, ensure_ascii=False))
+        else:
+            click.echo("\n\n".join(texts))
 
 
 def _folder_generator(

@@ -1,5 +1,7 @@
 """The command line: parse, call the package, echo. `python cli.py --help`."""
 
+import atexit
+import contextlib
 import os
 import signal
 import sys
@@ -106,15 +108,27 @@ for command in (fit, generate, evaluate, export, report, inspect, bench, serve):
 def run() -> None:
     """Runs the command line as a program (`python cli.py`, the console script).
 
-    After Ctrl-C or SIGTERM (exit 130) every `finally` has run and the error
-    line is written, so the process ends at once: Python's teardown of
-    TensorFlow would add a second or more before the shell gets its prompt back.
+    When the command is done every `finally` has run and its output is
+    written, so the process ends at once: Python's teardown of TensorFlow
+    would add a second or more before the shell gets its prompt back, and a
+    signal then would end the process with no word (Python hands signals back
+    to their default action before that teardown). The exit handlers still
+    run, with Ctrl-C and SIGTERM ignored: the work they end is finished.
     """
     try:
         main()
+        code: int | str | None = 0
     except SystemExit as e:
-        if e.code != 130:
-            raise
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(130)
+        code = e.code
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_IGN)
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe or stream
+            stream.flush()
+    if not isinstance(code, int):  # `sys.exit("message")`, or None for success
+        if code is not None:
+            with contextlib.suppress(OSError):
+                os.write(2, f"{code}\n".encode())
+        code = 0 if code is None else 1
+    os._exit(code)

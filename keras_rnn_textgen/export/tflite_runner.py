@@ -5,22 +5,27 @@ The flatbuffer holds one signature, `step`: a token `(1, 1)` int32 and one
 give `logits` `(1, vocab)` and the new states under the same names. The
 sidecar `tokenizer.json` beside it carries the vocabulary and the state names;
 tokenizing, carrying the states and sampling belong to the caller, here
-the package's own tokenizer and samplers.
+the package's own tokenizer and decoding loop. A character-level export
+runs without TensorFlow.
 """
 
 import collections
+import functools
 import os
 import pathlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from keras_rnn_textgen import bounded_json
 from keras_rnn_textgen.errors import ModelFolderError
 from keras_rnn_textgen.generation.decode import decode_ids, prepare
-from keras_rnn_textgen.generation.plan import prompt_and_texts, prompt_ids
-from keras_rnn_textgen.generation_config import GenerationConfig
-from keras_rnn_textgen.tokenizers.registry import tokenizer_from_config
+from keras_rnn_textgen.generation_checks import cut_at_stop
+from keras_rnn_textgen.generation_config import GenerationConfig, empty_prompt_text
+from keras_rnn_textgen.tokenizers.plain_char import PlainCharTokenizer
+
+if TYPE_CHECKING:
+    from keras_rnn_textgen.tokenizers.base import Tokenizer
 
 SIGNATURE = "step"
 SIDECAR_FILE = "tokenizer.json"
@@ -131,7 +136,16 @@ class TFLiteModel:
         self.path = path
         sidecar = path.parent / SIDECAR_FILE
         self.metadata = metadata or read_sidecar(sidecar)
-        self.tokenizer = tokenizer_from_config(self.metadata)
+        try:
+            # A char-level export runs without TensorFlow; other levels tokenize with it.
+            self._plain = (
+                PlainCharTokenizer.from_config(self.metadata)
+                if self.metadata.get("level", "char") == "char"
+                else None
+            )
+            vocab_size = (self._plain or self.tokenizer).vocab_size
+        except ValueError as e:
+            raise ModelFolderError(f"{str(sidecar)!r}: {e}") from None
         self.state_names = list(self.metadata["state_names"])
         try:
             self.interpreter = Interpreter(model_path=str(path), num_threads=num_threads)
@@ -156,7 +170,7 @@ class TFLiteModel:
             int(self.runner.get_output_details()["logits"]["shape"][-1]),
             self.state_units,
         )
-        sidecar_sizes = (self.tokenizer.vocab_size, _sidecar_units(self.metadata))
+        sidecar_sizes = (vocab_size, _sidecar_units(self.metadata))
         if model_sizes != sidecar_sizes:
             source = "the given metadata" if metadata else repr(str(sidecar))
             raise ModelFolderError(
@@ -164,6 +178,18 @@ class TFLiteModel:
                 f"ids and states of {sidecar_sizes[1]} units, the model has {model_sizes[0]} "
                 f"ids and states of {model_sizes[1]} units"
             )
+
+    @functools.cached_property
+    def tokenizer(self) -> "Tokenizer":
+        """The package's tokenizer of the sidecar (it imports TensorFlow)."""
+        from keras_rnn_textgen.tokenizers.registry import tokenizer_from_config
+
+        return tokenizer_from_config(self.metadata)
+
+    @property
+    def needs_tensorflow(self) -> bool:
+        """Whether `generate` imports TensorFlow (to tokenize a word or subword export)."""
+        return self._plain is None
 
     def initial_states(self) -> dict[str, np.ndarray]:
         """Zero states, one `(1, units)` array per state name."""
@@ -213,7 +239,8 @@ class TFLiteModel:
             >>> TFLiteModel("export/model.tflite").generate("ROMEO:", 50, seed=1)
         """
         config = GenerationConfig.from_options(config, length=length, **options)
-        tokenizer = self.tokenizer
+        plain = self._plain
+        tokenizer = plain or self.tokenizer
         stop_ids = prepare(
             prompt,
             config,
@@ -223,9 +250,17 @@ class TFLiteModel:
             # A `documents="lines"` model's samples end at the boundary token.
             end_ids=self.metadata.get("end_ids", ()),
         )
-        ids, lengths = prompt_ids(tokenizer, prompt, 1)
+        if plain:
+            ids = plain.ids(prompt or empty_prompt_text(plain.vocabulary))
+        else:
+            from keras_rnn_textgen.generation.plan import prompt_ids
+
+            rows, lengths = prompt_ids(tokenizer, prompt, 1)
+            ids = rows[0, : lengths[0]]
         states = [np.zeros([config.num_samples, u], np.float32) for u in self.state_units]
-        new = decode_ids(
-            self._batch_step, states, ids[0, : lengths[0]], config, stop_ids, tokenizer.special_ids
-        )
+        new = decode_ids(self._batch_step, states, ids, config, stop_ids, tokenizer.special_ids)
+        if plain:
+            return [prompt + cut_at_stop(plain.text(row), config.stop) for row in new]
+        from keras_rnn_textgen.generation.plan import prompt_and_texts
+
         return prompt_and_texts(tokenizer, prompt, new, config.stop)

@@ -8,10 +8,6 @@ import tensorflow as tf
 
 from keras_rnn_textgen.tokenizers.ids import PAD_ID, RESERVED_IDS, UNK_ID
 
-# What an unknown id turns back into.
-REPLACEMENT_CHAR = "\ufffd"
-
-
 # Characters tokenized at a time when a whole corpus is encoded.
 CHUNK_CHARS = 1 << 22
 

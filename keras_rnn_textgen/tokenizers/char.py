@@ -6,8 +6,9 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from keras_rnn_textgen.tokenizers.base import REPLACEMENT_CHAR, Tokenizer, gather_unpadded
+from keras_rnn_textgen.tokenizers.base import Tokenizer, gather_unpadded
 from keras_rnn_textgen.tokenizers.ids import PAD_ID, RESERVED_IDS, UNK_ID
+from keras_rnn_textgen.tokenizers.plain_char import REPLACEMENT_CHAR, check_char_vocabulary
 
 
 class CharTokenizer(Tokenizer):
@@ -36,18 +37,10 @@ class CharTokenizer(Tokenizer):
     level = "char"
 
     def __init__(self, vocabulary: Sequence[str], first_id: int = RESERVED_IDS):
-        if first_id not in (1, RESERVED_IDS) or type(first_id) is not int:
-            raise ValueError(f"`first_id` must be 1 or {RESERVED_IDS}, got {first_id!r}")
+        vocabulary = list(vocabulary)
+        check_char_vocabulary(vocabulary, first_id)
         self.first_id = first_id
         self.unk_id = UNK_ID if first_id == RESERVED_IDS else PAD_ID
-        vocabulary = list(vocabulary)
-        for char in vocabulary:
-            if not isinstance(char, str) or len(char) != 1:
-                raise ValueError(f"`vocabulary` entries must be single characters, got {char!r}")
-            if 0xD800 <= ord(char) <= 0xDFFF:
-                raise ValueError(f"`vocabulary` holds a lone surrogate {char!r}")
-        if len(set(vocabulary)) != len(vocabulary):
-            raise ValueError("`vocabulary` holds repeated characters")
         self._vocabulary = vocabulary
         codepoints = np.array([ord(c) for c in vocabulary], dtype=np.int32)
         order = np.argsort(codepoints, kind="stable")

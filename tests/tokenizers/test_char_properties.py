@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from keras_rnn_textgen.tokenizers.char import CharTokenizer
 from keras_rnn_textgen.tokenizers.ids import RESERVED_IDS, UNK_ID
+from keras_rnn_textgen.tokenizers.plain_char import PlainCharTokenizer
 
 # Any Unicode text: every code point but the surrogates, which UTF-8 cannot hold.
 TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=200)
@@ -45,3 +46,15 @@ def test_a_batch_round_trips_row_by_row(texts):
     tokenizer = CharTokenizer.from_text("".join(texts))
     ids = tokenizer.tokenize(texts)  # (batch, None) ragged
     assert [t.decode("utf-8") for t in tokenizer.detokenize(ids).numpy()] == texts
+
+
+@FAST
+@given(seen=TEXT, text=TEXT, first_id=st.sampled_from([1, RESERVED_IDS]))
+def test_the_plain_python_twin_gives_the_same_ids_and_text(seen, text, first_id):
+    config = {**CharTokenizer.from_text(seen).get_config(), "first_id": first_id}
+    tokenizer, plain = CharTokenizer.from_config(config), PlainCharTokenizer.from_config(config)
+    ids = tokenizer.tokenize(text).numpy().tolist()
+    assert plain.ids(text) == ids
+    assert plain.text(ids) == tokenizer.decode(ids)
+    assert plain.out_of_vocabulary(text) == tokenizer.out_of_vocabulary(text)
+    assert (plain.vocab_size, plain.special_ids) == (tokenizer.vocab_size, tokenizer.special_ids)
