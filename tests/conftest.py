@@ -37,6 +37,28 @@ def run_cli(*args: str, cwd=None) -> subprocess.CompletedProcess:
     )
 
 
+# The command line with TensorFlow and Keras unimportable, as on a machine without them.
+WITHOUT_TENSORFLOW = """
+import sys
+sys.modules["tensorflow"] = sys.modules["keras"] = None
+sys.argv = ["cli.py", *sys.argv[1:]]
+from keras_rnn_textgen.cli.main import run
+run()
+"""
+
+
+def run_cli_without_tensorflow(*args: str) -> subprocess.CompletedProcess:
+    """`run_cli` where any import of TensorFlow or Keras fails."""
+    return subprocess.run(
+        [sys.executable, "-c", WITHOUT_TENSORFLOW, *args],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=120,
+    )
+
+
 def invoke_cli(args: list):
     """The CLI in this process (click's `CliRunner`), its SIGTERM handler restored after."""
     import signal

@@ -1,22 +1,11 @@
 """`generate --tflite` of a character-level export runs where TensorFlow cannot be imported."""
 
 import json
-import subprocess
-import sys
 
 from keras_rnn_textgen.export.artifacts import export_model
 from keras_rnn_textgen.trained_model import load
 
-from ..conftest import ROOT
-
-# Runs the command line with TensorFlow and Keras unimportable, as on a machine without them.
-WITHOUT_TENSORFLOW = """
-import sys
-sys.modules["tensorflow"] = sys.modules["keras"] = None
-sys.argv = ["cli.py", *sys.argv[1:]]
-from keras_rnn_textgen.cli.main import run
-run()
-"""
+from ..conftest import run_cli_without_tensorflow
 
 
 def test_generate_tflite_runs_without_tensorflow_and_gives_the_keras_text(tiny_folder):
@@ -24,14 +13,8 @@ def test_generate_tflite_runs_without_tensorflow_and_gives_the_keras_text(tiny_f
     export_model(folder, saved_model=False, tflite=True)
     options = ["--prompt", "Мороз", "--length", "80", "--seed", "5", "--num-samples", "3"]
     options += ["--stop", "e ", "--top-k", "8"]
-    out = subprocess.run(
-        [sys.executable, "-c", WITHOUT_TENSORFLOW, "generate"]
-        + ["--tflite", str(folder / "export" / "model.tflite"), "--json", *options],
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        cwd=ROOT,
-        timeout=120,
+    out = run_cli_without_tensorflow(
+        "generate", "--tflite", str(folder / "export" / "model.tflite"), "--json", *options
     )
     assert out.returncode == 0, out.stderr
     expected = load(folder).generate("Мороз", 80, seed=5, num_samples=3, stop=("e ",), top_k=8)
