@@ -21,6 +21,10 @@ class DistributeError(ValueError):
     """A distribution strategy that cannot be set up or go on, with the argument and the reason."""
 
 
+class GenerationCancelled(RuntimeError):
+    """The `cancelled` callback of a generation said to stop (`serve`: the client left)."""
+
+
 class TrainingStopped(RuntimeError):
     """Training ended early (interrupt or divergence); the folder holds the last good epoch."""
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from keras_rnn_textgen.errors import GenerationCancelled
 from keras_rnn_textgen.generation.numpy_choice import NumpyChooser
 from keras_rnn_textgen.generation_checks import check_prompt, check_prompt_text, check_stop_ids
 from keras_rnn_textgen.generation_config import GenerationConfig
@@ -20,6 +21,8 @@ from keras_rnn_textgen.tokenizers.ids import PAD_ID, UNK_ID
 
 # (tokens (batch,), states) -> (logits (batch, vocab) as NumPy, states)
 Step = Callable[[np.ndarray, Any], tuple[np.ndarray, Any]]
+# Tokens between two calls of a generation's `cancelled` callback.
+CANCEL_CHECK_TOKENS = 64
 
 
 def prepare(
@@ -84,6 +87,7 @@ def decode(
     config: GenerationConfig,
     stop_ids: Sequence[int] = (),
     banned_ids: Sequence[int] = (PAD_ID, UNK_ID),
+    cancelled: Callable[[], bool] | None = None,
 ) -> Iterator[Chosen]:
     """Yields the new tokens of `config.num_samples` rows from one prompt, one step at a time.
 
@@ -98,6 +102,8 @@ def decode(
         config: the options; `stop` strings are the caller's to apply.
         stop_ids: ids that end a row (see `prepare`).
         banned_ids: ids never chosen (the tokenizer's padding and unknown ids).
+        cancelled: asked every `CANCEL_CHECK_TOKENS` tokens; True raises
+            `GenerationCancelled`.
 
     Example:
         >>> chosen = decode(model.step, zeros, [5, 6], GenerationConfig(length=9, num_samples=2))
@@ -121,6 +127,8 @@ def decode(
 
     # 2. Choose a token per row, feed it back, repeat, as `Sampler.advance` does.
     for i in range(config.length):
+        if cancelled is not None and i % CANCEL_CHECK_TOKENS == 0 and cancelled():
+            raise GenerationCancelled(f"generation cancelled after {i} tokens")
         logits = np.where(banned, np.float32(-np.inf), logits).astype(np.float32)
         token = choose(logits, seen, i)
         probability = _softmax(logits)[rows, token]
@@ -139,12 +147,11 @@ def decode_ids(
     config: GenerationConfig,
     stop_ids: Sequence[int] = (),
     banned_ids: Sequence[int] = (PAD_ID, UNK_ID),
+    cancelled: Callable[[], bool] | None = None,
 ) -> np.ndarray:
     """The `(num_samples, made)` new ids of `decode`, `PAD_ID` after a row's stop."""
-    columns = [np.zeros([config.num_samples, 0], np.int32)]
-    columns += [
-        c.tokens[:, None] for c in decode(step, states, prompt_ids, config, stop_ids, banned_ids)
-    ]
+    chosen = decode(step, states, prompt_ids, config, stop_ids, banned_ids, cancelled)
+    columns = [np.zeros([config.num_samples, 0], np.int32)] + [c.tokens[:, None] for c in chosen]
     return np.concatenate(columns, axis=1)
 
 

@@ -16,6 +16,7 @@ import io
 import os
 import pathlib
 import zipfile
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -199,6 +200,7 @@ class NumpyCharModel:
         length: int | None = None,
         *,
         config: GenerationConfig | None = None,
+        cancelled: Callable[[], bool] | None = None,
         **options,
     ) -> list[str]:
         """Returns `config.num_samples` texts; the arguments are those of `TextGenerator.generate`.
@@ -216,7 +218,8 @@ class NumpyCharModel:
             end_ids=self.end_ids,
         )
         ids = [self._ids.get(c, UNK_ID) for c in prompt or empty_prompt_text(self.vocabulary)]
-        new = decode_ids(self.step, self.initial_states(config.num_samples), ids, config, stop_ids)
+        states = self.initial_states(config.num_samples)
+        new = decode_ids(self.step, states, ids, config, stop_ids, cancelled=cancelled)
 
         characters = np.array(["", "\ufffd", *self.vocabulary], dtype=object)
         return [prompt + cut_at_stop("".join(characters[row]), config.stop) for row in new]

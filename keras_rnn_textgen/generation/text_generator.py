@@ -128,6 +128,7 @@ class TextGenerator:
         length: int | None = None,
         *,
         config: GenerationConfig | None = None,
+        cancelled: Callable[[], bool] | None = None,
         **options,
     ) -> list[str]:
         """Returns `config.num_samples` texts, each the prompt followed by up to `length` tokens.
@@ -138,6 +139,8 @@ class TextGenerator:
                 pieces); None keeps the config's.
             config: the generation options, each described in
                 `GenerationConfig`; None: the defaults.
+            cancelled: asked between chunks of tokens; True ends the generation
+                with `GenerationCancelled` (a server whose client left, say).
             **options: `GenerationConfig` fields that replace the config's.
 
         Example:
@@ -146,7 +149,13 @@ class TextGenerator:
         config = GenerationConfig.from_options(config, length=length, **options)
         plan = prepare_sampling(self.tokenizer, prompt, config, self.end_ids)
         ids = self.token_ids(
-            plan.sampler, prompt, config.length, config.num_samples, config.seed, plan.stop_ids
+            plan.sampler,
+            prompt,
+            config.length,
+            config.num_samples,
+            config.seed,
+            plan.stop_ids,
+            cancelled,
         )
         return plan.texts(self.tokenizer, prompt, ids)
 
@@ -158,6 +167,7 @@ class TextGenerator:
         num_samples: int = 1,
         seed: int = 0,
         stop_ids: tuple[int, ...] = (),
+        cancelled: Callable[[], bool] | None = None,
     ) -> np.ndarray:
         """The new ids `(num_samples, length)` after `prompt`, `PAD_ID` after a row's stop.
 
@@ -179,4 +189,5 @@ class TextGenerator:
             ),
             length,
             self.chunk_tokens,
+            cancelled,
         )

@@ -7,6 +7,7 @@ import numpy as np
 import tensorflow as tf
 
 # The option checks are TensorFlow-free, for the NumPy generator too.
+from keras_rnn_textgen.errors import GenerationCancelled
 from keras_rnn_textgen.sampling.draws import penalize_repetition
 from keras_rnn_textgen.tokenizers.ids import PAD_ID, UNK_ID
 
@@ -260,6 +261,7 @@ def decode_in_chunks(
     advance: Callable[[Carry, int], tuple[Carry, tf.Tensor]],
     num_tokens: int,
     chunk_tokens: int = CHUNK_TOKENS,
+    cancelled: Callable[[], bool] | None = None,
 ) -> np.ndarray:
     """Returns `(batch, num_tokens)` ids made by `advance` calls of `chunk_tokens` tokens each.
 
@@ -274,6 +276,7 @@ def decode_in_chunks(
             carry, e.g. a compiled `Sampler.advance` with the chunk size fixed.
         num_tokens: tokens per row.
         chunk_tokens: the tokens each `advance` call produces.
+        cancelled: asked before each chunk; True raises `GenerationCancelled`.
 
     Example:
         >>> carry = sampler.start(step, states, prompt, lengths)
@@ -284,6 +287,8 @@ def decode_in_chunks(
     batch = int(carry["logits"].shape[0])
     pieces = [np.zeros([batch, 0], np.int32)]
     for first in range(0, num_tokens, chunk_tokens):
+        if cancelled is not None and cancelled():
+            raise GenerationCancelled(f"generation cancelled after {first} tokens")
         carry, tokens = advance(carry, first)
         pieces.append(np.asarray(tokens)[:, : num_tokens - first])
         if "stopped" in carry and bool(np.all(np.asarray(carry["stopped"]))):

@@ -34,8 +34,8 @@ class NumpyBackend:
         self.model = model
         self._ids = {c: i + RESERVED_IDS for i, c in enumerate(model.vocabulary)}
 
-    def generate(self, prompt: str, config: GenerationConfig) -> list[str]:
-        return self.model.generate(prompt, config=config)
+    def generate(self, prompt: str, config: GenerationConfig, cancelled=None) -> list[str]:
+        return self.model.generate(prompt, config=config, cancelled=cancelled)
 
     def stream(self, prompt: str, config: GenerationConfig) -> Iterator[tuple[str, float]]:
         """Checks the request, then returns an iterator of (token text, probability)."""
@@ -72,9 +72,9 @@ class KerasBackend:
         self.step_model = StepModel(self.model.model)
         self._lock = threading.Lock()
 
-    def generate(self, prompt: str, config: GenerationConfig) -> list[str]:
+    def generate(self, prompt: str, config: GenerationConfig, cancelled=None) -> list[str]:
         with self._lock:
-            return self.model.generate(prompt, config=config)
+            return self.model.generator.generate(prompt, config=config, cancelled=cancelled)
 
     def _step(self, tokens: np.ndarray, states):
         with self._lock:

@@ -4,10 +4,13 @@ Standard library only (`http.server.ThreadingHTTPServer`): each request runs
 in its own thread with its own recurrent states, so several tabs generate at
 once. A stream ends when its text is done or when the client goes away (the
 page's Stop closes it): the next write fails and the generation stops there.
+A POST's generation asks between chunks of tokens whether its client has
+closed the connection, and stops if so.
 """
 
 import json
 import logging
+import select
 import socket
 import sys
 import threading
@@ -15,6 +18,7 @@ import urllib.parse
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from keras_rnn_textgen.errors import GenerationCancelled
 from keras_rnn_textgen.serving.backend import check_stream
 from keras_rnn_textgen.serving.page import serve_page
 from keras_rnn_textgen.serving.requests import MAX_BODY, parse_json, parse_query
@@ -64,6 +68,7 @@ class TextServer(ThreadingHTTPServer):
         self.backend = backend
         self.page = serve_page(title, backend.level).encode("utf-8")
         self.active_streams = 0
+        self.active_generations = 0
         self._count_lock = threading.Lock()
 
     @property
@@ -98,6 +103,22 @@ class TextServer(ThreadingHTTPServer):
     def count_stream(self, change: int) -> None:
         with self._count_lock:
             self.active_streams += change
+
+    def count_generation(self, change: int) -> None:
+        with self._count_lock:
+            self.active_generations += change
+
+
+def client_left(connection: socket.socket) -> bool:
+    """Whether the client closed its end: readable, yet nothing to read.
+
+    A client that sends more (its next request) has not left.
+    """
+    try:
+        readable, _, _ = select.select([connection], [], [], 0)
+        return bool(readable) and connection.recv(1, socket.MSG_PEEK) == b""
+    except (OSError, ValueError):  # reset, or closed here
+        return True
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -156,9 +177,15 @@ class Handler(BaseHTTPRequestHandler):
         if not 0 <= length <= MAX_BODY:
             self._error(HTTPStatus.BAD_REQUEST, f"Content-Length must be in [0, {MAX_BODY}]")
             return
+        self.server.count_generation(1)
         try:
             prompt, config = parse_json(self.rfile.read(length))
-            texts = self.server.backend.generate(prompt, config)
+            texts = self.server.backend.generate(
+                prompt, config, cancelled=lambda: client_left(self.connection)
+            )
+        except GenerationCancelled:  # the client left: nobody to answer
+            self.close_connection = True
+            return
         except ValueError as e:  # BadRequest, or a prompt or stop id the model refuses
             self._error(HTTPStatus.BAD_REQUEST, str(e))
             return
@@ -166,6 +193,8 @@ class Handler(BaseHTTPRequestHandler):
             logger.exception("POST /generate failed")
             self._error(HTTPStatus.INTERNAL_SERVER_ERROR, f"{type(e).__name__}: {e}")
             return
+        finally:
+            self.server.count_generation(-1)
         self._json(HTTPStatus.OK, {"texts": texts})
 
     def _stream(self, query: dict[str, list[str]]) -> None:

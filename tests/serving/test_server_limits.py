@@ -13,9 +13,13 @@ from click.testing import CliRunner
 
 from keras_rnn_textgen.cli.main import main
 from keras_rnn_textgen.cli.serve import _loopback
+from keras_rnn_textgen.config import ModelConfig, TrainConfig
 from keras_rnn_textgen.generation.numpy_model import NumpyCharModel
 from keras_rnn_textgen.serving.backend import NumpyBackend
 from keras_rnn_textgen.serving.server import TextServer
+from keras_rnn_textgen.training.fit import fit
+
+from ..conftest import ENGLISH, TINY_MODEL, TINY_TRAIN
 
 
 @pytest.fixture(scope="module")
@@ -153,3 +157,44 @@ def test_serve_warns_before_listening_beyond_this_machine(tiny_folder, monkeypat
     assert result.exit_code == 0, result.output
     assert "warning: --host 0.0.0.0 lets other machines reach the server" in result.output
     assert started
+
+
+@pytest.fixture(scope="module")
+def wide_folder(tmp_path_factory):
+    """A char model wide enough that the longest POST (16 x 5000 tokens) takes many seconds."""
+    tmp = tmp_path_factory.mktemp("wide")
+    corpus = tmp / "c.txt"
+    corpus.write_text(ENGLISH * 4, encoding="utf-8")
+    model = ModelConfig(**{**TINY_MODEL, "layers": 2, "units": 768})
+    train = TrainConfig(**{**TINY_TRAIN, "epochs": 1, "steps_per_epoch": 1, "sample_every": 0})
+    return fit([corpus], model, train, output=tmp, name="wide", verbose=0).folder
+
+
+@pytest.mark.parametrize("kind", ["numpy", "keras"])
+def test_a_post_whose_client_leaves_stops_generating(wide_folder, kind):
+    from keras_rnn_textgen.serving.backend import KerasBackend
+
+    backend = (
+        NumpyBackend(NumpyCharModel(wide_folder)) if kind == "numpy" else KerasBackend(wide_folder)
+    )
+    server = _start(backend)
+    try:
+        sock = socket.create_connection(server.server_address[:2])
+        body = json.dumps({"prompt": "All:", "length": 5000, "num_samples": 16}).encode()
+        head = f"POST /generate HTTP/1.1\r\nContent-Length: {len(body)}\r\n\r\n"
+        sock.sendall(head.encode() + body)
+        deadline = time.monotonic() + 60
+        while server.active_generations == 0 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        time.sleep(0.5)
+        assert server.active_generations == 1  # still generating
+        left = time.monotonic()
+        sock.close()
+        while server.active_generations and time.monotonic() < left + 30:
+            time.sleep(0.02)
+        assert server.active_generations == 0
+        assert time.monotonic() - left < 3  # a chunk of tokens, not the whole request
+        assert _get_page(server) == 200
+    finally:
+        server.shutdown()
+        server.server_close()
