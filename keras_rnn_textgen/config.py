@@ -42,6 +42,9 @@ MIN_VOCAB_SIZE = 3
 
 # Step checkpoints a model folder keeps at most (`--keep-every` thins them to stay under it).
 MAX_STEP_CHECKPOINTS = 64
+# Epochs, steps and intervals a run counts: TensorFlow counts steps in int64, and
+# no run lasts 2**31 of anything.
+MAX_COUNT = 2**31 - 1
 # Tokens of one sample drawn during training (`--sample-length`).
 MAX_SAMPLE_LENGTH = 100_000
 
@@ -237,6 +240,18 @@ class TrainConfig:
         ):
             if getattr(self, name) < 0:
                 raise ValueError(f"`{name}` must be >= 0, got {getattr(self, name)!r}")
+        for name in (
+            "epochs",
+            "patience",
+            "steps_per_epoch",
+            "sample_every",
+            "checkpoint_every",
+            "keep_every",
+        ):
+            if getattr(self, name) > MAX_COUNT:
+                raise ValueError(
+                    f"`{name}` must be at most {MAX_COUNT}, got {getattr(self, name)!r}"
+                )
         if not (self.learning_rate > 0 and math.isfinite(self.learning_rate)):
             raise ValueError(f"`learning_rate` must be > 0, got {self.learning_rate!r}")
         if not (self.clipnorm >= 0 and math.isfinite(self.clipnorm)):

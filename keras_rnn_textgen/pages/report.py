@@ -14,6 +14,7 @@ from collections.abc import Callable
 from keras_rnn_textgen import __version__
 from keras_rnn_textgen.cells import CELLS
 from keras_rnn_textgen.config import TrainConfig
+from keras_rnn_textgen.errors import ModelFolderError
 from keras_rnn_textgen.levels import LEVELS
 from keras_rnn_textgen.pages import html as pages
 from keras_rnn_textgen.pages.plots import floats, plot_curves
@@ -40,6 +41,19 @@ from keras_rnn_textgen.saving.layout import (
 from keras_rnn_textgen.saving.loading import ModelFolder, read_model_folder
 from keras_rnn_textgen.saving.run_logs import Sample, read_history, read_samples
 from keras_rnn_textgen.saving.steps import kept_steps
+
+# The columns of history.csv the report reads: each epoch's losses and metrics.
+HISTORY_COLUMNS = ("epoch", "loss", "val_loss", "perplexity", "val_perplexity", "val_bits_per_char")
+
+
+def check_history_columns(path: pathlib.Path, history: list[dict]) -> None:
+    """Raises `ModelFolderError` if `history.csv` has rows but lacks a column the report reads."""
+    missing = [c for c in HISTORY_COLUMNS if history and c not in history[0]]
+    if missing:
+        raise ModelFolderError(
+            f"{str(path)!r} lacks the column(s) {', '.join(missing)}: it is not the history "
+            "`fit` writes"
+        )
 
 
 def _origin(init_from: dict | None) -> str:
@@ -95,6 +109,7 @@ def render_report(lm: ModelFolder) -> tuple[str, dict[str, bytes]]:
     # The page shows what these hold: never another file a link points to.
     refuse_links(folder, [HISTORY_FILE, STEPS_FILE, SAMPLES_FILE, STEP_DIR])
     history = read_history(folder / HISTORY_FILE)
+    check_history_columns(folder / HISTORY_FILE, history)
     steps = read_history(folder / STEPS_FILE)
     samples = read_samples(folder / SAMPLES_FILE)
     # Loss, perplexity and speed are per token; bits per character are per character.

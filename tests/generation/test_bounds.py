@@ -2,7 +2,7 @@
 
 import pytest
 
-from keras_rnn_textgen.config import MAX_SAMPLE_LENGTH, TrainConfig
+from keras_rnn_textgen.config import MAX_COUNT, MAX_SAMPLE_LENGTH, TrainConfig
 from keras_rnn_textgen.generation_checks import MAX_SAMPLES, MAX_TOTAL_TOKENS
 from keras_rnn_textgen.generation_config import GenerationConfig
 from keras_rnn_textgen.serving.requests import MAX_PROMPT, BadRequest, parse_json, parse_options
@@ -70,3 +70,12 @@ def test_the_command_line_names_the_bound_in_one_line(tmp_path, args, message):
     assert result.exit_code in (1, 2), result.output
     lines = result.output.strip().splitlines()
     assert lines[-1].startswith("error: ") and message in lines[-1], lines
+
+
+@pytest.mark.parametrize(
+    "field", ["epochs", "patience", "steps_per_epoch", "sample_every", "keep_every"]
+)
+def test_training_counts_are_bounded(field):
+    TrainConfig(**{field: MAX_COUNT})
+    with pytest.raises(ValueError, match=f"`{field}` must be at most {MAX_COUNT}"):
+        TrainConfig(**{field: 10**30})

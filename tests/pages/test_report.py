@@ -180,3 +180,14 @@ def test_report_command(tiny_folder, tmp_path):
     assert (
         result.stderr.strip() == f"error: model folder {str(tmp_path / 'missing')!r} does not exist"
     )
+
+
+def test_a_history_without_the_metrics_is_one_line(tiny_folder, tmp_path):
+    folder = shutil.copytree(tiny_folder("gru"), tmp_path / "m")
+    (folder / "history.csv").write_text("epoch,loss,val_loss\n1,1e999,nan\n", encoding="utf-8")
+    result = run("report", "--model", str(folder))
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"error: {str(folder / 'history.csv')!r} lacks the column(s) perplexity, val_perplexity, "
+        "val_bits_per_char: it is not the history `fit` writes"
+    ]
