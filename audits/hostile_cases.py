@@ -8,7 +8,9 @@ symbolic links out of the folder, odd corpora and malformed requests. A case
 passes when the process ends within its time limit, prints no traceback, and
 either succeeds or exits 1 or 2 with one `error:` line last; an HTTP case
 passes when the reply is 200, or a 4xx with one JSON line, and the server
-still answers after it. After every case a folder outside the model folders
+still answers after it. `export` runs are stopped by SIGINT or SIGTERM at moments
+spread over their run: each must end within two seconds, leaving no temporary
+file. After every case a folder outside the model folders
 (the target of every link) must be unchanged, and a report page must hold no
 unescaped markup from the hostile texts. It takes 15-25 minutes on two cores.
 """
@@ -21,6 +23,7 @@ import json
 import os
 import pathlib
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -457,6 +460,60 @@ def _judge_request(port: int, method: str, path: str, body: bytes | None) -> dic
     return {"family": "http", "args": shown, "verdict": verdict}
 
 
+# `export` runs stopped by a signal at moments spread over the run, and how soon each must end.
+EXPORT_SIGNALS = 20
+STOP_SECONDS = 2.0
+
+
+def _stop_export(lab: Lab, i: int, seconds: float) -> dict:
+    """Runs `export`, signals it after `seconds` (SIGINT or SIGTERM by turn); judges the end."""
+    folder = lab.copy()
+    signum = (signal.SIGINT, signal.SIGTERM)[i % 2]
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "cli.py"), "export", "--model", str(folder)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=ENV,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    time.sleep(seconds)
+    sent = time.monotonic()
+    process.send_signal(signum)
+    try:
+        process.wait(timeout=LIMIT)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        return {"args": [signum.name, f"{seconds:.1f} s"], "verdict": "hang"}
+    took = time.monotonic() - sent
+    stderr = process.stderr.read().decode("utf-8", "replace")
+    export = folder / "export"
+    stray = [p.name for p in export.glob(".*") if p.name != ".lock"] if export.exists() else []
+    verdict = "ok"
+    if "Traceback" in stderr:
+        verdict = "traceback"
+    elif took > STOP_SECONDS:
+        verdict = f"took {took:.1f} s"
+    elif stray:
+        verdict = f"left {stray}"
+    elif process.returncode not in (0, 130, -signum):
+        verdict = f"exit {process.returncode}"
+    args = [signum.name, f"after {seconds:.1f} s", f"exit {process.returncode}", f"{took:.2f} s"]
+    return {"args": args, "verdict": verdict}
+
+
+def export_signal_cases(lab: Lab) -> list[dict]:
+    started = time.monotonic()
+    out = cli("export", "--model", str(lab.copy()))
+    if out.returncode != 0:
+        raise SystemExit(f"export failed: {out.stderr.decode('utf-8', 'replace')}")
+    whole = time.monotonic() - started
+    moments = [whole * (i + 0.5) / EXPORT_SIGNALS for i in range(EXPORT_SIGNALS)]
+    return [
+        {"family": "export signal", **_stop_export(lab, i, moment)}
+        for i, moment in enumerate(moments)
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="hostile_cases.json", help="Where the JSON goes.")
@@ -467,7 +524,7 @@ def main() -> None:
         cases = option_cases(lab) + corrupt_cases(lab) + link_cases(lab) + corpus_cases(lab)
         print(
             f"{len(cases)} command-line cases, {len(HTTP_BODIES) + len(STREAM_QUERIES) + 3} "
-            "HTTP cases",
+            f"HTTP cases, {EXPORT_SIGNALS} signals to export",
             flush=True,
         )
         results = []
@@ -478,6 +535,7 @@ def main() -> None:
                 if len(results) % 25 == 0:
                     print(f"  {len(results)} done", flush=True)
         results += http_cases(lab)
+        results += export_signal_cases(lab)
         cli("report", "--model", str(lab.model))  # its sample prompt is markup
         outside_changed = digest(lab.outside) != lab.outside_digest
         report = lab.model / "report.html"
