@@ -61,7 +61,7 @@ def tree(folder: pathlib.Path) -> dict[str, tuple[int, str]]:
     }
 
 
-# --- item 2: without --model, the model trained last under saved_models/ ---------------------
+# --- without --model, the model trained last under saved_models/ ---------------------
 
 
 def test_latest_model_folder_is_the_one_saved_last(trained, tmp_path):
@@ -105,7 +105,7 @@ def test_export_tflite_exactly_as_written(trained, tmp_path):
     assert (folder / "export" / "model.tflite").is_file()
 
 
-# --- item 5: --overwrite replaces only a folder this package wrote; --name is one name -------
+# --- --overwrite replaces only a folder this package wrote; --name is one name -------
 
 
 @pytest.mark.parametrize("name", ["..", ".", "", "a/b", "../escape", "/tmp/x"])
@@ -154,7 +154,7 @@ def test_overwrite_refusal_is_one_line(tmp_path):
     assert [p.name for p in (tmp_path / "mine").iterdir()] == ["logs"]
 
 
-# --- item 6: --overwrite takes everything made from the old model with it ---------------------
+# --- --overwrite takes everything made from the old model with it ---------------------
 
 
 def test_overwrite_removes_exports_reports_logs_checkpoints_and_samples(trained, tmp_path):
@@ -184,7 +184,7 @@ def test_overwrite_replaces_a_folder_whose_first_save_was_cut_short(trained, tmp
     assert load(folder).info["progress"]["epochs_completed"] == 1
 
 
-# --- item 7: a refused fit creates nothing ----------------------------------------------------
+# --- a refused fit creates nothing ----------------------------------------------------
 
 
 def test_refused_fits_create_no_folder(tmp_path):
@@ -231,7 +231,7 @@ def test_fit_with_a_corpus_name_that_is_not_utf8_in_the_cli(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-# --- item 9: sizes bounded by sense and memory; config.json checked in one place --------------
+# --- sizes bounded by sense and memory; config.json checked in one place --------------
 
 
 @pytest.mark.parametrize("cell", ["simple_rnn", "lstm", "gru"])
@@ -296,7 +296,7 @@ def test_config_json_error_in_the_cli(trained, tmp_path):
     assert_one_line_error(out, "config.json", "`layers` must be an integer, got 1.5")
 
 
-# --- item 10: no quiet wrong answers ----------------------------------------------------------
+# --- no quiet wrong answers ----------------------------------------------------------
 
 
 DEFAULT_RATE = TrainConfig().learning_rate
