@@ -15,6 +15,8 @@ from keras_rnn_textgen.errors import TrainingInterrupted, TrainingStopped
 
 # Errors the package raises for bad input: one line, no traceback.
 USER_ERRORS = (ValueError, OSError, TrainingStopped)
+# The exit code of a process ended by SIGPIPE, as a shell reports one (128 + 13).
+BROKEN_PIPE_EXIT = 141
 # Where `fit` writes model folders, and where the other commands look without --model.
 DEFAULT_OUTPUT = "saved_models"
 MODEL_HELP = f"Model folder. Default: the one trained last under {DEFAULT_OUTPUT}/."
@@ -179,6 +181,11 @@ def user_errors(ctx: click.Context):
     except KeyboardInterrupt:
         echo_error("interrupted")
         ctx.exit(130)
+    except BrokenPipeError:
+        # The reader of stdout has gone (`| head`): nothing to say, and nobody to say it to.
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        ctx.exit(BROKEN_PIPE_EXIT)
     except Exception as e:
         # Library code may turn the `KeyboardInterrupt` of a signal into its own error.
         if interrupts.requested() and not isinstance(e, click.exceptions.Exit):
