@@ -101,6 +101,28 @@ def tiny_fit(tmp_path: pathlib.Path, text: str, name: str = "m", cell: str = "ls
     )
 
 
+# The text of the word and subword models (`fit_level`).
+LEVEL_TEXT = (ENGLISH + RUSSIAN) * 12
+# Limits large enough that the tiny corpus has no unknown word.
+VOCAB_LIMIT = 300
+
+
+def fit_level(tmp: pathlib.Path, level: str, text: str = LEVEL_TEXT, **train) -> pathlib.Path:
+    """A word or subword model (`level`) trained briefly on `text`; its folder."""
+    corpus = tmp / "corpus.txt"
+    corpus.write_text(text, encoding="utf-8")
+    result = fit(
+        [corpus],
+        ModelConfig(level=level, vocab_limit=VOCAB_LIMIT, **TINY_MODEL),
+        # One sample per epoch end at one temperature: the callback runs, briefly.
+        TrainConfig(**{**TINY_TRAIN, "sample_every": 8, "sample_temperatures": (1.0,), **train}),
+        output=tmp,
+        name=level,
+        verbose=0,
+    )
+    return result.folder
+
+
 @pytest.fixture(scope="session")
 def trained(tmp_path_factory):
     """A tiny LSTM trained on English text: (FitResult, corpus text)."""

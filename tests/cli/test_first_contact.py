@@ -15,7 +15,8 @@ from keras_rnn_textgen.trained_model import load
 from keras_rnn_textgen.training.fit import fit
 from keras_rnn_textgen.training.memory import check_training_memory
 
-from ..cli.test_reliability import (
+from ..conftest import ENGLISH, TINY_MODEL, TINY_TRAIN, run_cli
+from ..processes import (
     assert_one_line_error,
     command,
     run,
@@ -23,7 +24,6 @@ from ..cli.test_reliability import (
     train_args,
     with_file_size_limit,
 )
-from ..conftest import ENGLISH, TINY_MODEL, TINY_TRAIN, run_cli
 
 # One epoch of two steps, no samples: the cheapest run that writes a whole folder.
 QUICK_TRAIN = {**TINY_TRAIN, "epochs": 1, "steps_per_epoch": 2, "sample_every": 0}

@@ -24,9 +24,8 @@ from keras_rnn_textgen.config import MAX_SAMPLE_LENGTH
 from keras_rnn_textgen.export.tflite_runner import TFLiteModel
 from keras_rnn_textgen.generation_checks import MAX_TOTAL_TOKENS
 
-from ..cli.test_levels import fit_level
-from ..cli.test_reliability import _stop, cli, start
-from ..conftest import ENGLISH, ROOT, run_cli
+from ..conftest import ENGLISH, ROOT, fit_level, run_cli
+from ..processes import cli, start, stop
 
 # Seconds from the signal until the process is gone (the promise is 2; the machine is busy).
 STOP_SECONDS = 3
@@ -64,7 +63,7 @@ def stopped(command: list[str], signum: int, ready) -> dict:
     process = start(command)
     ready(process)
     running = process.poll() is None
-    seconds = _stop(process, signum)
+    seconds = stop(process, signum)
     return {
         "running": running,
         "seconds": seconds,

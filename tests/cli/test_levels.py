@@ -2,41 +2,20 @@
 
 import json
 import math
-import pathlib
 
 import pytest
 import tensorflow as tf
 
-from keras_rnn_textgen.config import ModelConfig, TrainConfig
 from keras_rnn_textgen.export.signatures import ExportSignatures
 from keras_rnn_textgen.generation.plan import boundary_ids, prepare_sampling
 from keras_rnn_textgen.generation_config import GenerationConfig
 from keras_rnn_textgen.saving.layout import CONFIG_FILE, TOKENIZER_FILE
 from keras_rnn_textgen.tokenizers.pieces import NEWLINE_ID
 from keras_rnn_textgen.trained_model import load
-from keras_rnn_textgen.training.fit import fit
 
-from ..conftest import ENGLISH, RUSSIAN, TINY_MODEL, TINY_TRAIN
+from ..conftest import LEVEL_TEXT as TEXT
+from ..conftest import fit_level
 from ..conftest import run_cli as run
-
-TEXT = (ENGLISH + RUSSIAN) * 12
-# Limits large enough that the tiny corpus has no unknown word.
-VOCAB_LIMIT = 300
-
-
-def fit_level(tmp: pathlib.Path, level: str, text: str = TEXT, **train) -> pathlib.Path:
-    corpus = tmp / "corpus.txt"
-    corpus.write_text(text, encoding="utf-8")
-    result = fit(
-        [corpus],
-        ModelConfig(level=level, vocab_limit=VOCAB_LIMIT, **TINY_MODEL),
-        # One sample per epoch end at one temperature: the callback runs, briefly.
-        TrainConfig(**{**TINY_TRAIN, "sample_every": 8, "sample_temperatures": (1.0,), **train}),
-        output=tmp,
-        name=level,
-        verbose=0,
-    )
-    return result.folder
 
 
 @pytest.fixture(scope="module", params=["word", "subword"])

@@ -9,14 +9,12 @@ validation split 1.5, temperature 0, top-p 2, a missing model folder) are not
 repeated here.
 """
 
-import hashlib
 import json
 import os
 import pathlib
 import random
 import signal
 import subprocess
-import sys
 import time
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
@@ -39,92 +37,23 @@ from keras_rnn_textgen.training.fit import fit
 from keras_rnn_textgen.training.folder_checks import OUTPUT_FILES
 
 from ..conftest import ENGLISH, TINY_MODEL, tiny_fit
+from ..processes import (
+    assert_one_line_error,
+    command,
+    copy_folder,
+    run,
+    snapshot,
+    start,
+    stop,
+    train_args,
+    with_file_size_limit,
+)
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-ENV = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
 # Subprocesses run side by side, one per core (each is mostly one busy thread).
 WORKERS = max(2, min(4, os.cpu_count() or 2))
 TEXT = ENGLISH * 12
 # How soon an interrupted `fit` must be gone ("within a few seconds"), on a busy machine.
 STOP_SECONDS = 8
-
-
-def train_args(epochs: int, steps: int) -> str:
-    """`fit` options of a tiny LSTM (seq_len 16, batch 4, the default dropout), no sampling,
-    no early stop."""
-    return (
-        "--cell lstm --layers 1 --units 16 --embedding-dim 8 --seq-len 16 "
-        "--batch-size 4 "
-        f"--validation-split 0.2 --epochs {epochs} --steps-per-epoch {steps} "
-        "--sample-every 0 --patience 1000 --no-jit --lr-schedule plateau"
-    )
-
-
-def cli(*args: str) -> list[str]:
-    return [sys.executable, str(ROOT / "cli.py"), *args]
-
-
-def command(template: str, **paths) -> list[str]:
-    """`python cli.py` with the words of `template`, `{name}` replaced by `paths[name]`."""
-    return cli(*(word.format(**paths) for word in template.split()))
-
-
-def with_file_size_limit(limit: int, command: list[str]) -> list[str]:
-    """`command` run with files capped at `limit` bytes: writes past it fail like a full disk."""
-    setup = (
-        "import os, resource, signal, sys; "
-        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN); "
-        f"resource.setrlimit(resource.RLIMIT_FSIZE, ({limit}, {limit})); "
-        "os.execv(sys.argv[1], sys.argv[1:])"
-    )
-    return [sys.executable, "-c", setup, *command]
-
-
-def run(command: list[str], timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        command, capture_output=True, text=True, encoding="utf-8", env=ENV, timeout=timeout
-    )
-
-
-def start(command: list[str]) -> subprocess.Popen:
-    """Starts `command` with Ctrl-C's default action, even when this shell ignores SIGINT."""
-    return subprocess.Popen(
-        command,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        encoding="utf-8",
-        env=ENV,
-        # A shell without job control starts background jobs with SIGINT ignored.
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
-
-
-def assert_one_line_error(out: subprocess.CompletedProcess, *fragments: str, code: int = 1):
-    """Exit `code`, no traceback, and stderr is one `error:` line holding every fragment."""
-    lines = [line for line in out.stderr.splitlines() if line.strip()]
-    assert out.returncode == code, out.stderr
-    assert "Traceback" not in out.stderr
-    assert len(lines) == 1 and lines[0].startswith("error: "), out.stderr
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-
-
-def snapshot(folder: pathlib.Path) -> dict[str, tuple[int, str]]:
-    """Each file's modification time and content hash."""
-    return {
-        p.name: (p.stat().st_mtime_ns, hashlib.sha256(p.read_bytes()).hexdigest())
-        for p in sorted(folder.iterdir())
-        if p.is_file()
-    }
-
-
-def copy_folder(src: pathlib.Path, dst: pathlib.Path) -> pathlib.Path:
-    dst.mkdir(parents=True)
-    for p in src.iterdir():
-        if p.is_file() and p.name != LOCK_FILE:
-            (dst / p.name).write_bytes(p.read_bytes())
-    return dst
 
 
 def edit_json(path: pathlib.Path, edit) -> None:
@@ -486,14 +415,6 @@ def run_with_baseline(commands: list[list[str]], baseline) -> tuple[list, list[d
         return [f.result() for f in futures], expected
 
 
-def _stop(process: subprocess.Popen, signum: int) -> float:
-    """Sends `signum`; returns the seconds until the process is gone."""
-    sent = time.monotonic()
-    process.send_signal(signum)
-    process.wait(timeout=120)
-    return time.monotonic() - sent
-
-
 @pytest.fixture(scope="module")
 def interrupted(tmp_path_factory):
     """Two `fit` runs stopped by SIGINT and by SIGTERM after their first epoch.
@@ -515,7 +436,7 @@ def interrupted(tmp_path_factory):
     _wait_for_epochs(tmp / "sigint", victims[signal.SIGINT], 1)
     victims[signal.SIGINT].send_signal(signal.SIGSTOP)
     _wait_for_epochs(tmp / "sigterm", victims[signal.SIGTERM], 1)
-    seconds = {signal.SIGTERM: _stop(victims[signal.SIGTERM], signal.SIGTERM)}
+    seconds = {signal.SIGTERM: stop(victims[signal.SIGTERM], signal.SIGTERM)}
     intruders = [
         command(
             f"fit --corpus {{corpus}} --output {{tmp}} --name sigint {flag}", corpus=corpus, tmp=tmp
@@ -526,7 +447,7 @@ def interrupted(tmp_path_factory):
         intruders = list(pool.map(run, intruders))
     still_running = victims[signal.SIGINT].poll() is None
     victims[signal.SIGINT].send_signal(signal.SIGCONT)
-    seconds[signal.SIGINT] = _stop(victims[signal.SIGINT], signal.SIGINT)
+    seconds[signal.SIGINT] = stop(victims[signal.SIGINT], signal.SIGINT)
     return {
         "tmp": tmp,
         "corpus": corpus,

@@ -14,7 +14,7 @@ from keras_rnn_textgen.export.tflite_runner import TFLiteModel
 from keras_rnn_textgen.tokenizers.registry import tokenizer_from_config
 from keras_rnn_textgen.trained_model import load
 
-from ..cli.test_levels import fit_level
+from ..conftest import fit_level
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 PROMPTS = ["First Citizen", "Мороз и"]

@@ -19,7 +19,7 @@ from keras_rnn_textgen.pages.html import visible_char
 from keras_rnn_textgen.trained_model import load
 
 from ..browser import assert_offline, assert_renders_cleanly, render, requires_chromium
-from ..cli.test_commands import run
+from ..conftest import run_cli as run
 
 CELLS = ["simple_rnn", "lstm", "gru"]
 # Model text can hold markup: it must come out escaped.

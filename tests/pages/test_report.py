@@ -17,8 +17,8 @@ from keras_rnn_textgen.training.fit import fit
 from keras_rnn_textgen.training.schedule import cosine_rate
 
 from ..browser import assert_offline, assert_renders_cleanly, requires_chromium
-from ..cli.test_commands import run
 from ..conftest import ENGLISH, TINY_MODEL, TINY_TRAIN
+from ..conftest import run_cli as run
 
 CELLS = ["simple_rnn", "lstm", "gru"]
 FORMULAS = {

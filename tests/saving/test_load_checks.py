@@ -27,7 +27,7 @@ from keras_rnn_textgen.saving.folder import save_model
 from keras_rnn_textgen.saving.layout import EXPORT_DIR, LOCK_FILE, MODEL_FILE, SAVED_MODEL_DIR
 from keras_rnn_textgen.trained_model import load
 
-from ..cli.test_reliability import (
+from ..processes import (
     ENV,
     assert_one_line_error,
     cli,

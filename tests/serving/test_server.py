@@ -214,7 +214,7 @@ def test_keras_backend_streams_the_text_of_generate(folder):
 def test_a_word_model_streams_words_with_their_spaces(tmp_path):
     from keras_rnn_textgen.trained_model import load
 
-    from ..cli.test_levels import fit_level
+    from ..conftest import fit_level
 
     folder = fit_level(tmp_path, "word")
     backend = load_backend(folder)

@@ -18,8 +18,7 @@ from keras_rnn_textgen.tokenizers.subword import SubwordTokenizer
 from keras_rnn_textgen.tokenizers.word import WordTokenizer
 from keras_rnn_textgen.trained_model import load
 
-from ..cli.test_levels import fit_level
-from ..conftest import ENGLISH, RUSSIAN
+from ..conftest import ENGLISH, RUSSIAN, fit_level
 
 HASH = "9f" * 150  # 300 bytes
 CYRILLIC = "Щ" * 160  # 160 letters, 320 bytes
