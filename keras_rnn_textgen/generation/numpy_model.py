@@ -178,6 +178,22 @@ class NumpyCharModel:
             (self._ids["\n"],) if training.get("documents") == "lines" and "\n" in self._ids else ()
         )
 
+    def prepare(self, prompt: str, config: GenerationConfig) -> tuple[list[int], tuple[int, ...]]:
+        """Checks `prompt` and the stops (`decode.prepare`); its ids and every id that stops.
+
+        An empty prompt stands for `empty_prompt_text` of the vocabulary.
+        """
+        stop_ids = prepare(
+            prompt,
+            config,
+            vocab_size=self.vocab_size,
+            unknown=sorted(set(prompt) - set(self._ids)),
+            level="char",
+            end_ids=self.end_ids,
+        )
+        ids = [self._ids.get(c, UNK_ID) for c in prompt or empty_prompt_text(self.vocabulary)]
+        return ids, stop_ids
+
     def initial_states(self, batch: int) -> list[np.ndarray]:
         """Zero states for `batch` rows, one `(batch, units)` array per state."""
         k = CELLS[self.cell].states
@@ -209,15 +225,7 @@ class NumpyCharModel:
             >>> NumpyCharModel(folder).generate("ROMEO:", 50, greedy=True)
         """
         config = GenerationConfig.from_options(config, length=length, **options)
-        stop_ids = prepare(
-            prompt,
-            config,
-            vocab_size=self.vocab_size,
-            unknown=sorted(set(prompt) - set(self._ids)),
-            level="char",
-            end_ids=self.end_ids,
-        )
-        ids = [self._ids.get(c, UNK_ID) for c in prompt or empty_prompt_text(self.vocabulary)]
+        ids, stop_ids = self.prepare(prompt, config)
         states = self.initial_states(config.num_samples)
         new = decode_ids(self.step, states, ids, config, stop_ids, cancelled=cancelled)
 

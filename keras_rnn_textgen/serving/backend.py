@@ -14,11 +14,11 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from keras_rnn_textgen.generation.decode import prepare, token_stream
+from keras_rnn_textgen.generation.decode import token_stream
 from keras_rnn_textgen.generation.numpy_model import NotForNumpy, NumpyCharModel
-from keras_rnn_textgen.generation_config import GenerationConfig, empty_prompt_text
+from keras_rnn_textgen.generation_config import GenerationConfig
 from keras_rnn_textgen.serving.requests import BadRequest
-from keras_rnn_textgen.tokenizers.ids import RESERVED_IDS, UNK_ID
+from keras_rnn_textgen.tokenizers.ids import RESERVED_IDS
 
 
 class NumpyBackend:
@@ -40,15 +40,7 @@ class NumpyBackend:
     def stream(self, prompt: str, config: GenerationConfig) -> Iterator[tuple[str, float]]:
         """Checks the request, then returns an iterator of (token text, probability)."""
         model = self.model
-        stop_ids = prepare(
-            prompt,
-            config,
-            vocab_size=model.vocab_size,
-            unknown=sorted(set(prompt) - set(self._ids)),
-            level="char",
-            end_ids=model.end_ids,
-        )
-        ids = [self._ids.get(c, UNK_ID) for c in prompt or empty_prompt_text(model.vocabulary)]
+        ids, stop_ids = model.prepare(prompt, config)
         tokens = token_stream(model.step, model.initial_states(1), ids, config, stop_ids)
         return ((model.vocabulary[t - RESERVED_IDS], p) for t, p in tokens)
 

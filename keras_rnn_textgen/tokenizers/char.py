@@ -8,7 +8,11 @@ import tensorflow as tf
 
 from keras_rnn_textgen.tokenizers.base import Tokenizer, gather_unpadded
 from keras_rnn_textgen.tokenizers.ids import PAD_ID, RESERVED_IDS, UNK_ID
-from keras_rnn_textgen.tokenizers.plain_char import REPLACEMENT_CHAR, check_char_vocabulary
+from keras_rnn_textgen.tokenizers.plain_char import (
+    REPLACEMENT_CHAR,
+    char_config,
+    check_char_vocabulary,
+)
 
 
 class CharTokenizer(Tokenizer):
@@ -155,9 +159,4 @@ class CharTokenizer(Tokenizer):
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> "CharTokenizer":
-        if config.get("level", "char") != "char":
-            raise ValueError(f"tokenizer `level` must be 'char', got {config.get('level')!r}")
-        vocabulary = config.get("vocabulary")
-        if not isinstance(vocabulary, list):
-            raise ValueError("tokenizer config has no `vocabulary` list")
-        return cls(vocabulary, config.get("first_id", RESERVED_IDS))
+        return cls(*char_config(config))

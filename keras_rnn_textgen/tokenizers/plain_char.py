@@ -26,6 +26,16 @@ def check_char_vocabulary(vocabulary: Sequence[Any], first_id: Any) -> None:
         raise ValueError("`vocabulary` holds repeated characters")
 
 
+def char_config(config: dict[str, Any]) -> tuple[list[Any], Any]:
+    """The vocabulary and first id of a char tokenizer's config; `ValueError` if it is none."""
+    if config.get("level", "char") != "char":
+        raise ValueError(f"tokenizer `level` must be 'char', got {config.get('level')!r}")
+    vocabulary = config.get("vocabulary")
+    if not isinstance(vocabulary, list):
+        raise ValueError("tokenizer config has no `vocabulary` list")
+    return vocabulary, config.get("first_id", RESERVED_IDS)
+
+
 class PlainCharTokenizer:
     """Characters to ids and back, as `CharTokenizer` maps them, in plain Python.
 
@@ -58,12 +68,7 @@ class PlainCharTokenizer:
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> "PlainCharTokenizer":
         """The tokenizer of a `CharTokenizer.get_config()` (an export sidecar holds one)."""
-        if config.get("level", "char") != "char":
-            raise ValueError(f"tokenizer `level` must be 'char', got {config.get('level')!r}")
-        vocabulary = config.get("vocabulary")
-        if not isinstance(vocabulary, list):
-            raise ValueError("tokenizer config has no `vocabulary` list")
-        return cls(vocabulary, config.get("first_id", RESERVED_IDS))
+        return cls(*char_config(config))
 
     def ids(self, text: str) -> list[int]:
         """One id per character; characters outside the vocabulary get the unknown id."""
