@@ -241,15 +241,8 @@ class TFLiteModel:
         config = GenerationConfig.from_options(config, length=length, **options)
         plain = self._plain
         tokenizer = plain or self.tokenizer
-        stop_ids = prepare(
-            prompt,
-            config,
-            vocab_size=tokenizer.vocab_size,
-            unknown=tokenizer.out_of_vocabulary(prompt),
-            level=tokenizer.level,
-            # A `documents="lines"` model's samples end at the boundary token.
-            end_ids=self.metadata.get("end_ids", ()),
-        )
+        # A `documents="lines"` model's samples end at the boundary token.
+        stop_ids = prepare(tokenizer, prompt, config, self.metadata.get("end_ids", ()))
         if plain:
             ids = plain.ids(prompt or empty_prompt_text(plain.vocabulary))
         else:

@@ -9,7 +9,7 @@ token is chosen with the draws the compiled samplers make for a seed
 
 import dataclasses
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -25,13 +25,19 @@ Step = Callable[[np.ndarray, Any], tuple[np.ndarray, Any]]
 CANCEL_CHECK_TOKENS = 64
 
 
+class Vocabulary(Protocol):
+    """What `prepare` asks of a tokenizer (the package's, or `PlainCharTokenizer`)."""
+
+    level: str
+    vocab_size: int
+
+    def out_of_vocabulary(self, text: str) -> list[str]: ...
+
+
 def prepare(
+    tokenizer: Vocabulary,
     prompt: str,
     config: GenerationConfig,
-    *,
-    vocab_size: int,
-    unknown: Sequence[str],
-    level: str,
     end_ids: Sequence[int] = (),
 ) -> tuple[int, ...]:
     """Checks a prompt and the config's stop ids against a model; returns every id that stops.
@@ -40,22 +46,20 @@ def prepare(
     refuse and warn alike.
 
     Args:
+        tokenizer: the model's tokenizer: its number of ids judges the stop
+            ids, its vocabulary the prompt, its level words the warning.
         prompt: the text to continue.
         config: the generation options.
-        vocab_size: the model's number of ids.
-        unknown: the prompt's characters or words outside the vocabulary.
-        level: the tokenizer's level, which words the warning.
         end_ids: ids that end every row whatever the config asks (the
             boundary token of a `documents="lines"` model).
 
     Example:
-        >>> prepare("ROMEO:", GenerationConfig(stop_ids=(3,)), vocab_size=65, unknown=[],
-        ...         level="char")
+        >>> prepare(PlainCharTokenizer(list("ROME:")), "ROMEO:", GenerationConfig(stop_ids=(3,)))
         (3,)
     """
-    check_stop_ids(vocab_size, config.stop_ids)
+    check_stop_ids(tokenizer.vocab_size, config.stop_ids)
     check_prompt_text(prompt)
-    check_prompt(unknown, level, config.strict)
+    check_prompt(tokenizer.out_of_vocabulary(prompt), tokenizer.level, config.strict)
     return tuple(dict.fromkeys(config.stop_ids + tuple(end_ids)))
 
 

@@ -29,7 +29,8 @@ from keras_rnn_textgen.generation_checks import cut_at_stop
 from keras_rnn_textgen.generation_config import GenerationConfig, empty_prompt_text
 from keras_rnn_textgen.saving.archive import ARCHIVE_WEIGHTS, check_archive, serialized_objects
 from keras_rnn_textgen.saving.layout import CONFIG_FILE, MODEL_FILE, TOKENIZER_FILE
-from keras_rnn_textgen.tokenizers.ids import RESERVED_IDS, UNK_ID
+from keras_rnn_textgen.tokenizers.ids import RESERVED_IDS
+from keras_rnn_textgen.tokenizers.plain_char import PlainCharTokenizer
 
 # Up to about this many tokens per row NumPy (a few thousand steps a second)
 # finishes before TensorFlow has started; beyond, the compiled loop is faster.
@@ -173,6 +174,7 @@ class NumpyCharModel:
         self.vocabulary = list(vocabulary)
         self.vocab_size = vocab_size
         self._ids = {c: i + RESERVED_IDS for i, c in enumerate(vocabulary)}
+        self.tokenizer = PlainCharTokenizer(self.vocabulary)
         # A `documents="lines"` model's samples end at the line break.
         self.end_ids = (
             (self._ids["\n"],) if training.get("documents") == "lines" and "\n" in self._ids else ()
@@ -183,16 +185,8 @@ class NumpyCharModel:
 
         An empty prompt stands for `empty_prompt_text` of the vocabulary.
         """
-        stop_ids = prepare(
-            prompt,
-            config,
-            vocab_size=self.vocab_size,
-            unknown=sorted(set(prompt) - set(self._ids)),
-            level="char",
-            end_ids=self.end_ids,
-        )
-        ids = [self._ids.get(c, UNK_ID) for c in prompt or empty_prompt_text(self.vocabulary)]
-        return ids, stop_ids
+        stop_ids = prepare(self.tokenizer, prompt, config, self.end_ids)
+        return self.tokenizer.ids(prompt or empty_prompt_text(self.vocabulary)), stop_ids
 
     def initial_states(self, batch: int) -> list[np.ndarray]:
         """Zero states for `batch` rows, one `(batch, units)` array per state."""

@@ -99,14 +99,7 @@ def prepare_sampling(
         )
     # Padding and the unknown id are never drawn, wherever the tokenizer puts them.
     sampler.banned_ids = tokenizer.special_ids
-    stop_ids = prepare(
-        prompt,
-        config,
-        vocab_size=tokenizer.vocab_size,
-        unknown=tokenizer.out_of_vocabulary(prompt),
-        level=tokenizer.level,
-        end_ids=end_ids,
-    )
+    stop_ids = prepare(tokenizer, prompt, config, end_ids)
     return SamplingPlan(sampler, stop_ids, config.stop)
 
 
