@@ -12,7 +12,7 @@ still answers after it. `export` runs are stopped by SIGINT or SIGTERM at moment
 spread over their run: each must end within two seconds, leaving no temporary
 file. After every case a folder outside the model folders
 (the target of every link) must be unchanged, and a report page must hold no
-unescaped markup from the hostile texts. It takes 15-25 minutes on two cores.
+unescaped markup from the hostile texts. It takes about 10 minutes on two cores.
 """
 
 import argparse

@@ -48,7 +48,9 @@ def signals_end_process(stderr_fd: int):
 
 
 @contextlib.contextmanager
-def interrupts_end_process(grace: float = 0.5, *, unwind: bool = False, message: str = ""):
+def interrupts_end_process(
+    grace: float = 0.5, *, unwind: bool = False, message: str = "interrupted"
+):
     """Ctrl-C or SIGTERM ends the block's process within `grace` seconds, even inside TensorFlow.
 
     By default the signal ends the process at once with `error: interrupted`
@@ -88,7 +90,7 @@ def interrupts_end_process(grace: float = 0.5, *, unwind: bool = False, message:
         with contextlib.suppress(OSError):
             while data := receiver.recv(16):
                 if {signal.SIGINT, signal.SIGTERM} & set(data) and not left.wait(grace):
-                    interrupts.exit_now(stderr, message or "interrupted")
+                    interrupts.exit_now(stderr, message)
 
     threading.Thread(target=watch, name="interrupt watcher", daemon=True).start()
     try:

@@ -69,13 +69,14 @@ class Chosen:
 
     Args:
         tokens: `(batch,)` the id each row chose; `PAD_ID` in a row that has stopped.
-        probabilities: `(batch,)` the model's probability of each (the softmax
-            of its logits, before temperature, top-k, top-p and the penalty).
+        logits: `(batch, vocab)` the logits they were chosen from (banned ids
+            -inf; before temperature, top-k, top-p and the penalty), whose
+            softmax is the model's probability of each token.
         stopped: `(batch,)` the rows that have met a stop id, at this step or before.
     """
 
     tokens: np.ndarray
-    probabilities: np.ndarray
+    logits: np.ndarray
     stopped: np.ndarray
 
 
@@ -135,10 +136,9 @@ def decode(
             raise GenerationCancelled(f"generation cancelled after {i} tokens")
         logits = np.where(banned, np.float32(-np.inf), logits).astype(np.float32)
         token = choose(logits, seen, i)
-        probability = _softmax(logits)[rows, token]
         seen[rows, token] = True
         stopped = stopped | np.isin(token, stops)
-        yield Chosen(np.where(stopped, PAD_ID, token).astype(np.int32), probability, stopped)
+        yield Chosen(np.where(stopped, PAD_ID, token).astype(np.int32), logits, stopped)
         if stopped.all():
             return
         logits, states = step(token, states)
@@ -181,4 +181,5 @@ def token_stream(
     for chosen in decode(step, states, prompt_ids, one, stop_ids, banned_ids):
         if chosen.stopped[0]:
             return
-        yield int(chosen.tokens[0]), float(chosen.probabilities[0])
+        token = int(chosen.tokens[0])
+        yield token, float(_softmax(chosen.logits[0])[token])

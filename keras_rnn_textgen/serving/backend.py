@@ -32,7 +32,6 @@ class NumpyBackend:
 
     def __init__(self, model: NumpyCharModel):
         self.model = model
-        self._ids = {c: i + RESERVED_IDS for i, c in enumerate(model.vocabulary)}
 
     def generate(self, prompt: str, config: GenerationConfig, cancelled=None) -> list[str]:
         return self.model.generate(prompt, config=config, cancelled=cancelled)
