@@ -154,6 +154,11 @@ class TrainConfig:
     )
     clipnorm: float = option(1.0, "Gradient norm clipping; 0 turns it off.")
     validation_split: float = option(0.1, "Fraction of the text, from its end, held out.")
+    validation_tokens: int = option(
+        1_000_000,
+        "Held-out tokens each epoch's validation reads (the first ones, the same every epoch); "
+        "0: all of them.",
+    )
     sample_every: int = option(100, "Steps between samples; 0 turns sampling off.")
     sample_length: int = option(GenerationConfig.length, "Tokens generated per sample.")
     sample_temperatures: tuple[float, ...] = option(
@@ -237,6 +242,7 @@ class TrainConfig:
             "sample_length",
             "checkpoint_every",
             "keep_every",
+            "validation_tokens",
         ):
             if getattr(self, name) < 0:
                 raise ValueError(f"`{name}` must be >= 0, got {getattr(self, name)!r}")
@@ -247,6 +253,7 @@ class TrainConfig:
             "sample_every",
             "checkpoint_every",
             "keep_every",
+            "validation_tokens",
         ):
             if getattr(self, name) > MAX_COUNT:
                 raise ValueError(
@@ -257,6 +264,11 @@ class TrainConfig:
         if not (self.clipnorm >= 0 and math.isfinite(self.clipnorm)):
             raise ValueError(f"`clipnorm` must be >= 0, got {self.clipnorm!r}")
         check_fraction("validation_split", self.validation_split, low_open=True, high_open=True)
+        if 0 < self.validation_tokens <= self.seq_len:
+            raise ValueError(
+                f"`validation_tokens` must be 0 (all) or more than `seq_len` ({self.seq_len}), "
+                f"got {self.validation_tokens!r}"
+            )
         if self.sample_length > MAX_SAMPLE_LENGTH:
             # Each sample is drawn while training waits: a longer one would stall it.
             raise ValueError(

@@ -7,6 +7,7 @@ import socket
 import sys
 import tempfile
 import threading
+import time
 
 import click
 
@@ -212,3 +213,36 @@ def model_or_latest(model_dir: str | None) -> str:
     latest = str(latest_model_folder(DEFAULT_OUTPUT))
     click.echo(f"using the most recent model {latest}", err=True)
     return latest
+
+
+def progress_line(stream=None):
+    """A progress callback `(stage, done, total)` drawing one line on a terminal; else None.
+
+    Stages that read bytes show megabytes and MB/s; `evaluating` shows windows.
+    """
+    stream = stream or sys.stderr
+    if not stream.isatty():
+        return None
+    state = {"stage": None, "start": 0.0, "shown": 0.0}
+
+    def show(stage: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        if stage != state["stage"]:
+            state.update(stage=stage, start=now, shown=0.0)
+        finished = done >= total
+        if not finished and now - state["shown"] < 0.2:
+            return
+        state["shown"] = now
+        percent = 100 * done / total if total else 100.0
+        if stage == "evaluating":
+            detail = f"{done}/{total} windows"
+        else:
+            rate = done / 2**20 / max(now - state["start"], 1e-6)
+            detail = f"{done / 2**20:.0f} of {total / 2**20:.0f} MB, {rate:.0f} MB/s"
+        stream.write(f"\r{stage} the corpus: {percent:3.0f}% ({detail})\x1b[K")
+        if finished:
+            stream.write("\n")
+            state["stage"] = None
+        stream.flush()
+
+    return show

@@ -8,6 +8,7 @@ from click.core import ParameterSource
 from keras_rnn_textgen.cli.common import (
     DEFAULT_OUTPUT,
     interrupts_end_process,
+    progress_line,
     quiet_import_tensorflow,
     user_errors,
 )
@@ -125,6 +126,7 @@ def fit(
             encoding_errors=encoding_errors,
             print_fn=click.echo,
             options_given=given,
+            progress=progress_line(),
         )
         metrics = result.metrics
         if metrics:

@@ -1,11 +1,10 @@
 """`fit`: train a model on a corpus into a model folder, resumable epoch by epoch."""
 
-import hashlib
 import pathlib
 from collections.abc import Callable, Collection, Sequence
 
 from keras_rnn_textgen.config import ModelConfig, TrainConfig
-from keras_rnn_textgen.data.corpus import as_documents, load_corpus
+from keras_rnn_textgen.data.prepare import CorpusSource, PreparationProgress
 from keras_rnn_textgen.errors import ModelFolderError
 from keras_rnn_textgen.saving.files import lock, remove_temporary_files
 from keras_rnn_textgen.saving.folder import read_config
@@ -49,6 +48,7 @@ def fit(
     print_fn: Callable[[str], None] | None = None,
     verbose: int | str = "auto",
     options_given: Collection[str] | None = None,
+    progress: PreparationProgress | None = None,
 ) -> FitResult:
     """Trains a language model on `corpus` and writes `<output>/<name>/`.
 
@@ -83,6 +83,8 @@ def fit(
             the caller chose (the CLI: the options on its command line),
             checked against the folder's on resume; None: the fields that
             differ from their defaults.
+        progress: told how far the preparation of the corpus has come
+            (`data.prepare`: read once, its ids cached and memory-mapped).
 
     Example:
         >>> model = ModelConfig(cell="gru", layers=1, units=32)
@@ -120,26 +122,27 @@ def fit(
         train_config = resumed_train_config(folder, model_config, train_config, options_given)
     else:
         check_training_memory(model_config)  # the least it needs, before the corpus is read
-    text = as_documents(load_corpus(corpus, encoding, encoding_errors), train_config.documents)
-    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    source = CorpusSource.of(corpus, encoding, encoding_errors, train_config.documents)
     check_stateful(train_config, strategy)
     if resume:
         new, origin = None, read_config(folder).get("init_from")
     elif init_from is None:
-        new, origin = new_model(text, model_config, train_config, strategy, folder), None
+        new = new_model(source, model_config, train_config, strategy, folder, progress=progress)
+        origin = None
     else:
-        new = fine_tuned_model(init_from, text, model_config, train_config, strategy, folder)
+        new = fine_tuned_model(
+            init_from, source, model_config, train_config, strategy, folder, progress
+        )
         origin = init_from_section(init_from)
     with removed_unless_saved(folder), lock(folder), scope(strategy):
         check_folder(folder, resume, overwrite)  # again, now that no other run can change it
         remove_temporary_files(folder)
         if resume:
-            run = resume_run(folder, text, digest, train_config, strategy)
+            run = resume_run(folder, source, train_config, strategy, progress)
         else:
             run = start_run(new, train_config)
-        corpus_info = corpus_section(corpus, len(text), digest, run.split)
-        # The ids are all that training needs: free the text (peak memory on big corpora).
-        del text, new
+        corpus_info = corpus_section(corpus, run.split)
+        del new
         record = RunRecord(run.model_config, run.train_config, corpus_info, origin)
         if overwrite:
             remove_outputs(folder)
