@@ -10,6 +10,7 @@ import click
 
 from keras_rnn_textgen import __version__, interrupts
 from keras_rnn_textgen.cli.bench import bench
+from keras_rnn_textgen.cli.cache import cache
 from keras_rnn_textgen.cli.common import echo_error, quiet_import_tensorflow
 from keras_rnn_textgen.cli.evaluate import evaluate
 from keras_rnn_textgen.cli.export import export
@@ -101,7 +102,7 @@ def main(ctx: click.Context, verbose: bool, debug: bool) -> None:
     logging.basicConfig(format="warning: %(message)s", level=logging.WARNING)
 
 
-for command in (fit, generate, evaluate, export, report, inspect, bench, serve):
+for command in (fit, generate, evaluate, export, report, inspect, bench, serve, cache):
     main.add_command(command)
 
 
