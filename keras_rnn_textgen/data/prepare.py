@@ -9,7 +9,7 @@ start at once:
 - `corpus_vocabulary`: the tokenizer of a level built from it (one pass,
   which also gives the statistics);
 - `prepare_ids`: its token ids under a tokenizer, training part then
-  held-out part, as `uint16` where the vocabulary fits and `uint32` else.
+  held-out part, as `uint8`, `uint16` or `uint32`: the least the vocabulary fits.
 """
 
 import dataclasses
@@ -99,10 +99,9 @@ class CorpusSource:
 
 @dataclasses.dataclass(frozen=True)
 class CorpusStatistics:
-    """A corpus's length in characters and the SHA-256 of its text in UTF-8."""
+    """A corpus's length in characters (the SHA-256 of its text comes with its ids)."""
 
     characters: int
-    digest: str
 
 
 @dataclasses.dataclass(frozen=True)
@@ -110,7 +109,7 @@ class Prepared:
     """A corpus's token ids, memory-mapped from the cache, and what was counted on the way.
 
     Args:
-        ids: every token id, the training part first, `(tokens,)` uint16 or uint32.
+        ids: every token id, the training part first, `(tokens,)` uint8, uint16 or uint32.
         train_tokens: ids of the training part.
         characters: characters of the corpus.
         train_characters: characters of the training part.
@@ -122,7 +121,7 @@ class Prepared:
     Example:
         >>> prepared = prepare_ids(CorpusSource.of(), tokenizer, validation_split=0.1)
         >>> prepared.train_ids.shape, prepared.val_ids.dtype
-        ((1003854,), dtype('uint16'))
+        ((1003854,), dtype('uint8'))
     """
 
     ids: np.ndarray
@@ -159,8 +158,8 @@ def corpus_statistics(
     key = cache.entry_key(**source.key_fields())
     found = cache.read_entry("statistics", key)
     if found is not None:
-        return CorpusStatistics(found[1]["characters"], found[1]["digest"])
-    counter = _Counter()
+        return CorpusStatistics(found[1]["characters"])
+    counter = _Counter(digest=False)
     for piece in source.pieces("reading", progress):
         counter.add(piece)
     return _store_statistics(key, counter.statistics())
@@ -188,15 +187,12 @@ def corpus_vocabulary(
     found = cache.read_entry("vocabulary", key)
     if found is not None:
         info = found[1]
-        stats = CorpusStatistics(info["characters"], info["digest"])
+        stats = CorpusStatistics(info["characters"])
         return tokenizer_from_config(info["tokenizer"]), stats
-    counter = _Counter()
+    counter = _Counter(digest=False)
     pieces = _counted(source.pieces("vocabulary", progress), counter)
     if level == "char":
-        seen = np.zeros(0x110000, dtype=bool)
-        for piece in pieces:
-            seen[_codepoints(piece)] = True
-        tokenizer = build_tokenizer("char", "".join(map(chr, np.flatnonzero(seen))))
+        tokenizer = build_tokenizer("char", "".join(sorted(_distinct_characters(pieces))))
     else:
         every = max(1, math.ceil(source.size / VOCABULARY_SAMPLE_BYTES))
         sample = (p for i, p in enumerate(pieces) if i % every == 0)
@@ -280,7 +276,7 @@ def _write_ids(
     progress: PreparationProgress | None,
 ) -> dict:
     """Tokenizes the corpus into `folder/ids.bin`; what `entry.json` records of it."""
-    dtype = np.dtype(np.uint16 if tokenizer.vocab_size <= 2**16 else np.uint32)
+    dtype = np.dtype(_id_type(tokenizer.vocab_size))
     encode = _encoder(tokenizer)
     counter = _Counter()
     train_tokens = tokens = unknown = 0
@@ -290,7 +286,7 @@ def _write_ids(
         for piece in _counted(source.pieces("tokenizing", progress), counter):
             for part, held_out in _parts(piece, counter.characters, n_train):
                 ids = encode(part)
-                out.write(ids.astype(dtype, copy=False).tobytes())
+                out.write(np.ascontiguousarray(ids, dtype=dtype).data)
                 tokens += len(ids)
                 unknown += int(np.count_nonzero(ids == tokenizer.unk_id))
                 if not held_out:
@@ -308,7 +304,7 @@ def _write_ids(
         "train_tokens": train_tokens,
         "characters": stats.characters,
         "train_characters": n_train,
-        "digest": stats.digest,
+        "digest": counter.digest(),
         "unknown_tokens": unknown,
     }
 
@@ -326,6 +322,23 @@ def _parts(piece: str, end: int, n_train: int | None) -> list[tuple[str, bool]]:
     return [(piece[: n_train - start], False), (piece[n_train - start :], True)]
 
 
+def _distinct_characters(pieces: Iterator[str]) -> set[str]:
+    """Every character of the pieces; ASCII pieces drop the bytes already seen in C."""
+    seen: set[str] = set()
+    seen_ascii = b""
+    for piece in pieces:
+        if piece.isascii():
+            new = piece.encode("ascii").translate(None, seen_ascii)
+            if new:
+                seen.update(new.decode("ascii"))
+                seen_ascii = "".join(sorted(c for c in seen if c.isascii())).encode("ascii")
+        else:
+            found = np.zeros(0x110000, dtype=bool)
+            found[_codepoints(piece)] = True
+            seen.update(map(chr, np.flatnonzero(found)))
+    return seen
+
+
 def _encoder(tokenizer: Tokenizer) -> Callable[[str], np.ndarray]:
     """A piece of text to its ids: a table lookup at char level, the tokenizer's graph else."""
     if tokenizer.level != "char":
@@ -333,7 +346,17 @@ def _encoder(tokenizer: Tokenizer) -> Callable[[str], np.ndarray]:
     table = np.full(0x110000, tokenizer.unk_id, dtype=np.uint32)
     for i, char in enumerate(tokenizer.vocabulary):
         table[ord(char)] = i + tokenizer.first_id
-    return lambda text: table[_codepoints(text)]
+    if table[:128].max() >= 256:
+        return lambda text: table[_codepoints(text)]
+    # ASCII text (most pieces of most corpora) is mapped byte to byte by `bytes.translate`.
+    ascii_ids = table[:256].astype(np.uint8).tobytes()
+
+    def encode(text: str) -> np.ndarray:
+        if text.isascii():
+            return np.frombuffer(text.encode("ascii").translate(ascii_ids), dtype=np.uint8)
+        return table[_codepoints(text)]
+
+    return encode
 
 
 def _codepoints(text: str) -> np.ndarray:
@@ -343,19 +366,28 @@ def _codepoints(text: str) -> np.ndarray:
     return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
 
 
-class _Counter:
-    """Characters and SHA-256 of the text seen so far."""
+def _id_type(vocab_size: int) -> type:
+    """The smallest unsigned integer type that holds every id."""
+    return np.uint8 if vocab_size <= 2**8 else np.uint16 if vocab_size <= 2**16 else np.uint32
 
-    def __init__(self):
+
+class _Counter:
+    """Characters, and with `digest` the SHA-256 in UTF-8, of the text seen so far."""
+
+    def __init__(self, digest: bool = True):
         self.characters = 0
-        self._sha = hashlib.sha256()
+        self._sha = hashlib.sha256() if digest else None
 
     def add(self, piece: str) -> None:
         self.characters += len(piece)
-        self._sha.update(piece.encode("utf-8"))
+        if self._sha is not None:
+            self._sha.update(piece.encode("utf-8"))
+
+    def digest(self) -> str:
+        return self._sha.hexdigest()
 
     def statistics(self) -> CorpusStatistics:
-        return CorpusStatistics(self.characters, self._sha.hexdigest())
+        return CorpusStatistics(self.characters)
 
 
 def _counted(pieces: Iterator[str], counter: _Counter) -> Iterator[str]:

@@ -78,9 +78,11 @@ def file_pieces(
             held = ""
             if block and text.endswith("\r"):
                 text, held = text[:-1], "\r"
-            if text:
+            if "\r" in text:
                 # Windows line ends would teach the model to write "\r\n".
-                yield text.replace("\r\n", "\n")
+                text = text.replace("\r\n", "\n")
+            if text:
+                yield text
             if not block:
                 return
 

@@ -47,7 +47,7 @@ def test_prepared_ids_are_the_ids_of_the_split_text_tokenized_whole(tmp_path, ow
     train, held_out = split_text(TEXT, 0.1, 10)
     np.testing.assert_array_equal(prepared.train_ids, tokenizer.encode(train).numpy())
     np.testing.assert_array_equal(prepared.val_ids, tokenizer.encode(held_out).numpy())
-    assert prepared.ids.dtype == np.uint16
+    assert prepared.ids.dtype == (np.uint8 if tokenizer.vocab_size <= 256 else np.uint16)
     assert prepared.train_characters == len(train)
     assert prepared.validation_sample == held_out
     ids = tokenizer.encode(TEXT).numpy()
