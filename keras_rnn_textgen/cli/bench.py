@@ -19,7 +19,7 @@ BENCHMARKS = {
     "generation": ([], ["--length", "300", "--repeats", "2"]),
     "sampling_overhead": ([], ["--steps", "20"]),  # samples at the epoch end
     "export": ([], ["--sizes", "1x128", "--calls", "200", "--length", "100"]),
-    "memory": ([], ["--megabytes", "10"]),
+    "scale": ([], ["--megabytes", "1", "--prepare-megabytes", "2", "--word-megabytes", "0.2"]),
     "quality": ([], ["--seconds", "20"]),
     # `--recipe=...`: the value starts with a dash.
     "recipes": (
