@@ -5,11 +5,12 @@ what is made from it goes to the cache (`data.cache`), keyed by the files and
 the settings, so a resumed run, another run on the same text and `evaluate`
 start at once:
 
-- `corpus_statistics`: its characters and SHA-256 (one pass);
+- `corpus_statistics`: its length in characters (one pass);
 - `corpus_vocabulary`: the tokenizer of a level built from it (one pass,
   which also gives the statistics);
 - `prepare_ids`: its token ids under a tokenizer, training part then
-  held-out part, as `uint8`, `uint16` or `uint32`: the least the vocabulary fits.
+  held-out part, as `uint8`, `uint16` or `uint32`: the least the vocabulary
+  fits (`token_ids.write_ids`), with the SHA-256 of the text.
 """
 
 import dataclasses
@@ -17,84 +18,38 @@ import hashlib
 import json
 import math
 import pathlib
-from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
 from keras_rnn_textgen.data import cache
-from keras_rnn_textgen.data.corpus import corpus_files, default_corpus_path
-from keras_rnn_textgen.data.reading import corpus_pieces
+from keras_rnn_textgen.data.source import CorpusSource, PreparationProgress
+from keras_rnn_textgen.data.token_ids import (
+    IDS_FILE,
+    SAMPLE_FILE,
+    VALIDATION_SAMPLE_CHARS,
+    Counter,
+    counted,
+    distinct_characters,
+    write_ids,
+)
 from keras_rnn_textgen.errors import CorpusError
 from keras_rnn_textgen.tokenizers.base import Tokenizer
 from keras_rnn_textgen.tokenizers.registry import build_tokenizer, tokenizer_from_config
 
-# Characters of held-out text kept in a model folder for export and calibration.
-VALIDATION_SAMPLE_CHARS = 100_000
+__all__ = [
+    "VALIDATION_SAMPLE_CHARS",
+    "CorpusSource",
+    "CorpusStatistics",
+    "PreparationProgress",
+    "Prepared",
+    "corpus_statistics",
+    "corpus_vocabulary",
+    "prepare_ids",
+]
+
 # Word and subword vocabularies are counted on at most about this many bytes of
 # text, taken evenly from the whole corpus (character vocabularies on all of it).
 VOCABULARY_SAMPLE_BYTES = 100 * 2**20
-IDS_FILE = "ids.bin"
-SAMPLE_FILE = "validation_sample.txt"
-
-# Called with the stage's name, the bytes read so far and the bytes to read.
-PreparationProgress = Callable[[str, int, int], None]
-
-
-@dataclasses.dataclass(frozen=True)
-class CorpusSource:
-    """Which files make the corpus and how they are read: what every prepared part is keyed by.
-
-    Args:
-        files: the files, in reading order (`corpus.corpus_files`).
-        encoding: text encoding of every file.
-        errors: `"strict"` or `"replace"` for undecodable bytes.
-        documents: `"text"`, or `"lines"` (each stripped line a text of its own).
-
-    Example:
-        >>> source = CorpusSource.of(["books/"], documents="lines")
-    """
-
-    files: tuple[pathlib.Path, ...]
-    encoding: str = "utf-8"
-    errors: str = "strict"
-    documents: str = "text"
-
-    @classmethod
-    def of(
-        cls,
-        paths: Sequence[str | pathlib.Path] = (),
-        encoding: str = "utf-8",
-        errors: str = "strict",
-        documents: str = "text",
-    ) -> "CorpusSource":
-        """The source of text files and folders; no paths: the bundled corpus."""
-        files = corpus_files(paths) if paths else [default_corpus_path()]
-        return cls(tuple(files), encoding, errors, documents)
-
-    @property
-    def size(self) -> int:
-        """Bytes of all the files."""
-        return sum(path.stat().st_size for path in self.files)
-
-    def key_fields(self) -> dict:
-        return {
-            "files": cache.files_key(list(self.files)),
-            "encoding": self.encoding,
-            "errors": self.errors,
-            "documents": self.documents,
-        }
-
-    def pieces(self, stage: str = "", progress: PreparationProgress | None = None) -> Iterator[str]:
-        """The text in pieces ending at line breaks (`reading.corpus_pieces`)."""
-        report = None
-        if progress is not None:
-            total, done = self.size, [0]
-
-            def report(n: int) -> None:
-                done[0] += n
-                progress(stage, done[0], total)
-
-        return corpus_pieces(self.files, self.encoding, self.errors, self.documents, report)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -159,10 +114,10 @@ def corpus_statistics(
     found = cache.read_entry("statistics", key)
     if found is not None:
         return CorpusStatistics(found[1]["characters"])
-    counter = _Counter(digest=False)
+    counter = Counter(digest=False)
     for piece in source.pieces("reading", progress):
         counter.add(piece)
-    return _store_statistics(key, counter.statistics())
+    return _store_statistics(key, CorpusStatistics(counter.characters))
 
 
 def corpus_vocabulary(
@@ -189,15 +144,15 @@ def corpus_vocabulary(
         info = found[1]
         stats = CorpusStatistics(info["characters"])
         return tokenizer_from_config(info["tokenizer"]), stats
-    counter = _Counter(digest=False)
-    pieces = _counted(source.pieces("vocabulary", progress), counter)
+    counter = Counter(digest=False)
+    pieces = counted(source.pieces("vocabulary", progress), counter)
     if level == "char":
-        tokenizer = build_tokenizer("char", "".join(sorted(_distinct_characters(pieces))))
+        tokenizer = build_tokenizer("char", "".join(sorted(distinct_characters(pieces))))
     else:
         every = max(1, math.ceil(source.size / VOCABULARY_SAMPLE_BYTES))
         sample = (p for i, p in enumerate(pieces) if i % every == 0)
         tokenizer = build_tokenizer(level, sample, vocab_size)
-    stats = _store_statistics(cache.entry_key(**fields), counter.statistics())
+    stats = _store_statistics(cache.entry_key(**fields), CorpusStatistics(counter.characters))
     with cache.new_entry("vocabulary", key) as folder:
         info = {"tokenizer": tokenizer.get_config(), **dataclasses.asdict(stats)}
         cache.write_entry_file(folder, key, info)
@@ -238,7 +193,7 @@ def prepare_ids(
             characters = corpus_statistics(source, progress).characters
             n_train = characters - int(characters * validation_split)
         with cache.new_entry("ids", key) as folder:
-            info = _write_ids(source, tokenizer, n_train, folder, progress)
+            info = write_ids(source, tokenizer, n_train, folder, progress)
             cache.write_entry_file(folder, key, info)
         found = cache.read_entry("ids", key)
         if found is None:
@@ -266,134 +221,6 @@ def _opened(folder: pathlib.Path, info: dict) -> Prepared:
         (folder / SAMPLE_FILE).read_text(encoding="utf-8"),
         folder,
     )
-
-
-def _write_ids(
-    source: CorpusSource,
-    tokenizer: Tokenizer,
-    n_train: int | None,
-    folder: pathlib.Path,
-    progress: PreparationProgress | None,
-) -> dict:
-    """Tokenizes the corpus into `folder/ids.bin`; what `entry.json` records of it."""
-    dtype = np.dtype(_id_type(tokenizer.vocab_size))
-    encode = _encoder(tokenizer)
-    counter = _Counter()
-    train_tokens = tokens = unknown = 0
-    sample: list[str] = []
-    sampled = 0
-    with open(folder / IDS_FILE, "wb") as out:
-        for piece in _counted(source.pieces("tokenizing", progress), counter):
-            for part, held_out in _parts(piece, counter.characters, n_train):
-                ids = encode(part)
-                out.write(np.ascontiguousarray(ids, dtype=dtype).data)
-                tokens += len(ids)
-                unknown += int(np.count_nonzero(ids == tokenizer.unk_id))
-                if not held_out:
-                    train_tokens = tokens
-                elif sampled < VALIDATION_SAMPLE_CHARS:
-                    sample.append(part[: VALIDATION_SAMPLE_CHARS - sampled])
-                    sampled += len(sample[-1])
-    stats = counter.statistics()
-    if n_train is None:
-        n_train, train_tokens = stats.characters, tokens
-    (folder / SAMPLE_FILE).write_text("".join(sample), encoding="utf-8")
-    return {
-        "dtype": dtype.name,
-        "tokens": tokens,
-        "train_tokens": train_tokens,
-        "characters": stats.characters,
-        "train_characters": n_train,
-        "digest": counter.digest(),
-        "unknown_tokens": unknown,
-    }
-
-
-def _parts(piece: str, end: int, n_train: int | None) -> list[tuple[str, bool]]:
-    """`piece`, ending at character `end` of the corpus, cut where the held-out part starts.
-
-    Each part comes with whether it is held out.
-    """
-    start = end - len(piece)
-    if n_train is None or end <= n_train:
-        return [(piece, False)]
-    if start >= n_train:
-        return [(piece, True)]
-    return [(piece[: n_train - start], False), (piece[n_train - start :], True)]
-
-
-def _distinct_characters(pieces: Iterator[str]) -> set[str]:
-    """Every character of the pieces; ASCII pieces drop the bytes already seen in C."""
-    seen: set[str] = set()
-    seen_ascii = b""
-    for piece in pieces:
-        if piece.isascii():
-            new = piece.encode("ascii").translate(None, seen_ascii)
-            if new:
-                seen.update(new.decode("ascii"))
-                seen_ascii = "".join(sorted(c for c in seen if c.isascii())).encode("ascii")
-        else:
-            found = np.zeros(0x110000, dtype=bool)
-            found[_codepoints(piece)] = True
-            seen.update(map(chr, np.flatnonzero(found)))
-    return seen
-
-
-def _encoder(tokenizer: Tokenizer) -> Callable[[str], np.ndarray]:
-    """A piece of text to its ids: a table lookup at char level, the tokenizer's graph else."""
-    if tokenizer.level != "char":
-        return lambda text: tokenizer.tokenize(text).numpy()
-    table = np.full(0x110000, tokenizer.unk_id, dtype=np.uint32)
-    for i, char in enumerate(tokenizer.vocabulary):
-        table[ord(char)] = i + tokenizer.first_id
-    if table[:128].max() >= 256:
-        return lambda text: table[_codepoints(text)]
-    # ASCII text (most pieces of most corpora) is mapped byte to byte by `bytes.translate`.
-    ascii_ids = table[:256].astype(np.uint8).tobytes()
-
-    def encode(text: str) -> np.ndarray:
-        if text.isascii():
-            return np.frombuffer(text.encode("ascii").translate(ascii_ids), dtype=np.uint8)
-        return table[_codepoints(text)]
-
-    return encode
-
-
-def _codepoints(text: str) -> np.ndarray:
-    """The code points of `text`, `(len(text),)`, without a Python loop."""
-    if text.isascii():
-        return np.frombuffer(text.encode("ascii"), dtype=np.uint8)
-    return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
-
-
-def _id_type(vocab_size: int) -> type:
-    """The smallest unsigned integer type that holds every id."""
-    return np.uint8 if vocab_size <= 2**8 else np.uint16 if vocab_size <= 2**16 else np.uint32
-
-
-class _Counter:
-    """Characters, and with `digest` the SHA-256 in UTF-8, of the text seen so far."""
-
-    def __init__(self, digest: bool = True):
-        self.characters = 0
-        self._sha = hashlib.sha256() if digest else None
-
-    def add(self, piece: str) -> None:
-        self.characters += len(piece)
-        if self._sha is not None:
-            self._sha.update(piece.encode("utf-8"))
-
-    def digest(self) -> str:
-        return self._sha.hexdigest()
-
-    def statistics(self) -> CorpusStatistics:
-        return CorpusStatistics(self.characters)
-
-
-def _counted(pieces: Iterator[str], counter: _Counter) -> Iterator[str]:
-    for piece in pieces:
-        counter.add(piece)
-        yield piece
 
 
 def _store_statistics(key: str, stats: CorpusStatistics) -> CorpusStatistics:
