@@ -174,7 +174,7 @@ class TrainConfig:
         None,
         "Train LSTM/GRU with the hand-written CPU gradient (models/fast_rnn.py). Default: on "
         f"for {FAST_RNN_MIN_UNITS} or more units on one machine, where it is faster "
-        "(`python cli.py bench`).",
+        "(the `bench` command measures it).",
         negatable=True,
         show_default=False,
     )

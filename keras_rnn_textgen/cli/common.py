@@ -21,6 +21,21 @@ BROKEN_PIPE_EXIT = 141
 # Where `fit` writes model folders, and where the other commands look without --model.
 DEFAULT_OUTPUT = "saved_models"
 MODEL_HELP = f"Model folder. Default: the one trained last under {DEFAULT_OUTPUT}/."
+# How messages name the program when it was not started by `run` (click's `CliRunner`).
+DEFAULT_PROGRAM = "python cli.py"
+
+
+def program_name() -> str:
+    """The program as it was started, for messages that name it: `python cli.py`,
+    `keras-rnn-textgen` or `python -m keras_rnn_textgen` (`main.invoked_as`).
+
+    Example:
+        >>> program_name()  # outside a command, or in-process
+        'python cli.py'
+    """
+    ctx = click.get_current_context(silent=True)
+    obj = ctx.find_root().obj if ctx is not None else None
+    return (obj or {}).get("program", DEFAULT_PROGRAM)
 
 
 @contextlib.contextmanager
@@ -210,7 +225,7 @@ def model_or_latest(model_dir: str | None) -> str:
         return model_dir
     from keras_rnn_textgen.saving.layout import latest_model_folder
 
-    latest = str(latest_model_folder(DEFAULT_OUTPUT))
+    latest = str(latest_model_folder(DEFAULT_OUTPUT, program=program_name()))
     click.echo(f"using the most recent model {latest}", err=True)
     return latest
 

@@ -11,7 +11,7 @@ import click
 from keras_rnn_textgen import __version__, interrupts
 from keras_rnn_textgen.cli.bench import bench
 from keras_rnn_textgen.cli.cache import cache
-from keras_rnn_textgen.cli.common import echo_error, quiet_import_tensorflow
+from keras_rnn_textgen.cli.common import DEFAULT_PROGRAM, echo_error, quiet_import_tensorflow
 from keras_rnn_textgen.cli.evaluate import evaluate
 from keras_rnn_textgen.cli.export import export
 from keras_rnn_textgen.cli.fit import fit
@@ -86,7 +86,9 @@ class _OneLineUsageErrors(click.Group):
 @click.pass_context
 def main(ctx: click.Context, verbose: bool, debug: bool) -> None:
     """Train recurrent text generators (SimpleRNN, LSTM, GRU) and use them."""
-    ctx.obj = {"verbose": verbose, "debug": debug}
+    # `run` passes the program's name; in-process (click's `CliRunner`) it is the default.
+    program = (ctx.obj or {}).get("program", DEFAULT_PROGRAM)
+    ctx.obj = {"verbose": verbose, "debug": debug, "program": program}
     # TensorFlow's CPU allocator hands each large buffer back to the C library, so
     # every compiled training step faulted its buffers in anew; TensorFlow's own
     # BFC allocator keeps them for the next step (docs/performance-notes.md).
@@ -106,8 +108,26 @@ for command in (fit, generate, evaluate, export, report, inspect, bench, serve, 
     main.add_command(command)
 
 
+def invoked_as() -> str:
+    """The program as it was started: `python cli.py`, `keras-rnn-textgen` (the console
+    script) or `python -m keras_rnn_textgen`; messages and usage lines name it so.
+
+    Example:
+        >>> invoked_as()  # in `python cli.py fit`
+        'python cli.py'
+    """
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    if spec is not None and spec.name == "keras_rnn_textgen.__main__":
+        return "python -m keras_rnn_textgen"
+    name = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    if name.endswith(".py"):
+        return f"python {name}"
+    return name.removesuffix(".exe") or DEFAULT_PROGRAM
+
+
 def run() -> None:
-    """Runs the command line as a program (`python cli.py`, the console script).
+    """Runs the command line as a program (`python cli.py`, `python -m keras_rnn_textgen`,
+    the console script `keras-rnn-textgen`).
 
     When the command is done every `finally` has run and its output is
     written, so the process ends at once: Python's teardown of TensorFlow
@@ -116,8 +136,9 @@ def run() -> None:
     to their default action before that teardown). The exit handlers still
     run, with Ctrl-C and SIGTERM ignored: the work they end is finished.
     """
+    program = invoked_as()
     try:
-        main()
+        main(prog_name=program, obj={"program": program})
         code: int | str | None = 0
     except SystemExit as e:
         code = e.code
