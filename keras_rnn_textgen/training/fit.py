@@ -4,6 +4,7 @@ import pathlib
 from collections.abc import Callable, Collection, Sequence
 
 from keras_rnn_textgen.config import ModelConfig, TrainConfig
+from keras_rnn_textgen.data.corpus import corpus_files
 from keras_rnn_textgen.data.prepare import CorpusSource, PreparationProgress
 from keras_rnn_textgen.errors import ModelFolderError
 from keras_rnn_textgen.saving.files import lock, remove_temporary_files
@@ -97,6 +98,9 @@ def fit(
     train_config = train_config or TrainConfig()
     # Everything is checked before the folder is created or changed: a refused run leaves nothing.
     check_name(name, output)
+    if corpus:
+        # A missing corpus file is named before anything is said about the folder.
+        corpus_files(corpus)
     default_name = model_config.default_name
     if init_from is not None:
         if resume:
