@@ -1,6 +1,7 @@
 """`fit`: train a model on text."""
 
 import dataclasses
+import sys
 
 import click
 from click.core import ParameterSource
@@ -125,6 +126,8 @@ def fit(
             encoding=encoding,
             encoding_errors=encoding_errors,
             print_fn=click.echo,
+            # A file or a pipe gets one line per epoch, not a progress bar's control codes.
+            verbose="auto" if sys.stdout.isatty() else "lines",
             options_given=given,
             progress=progress_line(),
         )

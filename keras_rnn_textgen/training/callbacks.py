@@ -15,6 +15,7 @@ from keras_rnn_textgen.saving.run_logs import Sample, append_sample, sample_bloc
 from keras_rnn_textgen.saving.steps import step_file
 from keras_rnn_textgen.tokenizers.base import Tokenizer
 from keras_rnn_textgen.training.checkpoint import FolderCheckpoint
+from keras_rnn_textgen.training.epoch_lines import EpochLines
 from keras_rnn_textgen.training.keep_every import StepCheckpoint
 from keras_rnn_textgen.training.resume import ResumedPlateau
 from keras_rnn_textgen.training.run import Run
@@ -198,6 +199,7 @@ def fit_callbacks(
     checkpoint: FolderCheckpoint,
     folder: pathlib.Path,
     print_fn: Callable[[str], None] | None,
+    epoch_lines: bool = False,
 ) -> list[keras.callbacks.Callback]:
     """The callbacks of a fit, in the order they must run.
 
@@ -211,6 +213,7 @@ def fit_callbacks(
         checkpoint: the run's `FolderCheckpoint`.
         folder: the model folder (TensorBoard logs and samples go there).
         print_fn: receives the samples drawn while training.
+        epoch_lines: also send `print_fn` one line of metrics per epoch (`EpochLines`).
     """
     train_config, split = run.train_config, run.split
     callbacks: list[keras.callbacks.Callback] = [
@@ -224,6 +227,9 @@ def fit_callbacks(
         ),
         checkpoint,
     ]
+    if epoch_lines and print_fn is not None:
+        # After the checkpoint, whose history row it prints; before the epoch-end sample.
+        callbacks.append(EpochLines(checkpoint, train_config.epochs, print_fn))
     if train_config.stateful:
         # First: the layers must be stateless again before the checkpoint saves them.
         callbacks.insert(0, StatefulTraining(run.model, train_config.batch_size))

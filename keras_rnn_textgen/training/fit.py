@@ -79,7 +79,9 @@ def fit(
         encoding: text encoding of the corpus files.
         encoding_errors: `"strict"` or `"replace"` for undecodable bytes.
         print_fn: receives the samples drawn while training.
-        verbose: Keras progress display (0, 1, 2 or "auto").
+        verbose: Keras progress display (0, 1, 2 or "auto"), or `"lines"`: no
+            progress bar, one plain line of metrics per epoch to `print_fn`
+            instead (the CLI's choice when stdout is not a terminal).
         options_given: names of the `ModelConfig` and `TrainConfig` fields
             the caller chose (the CLI: the options on its command line),
             checked against the folder's on resume; None: the fields that
@@ -153,7 +155,8 @@ def fit(
         save_start(folder, run, record, with_model=not resume)
         progress = Progress(run.initial_epoch, run.initial_step)
         checkpoint = FolderCheckpoint(folder, record, progress, run.history)
-        callbacks = fit_callbacks(run, checkpoint, folder, print_fn)
-        train_run(run, callbacks, checkpoint, folder, verbose)
+        lines = verbose == "lines"
+        callbacks = fit_callbacks(run, checkpoint, folder, print_fn, epoch_lines=lines)
+        train_run(run, callbacks, checkpoint, folder, 0 if lines else verbose)
         metrics = finish_run(run, checkpoint, folder)
         return FitResult(chief_folder, checkpoint.progress.epochs_completed, metrics)
