@@ -21,6 +21,9 @@ BROKEN_PIPE_EXIT = 141
 # Where `fit` writes model folders, and where the other commands look without --model.
 DEFAULT_OUTPUT = "saved_models"
 MODEL_HELP = f"Model folder. Default: the one trained last under {DEFAULT_OUTPUT}/."
+# The corpus options `fit` and `evaluate` share.
+ENCODING_HELP = "Encoding of the corpus files."
+ENCODING_ERRORS_HELP = "Undecodable bytes: strict refuses the file, replace reads them as U+FFFD."
 # How messages name the program when it was not started by `run` (click's `CliRunner`).
 DEFAULT_PROGRAM = "python cli.py"
 

@@ -3,6 +3,8 @@
 import click
 
 from keras_rnn_textgen.cli.common import (
+    ENCODING_ERRORS_HELP,
+    ENCODING_HELP,
     MODEL_HELP,
     interrupts_end_process,
     model_or_latest,
@@ -21,13 +23,13 @@ from keras_rnn_textgen.cli.common import (
     type=click.Path(),
     help="Text file or folder to measure (repeatable).",
 )
-@click.option("--encoding", default="utf-8", show_default=True, help="Encoding of the files.")
+@click.option("--encoding", default="utf-8", show_default=True, help=ENCODING_HELP)
 @click.option(
     "--encoding-errors",
     type=click.Choice(["strict", "replace"]),
     default="strict",
     show_default=True,
-    help="What to do with undecodable bytes.",
+    help=ENCODING_ERRORS_HELP,
 )
 @click.option(
     "--batch-size",

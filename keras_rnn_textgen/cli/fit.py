@@ -8,6 +8,8 @@ from click.core import ParameterSource
 
 from keras_rnn_textgen.cli.common import (
     DEFAULT_OUTPUT,
+    ENCODING_ERRORS_HELP,
+    ENCODING_HELP,
     interrupts_end_process,
     progress_line,
     quiet_import_tensorflow,
@@ -63,15 +65,13 @@ def config_options(*classes: type):
     type=click.Path(),
     help="Text file or folder of text files (repeatable). Default: bundled Shakespeare.",
 )
-@click.option(
-    "--encoding", default="utf-8", show_default=True, help="Encoding of the corpus files."
-)
+@click.option("--encoding", default="utf-8", show_default=True, help=ENCODING_HELP)
 @click.option(
     "--encoding-errors",
     type=click.Choice(["strict", "replace"]),
     default="strict",
     show_default=True,
-    help="What to do with undecodable bytes.",
+    help=ENCODING_ERRORS_HELP,
 )
 @click.option("--name", help="Model folder name. Default: from the architecture, e.g. gru-2x256.")
 @click.option(
