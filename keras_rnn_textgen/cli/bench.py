@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 
 import click
 
-from keras_rnn_textgen.cli.common import user_errors
+from keras_rnn_textgen.cli.common import TensorFlowCommand, user_errors
 
 BENCHMARKS_DIR = pathlib.Path(__file__).resolve().parents[2] / "benchmarks"
 # Script name -> (full arguments, quick arguments). Quick runs only check that each
@@ -87,7 +87,7 @@ def run_benchmarks(
     return results
 
 
-@click.command()
+@click.command(cls=TensorFlowCommand)
 @click.option("--quick", is_flag=True, help="Short runs that check everything works.")
 @click.option("--only", multiple=True, help="Run only these benchmarks (repeatable).")
 @click.option(

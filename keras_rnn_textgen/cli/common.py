@@ -162,6 +162,23 @@ def quiet_import_tensorflow(verbose: bool) -> None:
             os.close(saved)
 
 
+class TensorFlowCommand(click.Command):
+    """A command that runs with TensorFlow, imported quietly once its options are parsed.
+
+    So `--help` and a usage error answer at once, without the seconds the
+    import takes. (`fit`, `generate` and `serve` import it themselves, when
+    and if they need it.)
+
+    Example:
+        >>> @click.command(cls=TensorFlowCommand)
+        ... def evaluate(): ...
+    """
+
+    def invoke(self, ctx: click.Context):
+        quiet_import_tensorflow((ctx.obj or {}).get("verbose", False))
+        return super().invoke(ctx)
+
+
 @contextlib.contextmanager
 def quiet_native_stderr(verbose: bool):
     """Hides what TFLite's C++ code writes to stderr; keeps this package's warning lines."""

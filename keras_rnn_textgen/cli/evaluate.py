@@ -6,6 +6,7 @@ from keras_rnn_textgen.cli.common import (
     ENCODING_ERRORS_HELP,
     ENCODING_HELP,
     MODEL_HELP,
+    TensorFlowCommand,
     interrupts_end_process,
     model_or_latest,
     progress_line,
@@ -13,7 +14,7 @@ from keras_rnn_textgen.cli.common import (
 )
 
 
-@click.command()
+@click.command(cls=TensorFlowCommand)
 @click.option("--model", "model_dir", type=click.Path(), help=MODEL_HELP)
 @click.option(
     "--corpus",

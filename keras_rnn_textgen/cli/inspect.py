@@ -2,14 +2,14 @@
 
 import click
 
-from keras_rnn_textgen.cli.common import MODEL_HELP, model_or_latest, user_errors
+from keras_rnn_textgen.cli.common import MODEL_HELP, TensorFlowCommand, model_or_latest, user_errors
 from keras_rnn_textgen.errors import ModelFolderError
 from keras_rnn_textgen.inspection.features import FEATURES, GATES, STATES
 from keras_rnn_textgen.saving.files import read_own_text, write_text
 from keras_rnn_textgen.saving.layout import VALIDATION_SAMPLE_FILE
 
 
-@click.command()
+@click.command(cls=TensorFlowCommand)
 @click.option("--model", "model_dir", type=click.Path(), help=MODEL_HELP)
 @click.option("--text", help="The text to read. Default: the start of the model's held-out text.")
 @click.option(

@@ -2,6 +2,7 @@
 
 import atexit
 import contextlib
+import importlib.metadata
 import os
 import signal
 import sys
@@ -11,7 +12,7 @@ import click
 from keras_rnn_textgen import __version__, interrupts
 from keras_rnn_textgen.cli.bench import bench
 from keras_rnn_textgen.cli.cache import cache
-from keras_rnn_textgen.cli.common import DEFAULT_PROGRAM, echo_error, quiet_import_tensorflow
+from keras_rnn_textgen.cli.common import DEFAULT_PROGRAM, echo_error
 from keras_rnn_textgen.cli.evaluate import evaluate
 from keras_rnn_textgen.cli.export import export
 from keras_rnn_textgen.cli.fit import fit
@@ -23,15 +24,20 @@ from keras_rnn_textgen.cli.serve import serve
 BFC_VARIABLE = "TF_CPU_ALLOCATOR_USE_BFC"
 
 
+def _installed_version(distribution: str) -> str:
+    """A distribution's version from its metadata: no import of it (TensorFlow takes seconds)."""
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
 def _print_versions(ctx: click.Context, param, value) -> None:
     if not value or ctx.resilient_parsing:
         return
-    quiet_import_tensorflow(verbose=False)
-    import keras
-    import tensorflow as tf
-
     click.echo(
-        f"keras-rnn-textgen {__version__}, TensorFlow {tf.__version__}, Keras {keras.__version__}"
+        f"keras-rnn-textgen {__version__}, TensorFlow {_installed_version('tensorflow')}, "
+        f"Keras {_installed_version('keras')}"
     )
     ctx.exit()
 
@@ -106,10 +112,9 @@ def main(ctx: click.Context, verbose: bool, debug: bool) -> None:
     # TensorFlow reads this at its first allocation, which comes after this line;
     # set it to "false" beforehand to keep the C library's.
     os.environ.setdefault(BFC_VARIABLE, "true")
-    # `fit` checks its options before it imports TensorFlow, so a typo is answered at once;
+    # TensorFlow comes with the command (`TensorFlowCommand`), after its options are parsed:
+    # `--help` and a typo are answered at once; `fit` checks its options first too, and
     # `generate` and `serve` run a char-level model folder without it.
-    if ctx.invoked_subcommand not in ("fit", "generate", "serve"):
-        quiet_import_tensorflow(verbose)
     import logging
 
     logging.basicConfig(format="warning: %(message)s", level=logging.WARNING)
