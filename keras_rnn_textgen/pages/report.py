@@ -95,6 +95,19 @@ def reproduce_command(
     return shlex.join(args)
 
 
+def learning_rate_caption(train: TrainConfig) -> str:
+    """What the learning-rate plot shows: the run's own schedule (`lr_schedule`).
+
+    Example:
+        >>> learning_rate_caption(TrainConfig(epochs=4))
+        "Adam's learning rate: 0.008 at the start, decayed along a half cosine over the 4 epochs."
+    """
+    start = f"Adam's learning rate: {train.learning_rate:g} at the start"
+    if train.lr_schedule == "cosine":
+        return f"{start}, decayed along a half cosine over the {train.epochs} epochs."
+    return f"{start}, halved after each epoch that does not improve the validation loss."
+
+
 def render_report(lm: ModelFolder, program: str = "python cli.py") -> tuple[str, dict[str, bytes]]:
     """The report page of a loaded model folder, and its plots.
 
@@ -183,7 +196,7 @@ def render_report(lm: ModelFolder, program: str = "python cli.py") -> tuple[str,
         ),
         (
             LEARNING_RATE_PLOT,
-            "Adam's learning rate; it is halved when the validation loss stops improving.",
+            learning_rate_caption(train),
         ),
     ):
         if name in plots:

@@ -33,7 +33,8 @@ class SamplingCallback(keras.callbacks.Callback):
     """Generates text every `every` training steps, at each epoch end and at each kept step.
 
     Each sample goes to `print_fn`, to `samples_path` (with the step, the
-    epoch and the last validation perplexity) and, given a `log_dir`, to
+    epoch and the perplexity of the last validation completed, `n/a` before
+    the first) and, given a `log_dir`, to
     TensorBoard as text. Samples use the stateful compiled generation loop,
     so they cost a small fraction of training time. Sampling never changes
     training: it draws from its own seeded generator, runs the model's cells
@@ -54,6 +55,8 @@ class SamplingCallback(keras.callbacks.Callback):
         log_dir: TensorBoard log folder, or None.
         kept_steps: the run's `StepCheckpoint` (running before this callback), or
             None: samples are drawn at the steps it keeps too, and name the file.
+        val_perplexity: the last validation perplexity of the run so far (a
+            resumed run's), or None.
 
     Example:
         >>> cb = SamplingCallback(tokenizer, every=100, prompt="ROMEO:", print_fn=print)
@@ -75,6 +78,7 @@ class SamplingCallback(keras.callbacks.Callback):
         samples_path: pathlib.Path | None = None,
         log_dir: pathlib.Path | None = None,
         kept_steps: StepCheckpoint | None = None,
+        val_perplexity: float | None = None,
     ):
         super().__init__()
         if not isinstance(generator, (TextGenerator, Tokenizer)):
@@ -96,7 +100,7 @@ class SamplingCallback(keras.callbacks.Callback):
         self.seed = seed
         self.print_fn = print_fn
         self.samples_path = samples_path
-        self.val_perplexity: float | None = None
+        self.val_perplexity = val_perplexity
         self._writer = tf.summary.create_file_writer(str(log_dir)) if log_dir else None
         self._epoch = 0
         self._last_step = -1
@@ -116,6 +120,9 @@ class SamplingCallback(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         # .numpy(): int() fails on a variable mirrored by a tf.distribute strategy.
         step = int(self.model.optimizer.iterations.numpy())
+        # The epoch's last step is sampled at the epoch end, under the validation of these weights.
+        if batch + 1 == (self.params or {}).get("steps"):
+            return
         if (self.every and step % self.every == 0) or self._kept(step):
             self.sample(step)
 
@@ -194,6 +201,12 @@ def _learning_rate_callback(run: Run) -> keras.callbacks.Callback:
     )
 
 
+def _last_val_perplexity(history: Sequence[dict]) -> float | None:
+    """The validation perplexity of the last epoch in `history` (a resumed run's), or None."""
+    last = history[-1].get("val_perplexity") if history else None
+    return None if last in (None, "") else float(last)
+
+
 def fit_callbacks(
     run: Run,
     checkpoint: FolderCheckpoint,
@@ -257,6 +270,7 @@ def fit_callbacks(
                 samples_path=folder / SAMPLES_FILE,
                 log_dir=log_dir / "samples" if log_dir else None,
                 kept_steps=kept_steps,
+                val_perplexity=_last_val_perplexity(run.history),
             )
         )
     return callbacks
