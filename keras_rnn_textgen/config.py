@@ -27,7 +27,7 @@ LR_SCHEDULES = ("cosine", "plateau")
 # seconds of their XLA compilation outweigh what they save.
 FAST_RNN_MIN_UNITS = 128
 # Fields added after model folders were first written, with the value those folders used.
-TRAIN_FIELDS_BEFORE = {"lr_schedule": "plateau"}
+TRAIN_FIELDS_BEFORE = {"lr_schedule": "plateau", "keep_every": 0}
 
 # Bumped whenever the layout of a model folder changes incompatibly.
 FORMAT_VERSION = 1
@@ -42,6 +42,9 @@ MIN_VOCAB_SIZE = 3
 
 # Step checkpoints a model folder keeps at most (`--keep-every` thins them to stay under it).
 MAX_STEP_CHECKPOINTS = 64
+# Of those, the most kept at epoch ends when the weights are kept where samples are drawn
+# (the default): the rest go to the `--sample-every` steps.
+EPOCH_END_CHECKPOINTS = 16
 # Epochs, steps and intervals a run counts: TensorFlow counts steps in int64, and
 # no run lasts 2**31 of anything.
 MAX_COUNT = 2**31 - 1
@@ -195,10 +198,12 @@ class TrainConfig:
     checkpoint_every: int = option(
         0, "Steps between mid-epoch training checkpoints (multiworker); 0: none."
     )
-    keep_every: int = option(
-        0,
+    keep_every: int | None = option(
+        None,
         f"Keep the weights every N steps in steps/ (at most {MAX_STEP_CHECKPOINTS} files, "
-        "thinned evenly), for `generate --step`; 0: none.",
+        "thinned evenly), for `generate --step`; 0: none. Default: where samples are drawn "
+        "(every --sample-every steps and each epoch end).",
+        show_default=False,
     )
     documents: str = option(
         "text",
@@ -244,7 +249,7 @@ class TrainConfig:
             "keep_every",
             "validation_tokens",
         ):
-            if getattr(self, name) < 0:
+            if getattr(self, name) is not None and getattr(self, name) < 0:
                 raise ValueError(f"`{name}` must be >= 0, got {getattr(self, name)!r}")
         for name in (
             "epochs",
@@ -255,7 +260,7 @@ class TrainConfig:
             "keep_every",
             "validation_tokens",
         ):
-            if getattr(self, name) > MAX_COUNT:
+            if getattr(self, name) is not None and getattr(self, name) > MAX_COUNT:
                 raise ValueError(
                     f"`{name}` must be at most {MAX_COUNT}, got {getattr(self, name)!r}"
                 )

@@ -90,6 +90,8 @@ TINY_TRAIN = {
     "steps_per_epoch": 8,
     "sample_every": 4,
     "sample_length": 20,
+    # No weights by step unless a test asks (the default keeps them at every sample).
+    "keep_every": 0,
     "jit_compile": False,
     "validation_split": 0.2,
 }

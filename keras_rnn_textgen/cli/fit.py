@@ -49,6 +49,8 @@ def config_options(*classes: type):
                 kwargs["type"] = click.Choice(meta["choices"])
             elif field.type in (int, float, str):
                 kwargs["type"] = field.type
+            elif field.type == int | None:
+                kwargs["type"] = int
             else:  # a tuple of floats: the option is repeated
                 kwargs.update(type=float, multiple=True)
             command = click.option(flag, field.name, **kwargs)(command)

@@ -16,7 +16,7 @@ from keras_rnn_textgen.saving.steps import step_file
 from keras_rnn_textgen.tokenizers.base import Tokenizer
 from keras_rnn_textgen.training.checkpoint import FolderCheckpoint
 from keras_rnn_textgen.training.epoch_lines import EpochLines
-from keras_rnn_textgen.training.keep_every import StepCheckpoint
+from keras_rnn_textgen.training.keep_every import StepCheckpoint, step_checkpoint
 from keras_rnn_textgen.training.resume import ResumedPlateau
 from keras_rnn_textgen.training.run import Run
 from keras_rnn_textgen.training.schedule import CosineSchedule
@@ -249,10 +249,9 @@ def fit_callbacks(
     log_dir = folder / "logs" if train_config.tensorboard else None
     if log_dir is not None:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(log_dir)))
-    kept_steps = None
-    if train_config.keep_every:
+    kept_steps = step_checkpoint(folder, train_config, run.initial_step, run.steps)
+    if kept_steps is not None:
         # Before sampling, which draws at the steps it keeps.
-        kept_steps = StepCheckpoint(folder, train_config.keep_every, run.initial_step)
         callbacks.append(kept_steps)
     if train_config.sample_every:
         generator = TextGenerator(

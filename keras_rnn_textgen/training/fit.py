@@ -67,7 +67,7 @@ def fit(
         resume: continue the run in an existing folder with its saved
             configs: `epochs`, the sampling options and the strategy come
             from `train_config`, and `RESUMED_WHEN_GIVEN` (patience, XLA,
-            fast layers, TensorBoard) when given; any other option given with
+            fast layers, TensorBoard, kept steps) when given; any other option given with
             a value other than the folder's is refused.
         init_from: a trained model folder to start from (fine-tuning): its
             architecture and weights, its vocabulary with the corpus's new

@@ -37,10 +37,10 @@ RESUMED_FROM_CALLER = (
     "strategy",
     "tpu",
     "checkpoint_every",
-    "keep_every",
 )
 # Options a resumed run takes when given: they change how it runs, not what it learns from.
-RESUMED_WHEN_GIVEN = ("patience", "jit_compile", "fast_rnn", "tensorboard")
+# (Not given, `keep_every` stays the run's: the kept checkpoints stay on their grid.)
+RESUMED_WHEN_GIVEN = ("patience", "jit_compile", "fast_rnn", "tensorboard", "keep_every")
 
 
 def resumed_train_config(
