@@ -85,6 +85,22 @@ def normalize_stops(
     return tuple(int(t) for t in stop_ids), stop
 
 
+def normalize_tokens(name: str, tokens: str | Sequence[str]) -> tuple[str, ...]:
+    """Checks a tokens option (a str or a sequence of them) and returns it as a distinct tuple.
+
+    Example:
+        >>> normalize_tokens("ban", "x")
+        ('x',)
+    """
+    if not isinstance(tokens, Sequence):
+        raise ValueError(f"`{name}` must be a token or a list of tokens, got {tokens!r}")
+    tokens = (tokens,) if isinstance(tokens, str) else tuple(tokens)
+    for token in tokens:
+        if not isinstance(token, str) or not token:
+            raise ValueError(f"`{name}` must be non-empty strings (tokens), got {token!r}")
+    return tuple(dict.fromkeys(tokens))
+
+
 def check_stop_ids(vocab_size: int, stop_ids: Sequence[int]) -> None:
     """Raises `ValueError` unless every stop id lies below the model's `vocab_size`."""
     for token in stop_ids:

@@ -13,6 +13,7 @@ from keras_rnn_textgen.generation_checks import (
     check_repetition_penalty,
     check_sampling_options,
     normalize_stops,
+    normalize_tokens,
 )
 
 
@@ -45,6 +46,10 @@ class GenerationConfig:
         stop: strings that end a sample (a str or a sequence, kept as a
             tuple): its new text is cut just before the first one it
             contains (the prompt is not searched).
+        ban: tokens never generated (a str or a sequence, kept as a tuple):
+            characters of a char model, words or pieces of a word or subword
+            model, as its vocabulary has them. Their logits are set to -inf
+            before every choice, greedy included.
 
     Example:
         >>> config = GenerationConfig(length=300, temperature=0.8, stop="\\n\\n")
@@ -65,6 +70,7 @@ class GenerationConfig:
     repetition_penalty: float = 1.0
     stop_ids: int | Sequence[int] = ()
     stop: str | Sequence[str] = ()
+    ban: str | Sequence[str] = ()
 
     def __post_init__(self):
         check_length(self.length, self.num_samples)
@@ -77,6 +83,7 @@ class GenerationConfig:
         stop_ids, stop = normalize_stops(self.stop_ids, self.stop)
         object.__setattr__(self, "stop_ids", stop_ids)
         object.__setattr__(self, "stop", stop)
+        object.__setattr__(self, "ban", normalize_tokens("ban", self.ban))
 
     @classmethod
     def from_options(
