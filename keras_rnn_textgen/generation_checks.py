@@ -37,6 +37,55 @@ def check_length(length: int, num_samples: int) -> None:
         )
 
 
+# Hypotheses a beam search keeps: each is a row of the model's batch.
+MAX_BEAM = 64
+
+
+def check_beam(
+    beam: int,
+    length: int,
+    greedy: bool,
+    num_samples: int,
+    temperature: float,
+    top_k: int,
+    top_p: float,
+    repetition_penalty: float,
+) -> None:
+    """Raises `ValueError` unless `beam` is in [0, MAX_BEAM] and, when on, no sampling option is.
+
+    A beam search is deterministic and returns its best hypothesis, so it
+    takes none of the options that shape a draw, nor several samples.
+
+    Example:
+        >>> check_beam(4, 100, False, 1, 0.8, 0, 1.0, 1.0)
+        Traceback (most recent call last):
+        ...
+        ValueError: `beam` search takes no `temperature` (it draws nothing), got 0.8
+    """
+    _integer("beam", beam, 0, MAX_BEAM)
+    if not beam:
+        return
+    if length * beam > MAX_TOTAL_TOKENS:
+        raise ValueError(
+            f"`beam` times `length` must be at most {MAX_TOTAL_TOKENS} tokens, "
+            f"got {beam} x {length}"
+        )
+    if greedy:
+        raise ValueError("`beam` search takes no `greedy` (`beam=1` is greedy), got greedy=True")
+    if num_samples != 1:
+        raise ValueError(
+            f"`beam` search returns its best hypothesis: `num_samples` must be 1, got {num_samples}"
+        )
+    for name, value, off in [
+        ("temperature", temperature, 1.0),
+        ("top_k", top_k, 0),
+        ("top_p", top_p, 1.0),
+        ("repetition_penalty", repetition_penalty, 1.0),
+    ]:
+        if value != off:
+            raise ValueError(f"`beam` search takes no `{name}` (it draws nothing), got {value!r}")
+
+
 def check_sampling_options(
     temperature: float, top_k: int, top_p: float, repetition_penalty: float = 1.0
 ) -> None:

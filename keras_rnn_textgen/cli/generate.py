@@ -95,6 +95,17 @@ DEFAULTS = GenerationConfig()
     "subword model, as its vocabulary has it.",
 )
 @click.option(
+    "--beam",
+    type=click.IntRange(min=0),
+    default=DEFAULTS.beam,
+    show_default=True,
+    help="Beam search: keep this many hypotheses and print the likeliest; deterministic. A "
+    "hypothesis scores the sum of its tokens' log-probabilities (a stop token's included), "
+    "not length-normalised, so one that stops early keeps its score; --stop cuts the result "
+    "afterwards. It takes no --temperature, --top-k, --top-p, --repetition-penalty or "
+    "--greedy, and one sample. 0 turns it off; 1 is greedy.",
+)
+@click.option(
     "--json",
     "as_json",
     is_flag=True,

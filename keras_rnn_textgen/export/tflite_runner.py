@@ -19,6 +19,7 @@ import numpy as np
 
 from keras_rnn_textgen import bounded_json
 from keras_rnn_textgen.errors import ModelFolderError
+from keras_rnn_textgen.generation.beam_search import beam_search
 from keras_rnn_textgen.generation.decode import decode_ids, prepare
 from keras_rnn_textgen.generation.samples import Sample, make_samples, token_names
 from keras_rnn_textgen.generation_config import GenerationConfig, empty_prompt_text
@@ -270,8 +271,10 @@ class TFLiteModel:
 
             rows, lengths = prompt_ids(tokenizer, prompt, 1)
             ids = rows[0, : lengths[0]]
-        states = [np.zeros([config.num_samples, u], np.float32) for u in self.state_units]
-        new, logprobs = decode_ids(self._batch_step, states, ids, config, stop_ids, banned_ids)
+        rows = config.beam or config.num_samples
+        states = [np.zeros([rows, u], np.float32) for u in self.state_units]
+        search = beam_search if config.beam else decode_ids
+        new, logprobs = search(self._batch_step, states, ids, config, stop_ids, banned_ids)
         if plain:
             texts = lambda rows: [plain.text(row) for row in rows]  # noqa: E731
         else:

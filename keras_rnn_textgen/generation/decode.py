@@ -222,7 +222,8 @@ def decode_ids(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The `(num_samples, made)` new ids of `decode` and the model's log-probability of each.
 
-    A row's ids are `PAD_ID` after its stop, with log-probability 0.
+    A row's ids are `PAD_ID` after its stop, with log-probability 0. With
+    `config.beam`, `beam_search.beam_search` takes the same arguments instead.
 
     Example:
         >>> ids, logprobs = decode_ids(model.step, zeros, [5, 6], GenerationConfig(length=9))
@@ -255,6 +256,10 @@ def token_stream(
         >>> tokens = token_stream(model.step, zeros, [5, 6], GenerationConfig(length=9))
         >>> [token for token, probability in tokens]   # 9 ids
     """
+    if config.beam:
+        raise ValueError(
+            "a stream sends each token as it is chosen; `beam` search chooses at the end"
+        )
     one = dataclasses.replace(config, num_samples=1)
     for chosen in decode(step, states, prompt_ids, one, stop_ids, banned_ids):
         if chosen.stopped[0]:

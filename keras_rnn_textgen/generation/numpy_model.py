@@ -24,6 +24,7 @@ import numpy as np
 from keras_rnn_textgen import bounded_json
 from keras_rnn_textgen.cells import CELLS
 from keras_rnn_textgen.config import FORMAT_VERSION
+from keras_rnn_textgen.generation.beam_search import beam_search
 from keras_rnn_textgen.generation.decode import decode_ids, prepare
 from keras_rnn_textgen.generation.samples import Sample, make_samples, token_names
 from keras_rnn_textgen.generation_config import GenerationConfig, empty_prompt_text
@@ -244,10 +245,9 @@ class NumpyCharModel:
         """
         config = GenerationConfig.from_options(config, length=length, **options)
         ids, stop_ids, banned_ids = self.prepare(prompt, config)
-        states = self.initial_states(config.num_samples)
-        new, logprobs = decode_ids(
-            self.step, states, ids, config, stop_ids, banned_ids, cancelled=cancelled
-        )
+        states = self.initial_states(config.beam or config.num_samples)
+        search = beam_search if config.beam else decode_ids
+        new, logprobs = search(self.step, states, ids, config, stop_ids, banned_ids, cancelled)
         tokenizer = self.tokenizer
         return make_samples(
             prompt,

@@ -7,6 +7,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_rnn_textgen.generation.keras_beam import CompiledBeams
 from keras_rnn_textgen.generation.plan import prepare_sampling, prompt_ids
 from keras_rnn_textgen.generation.samples import Sample
 from keras_rnn_textgen.generation_config import GenerationConfig
@@ -60,6 +61,8 @@ class TextGenerator:
         self.step = StepModel(model)
         check_vocabulary(self.step.layers, tokenizer)
         self._compiled: dict[tuple, Any] = {}
+        # Its beam searches, compiled per width and number of stop ids.
+        self.beams = CompiledBeams(self)
 
     def compiled(self, sampler: Sampler, stop_ids: tuple[int, ...] = ()) -> tuple[Any, Any]:
         """The compiled `(start, advance)` pair of a kind of sampler, made on first use.
@@ -189,6 +192,11 @@ class TextGenerator:
         """
         config = GenerationConfig.from_options(config, length=length, **options)
         plan = prepare_sampling(self.tokenizer, prompt, config, self.end_ids)
+        if config.beam:
+            ids, logprobs = self.beams.ids(
+                config.beam, prompt, config.length, plan.stop_ids, plan.banned_ids, cancelled
+            )
+            return plan.samples(self.tokenizer, prompt, ids, logprobs)
         ids, logprobs = self.token_logprobs(
             plan.sampler,
             prompt,

@@ -134,3 +134,8 @@ def check_stream(config: GenerationConfig) -> None:
         )
     if config.stop:
         raise BadRequest("a stream does not take `stop` strings; POST /generate does")
+    if config.beam:
+        raise BadRequest(
+            "a stream sends each token as it is chosen and a beam search chooses at the end: "
+            "it does not take `beam`; POST /generate does"
+        )

@@ -78,10 +78,9 @@ def parse_options(fields: Mapping[str, Any]) -> tuple[str, GenerationConfig]:
         raise BadRequest(f"`prompt` must be at most {MAX_PROMPT} characters, got {len(prompt)}")
     if options.get("length", 0) > MAX_LENGTH:
         raise BadRequest(f"`length` must be at most {MAX_LENGTH}, got {options['length']!r}")
-    if options.get("num_samples", 1) > MAX_SAMPLES:
-        raise BadRequest(
-            f"`num_samples` must be at most {MAX_SAMPLES}, got {options['num_samples']!r}"
-        )
+    for name in ("num_samples", "beam"):  # each sample or hypothesis is a row of the batch
+        if options.get(name, 0) > MAX_SAMPLES:
+            raise BadRequest(f"`{name}` must be at most {MAX_SAMPLES}, got {options[name]!r}")
     try:
         return prompt, GenerationConfig(**options)
     except ValueError as e:
