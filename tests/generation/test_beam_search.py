@@ -22,7 +22,7 @@ from keras_rnn_textgen.serving.backend import KerasBackend, NumpyBackend
 from keras_rnn_textgen.serving.server import TextServer
 from keras_rnn_textgen.trained_model import load
 
-from ..conftest import ENGLISH, invoke_cli, run_cli, tiny_fit
+from ..conftest import ENGLISH, invoke_cli, run_cli, run_cli_without_tensorflow, tiny_fit
 
 PROMPT = "First"
 
@@ -216,3 +216,16 @@ def test_serve_generates_with_a_beam_and_refuses_it_in_a_stream(folder, lm, back
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_beam_bans_and_scores_run_without_tensorflow(folder, lm):
+    # The NumPy folder path and the TFLite runner of a char model never import TensorFlow.
+    options = ["--prompt", PROMPT, "--length", "30", "--beam", "3", "--ban", "e", "--json"]
+    (expected,) = lm.generate_samples(PROMPT, 30, beam=3, ban=["e"])
+    for source in (["--model", str(folder)], ["--tflite", str(folder / "export" / "model.tflite")]):
+        out = run_cli_without_tensorflow("generate", *source, *options, "--logprobs")
+        assert out.returncode == 0, out.stderr
+        (line,) = [json.loads(line) for line in out.stdout.splitlines()]
+        assert line["text"] == expected.text
+        assert [t["token"] for t in line["logprobs"]] == list(expected.tokens)
+        assert line["log_probability"] == pytest.approx(expected.log_probability, abs=1e-3)
