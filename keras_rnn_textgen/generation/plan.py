@@ -8,7 +8,6 @@ import tensorflow as tf
 
 from keras_rnn_textgen.generation.decode import prepare
 from keras_rnn_textgen.generation.samples import Sample, make_samples, token_names
-from keras_rnn_textgen.generation_checks import cut_at_stop
 from keras_rnn_textgen.generation_config import GenerationConfig, empty_prompt_text
 from keras_rnn_textgen.sampling.base import Sampler
 from keras_rnn_textgen.sampling.greedy import GreedySampler
@@ -53,35 +52,20 @@ class SamplingPlan:
     def samples(
         self, tokenizer: Tokenizer, prompt: str, ids: np.ndarray, logprobs: np.ndarray
     ) -> list[Sample]:
-        """The samples of each row's new `(batch, n)` ids and their log-probabilities."""
+        """The samples of each row's new `(batch, n)` ids and their log-probabilities.
+
+        Each text is the prompt followed by the row's new text, joined as the
+        level joins tokens (at word level: a space, or none before `,`) and
+        cut at a stop string.
+        """
         names = token_names(tokenizer.vocabulary, tokenizer.first_id)
         return make_samples(
             prompt, ids, logprobs, self.stop, lambda rows: new_texts(tokenizer, prompt, rows), names
         )
 
-    def texts(self, tokenizer: Tokenizer, prompt: str, ids: tf.Tensor | np.ndarray) -> list[str]:
-        """The prompt followed by each row's new text `(batch, n)` ids, cut at a stop string.
-
-        The new text joins the prompt as the level joins tokens (at word
-        level: a space, or none before `,`).
-        """
-        return prompt_and_texts(tokenizer, prompt, ids, self.stop)
-
-
-def prompt_and_texts(
-    tokenizer: Tokenizer, prompt: str, ids: tf.Tensor | np.ndarray, stop: Sequence[str] = ()
-) -> list[str]:
-    """The prompt followed by each row's new text `(batch, n)` ids, cut at a `stop` string.
-
-    Example:
-        >>> prompt_and_texts(tokenizer, "ROMEO:", np.array([[5, 6]]))
-        ['ROMEO: a']
-    """
-    return [prompt + cut_at_stop(text, stop) for text in new_texts(tokenizer, prompt, ids)]
-
 
 def new_texts(tokenizer: Tokenizer, prompt: str, ids: tf.Tensor | np.ndarray) -> list[str]:
-    """The new text each row's `(batch, n)` ids add to the prompt, as the level joins them.
+    """The new text each row's `(batch, n)` ids add to the prompt, as the level joins them (uncut).
 
     Example:
         >>> new_texts(tokenizer, "ROMEO:", np.array([[5, 6]]))

@@ -73,9 +73,9 @@ class TextGenerator:
         `settings` are the sampler's `settings()`, `stops` the stop ids and
         `allowed` the `(vocab,)` ids that may be chosen, all as tensors. So
         one pair serves every temperature, top-k, top-p, penalty, stop id and
-        ban: XLA
-        compiles `start` once per batch size and prompt width, `advance`
-        once per batch size, for each kind of sampler and number of stop ids.
+        ban: XLA compiles `start` once per batch size and prompt width,
+        `advance` once per batch size, for each kind of sampler and number of
+        stop ids.
         """
         kind = type(sampler)
         key = (kind, len(stop_ids))
