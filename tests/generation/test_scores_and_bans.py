@@ -5,7 +5,10 @@ its float32 TFLite file is exported once, in a subprocess (each `convert()`
 leaks memory).
 """
 
+import http.client
 import json
+import threading
+import urllib.parse
 
 import numpy as np
 import pytest
@@ -14,7 +17,9 @@ from keras_rnn_textgen.export.tflite_runner import TFLiteModel
 from keras_rnn_textgen.generation.numpy_model import NumpyCharModel
 from keras_rnn_textgen.generation.text_generator import TextGenerator
 from keras_rnn_textgen.generation_config import GenerationConfig
+from keras_rnn_textgen.serving.backend import NumpyBackend
 from keras_rnn_textgen.serving.requests import BadRequest, parse_generate
+from keras_rnn_textgen.serving.server import TextServer
 from keras_rnn_textgen.trained_model import load
 
 from ..conftest import ENGLISH, invoke_cli, run_cli, tiny_fit
@@ -208,3 +213,23 @@ def test_serve_requests_take_bans_and_logprobs():
         parse_generate(b'{"logprobs": 1}')
     with pytest.raises(BadRequest, match="`ban` must be str, got 3"):
         parse_generate(b'{"ban": [3]}')
+
+
+def test_a_served_stream_never_sends_a_banned_token(folder, lm):
+    server = TextServer(("127.0.0.1", 0), NumpyBackend(NumpyCharModel(folder)), "tiny")
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        connection = http.client.HTTPConnection(*server.server_address[:2], timeout=60)
+        query = urllib.parse.urlencode(
+            {"prompt": PROMPT, "length": 40, "greedy": "true", "ban": ["e", " "]}, doseq=True
+        )
+        connection.request("GET", f"/stream?{query}")
+        lines = connection.getresponse().read().decode("utf-8").splitlines()
+        events = [json.loads(line[len("data: ") :]) for line in lines if line.startswith("data: ")]
+        streamed = "".join(event.get("text", "") for event in events)
+        assert streamed == lm.generate(PROMPT, 40, greedy=True, ban=["e", " "])[0][len(PROMPT) :]
+        assert len(streamed) == 40 and not set(streamed) & {"e", " "}
+        connection.close()
+    finally:
+        server.shutdown()
+        server.server_close()
