@@ -9,8 +9,8 @@ logger = logging.getLogger(__name__)
 
 # The step index is an int32 in the sampling seed, so no row grows longer.
 MAX_TOKENS = 2**31 - 1
-# Rows generated as one batch, and their new tokens together (the ids are kept
-# in memory, 4 bytes each: at most 1 GiB).
+# Rows generated as one batch, and their new tokens together (the ids and their
+# log-probabilities are kept in memory, 4 bytes each: at most 2 GiB).
 MAX_SAMPLES = 2**16
 MAX_TOTAL_TOKENS = 2**28
 

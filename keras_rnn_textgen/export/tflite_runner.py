@@ -21,7 +21,7 @@ from keras_rnn_textgen import bounded_json
 from keras_rnn_textgen.errors import ModelFolderError
 from keras_rnn_textgen.generation.beam_search import beam_search
 from keras_rnn_textgen.generation.decode import decode_ids, prepare
-from keras_rnn_textgen.generation.samples import Sample, make_samples, token_names
+from keras_rnn_textgen.generation.samples import Decoded, Sample, token_names
 from keras_rnn_textgen.generation_config import GenerationConfig, empty_prompt_text
 from keras_rnn_textgen.tokenizers.plain_char import PlainCharTokenizer
 
@@ -239,10 +239,8 @@ class TFLiteModel:
         Example:
             >>> TFLiteModel("export/model.tflite").generate("ROMEO:", 50, seed=1)
         """
-        return [
-            sample.text
-            for sample in self.generate_samples(prompt, length, config=config, **options)
-        ]
+        config = GenerationConfig.from_options(config, length=length, **options)
+        return self._decode(prompt, config).texts()
 
     def generate_samples(
         self,
@@ -259,6 +257,9 @@ class TFLiteModel:
             50
         """
         config = GenerationConfig.from_options(config, length=length, **options)
+        return self._decode(prompt, config).samples()
+
+    def _decode(self, prompt: str, config: GenerationConfig) -> Decoded:
         plain = self._plain
         tokenizer = plain or self.tokenizer
         # A `documents="lines"` model's samples end at the boundary token.
@@ -282,4 +283,4 @@ class TFLiteModel:
 
             texts = lambda rows: new_texts(tokenizer, prompt, rows)  # noqa: E731
         names = token_names(tokenizer.vocabulary, tokenizer.first_id)
-        return make_samples(prompt, new, logprobs, config.stop, texts, names)
+        return Decoded(prompt, new, logprobs, config.stop, texts, names)

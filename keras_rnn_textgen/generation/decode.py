@@ -173,7 +173,7 @@ def decode(
         prompt_ids: the prompt's ids, at least one; every row starts from them.
         config: the options; `stop` strings are the caller's to apply.
         stop_ids: ids that end a row (see `prepare`).
-        banned_ids: ids never chosen (the tokenizer's padding and unknown ids).
+        banned_ids: ids never chosen (`prepare`'s: padding, unknown and the banned tokens').
         cancelled: asked every `CANCEL_CHECK_TOKENS` tokens; True raises
             `GenerationCancelled`.
 

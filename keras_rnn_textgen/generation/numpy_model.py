@@ -26,7 +26,7 @@ from keras_rnn_textgen.cells import CELLS
 from keras_rnn_textgen.config import FORMAT_VERSION
 from keras_rnn_textgen.generation.beam_search import beam_search
 from keras_rnn_textgen.generation.decode import decode_ids, prepare
-from keras_rnn_textgen.generation.samples import Sample, make_samples, token_names
+from keras_rnn_textgen.generation.samples import Decoded, Sample, token_names
 from keras_rnn_textgen.generation_config import GenerationConfig, empty_prompt_text
 from keras_rnn_textgen.saving.archive import ARCHIVE_WEIGHTS, check_archive, serialized_objects
 from keras_rnn_textgen.saving.layout import CONFIG_FILE, MODEL_FILE, TOKENIZER_FILE
@@ -223,10 +223,8 @@ class NumpyCharModel:
         Example:
             >>> NumpyCharModel(folder).generate("ROMEO:", 50, greedy=True)
         """
-        samples = self.generate_samples(
-            prompt, length, config=config, cancelled=cancelled, **options
-        )
-        return [sample.text for sample in samples]
+        config = GenerationConfig.from_options(config, length=length, **options)
+        return self._decode(prompt, config, cancelled).texts()
 
     def generate_samples(
         self,
@@ -244,12 +242,17 @@ class NumpyCharModel:
             50
         """
         config = GenerationConfig.from_options(config, length=length, **options)
+        return self._decode(prompt, config, cancelled).samples()
+
+    def _decode(
+        self, prompt: str, config: GenerationConfig, cancelled: Callable[[], bool] | None
+    ) -> Decoded:
         ids, stop_ids, banned_ids = self.prepare(prompt, config)
         states = self.initial_states(config.beam or config.num_samples)
         search = beam_search if config.beam else decode_ids
         new, logprobs = search(self.step, states, ids, config, stop_ids, banned_ids, cancelled)
         tokenizer = self.tokenizer
-        return make_samples(
+        return Decoded(
             prompt,
             new,
             logprobs,

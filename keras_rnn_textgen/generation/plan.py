@@ -7,7 +7,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_rnn_textgen.generation.decode import prepare
-from keras_rnn_textgen.generation.samples import Sample, make_samples, token_names
+from keras_rnn_textgen.generation.samples import Decoded, token_names
 from keras_rnn_textgen.generation_config import GenerationConfig, empty_prompt_text
 from keras_rnn_textgen.sampling.base import Sampler
 from keras_rnn_textgen.sampling.greedy import GreedySampler
@@ -49,19 +49,18 @@ class SamplingPlan:
     stop: tuple[str, ...]
     banned_ids: tuple[int, ...] = ()
 
-    def samples(
+    def decoded(
         self, tokenizer: Tokenizer, prompt: str, ids: np.ndarray, logprobs: np.ndarray
-    ) -> list[Sample]:
-        """The samples of each row's new `(batch, n)` ids and their log-probabilities.
+    ) -> Decoded:
+        """Each row's new `(batch, n)` ids and their log-probabilities, to read as texts or samples.
 
         Each text is the prompt followed by the row's new text, joined as the
         level joins tokens (at word level: a space, or none before `,`) and
         cut at a stop string.
         """
         names = token_names(tokenizer.vocabulary, tokenizer.first_id)
-        return make_samples(
-            prompt, ids, logprobs, self.stop, lambda rows: new_texts(tokenizer, prompt, rows), names
-        )
+        texts = lambda rows: new_texts(tokenizer, prompt, rows)  # noqa: E731
+        return Decoded(prompt, ids, logprobs, self.stop, texts, names)
 
 
 def new_texts(tokenizer: Tokenizer, prompt: str, ids: tf.Tensor | np.ndarray) -> list[str]:

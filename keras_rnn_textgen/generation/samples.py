@@ -125,6 +125,44 @@ def make_samples(
     return samples
 
 
+@dataclasses.dataclass(frozen=True)
+class Decoded:
+    """A generation's new ids and their log-probabilities, read as texts or as `Sample`s.
+
+    `texts` cuts each row at a stop string and builds nothing per token, so
+    `generate` costs what it did before the samples; `samples` reads every
+    token (`make_samples`).
+
+    Args:
+        prompt, stop, new_texts, names: as in `make_samples`.
+        ids: `(batch, n)` new ids, `PAD_ID` after a row's stop.
+        logprobs: `(batch, n)` the log-probability of each id.
+
+    Example:
+        >>> texts = lambda ids: ["".join("ab"[i - 2] for i in row if i) for row in ids]
+        >>> decoded = Decoded("", np.array([[2, 3]]), np.zeros([1, 2]), (), texts, "??ab")
+        >>> decoded.texts(), decoded.samples()[0].tokens
+        (['ab'], ('a', 'b'))
+    """
+
+    prompt: str
+    ids: np.ndarray
+    logprobs: np.ndarray
+    stop: tuple[str, ...]
+    new_texts: NewTexts
+    names: Sequence[str]
+
+    def texts(self) -> list[str]:
+        """The prompt followed by each row's new text, cut at a stop string."""
+        return [self.prompt + cut_at_stop(t, self.stop) for t in self.new_texts(self.ids)]
+
+    def samples(self) -> list[Sample]:
+        """Each row as a `Sample`: its text, tokens and their log-probabilities."""
+        return make_samples(
+            self.prompt, self.ids, self.logprobs, self.stop, self.new_texts, self.names
+        )
+
+
 def token_names(vocabulary: Sequence[str], first_id: int) -> list[str]:
     """Each id's token: the vocabulary entries, after empty names for the reserved ids.
 

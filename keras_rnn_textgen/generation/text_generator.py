@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from keras_rnn_textgen.generation.keras_beam import CompiledBeams
 from keras_rnn_textgen.generation.plan import prepare_sampling, prompt_ids
-from keras_rnn_textgen.generation.samples import Sample
+from keras_rnn_textgen.generation.samples import Decoded, Sample
 from keras_rnn_textgen.generation_config import GenerationConfig
 from keras_rnn_textgen.models.step import StepModel
 from keras_rnn_textgen.models.structure import check_vocabulary
@@ -166,10 +166,8 @@ class TextGenerator:
         Example:
             >>> gen.generate("ROMEO:", 300, repetition_penalty=1.2, stop=["\\n\\n"])
         """
-        samples = self.generate_samples(
-            prompt, length, config=config, cancelled=cancelled, **options
-        )
-        return [sample.text for sample in samples]
+        config = GenerationConfig.from_options(config, length=length, **options)
+        return self._decode(prompt, config, cancelled).texts()
 
     def generate_samples(
         self,
@@ -191,12 +189,17 @@ class TextGenerator:
             (50, -71.3...)
         """
         config = GenerationConfig.from_options(config, length=length, **options)
+        return self._decode(prompt, config, cancelled).samples()
+
+    def _decode(
+        self, prompt: str, config: GenerationConfig, cancelled: Callable[[], bool] | None
+    ) -> Decoded:
         plan = prepare_sampling(self.tokenizer, prompt, config, self.end_ids)
         if config.beam:
             ids, logprobs = self.beams.ids(
                 config.beam, prompt, config.length, plan.stop_ids, plan.banned_ids, cancelled
             )
-            return plan.samples(self.tokenizer, prompt, ids, logprobs)
+            return plan.decoded(self.tokenizer, prompt, ids, logprobs)
         ids, logprobs = self.token_logprobs(
             plan.sampler,
             prompt,
@@ -207,7 +210,7 @@ class TextGenerator:
             cancelled,
             plan.banned_ids,
         )
-        return plan.samples(self.tokenizer, prompt, ids, logprobs)
+        return plan.decoded(self.tokenizer, prompt, ids, logprobs)
 
     def token_ids(
         self,
