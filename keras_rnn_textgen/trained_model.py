@@ -38,6 +38,13 @@ class TrainedModel(ModelFolder):
         """
         return self.generator.generate(prompt, length, **options)
 
+    def generate_samples(self, prompt: str = "", length: int | None = None, **options) -> list:
+        """`generate`'s texts as `Sample`s, with their tokens and log-probabilities.
+
+        See `TextGenerator.generate_samples`.
+        """
+        return self.generator.generate_samples(prompt, length, **options)
+
     def evaluate(self, text: str, batch_size: int = 64) -> dict[str, float]:
         """Perplexity and bits per character of `text`; see `evaluate_text`."""
         from keras_rnn_textgen.data.corpus import as_documents
