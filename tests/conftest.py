@@ -2,6 +2,7 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+import dataclasses  # noqa: E402
 import pathlib  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
@@ -59,19 +60,69 @@ def run_cli_without_tensorflow(*args: str) -> subprocess.CompletedProcess:
     )
 
 
-def invoke_cli(args: list):
-    """The CLI in this process (click's `CliRunner`), its SIGTERM handler restored after."""
+@dataclasses.dataclass(frozen=True)
+class CliResult:
+    """What a command run by `invoke_cli` left: its exit code and its output."""
+
+    exit_code: int
+    stdout: str
+    stderr: str
+    # stdout and stderr interleaved as a terminal shows them.
+    output: str
+
+    @property
+    def returncode(self) -> int:
+        """`exit_code` by `subprocess.CompletedProcess`'s name, so one check reads either."""
+        return self.exit_code
+
+
+def invoke_cli(args: list, cwd=None, env: dict | None = None) -> CliResult:
+    """`python cli.py *args` run in this process (click's `CliRunner`), as a process would run it.
+
+    What a fresh process would start with or lose at its end is set up and put
+    back: `sys.argv` names cli.py, the program name is cli.py, the root logger
+    has no handler (so `main`'s `logging.basicConfig` writes `warning:` lines to
+    this run's stderr), and the signal handlers, `os.environ` (updated by
+    `env`), the working directory (`cwd`) and logging are restored after it.
+    File descriptors 1 and 2 are captured too, for what native code writes. An
+    exception that escapes the command ends it as it would end the process:
+    exit code 1 and its traceback on stderr. `run()`'s `os._exit` is not called:
+    `main` returns or raises SystemExit, which CliRunner turns into the code.
+    """
+    import logging
     import signal
+    import traceback
 
     from click.testing import CliRunner
 
     from keras_rnn_textgen.cli.main import main
 
-    sigterm = signal.getsignal(signal.SIGTERM)
+    args = [str(a) for a in args]
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    environ, argv, workdir = dict(os.environ), sys.argv, os.getcwd()
+    root = logging.getLogger()
+    root_handlers, root_level = root.handlers[:], root.level
+    root.handlers.clear()
     try:
-        return CliRunner().invoke(main, [str(a) for a in args])
+        sys.argv = [str(ROOT / "cli.py"), *args]
+        if cwd is not None:
+            os.chdir(cwd)
+        ran = CliRunner(capture="fd").invoke(main, args, env=env, prog_name="cli.py")
     finally:
-        signal.signal(signal.SIGTERM, sigterm)
+        for handler in root.handlers:
+            root.removeHandler(handler)
+        root.handlers[:], root.level = root_handlers, root_level
+        os.chdir(workdir)
+        sys.argv = argv
+        os.environ.clear()
+        os.environ.update(environ)
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
+    stderr, output = ran.stderr, ran.output
+    if ran.exception is not None and not isinstance(ran.exception, SystemExit):
+        error = "".join(traceback.format_exception(ran.exception))
+        stderr, output = stderr + error, output + error
+    return CliResult(ran.exit_code, ran.stdout, stderr, output)
 
 
 TINY_MODEL = {"cell": "lstm", "layers": 1, "units": 16, "embedding_dim": 8, "dropout": 0.0}
