@@ -4,7 +4,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import dataclasses  # noqa: E402
 import pathlib  # noqa: E402
-import subprocess  # noqa: E402
 import sys  # noqa: E402
 
 import pytest  # noqa: E402
@@ -23,41 +22,6 @@ RUSSIAN = (
 )
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-
-
-def run_cli(*args: str, cwd=None) -> subprocess.CompletedProcess:
-    """`python cli.py *args` in a child process, its output captured as text."""
-    return subprocess.run(
-        [sys.executable, str(ROOT / "cli.py"), *args],
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        cwd=cwd,
-        timeout=600,
-    )
-
-
-# The command line with TensorFlow and Keras unimportable, as on a machine without them.
-WITHOUT_TENSORFLOW = """
-import sys
-sys.modules["tensorflow"] = sys.modules["keras"] = None
-sys.argv = ["cli.py", *sys.argv[1:]]
-from keras_rnn_textgen.cli.main import run
-run()
-"""
-
-
-def run_cli_without_tensorflow(*args: str) -> subprocess.CompletedProcess:
-    """`run_cli` where any import of TensorFlow or Keras fails."""
-    return subprocess.run(
-        [sys.executable, "-c", WITHOUT_TENSORFLOW, *args],
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        timeout=120,
-    )
 
 
 @dataclasses.dataclass(frozen=True)
