@@ -40,14 +40,14 @@ class CliResult:
         return self.exit_code
 
 
-def invoke_cli(args: list, cwd=None, env: dict | None = None) -> CliResult:
+def invoke_cli(args: list, cwd=None) -> CliResult:
     """`python cli.py *args` run in this process (click's `CliRunner`), as a process would run it.
 
     What a fresh process would start with or lose at its end is set up and put
     back: `sys.argv` names cli.py, the program name is cli.py, the root logger
     has no handler (so `main`'s `logging.basicConfig` writes `warning:` lines to
-    this run's stderr), and the signal handlers, `os.environ` (updated by
-    `env`), the working directory (`cwd`) and logging are restored after it.
+    this run's stderr), and the signal handlers, `os.environ`, the working
+    directory (`cwd`) and logging are restored after it.
     File descriptors 1 and 2 are captured too, for what native code writes. An
     exception that escapes the command ends it as it would end the process:
     exit code 1 and its traceback on stderr. `run()`'s `os._exit` is not called:
@@ -71,15 +71,15 @@ def invoke_cli(args: list, cwd=None, env: dict | None = None) -> CliResult:
         sys.argv = [str(ROOT / "cli.py"), *args]
         if cwd is not None:
             os.chdir(cwd)
-        ran = CliRunner(capture="fd").invoke(main, args, env=env, prog_name="cli.py")
+        ran = CliRunner(capture="fd").invoke(main, args, prog_name="cli.py")
     finally:
-        for handler in root.handlers:
-            root.removeHandler(handler)
         root.handlers[:], root.level = root_handlers, root_level
         os.chdir(workdir)
         sys.argv = argv
-        os.environ.clear()
-        os.environ.update(environ)
+        # Only what changed: TensorFlow's threads may read the environment meanwhile.
+        for name in os.environ.keys() - environ.keys():
+            del os.environ[name]
+        os.environ.update({k: v for k, v in environ.items() if os.environ.get(k) != v})
         for signum, handler in handlers.items():
             signal.signal(signum, handler)
     stderr, output = ran.stderr, ran.output
