@@ -49,6 +49,13 @@ setup(
         ],
         # PyTorch, the peer `benchmarks/peers.py` measures against (CPU is enough).
         "bench": ["torch==2.13.0"],
+        # The documentation site: `mkdocs serve`, `mkdocs build --strict` (mkdocs.yml).
+        "docs": [
+            "mkdocs>=1.6,<2",
+            "mkdocs-material>=9.6,<10",
+            "mkdocstrings[python]>=1.0,<2",
+            "mkdocs-click>=0.9,<0.10",
+        ],
     },
     entry_points={"console_scripts": ["keras-rnn-textgen=keras_rnn_textgen.cli:run"]},
 )

@@ -34,6 +34,7 @@ _EXPORTS = {
     "RandomSampler": "sampling.random",
     "TextGenerator": "generation.text_generator",
     "GenerationConfig": "generation_config",
+    "Sample": "generation.samples",
     "SamplingCallback": "training.callbacks",
     "load_corpus": "data.corpus",
     "evaluate_text": "evaluation.scoring",

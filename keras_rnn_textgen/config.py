@@ -27,7 +27,7 @@ LR_SCHEDULES = ("cosine", "plateau")
 # seconds of their XLA compilation outweigh what they save.
 FAST_RNN_MIN_UNITS = 128
 # Fields added after model folders were first written, with the value those folders used.
-TRAIN_FIELDS_BEFORE = {"lr_schedule": "plateau"}
+TRAIN_FIELDS_BEFORE = {"lr_schedule": "plateau", "keep_every": 0}
 
 # Bumped whenever the layout of a model folder changes incompatibly.
 FORMAT_VERSION = 1
@@ -42,6 +42,9 @@ MIN_VOCAB_SIZE = 3
 
 # Step checkpoints a model folder keeps at most (`--keep-every` thins them to stay under it).
 MAX_STEP_CHECKPOINTS = 64
+# Of those, the most kept at epoch ends when the weights are kept where samples are drawn
+# (the default): the rest go to the `--sample-every` steps.
+EPOCH_END_CHECKPOINTS = 16
 # Epochs, steps and intervals a run counts: TensorFlow counts steps in int64, and
 # no run lasts 2**31 of anything.
 MAX_COUNT = 2**31 - 1
@@ -154,6 +157,11 @@ class TrainConfig:
     )
     clipnorm: float = option(1.0, "Gradient norm clipping; 0 turns it off.")
     validation_split: float = option(0.1, "Fraction of the text, from its end, held out.")
+    validation_tokens: int = option(
+        1_000_000,
+        "Held-out tokens each epoch's validation reads (the first ones, the same every epoch); "
+        "0: all of them.",
+    )
     sample_every: int = option(100, "Steps between samples; 0 turns sampling off.")
     sample_length: int = option(GenerationConfig.length, "Tokens generated per sample.")
     sample_temperatures: tuple[float, ...] = option(
@@ -169,7 +177,7 @@ class TrainConfig:
         None,
         "Train LSTM/GRU with the hand-written CPU gradient (models/fast_rnn.py). Default: on "
         f"for {FAST_RNN_MIN_UNITS} or more units on one machine, where it is faster "
-        "(`python cli.py bench`).",
+        "(the `bench` command measures it).",
         negatable=True,
         show_default=False,
     )
@@ -190,10 +198,12 @@ class TrainConfig:
     checkpoint_every: int = option(
         0, "Steps between mid-epoch training checkpoints (multiworker); 0: none."
     )
-    keep_every: int = option(
-        0,
+    keep_every: int | None = option(
+        None,
         f"Keep the weights every N steps in steps/ (at most {MAX_STEP_CHECKPOINTS} files, "
-        "thinned evenly), for `generate --step`; 0: none.",
+        "thinned evenly), for `generate --step`; 0: none. Default: where samples are drawn "
+        "(every --sample-every steps and each epoch end).",
+        show_default=False,
     )
     documents: str = option(
         "text",
@@ -237,8 +247,9 @@ class TrainConfig:
             "sample_length",
             "checkpoint_every",
             "keep_every",
+            "validation_tokens",
         ):
-            if getattr(self, name) < 0:
+            if getattr(self, name) is not None and getattr(self, name) < 0:
                 raise ValueError(f"`{name}` must be >= 0, got {getattr(self, name)!r}")
         for name in (
             "epochs",
@@ -247,8 +258,9 @@ class TrainConfig:
             "sample_every",
             "checkpoint_every",
             "keep_every",
+            "validation_tokens",
         ):
-            if getattr(self, name) > MAX_COUNT:
+            if getattr(self, name) is not None and getattr(self, name) > MAX_COUNT:
                 raise ValueError(
                     f"`{name}` must be at most {MAX_COUNT}, got {getattr(self, name)!r}"
                 )
@@ -257,6 +269,11 @@ class TrainConfig:
         if not (self.clipnorm >= 0 and math.isfinite(self.clipnorm)):
             raise ValueError(f"`clipnorm` must be >= 0, got {self.clipnorm!r}")
         check_fraction("validation_split", self.validation_split, low_open=True, high_open=True)
+        if 0 < self.validation_tokens <= self.seq_len:
+            raise ValueError(
+                f"`validation_tokens` must be 0 (all) or more than `seq_len` ({self.seq_len}), "
+                f"got {self.validation_tokens!r}"
+            )
         if self.sample_length > MAX_SAMPLE_LENGTH:
             # Each sample is drawn while training waits: a longer one would stall it.
             raise ValueError(

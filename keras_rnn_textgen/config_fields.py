@@ -61,6 +61,10 @@ def check_fields(config: Any) -> None:
             value = float(value) if ok else value
         elif field.type == bool | None:  # None: the default chosen for the model
             ok, kind = value is None or isinstance(value, bool), "true, false or null"
+        elif field.type == int | None:  # None: the default chosen from other fields
+            ok = value is None or (real and isinstance(value, numbers.Integral))
+            kind = "an integer or null"
+            value = int(value) if ok and value is not None else value
         elif field.type is str:
             ok, kind = isinstance(value, str), "a string"
         else:  # tuple[float, ...]

@@ -9,8 +9,8 @@ logger = logging.getLogger(__name__)
 
 # The step index is an int32 in the sampling seed, so no row grows longer.
 MAX_TOKENS = 2**31 - 1
-# Rows generated as one batch, and their new tokens together (the ids are kept
-# in memory, 4 bytes each: at most 1 GiB).
+# Rows generated as one batch, and their new tokens together (the ids and their
+# log-probabilities are kept in memory, 4 bytes each: at most 2 GiB).
 MAX_SAMPLES = 2**16
 MAX_TOTAL_TOKENS = 2**28
 
@@ -35,6 +35,55 @@ def check_length(length: int, num_samples: int) -> None:
             f"`num_samples` times `length` must be at most {MAX_TOTAL_TOKENS} tokens, "
             f"got {num_samples} x {length}"
         )
+
+
+# Hypotheses a beam search keeps: each is a row of the model's batch.
+MAX_BEAM = 64
+
+
+def check_beam(
+    beam: int,
+    length: int,
+    greedy: bool,
+    num_samples: int,
+    temperature: float,
+    top_k: int,
+    top_p: float,
+    repetition_penalty: float,
+) -> None:
+    """Raises `ValueError` unless `beam` is in [0, MAX_BEAM] and, when on, no sampling option is.
+
+    A beam search is deterministic and returns its best hypothesis, so it
+    takes none of the options that shape a draw, nor several samples.
+
+    Example:
+        >>> check_beam(4, 100, False, 1, 0.8, 0, 1.0, 1.0)
+        Traceback (most recent call last):
+        ...
+        ValueError: `beam` search takes no `temperature` (it draws nothing), got 0.8
+    """
+    _integer("beam", beam, 0, MAX_BEAM)
+    if not beam:
+        return
+    if length * beam > MAX_TOTAL_TOKENS:
+        raise ValueError(
+            f"`beam` times `length` must be at most {MAX_TOTAL_TOKENS} tokens, "
+            f"got {beam} x {length}"
+        )
+    if greedy:
+        raise ValueError("`beam` search takes no `greedy` (`beam=1` is greedy), got greedy=True")
+    if num_samples != 1:
+        raise ValueError(
+            f"`beam` search returns its best hypothesis: `num_samples` must be 1, got {num_samples}"
+        )
+    for name, value, off in [
+        ("temperature", temperature, 1.0),
+        ("top_k", top_k, 0),
+        ("top_p", top_p, 1.0),
+        ("repetition_penalty", repetition_penalty, 1.0),
+    ]:
+        if value != off:
+            raise ValueError(f"`beam` search takes no `{name}` (it draws nothing), got {value!r}")
 
 
 def check_sampling_options(
@@ -83,6 +132,22 @@ def normalize_stops(
         if not isinstance(text, str) or not text:
             raise ValueError(f"`stop` must be non-empty strings, got {text!r}")
     return tuple(int(t) for t in stop_ids), stop
+
+
+def normalize_tokens(name: str, tokens: str | Sequence[str]) -> tuple[str, ...]:
+    """Checks a tokens option (a str or a sequence of them) and returns it as a distinct tuple.
+
+    Example:
+        >>> normalize_tokens("ban", "x")
+        ('x',)
+    """
+    if not isinstance(tokens, Sequence):
+        raise ValueError(f"`{name}` must be a token or a list of tokens, got {tokens!r}")
+    tokens = (tokens,) if isinstance(tokens, str) else tuple(tokens)
+    for token in tokens:
+        if not isinstance(token, str) or not token:
+            raise ValueError(f"`{name}` must be non-empty strings (tokens), got {token!r}")
+    return tuple(dict.fromkeys(tokens))
 
 
 def check_stop_ids(vocab_size: int, stop_ids: Sequence[int]) -> None:

@@ -9,10 +9,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from keras_rnn_textgen.generation_checks import (
+    check_beam,
     check_length,
     check_repetition_penalty,
     check_sampling_options,
     normalize_stops,
+    normalize_tokens,
 )
 
 
@@ -45,6 +47,19 @@ class GenerationConfig:
         stop: strings that end a sample (a str or a sequence, kept as a
             tuple): its new text is cut just before the first one it
             contains (the prompt is not searched).
+        ban: tokens never generated (a str or a sequence, kept as a tuple):
+            characters of a char model, words or pieces of a word or subword
+            model, as its vocabulary has them. Their logits are set to -inf
+            before every choice, greedy and beam search included.
+        beam: keep this many hypotheses (beam search, in [0, 64]) instead of
+            sampling; 0 turns it off. Deterministic: each step extends every
+            hypothesis by every token and keeps the `beam` best by the sum of
+            their tokens' log-probabilities (`Sample`), a stop token's
+            included; the scores are not length-normalised, so a hypothesis
+            that stops early keeps its score. The best one is returned, cut
+            at a stop string afterwards. It takes no temperature, top_k,
+            top_p, repetition penalty or greedy, and one sample; `beam=1` is
+            greedy.
 
     Example:
         >>> config = GenerationConfig(length=300, temperature=0.8, stop="\\n\\n")
@@ -65,9 +80,21 @@ class GenerationConfig:
     repetition_penalty: float = 1.0
     stop_ids: int | Sequence[int] = ()
     stop: str | Sequence[str] = ()
+    ban: str | Sequence[str] = ()
+    beam: int = 0
 
     def __post_init__(self):
         check_length(self.length, self.num_samples)
+        check_beam(
+            self.beam,
+            self.length,
+            self.greedy,
+            self.num_samples,
+            self.temperature,
+            self.top_k,
+            self.top_p,
+            self.repetition_penalty,
+        )
         if self.greedy:
             check_repetition_penalty(self.repetition_penalty)
         else:
@@ -77,6 +104,7 @@ class GenerationConfig:
         stop_ids, stop = normalize_stops(self.stop_ids, self.stop)
         object.__setattr__(self, "stop_ids", stop_ids)
         object.__setattr__(self, "stop", stop)
+        object.__setattr__(self, "ban", normalize_tokens("ban", self.ban))
 
     @classmethod
     def from_options(

@@ -1,6 +1,7 @@
 """A trained model folder in one object: `load` and `TrainedModel`, the package's front door."""
 
 import os
+from collections.abc import Callable, Sequence
 
 from keras_rnn_textgen.config import TrainConfig
 from keras_rnn_textgen.saving.loading import ModelFolder, read_model_folder
@@ -37,6 +38,13 @@ class TrainedModel(ModelFolder):
         """
         return self.generator.generate(prompt, length, **options)
 
+    def generate_samples(self, prompt: str = "", length: int | None = None, **options) -> list:
+        """`generate`'s texts as `Sample`s, with their tokens and log-probabilities.
+
+        See `TextGenerator.generate_samples`.
+        """
+        return self.generator.generate_samples(prompt, length, **options)
+
     def evaluate(self, text: str, batch_size: int = 64) -> dict[str, float]:
         """Perplexity and bits per character of `text`; see `evaluate_text`."""
         from keras_rnn_textgen.data.corpus import as_documents
@@ -45,6 +53,50 @@ class TrainedModel(ModelFolder):
         text = as_documents(text, self.train_config.documents)  # as `fit` read its text
         return evaluate_text(
             self.model, self.tokenizer, text, self.train_config.seq_len, batch_size
+        )
+
+    def evaluate_corpus(
+        self,
+        paths: Sequence[str | os.PathLike],
+        encoding: str = "utf-8",
+        errors: str = "strict",
+        batch_size: int = 64,
+        progress: Callable[[str, int, int], None] | None = None,
+    ) -> dict[str, float]:
+        """`evaluate` of text files of any size, read as `fit` reads a corpus, in bounded memory.
+
+        The files are prepared once (`data.prepare`: tokenized as a stream,
+        cached, memory-mapped) and measured window by window.
+
+        Args:
+            paths: text files and folders of them.
+            encoding: their text encoding.
+            errors: `"strict"` or `"replace"` for undecodable bytes.
+            batch_size: windows per batch.
+            progress: called with a stage (`"reading"`, `"tokenizing"`,
+                `"evaluating"`), the work done and the work in all.
+
+        Example:
+            >>> lm.evaluate_corpus(["held_out/"])["bits_per_char"]
+            2.13
+        """
+        from keras_rnn_textgen.data.prepare import CorpusSource, prepare_ids
+        from keras_rnn_textgen.evaluation.scoring import evaluate_ids
+
+        source = CorpusSource.of(paths, encoding, errors, self.train_config.documents)
+        prepared = prepare_ids(source, self.tokenizer, progress=progress)
+        windows = (
+            None if progress is None else lambda done, total: progress("evaluating", done, total)
+        )
+        return evaluate_ids(
+            self.model,
+            self.tokenizer,
+            prepared.ids,
+            prepared.characters,
+            prepared.unknown_tokens,
+            self.train_config.seq_len,
+            batch_size,
+            windows,
         )
 
     def score(self, texts: list[str]) -> list[dict[str, float]]:

@@ -1,6 +1,14 @@
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# Prepared corpora go to a cache of this run's own (child processes inherit it), not the user's.
+if "KERAS_RNN_TEXTGEN_CACHE" not in os.environ:
+    import atexit
+    import shutil
+    import tempfile
+
+    os.environ["KERAS_RNN_TEXTGEN_CACHE"] = tempfile.mkdtemp(prefix="ktg-cache-")
+    atexit.register(shutil.rmtree, os.environ["KERAS_RNN_TEXTGEN_CACHE"], True)
 
 import dataclasses  # noqa: E402
 import pathlib  # noqa: E402
@@ -97,6 +105,8 @@ TINY_TRAIN = {
     "steps_per_epoch": 8,
     "sample_every": 4,
     "sample_length": 20,
+    # No weights by step unless a test asks (the default keeps them at every sample).
+    "keep_every": 0,
     "jit_compile": False,
     "validation_split": 0.2,
 }

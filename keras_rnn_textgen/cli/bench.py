@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 
 import click
 
-from keras_rnn_textgen.cli.common import user_errors
+from keras_rnn_textgen.cli.common import TensorFlowCommand, user_errors
 
 BENCHMARKS_DIR = pathlib.Path(__file__).resolve().parents[2] / "benchmarks"
 # Script name -> (full arguments, quick arguments). Quick runs only check that each
@@ -19,7 +19,7 @@ BENCHMARKS = {
     "generation": ([], ["--length", "300", "--repeats", "2"]),
     "sampling_overhead": ([], ["--steps", "20"]),  # samples at the epoch end
     "export": ([], ["--sizes", "1x128", "--calls", "200", "--length", "100"]),
-    "memory": ([], ["--megabytes", "10"]),
+    "scale": ([], ["--megabytes", "1", "--prepare-megabytes", "2", "--word-megabytes", "0.2"]),
     "quality": ([], ["--seconds", "20"]),
     # `--recipe=...`: the value starts with a dash.
     "recipes": (
@@ -87,7 +87,7 @@ def run_benchmarks(
     return results
 
 
-@click.command()
+@click.command(cls=TensorFlowCommand)
 @click.option("--quick", is_flag=True, help="Short runs that check everything works.")
 @click.option("--only", multiple=True, help="Run only these benchmarks (repeatable).")
 @click.option(

@@ -7,6 +7,7 @@ import socket
 import sys
 import tempfile
 import threading
+import time
 
 import click
 
@@ -20,6 +21,24 @@ BROKEN_PIPE_EXIT = 141
 # Where `fit` writes model folders, and where the other commands look without --model.
 DEFAULT_OUTPUT = "saved_models"
 MODEL_HELP = f"Model folder. Default: the one trained last under {DEFAULT_OUTPUT}/."
+# The corpus options `fit` and `evaluate` share.
+ENCODING_HELP = "Encoding of the corpus files."
+ENCODING_ERRORS_HELP = "Undecodable bytes: strict refuses the file, replace reads them as U+FFFD."
+# How messages name the program when it was not started by `run` (click's `CliRunner`).
+DEFAULT_PROGRAM = "python cli.py"
+
+
+def program_name() -> str:
+    """The program as it was started, for messages that name it: `python cli.py`,
+    `keras-rnn-textgen` or `python -m keras_rnn_textgen` (`main.invoked_as`).
+
+    Example:
+        >>> program_name()  # outside a command, or in-process
+        'python cli.py'
+    """
+    ctx = click.get_current_context(silent=True)
+    obj = ctx.find_root().obj if ctx is not None else None
+    return (obj or {}).get("program", DEFAULT_PROGRAM)
 
 
 @contextlib.contextmanager
@@ -143,6 +162,23 @@ def quiet_import_tensorflow(verbose: bool) -> None:
             os.close(saved)
 
 
+class TensorFlowCommand(click.Command):
+    """A command that runs with TensorFlow, imported quietly once its options are parsed.
+
+    So `--help` and a usage error answer at once, without the seconds the
+    import takes. (`fit`, `generate` and `serve` import it themselves, when
+    and if they need it.)
+
+    Example:
+        >>> @click.command(cls=TensorFlowCommand)
+        ... def evaluate(): ...
+    """
+
+    def invoke(self, ctx: click.Context):
+        quiet_import_tensorflow((ctx.obj or {}).get("verbose", False))
+        return super().invoke(ctx)
+
+
 @contextlib.contextmanager
 def quiet_native_stderr(verbose: bool):
     """Hides what TFLite's C++ code writes to stderr; keeps this package's warning lines."""
@@ -209,6 +245,39 @@ def model_or_latest(model_dir: str | None) -> str:
         return model_dir
     from keras_rnn_textgen.saving.layout import latest_model_folder
 
-    latest = str(latest_model_folder(DEFAULT_OUTPUT))
+    latest = str(latest_model_folder(DEFAULT_OUTPUT, program=program_name()))
     click.echo(f"using the most recent model {latest}", err=True)
     return latest
+
+
+def progress_line(stream=None):
+    """A progress callback `(stage, done, total)` drawing one line on a terminal; else None.
+
+    Stages that read bytes show megabytes and MB/s; `evaluating` shows windows.
+    """
+    stream = stream or sys.stderr
+    if not stream.isatty():
+        return None
+    state = {"stage": None, "start": 0.0, "shown": 0.0}
+
+    def show(stage: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        if stage != state["stage"]:
+            state.update(stage=stage, start=now, shown=0.0)
+        finished = done >= total
+        if not finished and now - state["shown"] < 0.2:
+            return
+        state["shown"] = now
+        percent = 100 * done / total if total else 100.0
+        if stage == "evaluating":
+            detail = f"{done}/{total} windows"
+        else:
+            rate = done / 2**20 / max(now - state["start"], 1e-6)
+            detail = f"{done / 2**20:.0f} of {total / 2**20:.0f} MB, {rate:.0f} MB/s"
+        stream.write(f"\r{stage} the corpus: {percent:3.0f}% ({detail})\x1b[K")
+        if finished:
+            stream.write("\n")
+            state["stage"] = None
+        stream.flush()
+
+    return show

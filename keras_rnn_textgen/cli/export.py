@@ -4,6 +4,7 @@ import click
 
 from keras_rnn_textgen.cli.common import (
     MODEL_HELP,
+    TensorFlowCommand,
     interrupts_end_process,
     model_or_latest,
     quiet_native_stderr,
@@ -12,7 +13,7 @@ from keras_rnn_textgen.cli.common import (
 from keras_rnn_textgen.config import QUANTIZE_MODES
 
 
-@click.command()
+@click.command(cls=TensorFlowCommand)
 @click.option("--model", "model_dir", type=click.Path(), help=MODEL_HELP)
 @click.option(
     "--saved-model",

@@ -1,13 +1,17 @@
 """`fit`: train a model on text."""
 
 import dataclasses
+import sys
 
 import click
 from click.core import ParameterSource
 
 from keras_rnn_textgen.cli.common import (
     DEFAULT_OUTPUT,
+    ENCODING_ERRORS_HELP,
+    ENCODING_HELP,
     interrupts_end_process,
+    progress_line,
     quiet_import_tensorflow,
     user_errors,
 )
@@ -45,6 +49,8 @@ def config_options(*classes: type):
                 kwargs["type"] = click.Choice(meta["choices"])
             elif field.type in (int, float, str):
                 kwargs["type"] = field.type
+            elif field.type == int | None:
+                kwargs["type"] = int
             else:  # a tuple of floats: the option is repeated
                 kwargs.update(type=float, multiple=True)
             command = click.option(flag, field.name, **kwargs)(command)
@@ -61,15 +67,13 @@ def config_options(*classes: type):
     type=click.Path(),
     help="Text file or folder of text files (repeatable). Default: bundled Shakespeare.",
 )
-@click.option(
-    "--encoding", default="utf-8", show_default=True, help="Encoding of the corpus files."
-)
+@click.option("--encoding", default="utf-8", show_default=True, help=ENCODING_HELP)
 @click.option(
     "--encoding-errors",
     type=click.Choice(["strict", "replace"]),
     default="strict",
     show_default=True,
-    help="What to do with undecodable bytes.",
+    help=ENCODING_ERRORS_HELP,
 )
 @click.option("--name", help="Model folder name. Default: from the architecture, e.g. gru-2x256.")
 @click.option(
@@ -124,7 +128,10 @@ def fit(
             encoding=encoding,
             encoding_errors=encoding_errors,
             print_fn=click.echo,
+            # A file or a pipe gets one line per epoch, not a progress bar's control codes.
+            verbose="auto" if sys.stdout.isatty() else "lines",
             options_given=given,
+            progress=progress_line(),
         )
         metrics = result.metrics
         if metrics:

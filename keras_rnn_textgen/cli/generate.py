@@ -89,13 +89,37 @@ DEFAULTS = GenerationConfig()
     help="End a sample just before this text (repeatable; in bash, $'\\n\\n' is a blank line).",
 )
 @click.option(
+    "--ban",
+    multiple=True,
+    help="Never generate this token (repeatable): a character, or a word / piece of a word / "
+    "subword model, as its vocabulary has it.",
+)
+@click.option(
+    "--beam",
+    type=click.IntRange(min=0),
+    default=DEFAULTS.beam,
+    show_default=True,
+    help="Beam search: keep this many hypotheses and print the likeliest; deterministic. A "
+    "hypothesis scores the sum of its tokens' log-probabilities (a stop token's included), "
+    "not length-normalised, so one that stops early keeps its score; --stop cuts the result "
+    "afterwards. It takes no --temperature, --top-k, --top-p, --repetition-penalty or "
+    "--greedy, and one sample. 0 turns it off; 1 is greedy.",
+)
+@click.option(
     "--json",
     "as_json",
     is_flag=True,
-    help='One JSON object per sample and line: {"sample": i, "text": ...}.',
+    help='One JSON object per sample and line: {"sample": i, "text": ..., "new_tokens": n, '
+    '"log_probability": sum of the new tokens\' log-probabilities at temperature 1}.',
+)
+@click.option(
+    "--logprobs",
+    is_flag=True,
+    help='With --json: also each new token and its log-probability, "logprobs": '
+    '[{"token": ..., "logprob": ...}].',
 )
 @click.pass_context
-def generate(ctx, model_dir, tflite_path, step, prompt, as_json, **options):
+def generate(ctx, model_dir, tflite_path, step, prompt, as_json, logprobs, **options):
     """Generate text: stdout carries only the samples, separated by blank lines.
 
     A sample may hold blank lines itself: scripts split --json's lines instead.
@@ -110,6 +134,8 @@ def generate(ctx, model_dir, tflite_path, step, prompt, as_json, **options):
             raise ValueError(
                 "--step reads a model folder's step checkpoints; give --model, not --tflite"
             )
+        if logprobs and not as_json:
+            raise ValueError("--logprobs adds to --json's objects: give --json too")
         config = GenerationConfig(**options)
         if tflite_path:
             from keras_rnn_textgen.export.tflite_runner import TFLiteModel
@@ -119,7 +145,7 @@ def generate(ctx, model_dir, tflite_path, step, prompt, as_json, **options):
             if lite.needs_tensorflow:  # a word or subword export: TensorFlow tokenizes
                 quiet_import_tensorflow(ctx.obj["verbose"])
             with quiet_native_stderr(ctx.obj["verbose"]):
-                texts = lite.generate(prompt, config=config)
+                samples = lite.generate_samples(prompt, config=config)
         else:
             model_dir = model_or_latest(model_dir)
             weights = None
@@ -128,12 +154,12 @@ def generate(ctx, model_dir, tflite_path, step, prompt, as_json, **options):
 
                 weights = step_path(pathlib.Path(model_dir), step)
             generator = _folder_generator(ctx, model_dir, config.length, weights)
-            texts = generator.generate(prompt, config=config)
+            samples = generator.generate_samples(prompt, config=config)
         if as_json:
-            for i, text in enumerate(texts):
-                click.echo(json.dumps({"sample": i, "text": text}, ensure_ascii=False))
+            for i, sample in enumerate(samples):
+                click.echo(json.dumps(sample.to_json(i, logprobs), ensure_ascii=False))
         else:
-            click.echo("\n\n".join(texts))
+            click.echo("\n\n".join(sample.text for sample in samples))
 
 
 def _folder_generator(

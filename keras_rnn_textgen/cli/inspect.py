@@ -2,23 +2,27 @@
 
 import click
 
-from keras_rnn_textgen.cli.common import MODEL_HELP, model_or_latest, user_errors
+from keras_rnn_textgen.cli.common import MODEL_HELP, TensorFlowCommand, model_or_latest, user_errors
 from keras_rnn_textgen.errors import ModelFolderError
 from keras_rnn_textgen.inspection.features import FEATURES, GATES, STATES
 from keras_rnn_textgen.saving.files import read_own_text, write_text
 from keras_rnn_textgen.saving.layout import VALIDATION_SAMPLE_FILE
 
 
-@click.command()
+@click.command(cls=TensorFlowCommand)
 @click.option("--model", "model_dir", type=click.Path(), help=MODEL_HELP)
 @click.option("--text", help="The text to read. Default: the start of the model's held-out text.")
-@click.option("--file", "text_file", type=click.Path(), help="Read the text from a UTF-8 file.")
+@click.option(
+    "--file", "text_file", type=click.Path(), help="Read the text from the start of a file."
+)
+@click.option("--encoding", default="utf-8", show_default=True, help="Encoding of the --file.")
 @click.option(
     "--chars",
     type=int,
     default=1000,
     show_default=True,
-    help="Characters of the held-out text read when neither --text nor --file is given.",
+    help="Characters read from the start of --file, or of the held-out text without "
+    "--text or --file.",
 )
 @click.option("--html", "html_path", type=click.Path(), help="Write the page to this file.")
 @click.option("--layer", type=int, help="Recurrent layer, 0 at the bottom. Default: the top one.")
@@ -49,24 +53,25 @@ from keras_rnn_textgen.saving.layout import VALIDATION_SAMPLE_FILE
     help="Units listed per feature.",
 )
 @click.pass_context
-def inspect(ctx, model_dir, text, text_file, chars, html_path, find, **options):
+def inspect(ctx, model_dir, text, text_file, encoding, chars, html_path, find, **options):
     """Colour a text by hidden units or gates, with the model's next-character predictions."""
     with user_errors(ctx):
         import pathlib
 
-        from keras_rnn_textgen.data.corpus import read_text
+        from keras_rnn_textgen.data.corpus import text_start
         from keras_rnn_textgen.inspection.inspect import inspect_text, summary_lines
         from keras_rnn_textgen.inspection.page import render_html
         from keras_rnn_textgen.trained_model import load
 
         if text is not None and text_file is not None:
             raise ValueError(f"give --text or --file, not both; got --file {text_file!r}")
+        if text is None and chars <= 0:
+            raise ValueError(f"`chars` must be a positive integer, got {chars!r}")
         lm = load(model_or_latest(model_dir))
         if text_file is not None:
-            text = read_text(pathlib.Path(text_file))
+            # Only the characters shown are read: the file may be of any size.
+            text = text_start(pathlib.Path(text_file), chars, encoding)
         elif text is None:
-            if chars <= 0:
-                raise ValueError(f"`chars` must be a positive integer, got {chars!r}")
             sample = lm.folder / VALIDATION_SAMPLE_FILE
             if not sample.is_file():
                 raise ModelFolderError(

@@ -2,6 +2,7 @@
 
 import atexit
 import contextlib
+import importlib.metadata
 import os
 import signal
 import sys
@@ -10,7 +11,8 @@ import click
 
 from keras_rnn_textgen import __version__, interrupts
 from keras_rnn_textgen.cli.bench import bench
-from keras_rnn_textgen.cli.common import echo_error, quiet_import_tensorflow
+from keras_rnn_textgen.cli.cache import cache
+from keras_rnn_textgen.cli.common import DEFAULT_PROGRAM, echo_error
 from keras_rnn_textgen.cli.evaluate import evaluate
 from keras_rnn_textgen.cli.export import export
 from keras_rnn_textgen.cli.fit import fit
@@ -22,15 +24,20 @@ from keras_rnn_textgen.cli.serve import serve
 BFC_VARIABLE = "TF_CPU_ALLOCATOR_USE_BFC"
 
 
+def _installed_version(distribution: str) -> str:
+    """A distribution's version from its metadata: no import of it (TensorFlow takes seconds)."""
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
 def _print_versions(ctx: click.Context, param, value) -> None:
     if not value or ctx.resilient_parsing:
         return
-    quiet_import_tensorflow(verbose=False)
-    import keras
-    import tensorflow as tf
-
     click.echo(
-        f"keras-rnn-textgen {__version__}, TensorFlow {tf.__version__}, Keras {keras.__version__}"
+        f"keras-rnn-textgen {__version__}, TensorFlow {_installed_version('tensorflow')}, "
+        f"Keras {_installed_version('keras')}"
     )
     ctx.exit()
 
@@ -48,6 +55,17 @@ class _OneLineUsageErrors(click.Group):
             if signal.getsignal(signum) is not signal.SIG_IGN:
                 signal.signal(signum, interrupts.handle_signal)
         return super().main(*args, **kwargs)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # Each command's first sentence whole, wrapped: click would cut it short with "...".
+        rows = [
+            (name, command.get_short_help_str(limit=1000))
+            for name in self.list_commands(ctx)
+            if (command := self.get_command(ctx, name)) is not None and not command.hidden
+        ]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
     def make_context(self, *args, **kwargs) -> click.Context:
         try:
@@ -85,28 +103,47 @@ class _OneLineUsageErrors(click.Group):
 @click.pass_context
 def main(ctx: click.Context, verbose: bool, debug: bool) -> None:
     """Train recurrent text generators (SimpleRNN, LSTM, GRU) and use them."""
-    ctx.obj = {"verbose": verbose, "debug": debug}
+    # `run` passes the program's name; in-process (click's `CliRunner`) it is the default.
+    program = (ctx.obj or {}).get("program", DEFAULT_PROGRAM)
+    ctx.obj = {"verbose": verbose, "debug": debug, "program": program}
     # TensorFlow's CPU allocator hands each large buffer back to the C library, so
     # every compiled training step faulted its buffers in anew; TensorFlow's own
     # BFC allocator keeps them for the next step (docs/performance-notes.md).
     # TensorFlow reads this at its first allocation, which comes after this line;
     # set it to "false" beforehand to keep the C library's.
     os.environ.setdefault(BFC_VARIABLE, "true")
-    # `fit` checks its options before it imports TensorFlow, so a typo is answered at once;
+    # TensorFlow comes with the command (`TensorFlowCommand`), after its options are parsed:
+    # `--help` and a typo are answered at once; `fit` checks its options first too, and
     # `generate` and `serve` run a char-level model folder without it.
-    if ctx.invoked_subcommand not in ("fit", "generate", "serve"):
-        quiet_import_tensorflow(verbose)
     import logging
 
     logging.basicConfig(format="warning: %(message)s", level=logging.WARNING)
 
 
-for command in (fit, generate, evaluate, export, report, inspect, bench, serve):
+for command in (fit, generate, evaluate, export, report, inspect, bench, serve, cache):
     main.add_command(command)
 
 
+def invoked_as() -> str:
+    """The program as it was started: `python cli.py`, `keras-rnn-textgen` (the console
+    script) or `python -m keras_rnn_textgen`; messages and usage lines name it so.
+
+    Example:
+        >>> invoked_as()  # in `python cli.py fit`
+        'python cli.py'
+    """
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    if spec is not None and spec.name == "keras_rnn_textgen.__main__":
+        return "python -m keras_rnn_textgen"
+    name = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    if name.endswith(".py"):
+        return f"python {name}"
+    return name.removesuffix(".exe") or DEFAULT_PROGRAM
+
+
 def run() -> None:
-    """Runs the command line as a program (`python cli.py`, the console script).
+    """Runs the command line as a program (`python cli.py`, `python -m keras_rnn_textgen`,
+    the console script `keras-rnn-textgen`).
 
     When the command is done every `finally` has run and its output is
     written, so the process ends at once: Python's teardown of TensorFlow
@@ -115,8 +152,9 @@ def run() -> None:
     to their default action before that teardown). The exit handlers still
     run, with Ctrl-C and SIGTERM ignored: the work they end is finished.
     """
+    program = invoked_as()
     try:
-        main()
+        main(prog_name=program, obj={"program": program})
         code: int | str | None = 0
     except SystemExit as e:
         code = e.code

@@ -5,6 +5,7 @@ import pathlib
 from collections.abc import Sequence
 from importlib import resources
 
+from keras_rnn_textgen.data.reading import corpus_pieces, file_pieces
 from keras_rnn_textgen.errors import CorpusError
 
 DEFAULT_CORPUS = "shakespeare.txt"
@@ -44,34 +45,15 @@ def corpus_files(paths: Sequence[str | pathlib.Path]) -> list[pathlib.Path]:
     return files
 
 
-def read_text(path: pathlib.Path, encoding: str = "utf-8", errors: str = "strict") -> str:
-    """Reads one text file, naming the file and byte offset of undecodable bytes."""
-    data = path.read_bytes()
-    nul = data.find(b"\x00")
-    if nul >= 0 and encoding.lower().replace("-", "").replace("_", "") in ("utf8", "ascii"):
-        raise CorpusError(
-            f"{str(path)!r} looks binary: NUL byte at offset {nul}; give a text file "
-            "(or its `--encoding`, e.g. utf-16)"
-        )
-    try:
-        text = data.decode(encoding, errors=errors)
-    except LookupError:
-        raise CorpusError(f"unknown `encoding` {encoding!r}") from None
-    except UnicodeDecodeError as e:
-        raise CorpusError(
-            f"{str(path)!r} is not valid {encoding}: byte offset {e.start}; "
-            "pass the file's `--encoding`, or `--encoding-errors replace`"
-        ) from None
-    # Windows line ends would teach the model to write "\r\n".
-    return text.replace("\r\n", "\n")
-
-
 def load_corpus(
     paths: Sequence[str | pathlib.Path] = (),
     encoding: str = "utf-8",
     errors: str = "strict",
 ) -> str:
     """Reads and joins the corpus files; with no paths, the bundled corpus.
+
+    The whole text is one string: for a large corpus, read it piece by piece
+    with `reading.corpus_pieces` (as `fit` and `evaluate` do).
 
     Args:
         paths: text files and folders of text files.
@@ -82,11 +64,26 @@ def load_corpus(
         >>> text = load_corpus(["my_books/"])
     """
     files = corpus_files(paths) if paths else [default_corpus_path()]
-    texts = [read_text(f, encoding, errors) for f in files]
-    text = "".join(t if t.endswith("\n") else t + "\n" for t in texts if t)
-    if not text.strip():
-        raise CorpusError(f"corpus {', '.join(map(str, files))} is empty")
-    return text
+    return "".join(corpus_pieces(files, encoding, errors))
+
+
+def text_start(
+    path: str | pathlib.Path, chars: int, encoding: str = "utf-8", errors: str = "strict"
+) -> str:
+    """The first `chars` characters of a text file, reading no further than they need.
+
+    Example:
+        >>> text_start("novel.txt", 5)
+        'Chapt'
+    """
+    taken: list[str] = []
+    count = 0
+    for piece in file_pieces(pathlib.Path(path), encoding, errors, block_bytes=1 << 16):
+        taken.append(piece[: chars - count])
+        count += len(taken[-1])
+        if count >= chars:
+            break
+    return "".join(taken)
 
 
 def line_documents(text: str) -> str:
@@ -126,7 +123,18 @@ def split_text(text: str, validation_split: float, seq_len: int) -> tuple[str, s
     Example:
         >>> train, val = split_text(corpus, validation_split=0.1, seq_len=100)
     """
-    n = len(text)
+    n_train, _ = split_sizes(len(text), validation_split, seq_len)
+    return text[:n_train], text[n_train:]
+
+
+def split_sizes(characters: int, validation_split: float, seq_len: int) -> tuple[int, int]:
+    """Characters of the training and validation parts; refuses a part under one window.
+
+    Example:
+        >>> split_sizes(1000, validation_split=0.1, seq_len=100)
+        (900, 100)
+    """
+    n = characters
     n_val = int(n * validation_split)
     n_train = n - n_val
     need = seq_len + 1
@@ -144,4 +152,4 @@ def split_text(text: str, validation_split: float, seq_len: int) -> tuple[str, s
             f"validation window of seq_len + 1 = {need} characters with "
             f"validation_split={validation_split}; {way_out}"
         )
-    return text[:n_train], text[n_train:]
+    return n_train, n_val

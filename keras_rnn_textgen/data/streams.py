@@ -4,7 +4,13 @@ import numpy as np
 import tensorflow as tf
 
 from keras_rnn_textgen.config import TrainConfig
-from keras_rnn_textgen.data.windows import batches_per_epoch, prefetched, training_dataset
+from keras_rnn_textgen.data.windows import (
+    as_id_array,
+    batches_per_epoch,
+    gathered_windows,
+    prefetched,
+    training_dataset,
+)
 from keras_rnn_textgen.errors import CorpusError
 
 
@@ -35,7 +41,7 @@ def stream_layout(n_ids: int, seq_len: int, batch_size: int) -> tuple[int, int]:
 
 
 def stateful_dataset(
-    ids: tf.Tensor,
+    ids: np.ndarray | tf.Tensor,
     seq_len: int,
     batch_size: int,
     seed: int,
@@ -50,7 +56,7 @@ def stateful_dataset(
     run starts fresh or resumes.
 
     Args:
-        ids: the training token ids, int32 `(n,)`.
+        ids: the training token ids `(n,)` (array, memory map or tensor).
         seq_len: tokens per input window.
         batch_size: rows per batch, one stream each.
         seed: seed of the per-epoch shifts.
@@ -62,33 +68,27 @@ def stateful_dataset(
         >>> ds = stateful_dataset(ids, seq_len=100, batch_size=64, seed=0)
         >>> x, y = next(iter(ds))                    # (64, 100) each
     """
+    ids = as_id_array(ids)
     stream_length, per_epoch = stream_layout(int(ids.shape[0]), seq_len, batch_size)
     steps = steps_per_epoch or per_epoch
-    stream_starts = tf.range(batch_size, dtype=tf.int64)[:, None] * stream_length  # (batch, 1)
-    offsets = tf.range(seq_len + 1, dtype=tf.int64)[None, None, :]
+    stream_starts = tf.range(batch_size, dtype=tf.int64) * stream_length  # (batch,)
 
     def epoch_starts(epoch: tf.Tensor) -> tf.data.Dataset:
         shift = tf.random.stateless_uniform(
             [], seed=tf.stack([tf.cast(seed, tf.int64), epoch]), maxval=seq_len, dtype=tf.int64
         )
         windows = tf.range(steps, dtype=tf.int64) % per_epoch  # (steps,)
-        starts = stream_starts[None] + shift + windows[:, None, None] * seq_len
-        return tf.data.Dataset.from_tensor_slices(starts)  # elements (batch, 1)
-
-    def gather(starts: tf.Tensor, ids: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        window = tf.gather(ids, starts + offsets[0])  # (batch, seq_len + 1)
-        return window[:, :-1], window[:, 1:]
+        starts = stream_starts[None] + shift + windows[:, None] * seq_len
+        return tf.data.Dataset.from_tensor_slices(starts)  # elements (batch,)
 
     first_epoch, skip = divmod(start_batch, steps)
     starts = (
         tf.data.Dataset.range(first_epoch, np.iinfo(np.int64).max).flat_map(epoch_starts).skip(skip)
     )
-    # `ids` enters as a dataset element, not captured by the map function (no copy in its graph).
-    texts = tf.data.Dataset.from_tensors(ids).repeat()
-    return prefetched(tf.data.Dataset.zip(starts, texts).map(gather))
+    return prefetched(gathered_windows(starts, ids, seq_len))
 
 
-def epoch_batches(ids: tf.Tensor, train: TrainConfig) -> int:
+def epoch_batches(ids: np.ndarray | tf.Tensor, train: TrainConfig) -> int:
     """Batches in one pass over the training ids as `train` lays them out.
 
     Stateful runs read `stream_layout`'s streams, others shuffled windows.
@@ -102,7 +102,7 @@ def epoch_batches(ids: tf.Tensor, train: TrainConfig) -> int:
 
 
 def training_batches(
-    ids: tf.Tensor, train: TrainConfig, steps_per_epoch: int, start_batch: int = 0
+    ids: np.ndarray | tf.Tensor, train: TrainConfig, steps_per_epoch: int, start_batch: int = 0
 ) -> tf.data.Dataset:
     """The endless training stream of a run: `stateful_dataset` or `data.training_dataset`.
 

@@ -21,29 +21,46 @@ def prefetched(dataset: tf.data.Dataset) -> tf.data.Dataset:
     return dataset.prefetch(2).with_options(options)
 
 
-def _window_batches(window_numbers: tf.data.Dataset, ids: tf.Tensor, seq_len: int):
+def as_id_array(ids: np.ndarray | tf.Tensor) -> np.ndarray:
+    """Token ids as a 1-D NumPy array (a memory map stays one: nothing is read)."""
+    if isinstance(ids, tf.Tensor):
+        ids = ids.numpy()
+    return ids if isinstance(ids, np.ndarray) else np.asarray(ids, dtype=np.int32)
+
+
+def gathered_windows(starts: tf.data.Dataset, ids: np.ndarray, seq_len: int) -> tf.data.Dataset:
+    """Batches of window starts `(batch,)` -> (inputs, targets) `(batch, seq_len)` int32.
+
+    Each window holds the `seq_len + 1` ids from its start, read from `ids`
+    (a memory map of the prepared corpus, or an array) batch by batch: the
+    ids are never copied whole, into memory or into the dataset's graph.
+    """
+    offsets = np.arange(seq_len + 1, dtype=np.int64)[None, :]
+
+    def gather(batch_starts: np.ndarray) -> np.ndarray:
+        return ids[batch_starts.astype(np.int64)[:, None] + offsets].astype(np.int32)
+
+    def windows(batch_starts: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        window = tf.numpy_function(gather, [batch_starts], tf.int32, stateful=False)
+        window = tf.ensure_shape(window, [None, seq_len + 1])  # (batch, seq_len + 1)
+        return window[:, :-1], window[:, 1:]
+
+    return starts.map(windows)
+
+
+def _window_batches(window_numbers: tf.data.Dataset, ids: np.ndarray, seq_len: int):
     """Turns batches of window numbers `(batch,)` into (inputs, targets) `(batch, seq_len)`.
 
     Window `k` holds ids `[k * seq_len, (k + 1) * seq_len]`: `seq_len + 1`
     tokens, so consecutive windows share one token and every token is a
-    target once. Windows are gathered from `ids` batch by batch, so the text is
-    never copied whole into windows.
+    target once.
     """
-    offsets = tf.range(seq_len + 1, dtype=tf.int32)[None, :]
-
-    def gather(numbers: tf.Tensor, ids: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        starts = tf.cast(numbers, tf.int32)[:, None] * seq_len
-        window = tf.gather(ids, starts + offsets)  # (batch, seq_len + 1)
-        return window[:, :-1], window[:, 1:]
-
-    # `ids` enters as a dataset element: a tensor captured by the map function
-    # would be copied into its graph.
-    texts = tf.data.Dataset.from_tensors(ids).repeat()
-    return tf.data.Dataset.zip(window_numbers, texts).map(gather)
+    starts = window_numbers.map(lambda numbers: tf.cast(numbers, tf.int64) * seq_len)
+    return gathered_windows(starts, ids, seq_len)
 
 
 def training_dataset(
-    ids: tf.Tensor, seq_len: int, batch_size: int, seed: int, start_batch: int = 0
+    ids: np.ndarray | tf.Tensor, seq_len: int, batch_size: int, seed: int, start_batch: int = 0
 ) -> tf.data.Dataset:
     """An endless stream of shuffled batches of (inputs, targets) windows.
 
@@ -52,7 +69,8 @@ def training_dataset(
     same stream whether a run starts fresh or resumes.
 
     Args:
-        ids: the training token ids, int32 `(n,)`.
+        ids: the training token ids `(n,)`: an array, a memory map
+            (`prepare.Prepared.train_ids`) or a tensor.
         seq_len: tokens per input window.
         batch_size: windows per batch.
         seed: data-order seed.
@@ -62,6 +80,7 @@ def training_dataset(
         >>> ds = training_dataset(ids, seq_len=100, batch_size=64, seed=0)
         >>> x, y = next(iter(ds))                    # (64, 100) each
     """
+    ids = as_id_array(ids)
     n = (int(ids.shape[0]) - 1) // seq_len
     per_epoch = n // batch_size
     if per_epoch == 0:
@@ -86,13 +105,16 @@ def training_dataset(
     return prefetched(_window_batches(numbers, ids, seq_len))
 
 
-def batches_per_epoch(ids: tf.Tensor, seq_len: int, batch_size: int) -> int:
+def batches_per_epoch(ids: np.ndarray | tf.Tensor, seq_len: int, batch_size: int) -> int:
     """Number of full batches in one pass over `ids`."""
     return ((int(ids.shape[0]) - 1) // seq_len) // batch_size
 
 
-def evaluation_dataset(ids: tf.Tensor, seq_len: int, batch_size: int) -> tf.data.Dataset:
+def evaluation_dataset(
+    ids: np.ndarray | tf.Tensor, seq_len: int, batch_size: int
+) -> tf.data.Dataset:
     """Batches of (inputs, targets) windows in text order, the last batch partial."""
+    ids = as_id_array(ids)
     if batch_size <= 0:
         raise ValueError(f"`batch_size` must be a positive integer, got {batch_size!r}")
     numbers = tf.data.Dataset.range((int(ids.shape[0]) - 1) // seq_len).batch(batch_size)

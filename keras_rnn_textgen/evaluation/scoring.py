@@ -4,6 +4,7 @@ import math
 from collections.abc import Callable
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from keras_rnn_textgen.data.windows import evaluation_dataset
@@ -51,7 +52,41 @@ def evaluate_text(
         >>> scores["tokens"], scores["characters"]
         (18, 18)
     """
-    ids = tokenizer.encode(text)
+    ids = tokenizer.encode(text).numpy()
+    unknown = int(np.count_nonzero(ids == tokenizer.unk_id))
+    return evaluate_ids(model, tokenizer, ids, len(text), unknown, seq_len, batch_size)
+
+
+def evaluate_ids(
+    model: keras.Model,
+    tokenizer: Tokenizer,
+    ids: np.ndarray,
+    characters: int,
+    unknown_tokens: int,
+    seq_len: int,
+    batch_size: int = 64,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, float]:
+    """`evaluate_text` of a text already tokenized: its ids may be a memory map of any size.
+
+    The windows are read batch by batch, so memory does not grow with the text.
+
+    Args:
+        model: the language model.
+        tokenizer: its tokenizer (for the vocabulary check and the level).
+        ids: the text's token ids, `(tokens,)`.
+        characters: characters of the text.
+        unknown_tokens: ids of the text that are the unknown id.
+        seq_len: window length.
+        batch_size: windows per batch.
+        progress: called with the windows done and the windows in all.
+
+    Example:
+        >>> prepared = prepare_ids(CorpusSource.of(["book.txt"]), tokenizer)
+        >>> evaluate_ids(model, tokenizer, prepared.ids, prepared.characters,
+        ...              prepared.unknown_tokens, seq_len=100)["perplexity"]
+        4.61
+    """
     n = int(ids.shape[0])
     if n < 2:
         unit = "characters" if tokenizer.level == "char" else f"{tokenizer.level} tokens"
@@ -61,20 +96,24 @@ def evaluate_text(
     layers = text_model_layers(model)
     check_vocabulary(layers, tokenizer)
     predict = tf.function(lambda x: layers.logits(x))
+    windows, done = (n - 1) // seq_len, 0
     for x, y in evaluation_dataset(ids, seq_len, batch_size):
         logits = predict(x)  # (batch, time, vocab)
         perplexity.update_state(y, logits)
         bits.update_state(y, logits)
+        done += int(x.shape[0])
+        if progress is not None:
+            progress(done, windows)
     tokens = float(perplexity.total_tokens)
-    characters = tokens * len(text) / n  # exact at char level, where len(text) == n
+    covered = tokens * characters / n  # exact at char level, where characters == n
     return {
         "perplexity": float(perplexity.result()),
-        "bits_per_char": float(perplexity.total_nll) / math.log(2.0) / characters,
+        "bits_per_char": float(perplexity.total_nll) / math.log(2.0) / covered,
         "bits_per_token": float(bits.result()),
         "loss": float(perplexity.mean_nll()),
         "tokens": int(tokens),
-        "characters": round(characters),
-        "unknown_tokens": int(tf.reduce_sum(tf.cast(ids == tokenizer.unk_id, tf.int32))),
+        "characters": round(covered),
+        "unknown_tokens": unknown_tokens,
     }
 
 

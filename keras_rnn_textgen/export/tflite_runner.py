@@ -19,8 +19,9 @@ import numpy as np
 
 from keras_rnn_textgen import bounded_json
 from keras_rnn_textgen.errors import ModelFolderError
+from keras_rnn_textgen.generation.beam_search import beam_search
 from keras_rnn_textgen.generation.decode import decode_ids, prepare
-from keras_rnn_textgen.generation_checks import cut_at_stop
+from keras_rnn_textgen.generation.samples import Decoded, Sample, token_names
 from keras_rnn_textgen.generation_config import GenerationConfig, empty_prompt_text
 from keras_rnn_textgen.tokenizers.plain_char import PlainCharTokenizer
 
@@ -239,10 +240,31 @@ class TFLiteModel:
             >>> TFLiteModel("export/model.tflite").generate("ROMEO:", 50, seed=1)
         """
         config = GenerationConfig.from_options(config, length=length, **options)
+        return self._decode(prompt, config).texts()
+
+    def generate_samples(
+        self,
+        prompt: str = "",
+        length: int | None = None,
+        *,
+        config: GenerationConfig | None = None,
+        **options,
+    ) -> list[Sample]:
+        """`generate`'s samples with their tokens and log-probabilities (`Sample`).
+
+        Example:
+            >>> TFLiteModel("export/model.tflite").generate_samples("ROMEO:", 50)[0].new_tokens
+            50
+        """
+        config = GenerationConfig.from_options(config, length=length, **options)
+        return self._decode(prompt, config).samples()
+
+    def _decode(self, prompt: str, config: GenerationConfig) -> Decoded:
         plain = self._plain
         tokenizer = plain or self.tokenizer
         # A `documents="lines"` model's samples end at the boundary token.
-        stop_ids = prepare(tokenizer, prompt, config, self.metadata.get("end_ids", ()))
+        end_ids = self.metadata.get("end_ids", ())
+        stop_ids, banned_ids = prepare(tokenizer, prompt, config, end_ids)
         if plain:
             ids = plain.ids(prompt or empty_prompt_text(plain.vocabulary))
         else:
@@ -250,10 +272,15 @@ class TFLiteModel:
 
             rows, lengths = prompt_ids(tokenizer, prompt, 1)
             ids = rows[0, : lengths[0]]
-        states = [np.zeros([config.num_samples, u], np.float32) for u in self.state_units]
-        new = decode_ids(self._batch_step, states, ids, config, stop_ids, tokenizer.special_ids)
+        rows = config.beam or config.num_samples
+        states = [np.zeros([rows, u], np.float32) for u in self.state_units]
+        search = beam_search if config.beam else decode_ids
+        new, logprobs = search(self._batch_step, states, ids, config, stop_ids, banned_ids)
         if plain:
-            return [prompt + cut_at_stop(plain.text(row), config.stop) for row in new]
-        from keras_rnn_textgen.generation.plan import prompt_and_texts
+            texts = lambda rows: [plain.text(row) for row in rows]  # noqa: E731
+        else:
+            from keras_rnn_textgen.generation.plan import new_texts
 
-        return prompt_and_texts(tokenizer, prompt, new, config.stop)
+            texts = lambda rows: new_texts(tokenizer, prompt, rows)  # noqa: E731
+        names = token_names(tokenizer.vocabulary, tokenizer.first_id)
+        return Decoded(prompt, new, logprobs, config.stop, texts, names)

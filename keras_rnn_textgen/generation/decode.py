@@ -30,6 +30,9 @@ class Vocabulary(Protocol):
 
     level: str
     vocab_size: int
+    vocabulary: list[str]
+    first_id: int
+    special_ids: tuple[int, ...]
 
     def out_of_vocabulary(self, text: str) -> list[str]: ...
 
@@ -39,11 +42,13 @@ def prepare(
     prompt: str,
     config: GenerationConfig,
     end_ids: Sequence[int] = (),
-) -> tuple[int, ...]:
-    """Checks a prompt and the config's stop ids against a model; returns every id that stops.
+) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Checks a prompt, the stop ids and the bans against a model; returns the ids that stop, and
+    the ids never chosen.
 
     Every generation path (Keras, NumPy, TFLite, `serve`) runs it, so they
-    refuse and warn alike.
+    refuse and warn alike. The ids never chosen are the tokenizer's special
+    ids (padding, unknown) and those of the config's `ban` tokens.
 
     Args:
         tokenizer: the model's tokenizer: its number of ids judges the stop
@@ -53,14 +58,53 @@ def prepare(
         end_ids: ids that end every row whatever the config asks (the
             boundary token of a `documents="lines"` model).
 
+    Raises:
+        ValueError: a stop id out of range, a prompt the config refuses, a
+            banned token outside the vocabulary, or bans that leave no token
+            but stop tokens.
+
     Example:
-        >>> prepare(PlainCharTokenizer(list("ROME:")), "ROMEO:", GenerationConfig(stop_ids=(3,)))
-        (3,)
+        >>> tokenizer = PlainCharTokenizer(list("ROME:"))
+        >>> prepare(tokenizer, "ROMEO:", GenerationConfig(stop_ids=(3,), ban="E"))
+        ((3,), (0, 1, 5))
     """
     check_stop_ids(tokenizer.vocab_size, config.stop_ids)
     check_prompt_text(prompt)
     check_prompt(tokenizer.out_of_vocabulary(prompt), tokenizer.level, config.strict)
-    return tuple(dict.fromkeys(config.stop_ids + tuple(end_ids)))
+    stop_ids = tuple(dict.fromkeys(config.stop_ids + tuple(end_ids)))
+    return stop_ids, banned_ids(tokenizer, config.ban, stop_ids)
+
+
+def banned_ids(
+    tokenizer: Vocabulary, ban: Sequence[str], stop_ids: Sequence[int] = ()
+) -> tuple[int, ...]:
+    """The ids never chosen: the tokenizer's special ids and those of the `ban` tokens.
+
+    Args:
+        tokenizer: the model's tokenizer; `vocabulary[i]` has id `i + first_id`.
+        ban: tokens as the vocabulary has them (a character, a word, a piece).
+        stop_ids: the ids that end a row; bans must leave a token that does not.
+
+    Example:
+        >>> banned_ids(PlainCharTokenizer(list("ab")), ["b"])
+        (0, 1, 3)
+    """
+    ids = {token: i + tokenizer.first_id for i, token in enumerate(tokenizer.vocabulary)}
+    for token in ban:
+        if token not in ids:
+            raise ValueError(
+                f"`ban` token {token!r} is not in the model's vocabulary ({tokenizer.level} level)"
+            )
+    banned = tuple(tokenizer.special_ids) + tuple(sorted({ids[token] for token in ban}))
+    left = set(ids.values()) - set(banned)
+    if not left:
+        raise ValueError(f"`ban` bans every token of the vocabulary ({len(ids)} tokens)")
+    if left <= set(stop_ids):
+        raise ValueError(
+            "`ban` leaves only stop tokens to generate: "
+            f"{sorted(tokenizer.vocabulary[i - tokenizer.first_id] for i in left)}"
+        )
+    return banned
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,6 +129,29 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=-1, keepdims=True)
 
 
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    """`(..., vocab)` logits -> log-probabilities, in float32; -inf logits stay -inf.
+
+    Example:
+        >>> np.exp(log_softmax(np.log(np.array([[1.0, 3.0]], np.float32))))
+        array([[0.25, 0.75]], dtype=float32)
+    """
+    logits = np.asarray(logits, np.float32)
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
+def chosen_logprobs(chosen: Chosen) -> np.ndarray:
+    """`(batch,)` the model's log-probability of each row's token (0 in a stopped row).
+
+    At temperature 1, before the penalty and any cut: the log-softmax of
+    `Chosen.logits`, whose banned ids are -inf.
+    """
+    rows = np.arange(chosen.tokens.shape[0])
+    logprobs = log_softmax(chosen.logits)[rows, chosen.tokens]
+    return np.where(chosen.stopped, np.float32(0), logprobs).astype(np.float32)
+
+
 def decode(
     step: Step,
     states: Any,
@@ -106,7 +173,7 @@ def decode(
         prompt_ids: the prompt's ids, at least one; every row starts from them.
         config: the options; `stop` strings are the caller's to apply.
         stop_ids: ids that end a row (see `prepare`).
-        banned_ids: ids never chosen (the tokenizer's padding and unknown ids).
+        banned_ids: ids never chosen (`prepare`'s: padding, unknown and the banned tokens').
         cancelled: asked every `CANCEL_CHECK_TOKENS` tokens; True raises
             `GenerationCancelled`.
 
@@ -152,11 +219,23 @@ def decode_ids(
     stop_ids: Sequence[int] = (),
     banned_ids: Sequence[int] = (PAD_ID, UNK_ID),
     cancelled: Callable[[], bool] | None = None,
-) -> np.ndarray:
-    """The `(num_samples, made)` new ids of `decode`, `PAD_ID` after a row's stop."""
-    chosen = decode(step, states, prompt_ids, config, stop_ids, banned_ids, cancelled)
-    columns = [np.zeros([config.num_samples, 0], np.int32)] + [c.tokens[:, None] for c in chosen]
-    return np.concatenate(columns, axis=1)
+) -> tuple[np.ndarray, np.ndarray]:
+    """The `(num_samples, made)` new ids of `decode` and the model's log-probability of each.
+
+    A row's ids are `PAD_ID` after its stop, with log-probability 0. With
+    `config.beam`, `beam_search.beam_search` takes the same arguments instead.
+
+    Example:
+        >>> ids, logprobs = decode_ids(model.step, zeros, [5, 6], GenerationConfig(length=9))
+        >>> ids.shape, logprobs.shape
+        ((1, 9), (1, 9))
+    """
+    ids = [np.zeros([config.num_samples, 0], np.int32)]
+    logprobs = [np.zeros([config.num_samples, 0], np.float32)]
+    for chosen in decode(step, states, prompt_ids, config, stop_ids, banned_ids, cancelled):
+        ids.append(chosen.tokens[:, None])
+        logprobs.append(chosen_logprobs(chosen)[:, None])
+    return np.concatenate(ids, axis=1), np.concatenate(logprobs, axis=1)
 
 
 def token_stream(
@@ -177,6 +256,10 @@ def token_stream(
         >>> tokens = token_stream(model.step, zeros, [5, 6], GenerationConfig(length=9))
         >>> [token for token, probability in tokens]   # 9 ids
     """
+    if config.beam:
+        raise ValueError(
+            "a stream sends each token as it is chosen; `beam` search chooses at the end"
+        )
     one = dataclasses.replace(config, num_samples=1)
     for chosen in decode(step, states, prompt_ids, one, stop_ids, banned_ids):
         if chosen.stopped[0]:

@@ -24,8 +24,9 @@ import numpy as np
 from keras_rnn_textgen import bounded_json
 from keras_rnn_textgen.cells import CELLS
 from keras_rnn_textgen.config import FORMAT_VERSION
+from keras_rnn_textgen.generation.beam_search import beam_search
 from keras_rnn_textgen.generation.decode import decode_ids, prepare
-from keras_rnn_textgen.generation_checks import cut_at_stop
+from keras_rnn_textgen.generation.samples import Decoded, Sample, token_names
 from keras_rnn_textgen.generation_config import GenerationConfig, empty_prompt_text
 from keras_rnn_textgen.saving.archive import ARCHIVE_WEIGHTS, check_archive, serialized_objects
 from keras_rnn_textgen.saving.layout import CONFIG_FILE, MODEL_FILE, TOKENIZER_FILE
@@ -180,13 +181,17 @@ class NumpyCharModel:
             (self._ids["\n"],) if training.get("documents") == "lines" and "\n" in self._ids else ()
         )
 
-    def prepare(self, prompt: str, config: GenerationConfig) -> tuple[list[int], tuple[int, ...]]:
-        """Checks `prompt` and the stops (`decode.prepare`); its ids and every id that stops.
+    def prepare(
+        self, prompt: str, config: GenerationConfig
+    ) -> tuple[list[int], tuple[int, ...], tuple[int, ...]]:
+        """Checks `prompt`, the stops and bans (`decode.prepare`); its ids, the ids that stop and
+        the ids never chosen.
 
         An empty prompt stands for `empty_prompt_text` of the vocabulary.
         """
-        stop_ids = prepare(self.tokenizer, prompt, config, self.end_ids)
-        return self.tokenizer.ids(prompt or empty_prompt_text(self.vocabulary)), stop_ids
+        stop_ids, banned_ids = prepare(self.tokenizer, prompt, config, self.end_ids)
+        ids = self.tokenizer.ids(prompt or empty_prompt_text(self.vocabulary))
+        return ids, stop_ids, banned_ids
 
     def initial_states(self, batch: int) -> list[np.ndarray]:
         """Zero states for `batch` rows, one `(batch, units)` array per state."""
@@ -219,9 +224,39 @@ class NumpyCharModel:
             >>> NumpyCharModel(folder).generate("ROMEO:", 50, greedy=True)
         """
         config = GenerationConfig.from_options(config, length=length, **options)
-        ids, stop_ids = self.prepare(prompt, config)
-        states = self.initial_states(config.num_samples)
-        new = decode_ids(self.step, states, ids, config, stop_ids, cancelled=cancelled)
+        return self._decode(prompt, config, cancelled).texts()
 
-        characters = np.array(["", "\ufffd", *self.vocabulary], dtype=object)
-        return [prompt + cut_at_stop("".join(characters[row]), config.stop) for row in new]
+    def generate_samples(
+        self,
+        prompt: str = "",
+        length: int | None = None,
+        *,
+        config: GenerationConfig | None = None,
+        cancelled: Callable[[], bool] | None = None,
+        **options,
+    ) -> list[Sample]:
+        """`generate`'s samples with their tokens and log-probabilities (`Sample`).
+
+        Example:
+            >>> NumpyCharModel(folder).generate_samples("ROMEO:", 50, greedy=True)[0].new_tokens
+            50
+        """
+        config = GenerationConfig.from_options(config, length=length, **options)
+        return self._decode(prompt, config, cancelled).samples()
+
+    def _decode(
+        self, prompt: str, config: GenerationConfig, cancelled: Callable[[], bool] | None
+    ) -> Decoded:
+        ids, stop_ids, banned_ids = self.prepare(prompt, config)
+        states = self.initial_states(config.beam or config.num_samples)
+        search = beam_search if config.beam else decode_ids
+        new, logprobs = search(self.step, states, ids, config, stop_ids, banned_ids, cancelled)
+        tokenizer = self.tokenizer
+        return Decoded(
+            prompt,
+            new,
+            logprobs,
+            config.stop,
+            lambda rows: [tokenizer.text(row) for row in rows],
+            token_names(tokenizer.vocabulary, tokenizer.first_id),
+        )

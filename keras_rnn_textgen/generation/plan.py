@@ -7,7 +7,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_rnn_textgen.generation.decode import prepare
-from keras_rnn_textgen.generation_checks import cut_at_stop
+from keras_rnn_textgen.generation.samples import Decoded, token_names
 from keras_rnn_textgen.generation_config import GenerationConfig, empty_prompt_text
 from keras_rnn_textgen.sampling.base import Sampler
 from keras_rnn_textgen.sampling.greedy import GreedySampler
@@ -35,39 +35,44 @@ def start_text(tokenizer: Tokenizer) -> str:
 
 @dataclasses.dataclass(frozen=True)
 class SamplingPlan:
-    """What `prepare_sampling` settled: the sampler, the stop ids and the stop strings.
+    """What `prepare_sampling` settled: the sampler, the stop ids and strings, the banned ids.
 
     Args:
         sampler: picks each next token.
         stop_ids: ids that end a row (the caller's and the model's end ids).
         stop: strings that end a row's new text.
+        banned_ids: ids never chosen (padding, unknown and the banned tokens').
     """
 
     sampler: Sampler
     stop_ids: tuple[int, ...]
     stop: tuple[str, ...]
+    banned_ids: tuple[int, ...] = ()
 
-    def texts(self, tokenizer: Tokenizer, prompt: str, ids: tf.Tensor | np.ndarray) -> list[str]:
-        """The prompt followed by each row's new text `(batch, n)` ids, cut at a stop string.
+    def decoded(
+        self, tokenizer: Tokenizer, prompt: str, ids: np.ndarray, logprobs: np.ndarray
+    ) -> Decoded:
+        """Each row's new `(batch, n)` ids and their log-probabilities, to read as texts or samples.
 
-        The new text joins the prompt as the level joins tokens (at word
-        level: a space, or none before `,`).
+        Each text is the prompt followed by the row's new text, joined as the
+        level joins tokens (at word level: a space, or none before `,`) and
+        cut at a stop string.
         """
-        return prompt_and_texts(tokenizer, prompt, ids, self.stop)
+        names = token_names(tokenizer.vocabulary, tokenizer.first_id)
+        texts = lambda rows: new_texts(tokenizer, prompt, rows)  # noqa: E731
+        return Decoded(prompt, ids, logprobs, self.stop, texts, names)
 
 
-def prompt_and_texts(
-    tokenizer: Tokenizer, prompt: str, ids: tf.Tensor | np.ndarray, stop: Sequence[str] = ()
-) -> list[str]:
-    """The prompt followed by each row's new text `(batch, n)` ids, cut at a `stop` string.
+def new_texts(tokenizer: Tokenizer, prompt: str, ids: tf.Tensor | np.ndarray) -> list[str]:
+    """The new text each row's `(batch, n)` ids add to the prompt, as the level joins them (uncut).
 
     Example:
-        >>> prompt_and_texts(tokenizer, "ROMEO:", np.array([[5, 6]]))
-        ['ROMEO: a']
+        >>> new_texts(tokenizer, "ROMEO:", np.array([[5, 6]]))
+        [' a']
     """
     texts = tokenizer.append_to_prompts([prompt] * int(ids.shape[0]), ids)
     start = len(prompt.encode("utf-8"))
-    return [prompt + cut_at_stop(t[start:].decode("utf-8"), stop) for t in texts]
+    return [t[start:].decode("utf-8") for t in texts]
 
 
 def prepare_sampling(
@@ -99,8 +104,8 @@ def prepare_sampling(
         )
     # Padding and the unknown id are never drawn, wherever the tokenizer puts them.
     sampler.banned_ids = tokenizer.special_ids
-    stop_ids = prepare(tokenizer, prompt, config, end_ids)
-    return SamplingPlan(sampler, stop_ids, config.stop)
+    stop_ids, banned_ids = prepare(tokenizer, prompt, config, end_ids)
+    return SamplingPlan(sampler, stop_ids, config.stop, banned_ids)
 
 
 def prompt_ids(

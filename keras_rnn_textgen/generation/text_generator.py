@@ -7,11 +7,14 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_rnn_textgen.generation.keras_beam import CompiledBeams
 from keras_rnn_textgen.generation.plan import prepare_sampling, prompt_ids
+from keras_rnn_textgen.generation.samples import Decoded, Sample
 from keras_rnn_textgen.generation_config import GenerationConfig
 from keras_rnn_textgen.models.step import StepModel
 from keras_rnn_textgen.models.structure import check_vocabulary
-from keras_rnn_textgen.sampling.base import CHUNK_TOKENS, Sampler, StepFn, decode_in_chunks
+from keras_rnn_textgen.sampling.base import CHUNK_TOKENS, Sampler, StepFn
+from keras_rnn_textgen.sampling.chunks import decode_in_chunks
 from keras_rnn_textgen.tokenizers.base import Tokenizer
 
 
@@ -58,17 +61,21 @@ class TextGenerator:
         self.step = StepModel(model)
         check_vocabulary(self.step.layers, tokenizer)
         self._compiled: dict[tuple, Any] = {}
+        # Its beam searches, compiled per width and number of stop ids.
+        self.beams = CompiledBeams(self)
 
     def compiled(self, sampler: Sampler, stop_ids: tuple[int, ...] = ()) -> tuple[Any, Any]:
         """The compiled `(start, advance)` pair of a kind of sampler, made on first use.
 
         `start(prompt, lengths, settings, stops)` -> carry;
-        `advance(carry, first, seed, settings, stops)` -> carry and
-        `(batch, chunk_tokens)` ids, where `settings` are the sampler's
-        `settings()` and `stops` the stop ids, all as tensors. So one pair
-        serves every temperature, top-k, top-p, penalty and stop id: XLA
-        compiles `start` once per batch size and prompt width, `advance`
-        once per batch size, for each kind of sampler and number of stop ids.
+        `advance(carry, first, seed, settings, stops, allowed)` -> carry,
+        `(batch, chunk_tokens)` ids and their log-probabilities, where
+        `settings` are the sampler's `settings()`, `stops` the stop ids and
+        `allowed` the `(vocab,)` ids that may be chosen, all as tensors. So
+        one pair serves every temperature, top-k, top-p, penalty, stop id and
+        ban: XLA compiles `start` once per batch size and prompt width,
+        `advance` once per batch size, for each kind of sampler and number of
+        stop ids.
         """
         kind = type(sampler)
         key = (kind, len(stop_ids))
@@ -85,10 +92,17 @@ class TextGenerator:
                 step = self.loop_step(prompt.shape[0])
                 return traced(settings).start(step, initial, prompt, lengths, stops)
 
-            def advance(carry, first, seed, settings, stops):
+            def advance(carry, first, seed, settings, stops, allowed):
                 step, lookup = self.advance_step(carry["logits"].shape[0])
                 return traced(settings).advance(
-                    step, carry, first, self.chunk_tokens, seed, stops, lookup=lookup
+                    step,
+                    carry,
+                    first,
+                    self.chunk_tokens,
+                    seed,
+                    stops,
+                    lookup=lookup,
+                    allowed=allowed,
                 )
 
             self._compiled[key] = (
@@ -96,6 +110,12 @@ class TextGenerator:
                 tf.function(advance, jit_compile=True, reduce_retracing=True),
             )
         return self._compiled[key]
+
+    def allowed(self, banned_ids: Sequence[int]) -> np.ndarray:
+        """`(vocab,)` bool: false at `banned_ids`."""
+        allowed = np.ones([self.tokenizer.vocab_size], bool)
+        allowed[list(banned_ids)] = False
+        return allowed
 
     def loop_step(self, batch: int | None) -> StepFn:
         """The step a compiled loop over `batch` rows runs (None: a batch size not yet known).
@@ -147,8 +167,40 @@ class TextGenerator:
             >>> gen.generate("ROMEO:", 300, repetition_penalty=1.2, stop=["\\n\\n"])
         """
         config = GenerationConfig.from_options(config, length=length, **options)
+        return self._decode(prompt, config, cancelled).texts()
+
+    def generate_samples(
+        self,
+        prompt: str = "",
+        length: int | None = None,
+        *,
+        config: GenerationConfig | None = None,
+        cancelled: Callable[[], bool] | None = None,
+        **options,
+    ) -> list[Sample]:
+        """`generate`'s samples with their tokens and log-probabilities (`Sample`).
+
+        The arguments are `generate`'s; each sample's text is the one
+        `generate` returns.
+
+        Example:
+            >>> sample = gen.generate_samples("ROMEO:", 50, seed=1)[0]
+            >>> sample.new_tokens, sample.log_probability
+            (50, -71.3...)
+        """
+        config = GenerationConfig.from_options(config, length=length, **options)
+        return self._decode(prompt, config, cancelled).samples()
+
+    def _decode(
+        self, prompt: str, config: GenerationConfig, cancelled: Callable[[], bool] | None
+    ) -> Decoded:
         plan = prepare_sampling(self.tokenizer, prompt, config, self.end_ids)
-        ids = self.token_ids(
+        if config.beam:
+            ids, logprobs = self.beams.ids(
+                config.beam, prompt, config.length, plan.stop_ids, plan.banned_ids, cancelled
+            )
+            return plan.decoded(self.tokenizer, prompt, ids, logprobs)
+        ids, logprobs = self.token_logprobs(
             plan.sampler,
             prompt,
             config.length,
@@ -156,8 +208,9 @@ class TextGenerator:
             config.seed,
             plan.stop_ids,
             cancelled,
+            plan.banned_ids,
         )
-        return plan.texts(self.tokenizer, prompt, ids)
+        return plan.decoded(self.tokenizer, prompt, ids, logprobs)
 
     def token_ids(
         self,
@@ -177,15 +230,38 @@ class TextGenerator:
         Example:
             >>> gen.token_ids(GreedySampler(), "ROMEO:", 100)   # (1, 100) int32
         """
+        args = (sampler, prompt, length, num_samples, seed, stop_ids, cancelled)
+        return self.token_logprobs(*args)[0]
+
+    def token_logprobs(
+        self,
+        sampler: Sampler,
+        prompt: str,
+        length: int,
+        num_samples: int = 1,
+        seed: int = 0,
+        stop_ids: tuple[int, ...] = (),
+        cancelled: Callable[[], bool] | None = None,
+        banned_ids: tuple[int, ...] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """`token_ids` and the model's log-probability of each `(num_samples, length)`.
+
+        `banned_ids` are never chosen (None: the sampler's `banned_ids`).
+
+        Example:
+            >>> ids, logprobs = gen.token_logprobs(GreedySampler(), "ROMEO:", 100)
+        """
         start, advance = self.compiled(sampler, stop_ids)
         prompts, lengths = prompt_ids(self.tokenizer, prompt, num_samples, self.prompt_width)
         seed = tf.constant(seed, tf.int64)
         settings = {name: tf.constant(value) for name, value in sampler.settings().items()}
         stops = tf.constant(list(stop_ids), tf.int32, shape=[len(stop_ids)])
+        allowed = self.allowed(sampler.banned_ids if banned_ids is None else banned_ids)
+        allowed = tf.constant(allowed)
         return decode_in_chunks(
             start(tf.constant(prompts), tf.constant(lengths), settings, stops),
             lambda carry, first: advance(
-                carry, tf.constant(first, tf.int32), seed, settings, stops
+                carry, tf.constant(first, tf.int32), seed, settings, stops, allowed
             ),
             length,
             self.chunk_tokens,

@@ -74,17 +74,20 @@ def _token_count(corpus: dict, level: str) -> str:
     return f", {sum(counts):,} {LEVELS[level].many}"
 
 
-def reproduce_command(folder: pathlib.Path, train: TrainConfig, sample: Sample) -> str:
+def reproduce_command(
+    folder: pathlib.Path, train: TrainConfig, sample: Sample, program: str = "python cli.py"
+) -> str:
     """The `generate --step` command that draws `sample` again from its step checkpoint.
 
     The prompt and length are the run's sampling options (`train`); a resumed
-    run that changed them drew its earlier samples with others.
+    run that changed them drew its earlier samples with others. `program`
+    is the command line as the reader starts it (`keras-rnn-textgen`, say).
 
     Example:
         >>> reproduce_command(folder, lm.train_config, read_samples(path)[0])
         'python cli.py generate --model saved_models/m --step 300 --seed 0 ...'
     """
-    args = ["python", "cli.py", "generate", "--model", str(folder), "--step", str(sample.step)]
+    args = [*shlex.split(program), "generate", "--model", str(folder), "--step", str(sample.step)]
     args += ["--seed", str(train.seed), "--temperature", f"{sample.temperature:g}"]
     args += ["--length", str(train.sample_length)]
     if train.sample_prompt:
@@ -92,11 +95,25 @@ def reproduce_command(folder: pathlib.Path, train: TrainConfig, sample: Sample) 
     return shlex.join(args)
 
 
-def render_report(lm: ModelFolder) -> tuple[str, dict[str, bytes]]:
+def learning_rate_caption(train: TrainConfig) -> str:
+    """What the learning-rate plot shows: the run's own schedule (`lr_schedule`).
+
+    Example:
+        >>> learning_rate_caption(TrainConfig(epochs=4))
+        "Adam's learning rate: 0.008 at the start, decayed along a half cosine over the 4 epochs."
+    """
+    start = f"Adam's learning rate: {train.learning_rate:g} at the start"
+    if train.lr_schedule == "cosine":
+        return f"{start}, decayed along a half cosine over the {train.epochs} epochs."
+    return f"{start}, halved after each epoch that does not improve the validation loss."
+
+
+def render_report(lm: ModelFolder, program: str = "python cli.py") -> tuple[str, dict[str, bytes]]:
     """The report page of a loaded model folder, and its plots.
 
     Args:
         lm: the loaded model folder (`read_model_folder`).
+        program: the command line the page's `generate` commands start.
 
     Returns:
         `(html, plots)`: the page (plots embedded) and PNG bytes by file name.
@@ -179,7 +196,7 @@ def render_report(lm: ModelFolder) -> tuple[str, dict[str, bytes]]:
         ),
         (
             LEARNING_RATE_PLOT,
-            "Adam's learning rate; it is halved when the validation loss stops improving.",
+            learning_rate_caption(train),
         ),
     ):
         if name in plots:
@@ -206,7 +223,9 @@ def render_report(lm: ModelFolder) -> tuple[str, dict[str, bytes]]:
 
     body.append("<h2>How the samples evolved</h2>")
     temperatures, rows, sampled_steps = sample_rows(
-        samples, kept_steps(folder), lambda sample: reproduce_command(folder, train, sample)
+        samples,
+        kept_steps(folder),
+        lambda sample: reproduce_command(folder, train, sample, program),
     )
     if rows:
         prompt = train.sample_prompt
@@ -257,13 +276,16 @@ def render_report(lm: ModelFolder) -> tuple[str, dict[str, bytes]]:
 
 
 def write_report(
-    folder: str | pathlib.Path, print_fn: Callable[[str], None] | None = None
+    folder: str | pathlib.Path,
+    print_fn: Callable[[str], None] | None = None,
+    program: str = "python cli.py",
 ) -> pathlib.Path:
     """Writes `report.html` and its PNG plots into a model folder.
 
     Args:
         folder: the model folder (written by `fit`; training may still run).
         print_fn: receives the path of each file written.
+        program: the command line the page's `generate` commands start.
 
     Returns:
         The path of `report.html`.
@@ -273,7 +295,7 @@ def write_report(
         PosixPath('saved_models/gru-2x256/report.html')
     """
     lm = read_model_folder(folder)
-    html, plots = render_report(lm)
+    html, plots = render_report(lm, program)
     for name in REPORT_FILES[1:]:
         path = lm.folder / name
         if name in plots:

@@ -126,7 +126,7 @@ def sample_rows(
     for step in steps:
         row = by_step[step]
         first = next(iter(row.values()))
-        ppl = "n/a" if first.val_perplexity is None else f"{first.val_perplexity:.3f}"
+        ppl = "none yet" if first.val_perplexity is None else f"{first.val_perplexity:.3f}"
         cells: list[Any] = [step, first.epoch, ppl]
         kept_here = first.checkpoint is not None and step in kept
         for t in temperatures:

@@ -1,13 +1,11 @@
-"""The sampler base class, which owns the decoding loop, and decoding in chunks."""
+"""The sampler base class, which owns the decoding loop."""
 
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import numpy as np
 import tensorflow as tf
 
 # The option checks are TensorFlow-free, for the NumPy generator too.
-from keras_rnn_textgen.errors import GenerationCancelled
 from keras_rnn_textgen.sampling.draws import penalize_repetition
 from keras_rnn_textgen.tokenizers.ids import PAD_ID, UNK_ID
 
@@ -112,7 +110,7 @@ class Sampler:
                 after it come back as `PAD_ID`, which detokenizes to nothing.
         """
         carry = self.start(step, initial_states, prompt, lengths, stop_ids)
-        _, tokens = self.advance(step, carry, 0, num_tokens, seed, stop_ids)
+        _, tokens, _ = self.advance(step, carry, 0, num_tokens, seed, stop_ids)
         return tokens
 
     def start(
@@ -160,10 +158,13 @@ class Sampler:
         seed: tf.Tensor | int,
         stop_ids: Sequence[int] = (),
         lookup: Callable[[tf.Tensor], tf.Tensor] | None = None,
-    ) -> tuple[Carry, tf.Tensor]:
-        """Chooses and feeds `num_tokens` tokens; returns the new `Carry` and the ids.
+        allowed: tf.Tensor | None = None,
+    ) -> tuple[Carry, tf.Tensor, tf.Tensor]:
+        """Chooses and feeds `num_tokens` tokens; returns the new `Carry`, the ids, their scores.
 
-        The ids are `(batch, num_tokens)` int32, `PAD_ID` after a row stops.
+        The ids are `(batch, num_tokens)` int32, `PAD_ID` after a row stops;
+        the scores `(batch, num_tokens)` float32, the model's log-probability
+        of each id at temperature 1 among the allowed ids (0 after a stop).
 
         Args:
             step, seed, stop_ids: as in `__call__` (the same at every call).
@@ -179,6 +180,9 @@ class Sampler:
                 step as a buffer: XLA cannot fuse the lookup into the step's
                 gates, whose loop it would then run unvectorised. `num_tokens`
                 must then be a Python int of at least 1.
+            allowed: None, or `(vocab,)` bool, false at the ids never chosen
+                (given as a tensor, one compiled loop serves every ban); None:
+                all but `banned_ids`.
         """
         if lookup is not None and not (isinstance(num_tokens, int) and num_tokens >= 1):
             raise ValueError(f"with `lookup`, `num_tokens` must be an int >= 1, got {num_tokens!r}")
@@ -186,28 +190,33 @@ class Sampler:
         first = tf.cast(first, tf.int32)
         logits = carry["logits"]
         batch, vocab = tf.shape(logits)[0], tf.shape(logits)[-1]
-        allowed = tf.reduce_all(
-            tf.range(vocab)[None, :] != tf.constant(list(self.banned_ids))[:, None], axis=0
-        )  # (vocab,)
+        if allowed is None:
+            allowed = tf.reduce_all(
+                tf.range(vocab)[None, :] != tf.constant(list(self.banned_ids))[:, None], axis=0
+            )  # (vocab,)
         stop_ids = tf.cast(tf.reshape(stop_ids, [-1]), tf.int32) if _count(stop_ids) else None
         # Loop state of the options that are on; empty when all are off.
         controls = {name: carry[name] for name in ("seen", "stopped") if name in carry}
 
         def pick(i, logits, controls):
-            """Token `i` `(batch,)`, what is written for it, and the controls after it."""
+            """Token `i` `(batch,)`, what is written for it (id, log-probability), the controls."""
             controls = dict(controls)
+            logits = tf.where(allowed, logits, tf.constant(-float("inf"), logits.dtype))
+            # The model's own log-probabilities: before the penalty, temperature and cuts.
+            logprobs = tf.nn.log_softmax(logits, axis=-1)  # (batch, vocab)
             if "seen" in controls:
                 logits = penalize_repetition(logits, controls["seen"], self.repetition_penalty)
-            logits = tf.where(allowed, logits, tf.constant(-float("inf"), logits.dtype))
             token = self.choose(logits, tf.stack([seed, first + i]))
             emitted = token
+            logprob = tf.gather(logprobs, token, axis=1, batch_dims=1)  # (batch,)
             if "seen" in controls:
                 controls["seen"] |= tf.range(vocab)[None, :] == token[:, None]
             if stop_ids is not None:
                 hit = tf.reduce_any(token[:, None] == stop_ids[None, :], axis=1)  # (batch,)
                 controls["stopped"] |= hit
                 emitted = tf.where(controls["stopped"], PAD_ID, token)
-            return token, emitted, controls
+                logprob = tf.where(controls["stopped"], tf.zeros_like(logprob), logprob)
+            return token, (emitted, logprob), controls
 
         def more(i, _, states, tokens, controls):
             if stop_ids is None:
@@ -216,86 +225,58 @@ class Sampler:
                 i < num_tokens, tf.logical_not(tf.reduce_all(controls["stopped"]))
             )
 
-        tokens = tf.TensorArray(tf.int32, size=num_tokens, element_shape=[None])
+        # The ids written and their log-probabilities, one entry per token.
+        tokens = (
+            tf.TensorArray(tf.int32, size=num_tokens, element_shape=[None]),
+            tf.TensorArray(tf.float32, size=num_tokens, element_shape=[None]),
+        )
+
+        def write(tokens, i, written):
+            return tuple(
+                array.write(i, tf.cast(w, array.dtype)) for array, w in zip(tokens, written)
+            )
+
         if lookup is None:
             # Choose a token from the logits, feed it back, repeat.
             def generate(i, logits, states, tokens, controls):
-                token, emitted, controls = pick(i, logits, controls)
+                token, written, controls = pick(i, logits, controls)
                 logits, states = step(token, states)
-                return i + 1, logits, states, tokens.write(i, emitted), controls
+                return i + 1, logits, states, write(tokens, i, written), controls
 
             i, logits, states, tokens, controls = tf.while_loop(
                 more, generate, (0, logits, carry["states"], tokens, controls)
             )
         else:
             # The same tokens, the loop turned: feed the rows of the last token, choose, look up.
-            token, emitted, controls = pick(0, logits, controls)
+            token, written, controls = pick(0, logits, controls)
 
             def generate(i, rows, states, tokens, controls):
                 logits, states = step(rows, states)
-                token, emitted, controls = pick(i, logits, controls)
-                return i + 1, lookup(token), states, tokens.write(i, emitted), controls
+                token, written, controls = pick(i, logits, controls)
+                return i + 1, lookup(token), states, write(tokens, i, written), controls
 
             i, rows, states, tokens, controls = tf.while_loop(
                 more,
                 generate,
-                (1, lookup(token), carry["states"], tokens.write(0, emitted), controls),
+                (1, lookup(token), carry["states"], write(tokens, 0, written), controls),
             )
             logits, states = step(rows, states)  # the carry holds the logits after the last token
         if stop_ids is not None:
             # Every row stopped before num_tokens: the rest is padding.
+            padding = (tf.fill([batch], PAD_ID), tf.zeros([batch]))
             _, tokens = tf.while_loop(
                 lambda j, _: j < num_tokens,
-                lambda j, tokens: (j + 1, tokens.write(j, tf.fill([batch], PAD_ID))),
+                lambda j, tokens: (j + 1, write(tokens, j, padding)),
                 (i, tokens),
             )
-        ids = tf.reshape(tf.transpose(tokens.stack()), [batch, num_tokens])  # (batch, num_tokens)
-        return {"logits": logits, "states": states, **controls}, ids
+        # (batch, num_tokens) each
+        ids, logprobs = (
+            tf.reshape(tf.transpose(array.stack()), [batch, num_tokens]) for array in tokens
+        )
+        return {"logits": logits, "states": states, **controls}, ids, logprobs
 
     def get_config(self) -> dict[str, Any]:
         return self.settings()
-
-
-def decode_in_chunks(
-    carry: Carry,
-    advance: Callable[[Carry, int], tuple[Carry, tf.Tensor]],
-    num_tokens: int,
-    chunk_tokens: int = CHUNK_TOKENS,
-    cancelled: Callable[[], bool] | None = None,
-) -> np.ndarray:
-    """Returns `(batch, num_tokens)` ids made by `advance` calls of `chunk_tokens` tokens each.
-
-    Python runs between the calls, so Ctrl-C (`KeyboardInterrupt`) stops a
-    generation of any length within one chunk. The ids equal those of one
-    `Sampler.__call__` loop (each draw is seeded by its index); the last chunk's
-    surplus tokens are dropped, and decoding ends early once every row has stopped.
-
-    Args:
-        carry: from `Sampler.start`.
-        advance: `(carry, first)` -> the next `chunk_tokens` tokens and the new
-            carry, e.g. a compiled `Sampler.advance` with the chunk size fixed.
-        num_tokens: tokens per row.
-        chunk_tokens: the tokens each `advance` call produces.
-        cancelled: asked before each chunk; True raises `GenerationCancelled`.
-
-    Example:
-        >>> carry = sampler.start(step, states, prompt, lengths)
-        >>> ids = decode_in_chunks(
-        ...     carry, lambda c, first: sampler.advance(step, c, first, 256, seed=1), 1000
-        ... )
-    """
-    batch = int(carry["logits"].shape[0])
-    pieces = [np.zeros([batch, 0], np.int32)]
-    for first in range(0, num_tokens, chunk_tokens):
-        if cancelled is not None and cancelled():
-            raise GenerationCancelled(f"generation cancelled after {first} tokens")
-        carry, tokens = advance(carry, first)
-        pieces.append(np.asarray(tokens)[:, : num_tokens - first])
-        if "stopped" in carry and bool(np.all(np.asarray(carry["stopped"]))):
-            break
-    ids = np.concatenate(pieces, axis=1)  # (batch, made)
-    # Every row stopped: the rest is padding.
-    return np.pad(ids, [(0, 0), (0, num_tokens - ids.shape[1])], constant_values=PAD_ID)
 
 
 def _count(stop_ids: Sequence[int] | tf.Tensor) -> int:

@@ -57,7 +57,9 @@ def _epochs_completed(config: pathlib.Path) -> int:
     return epochs if isinstance(epochs, int) else 0
 
 
-def latest_model_folder(root: str | os.PathLike = "saved_models") -> pathlib.Path:
+def latest_model_folder(
+    root: str | os.PathLike = "saved_models", program: str = "python cli.py"
+) -> pathlib.Path:
     """The model folder under `root` that `fit` saved last: the default model of the commands.
 
     A candidate is a subfolder holding `model.keras`, `tokenizer.json` and a
@@ -68,6 +70,7 @@ def latest_model_folder(root: str | os.PathLike = "saved_models") -> pathlib.Pat
 
     Args:
         root: the folder holding model folders (`fit`'s `output`).
+        program: how the refusal names the command line (as it was started).
 
     Example:
         >>> latest_model_folder()
@@ -87,7 +90,7 @@ def latest_model_folder(root: str | os.PathLike = "saved_models") -> pathlib.Pat
                 candidates.append((config.stat().st_mtime_ns, folder.name, folder))
     if not candidates:
         raise ModelFolderError(
-            f"no trained model under {str(root)}/; train one with `python cli.py fit` "
+            f"no trained model under {str(root)}/; train one with `{program} fit` "
             "or give --model DIR"
         )
     return max(candidates)[2]

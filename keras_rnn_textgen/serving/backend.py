@@ -16,6 +16,7 @@ import numpy as np
 
 from keras_rnn_textgen.generation.decode import token_stream
 from keras_rnn_textgen.generation.numpy_model import NotForNumpy, NumpyCharModel
+from keras_rnn_textgen.generation.samples import Sample
 from keras_rnn_textgen.generation_config import GenerationConfig
 from keras_rnn_textgen.serving.requests import BadRequest
 from keras_rnn_textgen.tokenizers.ids import RESERVED_IDS
@@ -33,14 +34,16 @@ class NumpyBackend:
     def __init__(self, model: NumpyCharModel):
         self.model = model
 
-    def generate(self, prompt: str, config: GenerationConfig, cancelled=None) -> list[str]:
-        return self.model.generate(prompt, config=config, cancelled=cancelled)
+    def generate(self, prompt: str, config: GenerationConfig, cancelled=None) -> list[Sample]:
+        return self.model.generate_samples(prompt, config=config, cancelled=cancelled)
 
     def stream(self, prompt: str, config: GenerationConfig) -> Iterator[tuple[str, float]]:
         """Checks the request, then returns an iterator of (token text, probability)."""
         model = self.model
-        ids, stop_ids = model.prepare(prompt, config)
-        tokens = token_stream(model.step, model.initial_states(1), ids, config, stop_ids)
+        ids, stop_ids, banned_ids = model.prepare(prompt, config)
+        tokens = token_stream(
+            model.step, model.initial_states(1), ids, config, stop_ids, banned_ids
+        )
         return ((model.vocabulary[t - RESERVED_IDS], p) for t, p in tokens)
 
 
@@ -63,9 +66,9 @@ class KerasBackend:
         self.step_model = StepModel(self.model.model)
         self._lock = threading.Lock()
 
-    def generate(self, prompt: str, config: GenerationConfig, cancelled=None) -> list[str]:
+    def generate(self, prompt: str, config: GenerationConfig, cancelled=None) -> list[Sample]:
         with self._lock:
-            return self.model.generator.generate(prompt, config=config, cancelled=cancelled)
+            return self.model.generator.generate_samples(prompt, config=config, cancelled=cancelled)
 
     def _step(self, tokens: np.ndarray, states):
         with self._lock:
@@ -87,7 +90,7 @@ class KerasBackend:
             ids[0, : lengths[0]],
             config,
             plan.stop_ids,
-            plan.sampler.banned_ids,
+            plan.banned_ids,
         )
         return self._texts(prompt, tokens)
 
@@ -131,3 +134,8 @@ def check_stream(config: GenerationConfig) -> None:
         )
     if config.stop:
         raise BadRequest("a stream does not take `stop` strings; POST /generate does")
+    if config.beam:
+        raise BadRequest(
+            "a stream sends each token as it is chosen and a beam search chooses at the end: "
+            "it does not take `beam`; POST /generate does"
+        )

@@ -23,7 +23,9 @@ MAX_BODY = 1 << 20
 FIELDS = {field.name: type(field.default) for field in dataclasses.fields(GenerationConfig)}
 FIELDS["prompt"] = str
 # `stop_ids` and `stop` default to () and take one value or a list.
-FIELDS["stop_ids"], FIELDS["stop"] = int, str
+FIELDS["stop_ids"], FIELDS["stop"], FIELDS["ban"] = int, str, str
+# The fields that take one value or a list.
+LIST_FIELDS = ("stop", "stop_ids", "ban")
 
 
 class BadRequest(ValueError):
@@ -67,7 +69,7 @@ def parse_options(fields: Mapping[str, Any]) -> tuple[str, GenerationConfig]:
     if unknown:
         raise BadRequest(f"unknown field {unknown[0]!r}; the fields are {sorted(FIELDS)}")
     for name, value in fields.items():
-        values = value if name in ("stop", "stop_ids") and isinstance(value, list) else [value]
+        values = value if name in LIST_FIELDS and isinstance(value, list) else [value]
         for item in values:
             _check_kind(name, item, FIELDS[name])
     options = dict(fields)
@@ -76,10 +78,9 @@ def parse_options(fields: Mapping[str, Any]) -> tuple[str, GenerationConfig]:
         raise BadRequest(f"`prompt` must be at most {MAX_PROMPT} characters, got {len(prompt)}")
     if options.get("length", 0) > MAX_LENGTH:
         raise BadRequest(f"`length` must be at most {MAX_LENGTH}, got {options['length']!r}")
-    if options.get("num_samples", 1) > MAX_SAMPLES:
-        raise BadRequest(
-            f"`num_samples` must be at most {MAX_SAMPLES}, got {options['num_samples']!r}"
-        )
+    for name in ("num_samples", "beam"):  # each sample or hypothesis is a row of the batch
+        if options.get(name, 0) > MAX_SAMPLES:
+            raise BadRequest(f"`{name}` must be at most {MAX_SAMPLES}, got {options[name]!r}")
     try:
         return prompt, GenerationConfig(**options)
     except ValueError as e:
@@ -88,6 +89,26 @@ def parse_options(fields: Mapping[str, Any]) -> tuple[str, GenerationConfig]:
 
 def parse_json(body: bytes) -> tuple[str, GenerationConfig]:
     """`parse_options` of a JSON object body; raises `BadRequest` for anything else."""
+    return parse_options(_json_object(body))
+
+
+def parse_generate(body: bytes) -> tuple[str, GenerationConfig, bool]:
+    """A `POST /generate` body: `parse_json`'s prompt and config, and its `logprobs` flag.
+
+    `"logprobs": true` asks for each new token and its log-probability.
+
+    Example:
+        >>> parse_generate(b'{"prompt": "ROMEO:", "logprobs": true}')[2]
+        True
+    """
+    fields = _json_object(body)
+    logprobs = fields.pop("logprobs", False)
+    if not isinstance(logprobs, bool):
+        raise BadRequest(f"`logprobs` must be bool, got {logprobs!r}")
+    return (*parse_options(fields), logprobs)
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
     try:
         fields = bounded_json.loads(body.decode("utf-8"), "the body")
     except UnicodeDecodeError as e:
@@ -96,7 +117,7 @@ def parse_json(body: bytes) -> tuple[str, GenerationConfig]:
         raise BadRequest(str(e)) from None
     if not isinstance(fields, dict):
         raise BadRequest(f"the body must be a JSON object, got {type(fields).__name__}")
-    return parse_options(fields)
+    return fields
 
 
 _TRUE, _FALSE = ("1", "true", "on", "yes"), ("0", "false", "off", "no", "")
@@ -119,7 +140,7 @@ def _query_value(name: str, text: str) -> Any:
 def parse_query(query: Mapping[str, list[str]]) -> tuple[str, GenerationConfig]:
     """`parse_options` of a query string parsed by `urllib.parse.parse_qs`.
 
-    Each field appears once, except `stop` and `stop_ids`, which may repeat.
+    Each field appears once, except `stop`, `stop_ids` and `ban`, which may repeat.
 
     Example:
         >>> parse_query({"prompt": ["ROMEO:"], "seed": ["3"]})[1].seed
@@ -129,7 +150,7 @@ def parse_query(query: Mapping[str, list[str]]) -> tuple[str, GenerationConfig]:
     for name, texts in query.items():
         if name not in FIELDS:
             parse_options({name: None})  # names the unknown field
-        if name in ("stop", "stop_ids"):
+        if name in LIST_FIELDS:
             fields[name] = [_query_value(name, t) for t in texts]
         elif len(texts) > 1:
             raise BadRequest(f"`{name}` is given {len(texts)} times")

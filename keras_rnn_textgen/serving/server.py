@@ -21,7 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from keras_rnn_textgen.errors import GenerationCancelled
 from keras_rnn_textgen.serving.backend import check_stream
 from keras_rnn_textgen.serving.page import serve_page
-from keras_rnn_textgen.serving.requests import MAX_BODY, parse_json, parse_query
+from keras_rnn_textgen.serving.requests import MAX_BODY, parse_generate, parse_query
 
 logger = logging.getLogger(__name__)
 
@@ -179,8 +179,8 @@ class Handler(BaseHTTPRequestHandler):
             return
         self.server.count_generation(1)
         try:
-            prompt, config = parse_json(self.rfile.read(length))
-            texts = self.server.backend.generate(
+            prompt, config, logprobs = parse_generate(self.rfile.read(length))
+            samples = self.server.backend.generate(
                 prompt, config, cancelled=lambda: client_left(self.connection)
             )
         except GenerationCancelled:  # the client left: nobody to answer
@@ -195,7 +195,13 @@ class Handler(BaseHTTPRequestHandler):
             return
         finally:
             self.server.count_generation(-1)
-        self._json(HTTPStatus.OK, {"texts": texts})
+        self._json(
+            HTTPStatus.OK,
+            {
+                "texts": [sample.text for sample in samples],
+                "samples": [sample.to_json(i, logprobs) for i, sample in enumerate(samples)],
+            },
+        )
 
     def _stream(self, query: dict[str, list[str]]) -> None:
         try:

@@ -1,6 +1,6 @@
 """Character-level tokenizer: one token per Unicode character."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -58,11 +58,13 @@ class CharTokenizer(Tokenizer):
         )
 
     @classmethod
-    def from_text(cls, text: str | tf.Tensor) -> "CharTokenizer":
-        """Builds the vocabulary of every distinct character of `text`, sorted."""
+    def from_text(cls, text: str | Iterable[str] | tf.Tensor) -> "CharTokenizer":
+        """Builds the vocabulary of every distinct character of `text` (or its pieces), sorted."""
         if isinstance(text, str):
             # set() runs in C over the string: fast, and no copy of a large corpus.
             return cls(sorted(set(text)))
+        if not isinstance(text, tf.Tensor):
+            return cls(sorted(set().union(*map(set, text))))
         codepoints = tf.strings.unicode_decode(text, "UTF-8")
         unique = np.sort(tf.unique(tf.reshape(codepoints, [-1])).y.numpy())
         return cls([chr(c) for c in unique])

@@ -1,7 +1,7 @@
 """What word and subword tokenizers share: the split into words and a WordPiece vocabulary."""
 
 import collections
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import tensorflow as tf
@@ -46,18 +46,19 @@ def split_words(lines: tf.Tensor) -> tf.RaggedTensor:
     return tf_text.regex_split(lines, SPLIT_PATTERN, KEEP_PATTERN)
 
 
-def count_words(text: str) -> dict[str, int]:
+def count_words(text: str | Iterable[str]) -> dict[str, int]:
     """How often each word and mark of `text` occurs, counted chunk by chunk in TensorFlow.
 
     A large corpus never becomes a Python list of its words: only the
-    distinct ones reach Python.
+    distinct ones reach Python. `text` may be the pieces of a corpus read in
+    turn, each ending at a line break (`data.reading.corpus_pieces`).
 
     Example:
         >>> count_words("to be, or not to be")
         {'be': 2, 'to': 2, ',': 1, 'not': 1, 'or': 1}
     """
     counts: collections.Counter = collections.Counter()
-    for chunk in text_chunks(text):
+    for chunk in text_chunks(text) if isinstance(text, str) else text:
         words = split_words(tf.strings.split(tf.constant(chunk), NEWLINE)).flat_values
         unique, _, count = tf.unique_with_counts(words)
         counts.update(dict(zip(unique.numpy(), count.numpy().tolist())))

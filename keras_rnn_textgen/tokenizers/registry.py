@@ -1,6 +1,7 @@
 """Tokenizers by level; tensorflow-text is imported only for word and subword levels."""
 
 import importlib
+from collections.abc import Iterable
 from typing import Any
 
 from keras_rnn_textgen.levels import LEVELS
@@ -28,12 +29,12 @@ def tokenizer_from_config(config: dict[str, Any]) -> Tokenizer:
     return _tokenizer_class(level, "tokenizer `level`").from_config(config)
 
 
-def build_tokenizer(level: str, text: str, vocab_size: int = 0) -> Tokenizer:
+def build_tokenizer(level: str, text: str | Iterable[str], vocab_size: int = 0) -> Tokenizer:
     """The tokenizer of `level` with its vocabulary taken from `text`.
 
     Args:
         level: one of `levels.LEVELS`.
-        text: the corpus.
+        text: the corpus, or its pieces read in turn (`data.reading.corpus_pieces`).
         vocab_size: word: the most frequent tokens kept; subword: the target
             number of pieces; 0 takes the level's default; ignored for char.
 

@@ -1,5 +1,7 @@
 """Subword-level tokenizer: WordPiece pieces learned from the corpus."""
 
+from collections.abc import Iterable
+
 from keras_rnn_textgen.levels import LEVELS
 from keras_rnn_textgen.tokenizers.ids import RESERVED_IDS
 from keras_rnn_textgen.tokenizers.pieces import (
@@ -34,7 +36,7 @@ class SubwordTokenizer(PieceTokenizer):
 
     @classmethod
     def from_text(
-        cls, text: str, vocab_size: int = LEVELS["subword"].default_vocab_size
+        cls, text: str | Iterable[str], vocab_size: int = LEVELS["subword"].default_vocab_size
     ) -> "SubwordTokenizer":
         """Learns about `vocab_size` pieces from `text` with tensorflow-text's WordPiece learner.
 

@@ -1,5 +1,7 @@
 """Word-level tokenizer: words and punctuation marks."""
 
+from collections.abc import Iterable
+
 from keras_rnn_textgen.levels import LEVELS
 from keras_rnn_textgen.tokenizers.pieces import (
     MAX_WORD_BYTES,
@@ -24,7 +26,7 @@ class WordTokenizer(PieceTokenizer):
 
     @classmethod
     def from_text(
-        cls, text: str, vocab_size: int = LEVELS["word"].default_vocab_size
+        cls, text: str | Iterable[str], vocab_size: int = LEVELS["word"].default_vocab_size
     ) -> "WordTokenizer":
         """The `vocab_size` most frequent words and marks of `text` (ties by code point order).
 

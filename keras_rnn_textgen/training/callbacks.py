@@ -15,7 +15,8 @@ from keras_rnn_textgen.saving.run_logs import Sample, append_sample, sample_bloc
 from keras_rnn_textgen.saving.steps import step_file
 from keras_rnn_textgen.tokenizers.base import Tokenizer
 from keras_rnn_textgen.training.checkpoint import FolderCheckpoint
-from keras_rnn_textgen.training.keep_every import StepCheckpoint
+from keras_rnn_textgen.training.epoch_lines import EpochLines
+from keras_rnn_textgen.training.keep_every import StepCheckpoint, step_checkpoint
 from keras_rnn_textgen.training.resume import ResumedPlateau
 from keras_rnn_textgen.training.run import Run
 from keras_rnn_textgen.training.schedule import CosineSchedule
@@ -32,7 +33,8 @@ class SamplingCallback(keras.callbacks.Callback):
     """Generates text every `every` training steps, at each epoch end and at each kept step.
 
     Each sample goes to `print_fn`, to `samples_path` (with the step, the
-    epoch and the last validation perplexity) and, given a `log_dir`, to
+    epoch and the perplexity of the last validation completed, `n/a` before
+    the first) and, given a `log_dir`, to
     TensorBoard as text. Samples use the stateful compiled generation loop,
     so they cost a small fraction of training time. Sampling never changes
     training: it draws from its own seeded generator, runs the model's cells
@@ -53,6 +55,8 @@ class SamplingCallback(keras.callbacks.Callback):
         log_dir: TensorBoard log folder, or None.
         kept_steps: the run's `StepCheckpoint` (running before this callback), or
             None: samples are drawn at the steps it keeps too, and name the file.
+        val_perplexity: the last validation perplexity of the run so far (a
+            resumed run's), or None.
 
     Example:
         >>> cb = SamplingCallback(tokenizer, every=100, prompt="ROMEO:", print_fn=print)
@@ -74,6 +78,7 @@ class SamplingCallback(keras.callbacks.Callback):
         samples_path: pathlib.Path | None = None,
         log_dir: pathlib.Path | None = None,
         kept_steps: StepCheckpoint | None = None,
+        val_perplexity: float | None = None,
     ):
         super().__init__()
         if not isinstance(generator, (TextGenerator, Tokenizer)):
@@ -95,7 +100,7 @@ class SamplingCallback(keras.callbacks.Callback):
         self.seed = seed
         self.print_fn = print_fn
         self.samples_path = samples_path
-        self.val_perplexity: float | None = None
+        self.val_perplexity = val_perplexity
         self._writer = tf.summary.create_file_writer(str(log_dir)) if log_dir else None
         self._epoch = 0
         self._last_step = -1
@@ -115,6 +120,9 @@ class SamplingCallback(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         # .numpy(): int() fails on a variable mirrored by a tf.distribute strategy.
         step = int(self.model.optimizer.iterations.numpy())
+        # The epoch's last step is sampled at the epoch end, under the validation of these weights.
+        if batch + 1 == (self.params or {}).get("steps"):
+            return
         if (self.every and step % self.every == 0) or self._kept(step):
             self.sample(step)
 
@@ -193,11 +201,18 @@ def _learning_rate_callback(run: Run) -> keras.callbacks.Callback:
     )
 
 
+def _last_val_perplexity(history: Sequence[dict]) -> float | None:
+    """The validation perplexity of the last epoch in `history` (a resumed run's), or None."""
+    last = history[-1].get("val_perplexity") if history else None
+    return None if last in (None, "") else float(last)
+
+
 def fit_callbacks(
     run: Run,
     checkpoint: FolderCheckpoint,
     folder: pathlib.Path,
     print_fn: Callable[[str], None] | None,
+    epoch_lines: bool = False,
 ) -> list[keras.callbacks.Callback]:
     """The callbacks of a fit, in the order they must run.
 
@@ -211,6 +226,7 @@ def fit_callbacks(
         checkpoint: the run's `FolderCheckpoint`.
         folder: the model folder (TensorBoard logs and samples go there).
         print_fn: receives the samples drawn while training.
+        epoch_lines: also send `print_fn` one line of metrics per epoch (`EpochLines`).
     """
     train_config, split = run.train_config, run.split
     callbacks: list[keras.callbacks.Callback] = [
@@ -224,16 +240,18 @@ def fit_callbacks(
         ),
         checkpoint,
     ]
+    if epoch_lines and print_fn is not None:
+        # After the checkpoint, whose history row it prints; before the epoch-end sample.
+        callbacks.append(EpochLines(checkpoint, train_config.epochs, print_fn))
     if train_config.stateful:
         # First: the layers must be stateless again before the checkpoint saves them.
         callbacks.insert(0, StatefulTraining(run.model, train_config.batch_size))
     log_dir = folder / "logs" if train_config.tensorboard else None
     if log_dir is not None:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(log_dir)))
-    kept_steps = None
-    if train_config.keep_every:
+    kept_steps = step_checkpoint(folder, train_config, run.initial_step, run.steps)
+    if kept_steps is not None:
         # Before sampling, which draws at the steps it keeps.
-        kept_steps = StepCheckpoint(folder, train_config.keep_every, run.initial_step)
         callbacks.append(kept_steps)
     if train_config.sample_every:
         generator = TextGenerator(
@@ -251,6 +269,7 @@ def fit_callbacks(
                 samples_path=folder / SAMPLES_FILE,
                 log_dir=log_dir / "samples" if log_dir else None,
                 kept_steps=kept_steps,
+                val_perplexity=_last_val_perplexity(run.history),
             )
         )
     return callbacks

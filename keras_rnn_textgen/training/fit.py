@@ -1,11 +1,11 @@
 """`fit`: train a model on a corpus into a model folder, resumable epoch by epoch."""
 
-import hashlib
 import pathlib
 from collections.abc import Callable, Collection, Sequence
 
 from keras_rnn_textgen.config import ModelConfig, TrainConfig
-from keras_rnn_textgen.data.corpus import as_documents, load_corpus
+from keras_rnn_textgen.data.corpus import corpus_files
+from keras_rnn_textgen.data.prepare import CorpusSource, PreparationProgress
 from keras_rnn_textgen.errors import ModelFolderError
 from keras_rnn_textgen.saving.files import lock, remove_temporary_files
 from keras_rnn_textgen.saving.folder import read_config
@@ -49,6 +49,7 @@ def fit(
     print_fn: Callable[[str], None] | None = None,
     verbose: int | str = "auto",
     options_given: Collection[str] | None = None,
+    progress: PreparationProgress | None = None,
 ) -> FitResult:
     """Trains a language model on `corpus` and writes `<output>/<name>/`.
 
@@ -66,7 +67,7 @@ def fit(
         resume: continue the run in an existing folder with its saved
             configs: `epochs`, the sampling options and the strategy come
             from `train_config`, and `RESUMED_WHEN_GIVEN` (patience, XLA,
-            fast layers, TensorBoard) when given; any other option given with
+            fast layers, TensorBoard, kept steps) when given; any other option given with
             a value other than the folder's is refused.
         init_from: a trained model folder to start from (fine-tuning): its
             architecture and weights, its vocabulary with the corpus's new
@@ -78,11 +79,15 @@ def fit(
         encoding: text encoding of the corpus files.
         encoding_errors: `"strict"` or `"replace"` for undecodable bytes.
         print_fn: receives the samples drawn while training.
-        verbose: Keras progress display (0, 1, 2 or "auto").
+        verbose: Keras progress display (0, 1, 2 or "auto"), or `"lines"`: no
+            progress bar, one plain line of metrics per epoch to `print_fn`
+            instead (the CLI's choice when stdout is not a terminal).
         options_given: names of the `ModelConfig` and `TrainConfig` fields
             the caller chose (the CLI: the options on its command line),
             checked against the folder's on resume; None: the fields that
             differ from their defaults.
+        progress: told how far the preparation of the corpus has come
+            (`data.prepare`: read once, its ids cached and memory-mapped).
 
     Example:
         >>> model = ModelConfig(cell="gru", layers=1, units=32)
@@ -95,6 +100,9 @@ def fit(
     train_config = train_config or TrainConfig()
     # Everything is checked before the folder is created or changed: a refused run leaves nothing.
     check_name(name, output)
+    if corpus:
+        # A missing corpus file is named before anything is said about the folder.
+        corpus_files(corpus)
     default_name = model_config.default_name
     if init_from is not None:
         if resume:
@@ -120,33 +128,35 @@ def fit(
         train_config = resumed_train_config(folder, model_config, train_config, options_given)
     else:
         check_training_memory(model_config)  # the least it needs, before the corpus is read
-    text = as_documents(load_corpus(corpus, encoding, encoding_errors), train_config.documents)
-    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    source = CorpusSource.of(corpus, encoding, encoding_errors, train_config.documents)
     check_stateful(train_config, strategy)
     if resume:
         new, origin = None, read_config(folder).get("init_from")
     elif init_from is None:
-        new, origin = new_model(text, model_config, train_config, strategy, folder), None
+        new = new_model(source, model_config, train_config, strategy, folder, progress=progress)
+        origin = None
     else:
-        new = fine_tuned_model(init_from, text, model_config, train_config, strategy, folder)
+        new = fine_tuned_model(
+            init_from, source, model_config, train_config, strategy, folder, progress
+        )
         origin = init_from_section(init_from)
     with removed_unless_saved(folder), lock(folder), scope(strategy):
         check_folder(folder, resume, overwrite)  # again, now that no other run can change it
         remove_temporary_files(folder)
         if resume:
-            run = resume_run(folder, text, digest, train_config, strategy)
+            run = resume_run(folder, source, train_config, strategy, progress)
         else:
             run = start_run(new, train_config)
-        corpus_info = corpus_section(corpus, len(text), digest, run.split)
-        # The ids are all that training needs: free the text (peak memory on big corpora).
-        del text, new
+        corpus_info = corpus_section(corpus, run.split)
+        del new
         record = RunRecord(run.model_config, run.train_config, corpus_info, origin)
         if overwrite:
             remove_outputs(folder)
         save_start(folder, run, record, with_model=not resume)
         progress = Progress(run.initial_epoch, run.initial_step)
         checkpoint = FolderCheckpoint(folder, record, progress, run.history)
-        callbacks = fit_callbacks(run, checkpoint, folder, print_fn)
-        train_run(run, callbacks, checkpoint, folder, verbose)
+        lines = verbose == "lines"
+        callbacks = fit_callbacks(run, checkpoint, folder, print_fn, epoch_lines=lines)
+        train_run(run, callbacks, checkpoint, folder, 0 if lines else verbose)
         metrics = finish_run(run, checkpoint, folder)
         return FitResult(chief_folder, checkpoint.progress.epochs_completed, metrics)

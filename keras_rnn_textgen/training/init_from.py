@@ -21,6 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_rnn_textgen.config import ModelConfig, TrainConfig, from_dict
+from keras_rnn_textgen.data.prepare import CorpusSource, PreparationProgress, corpus_vocabulary
 from keras_rnn_textgen.errors import ModelFolderError
 from keras_rnn_textgen.saving.folder import read_config
 from keras_rnn_textgen.saving.layout import CONFIG_FILE
@@ -147,24 +148,27 @@ def copy_weights(source: keras.Model, target: keras.Model) -> None:
 
 def fine_tuned_model(
     source: str | pathlib.Path,
-    text: str,
+    corpus: CorpusSource,
     model_config: ModelConfig,
     train_config: TrainConfig,
     strategy: tf.distribute.Strategy,
     folder: pathlib.Path,
+    progress: PreparationProgress | None = None,
 ) -> NewModel:
     """`new_model` started from `source`'s weights, its vocabulary extended at char level.
 
-    Nothing is written; `source` is only read.
+    Nothing is written; `source` is only read. `corpus` is prepared under the
+    extended tokenizer (`data.prepare`).
 
     Example:
         >>> config = source_architecture("saved_models/gru-2x256", ModelConfig(), None)
-        >>> new = fine_tuned_model("saved_models/gru-2x256", text, config, TrainConfig(), s, f)
+        >>> new = fine_tuned_model("saved_models/gru-2x256", corpus, config, TrainConfig(), s, f)
     """
     loaded = read_model_folder(source)
     tokenizer = loaded.tokenizer
     if isinstance(tokenizer, CharTokenizer):
-        tokenizer = tokenizer.extended(text)
+        characters = corpus_vocabulary(corpus, "char", progress=progress)[0].vocabulary
+        tokenizer = tokenizer.extended("".join(characters))
         added = tokenizer.vocab_size - loaded.tokenizer.vocab_size
         if added:
             logger.info("fine-tuning: %d new character(s) added to the vocabulary", added)
@@ -174,6 +178,6 @@ def fine_tuned_model(
             "lacks read as [UNK]",
             model_config.level,
         )
-    new = new_model(text, model_config, train_config, strategy, folder, tokenizer=tokenizer)
+    new = new_model(corpus, model_config, train_config, strategy, folder, tokenizer, progress)
     copy_weights(loaded.model, new.model)
     return new

@@ -10,12 +10,9 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-import keras
-
 from keras_rnn_textgen.config import ModelConfig, TrainConfig
 from keras_rnn_textgen.data.corpus import DEFAULT_CORPUS
 from keras_rnn_textgen.saving.folder import config_record
-from keras_rnn_textgen.tokenizers.ids import UNK_ID
 from keras_rnn_textgen.training.run import Split
 
 
@@ -43,7 +40,7 @@ class RunRecord:
         init_from: the `init_from` section of a fine-tuned model (`training.init_from`).
 
     Example:
-        >>> record = RunRecord(model_config, train_config, corpus_section(files, n, digest, split))
+        >>> record = RunRecord(model_config, train_config, corpus_section(files, split))
         >>> write_json(folder / CONFIG_FILE, record.to_json(Progress(0, 0)))
     """
 
@@ -64,28 +61,23 @@ class RunRecord:
         )
 
 
-def corpus_section(
-    files: Sequence[str | os.PathLike], characters: int, digest: str, split: Split
-) -> dict[str, Any]:
+def corpus_section(files: Sequence[str | os.PathLike], split: Split) -> dict[str, Any]:
     """The `corpus` section of `config.json`: files, sizes in characters and tokens, hash.
 
     Args:
         files: the corpus files and folders as given; empty means the bundled one.
-        characters: characters of the whole corpus.
-        digest: SHA-256 of the corpus in UTF-8.
-        split: the encoded training and validation text.
+        split: the prepared training and validation ids and what was counted of them.
     """
-    parts = (split.train_ids, split.val_ids)
     return {
         # A file name that is not UTF-8 is kept with its odd bytes as \xNN.
         "files": [os.fsencode(p).decode("utf-8", "backslashreplace") for p in files]
         or [DEFAULT_CORPUS],
-        "characters": characters,
+        "characters": split.train_characters + split.val_characters,
         "train_characters": split.train_characters,
         "validation_characters": split.val_characters,
         "train_tokens": int(split.train_ids.shape[0]),
         "validation_tokens": int(split.val_ids.shape[0]),
         # Unknown characters at char level, unknown words ([UNK]) at word level.
-        "unknown_tokens": sum(int(keras.ops.sum(part == UNK_ID)) for part in parts),
-        "sha256": digest,
+        "unknown_tokens": split.unknown_tokens,
+        "sha256": split.digest,
     }

@@ -9,6 +9,7 @@ import keras
 import tensorflow as tf
 
 from keras_rnn_textgen.config import ModelConfig, TrainConfig, from_dict, saved_train_config
+from keras_rnn_textgen.data.prepare import CorpusSource, PreparationProgress
 from keras_rnn_textgen.errors import ModelFolderError
 from keras_rnn_textgen.saving.folder import read_config
 from keras_rnn_textgen.saving.layout import CONFIG_FILE, HISTORY_FILE, MODEL_FILE
@@ -19,8 +20,8 @@ from keras_rnn_textgen.training.multiworker import fit_function
 from keras_rnn_textgen.training.run import (
     Run,
     datasets,
-    encode_split,
     optimizer_step,
+    prepare_split,
     steps_per_epoch,
 )
 
@@ -36,10 +37,10 @@ RESUMED_FROM_CALLER = (
     "strategy",
     "tpu",
     "checkpoint_every",
-    "keep_every",
 )
 # Options a resumed run takes when given: they change how it runs, not what it learns from.
-RESUMED_WHEN_GIVEN = ("patience", "jit_compile", "fast_rnn", "tensorboard")
+# (Not given, `keep_every` stays the run's: the kept checkpoints stay on their grid.)
+RESUMED_WHEN_GIVEN = ("patience", "jit_compile", "fast_rnn", "tensorboard", "keep_every")
 
 
 def resumed_train_config(
@@ -134,10 +135,10 @@ def _resume_epoch(info: dict, model_step: int, steps: int, folder: pathlib.Path)
 
 def resume_run(
     folder: pathlib.Path,
-    text: str,
-    digest: str,
+    source: CorpusSource,
     train_config: TrainConfig,
     strategy: tf.distribute.Strategy,
+    progress: PreparationProgress | None = None,
 ) -> Run:
     """The run in `folder` taken over: its model, tokenizer, epochs so far and their history.
 
@@ -145,20 +146,21 @@ def resume_run(
 
     Args:
         folder: the model folder.
-        text: the corpus (a warning says so when it is not the one trained on).
-        digest: SHA-256 of `text` in UTF-8.
+        source: the corpus (a warning says so when it is not the one trained on);
+            prepared under the folder's tokenizer, from the cache when it was before.
         train_config: from `resumed_train_config`.
         strategy: the run's `tf.distribute` strategy.
+        progress: told how far the reading of the corpus has come.
 
     Example:
         >>> with lock(folder), scope(strategy):
-        ...     run = resume_run(folder, text, digest, train_config, strategy)
+        ...     run = resume_run(folder, source, train_config, strategy)
     """
     loaded = read_model_folder(folder, training=train_config)
     model, model_config = loaded.model, loaded.model_config
-    if loaded.info.get("corpus", {}).get("sha256") != digest:
+    split = prepare_split(source, loaded.tokenizer, train_config, progress)
+    if loaded.info.get("corpus", {}).get("sha256") != split.digest:
         logger.warning("the corpus differs from the one this model was trained on")
-    split = encode_split(text, loaded.tokenizer, train_config, model_config.level)
     train = fit_function(model, strategy, folder, train_config, model_config.level)
     steps = steps_per_epoch(split, train_config)
     initial_step = optimizer_step(model)

@@ -4,17 +4,21 @@ import dataclasses
 from collections.abc import Callable
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from keras_rnn_textgen.config import ModelConfig, TrainConfig
-from keras_rnn_textgen.data.corpus import split_text
+from keras_rnn_textgen.data.corpus import split_sizes
+from keras_rnn_textgen.data.prepare import (
+    CorpusSource,
+    PreparationProgress,
+    corpus_statistics,
+    prepare_ids,
+)
 from keras_rnn_textgen.data.streams import epoch_batches, training_batches
 from keras_rnn_textgen.data.windows import evaluation_dataset
 from keras_rnn_textgen.errors import CorpusError
 from keras_rnn_textgen.tokenizers.base import Tokenizer
-
-# Characters of held-out text kept in the folder for export and calibration.
-VALIDATION_SAMPLE_CHARS = 100_000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -22,41 +26,61 @@ class Split:
     """The corpus split for training and validation and encoded by the run's tokenizer.
 
     Args:
-        train_ids: token ids of the training text, `(tokens,)` int32.
+        train_ids: token ids of the training text, `(tokens,)` (a memory map
+            of the prepared corpus, `data.prepare`).
         val_ids: token ids of the validation text.
         validation_sample: the first `VALIDATION_SAMPLE_CHARS` of the validation text.
         train_characters: characters of the training text.
         val_characters: characters of the validation text.
+        digest: SHA-256 of the corpus in UTF-8.
+        unknown_tokens: ids of either part that are the unknown id.
     """
 
-    train_ids: tf.Tensor
-    val_ids: tf.Tensor
+    train_ids: np.ndarray
+    val_ids: np.ndarray
     validation_sample: str
     train_characters: int
     val_characters: int
+    digest: str
+    unknown_tokens: int
 
 
-def encode_split(text: str, tokenizer: Tokenizer, train_config: TrainConfig, level: str) -> Split:
-    """Splits `text` as `train_config` says and encodes both parts; refuses a part under a window.
+def prepare_split(
+    source: CorpusSource,
+    tokenizer: Tokenizer,
+    train_config: TrainConfig,
+    progress: PreparationProgress | None = None,
+) -> Split:
+    """The corpus prepared under `tokenizer` and split as `train_config` says (`data.prepare`).
+
+    Refuses a part under one window, in characters before anything is
+    tokenized, and in tokens after.
 
     Example:
-        >>> split = encode_split(text, tokenizer, TrainConfig(), "char")
+        >>> split = prepare_split(CorpusSource.of(), tokenizer, TrainConfig())
         >>> split.train_ids.shape
-        TensorShape([1003854])
+        (1003854,)
     """
-    train_text, val_text = split_text(text, train_config.validation_split, train_config.seq_len)
-    train_ids = tokenizer.encode(train_text)  # (tokens,) int32
-    val_ids = tokenizer.encode(val_text)
-    fewest = min(int(train_ids.shape[0]), int(val_ids.shape[0]))
+    characters = corpus_statistics(source, progress).characters
+    split_sizes(characters, train_config.validation_split, train_config.seq_len)
+    prepared = prepare_ids(source, tokenizer, train_config.validation_split, progress)
+    split = Split(
+        prepared.train_ids,
+        prepared.val_ids,
+        prepared.validation_sample,
+        prepared.train_characters,
+        prepared.val_characters,
+        prepared.digest,
+        prepared.unknown_tokens,
+    )
+    fewest = min(len(split.train_ids), len(split.val_ids))
     if fewest < train_config.seq_len + 1:
         raise CorpusError(
-            f"the training or validation text holds {fewest} {level} tokens, "
+            f"the training or validation text holds {fewest} {tokenizer.level} tokens, "
             f"fewer than one window of seq_len + 1 = {train_config.seq_len + 1}; give "
             "more text or a smaller seq_len"
         )
-    return Split(
-        train_ids, val_ids, val_text[:VALIDATION_SAMPLE_CHARS], len(train_text), len(val_text)
-    )
+    return split
 
 
 def steps_per_epoch(split: Split, train_config: TrainConfig) -> int:
@@ -72,11 +96,16 @@ def optimizer_step(model: keras.Model) -> int:
 def datasets(
     split: Split, train_config: TrainConfig, steps: int, initial_epoch: int
 ) -> tuple[tf.data.Dataset, tf.data.Dataset]:
-    """The training batches from `initial_epoch` on, and the validation windows."""
+    """The training batches from `initial_epoch` on, and the validation windows.
+
+    Validation reads the first `train_config.validation_tokens` held-out
+    ids, the same every epoch, so an epoch's end costs a bounded time.
+    """
     train_ds = training_batches(
         split.train_ids, train_config, steps, start_batch=initial_epoch * steps
     )
-    val_ds = evaluation_dataset(split.val_ids, train_config.seq_len, train_config.batch_size)
+    val_ids = split.val_ids[: train_config.validation_tokens or None]
+    val_ds = evaluation_dataset(val_ids, train_config.seq_len, train_config.batch_size)
     return train_ds, val_ds
 
 

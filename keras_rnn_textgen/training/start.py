@@ -8,19 +8,19 @@ import keras
 import tensorflow as tf
 
 from keras_rnn_textgen.config import ModelConfig, TrainConfig
+from keras_rnn_textgen.data.prepare import CorpusSource, PreparationProgress, corpus_vocabulary
 from keras_rnn_textgen.errors import DistributeError
 from keras_rnn_textgen.models.build import build_model
 from keras_rnn_textgen.models.compile import compile_model
 from keras_rnn_textgen.tokenizers.base import Tokenizer
-from keras_rnn_textgen.tokenizers.registry import build_tokenizer
 from keras_rnn_textgen.training.memory import check_training_memory
 from keras_rnn_textgen.training.multiworker import fit_function
 from keras_rnn_textgen.training.run import (
     Run,
     Split,
     datasets,
-    encode_split,
     optimizer_step,
+    prepare_split,
     steps_per_epoch,
 )
 from keras_rnn_textgen.training.strategy import scope
@@ -44,7 +44,7 @@ class NewModel:
         tokenizer: the tokenizer built from the corpus.
         model_config: the architecture, `vocab_size` set from the tokenizer.
         train: `model.fit` or the multi-worker loop (`fit_function`).
-        split: the encoded training and validation text.
+        split: the prepared training and validation ids.
     """
 
     model: keras.Model
@@ -55,34 +55,39 @@ class NewModel:
 
 
 def new_model(
-    text: str,
+    source: CorpusSource,
     model_config: ModelConfig,
     train_config: TrainConfig,
     strategy: tf.distribute.Strategy,
     folder: pathlib.Path,
     tokenizer: Tokenizer | None = None,
+    progress: PreparationProgress | None = None,
 ) -> NewModel:
-    """A new run's tokenizer, split text and compiled model, made from `text`; nothing written.
+    """A new run's tokenizer, prepared corpus and compiled model; nothing written in `folder`.
 
     The checks of a new run happen here, before the model folder is created
-    or changed, so a refused run leaves nothing behind.
+    or changed, so a refused run leaves nothing behind. The corpus is
+    prepared once (`data.prepare`, cached) and memory-mapped.
 
     Args:
-        text: the corpus.
+        source: the corpus.
         model_config: the architecture (`vocab_size` is set from the tokenizer).
         train_config: the training run.
         strategy: the run's `tf.distribute` strategy.
         folder: the folder this process writes (multi-worker checkpoints go there).
-        tokenizer: the run's tokenizer (fine-tuning); None builds one from `text`.
+        tokenizer: the run's tokenizer (fine-tuning); None builds one from the corpus.
+        progress: told how far the reading of the corpus has come.
 
     Example:
-        >>> new = new_model(text, ModelConfig(), TrainConfig(), make_strategy("one"), folder)
+        >>> source = CorpusSource.of(["novel.txt"])
+        >>> new = new_model(source, ModelConfig(), TrainConfig(), make_strategy("one"), folder)
     """
     if tokenizer is None:
-        tokenizer = build_tokenizer(model_config.level, text, model_config.vocab_limit)
+        level, limit = model_config.level, model_config.vocab_limit
+        tokenizer = corpus_vocabulary(source, level, limit, progress)[0]
     model_config = dataclasses.replace(model_config, vocab_size=tokenizer.vocab_size)
     check_training_memory(model_config)
-    split = encode_split(text, tokenizer, train_config, model_config.level)
+    split = prepare_split(source, tokenizer, train_config, progress)
     with scope(strategy):
         model = build_model(
             model_config,

@@ -17,6 +17,8 @@ def test_generate_tflite_runs_without_tensorflow_and_gives_the_keras_text(tiny_f
     out = run(cli_without_tensorflow("generate", "--tflite", lite, "--json", *options), timeout=120)
     assert out.returncode == 0, out.stderr
     expected = load(folder).generate("Мороз", 80, seed=5, num_samples=3, stop=("e ",), top_k=8)
-    assert [json.loads(line) for line in out.stdout.splitlines()] == [
+    lines = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [{"sample": line["sample"], "text": line["text"]} for line in lines] == [
         {"sample": i, "text": text} for i, text in enumerate(expected)
     ]
+    assert [line["new_tokens"] for line in lines] == [len(t) - len("Мороз") for t in expected]

@@ -75,7 +75,7 @@ def test_the_defaults_live_in_the_dataclass_and_the_cli_takes_them():
     # What `generate` receives when no option is given.
     cli = generate_command.make_context("generate", []).params
     shared = [f.name for f in dataclasses.fields(GenerationConfig) if f.name in cli]
-    assert len(shared) == 10  # all but stop_ids, which the command line does not offer
+    assert len(shared) == 12  # all but stop_ids, which the command line does not offer
     for name in shared:
         assert cli[name] == getattr(defaults, name), name
     assert cli["length"] == GenerationConfig.length == 200

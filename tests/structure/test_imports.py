@@ -94,6 +94,7 @@ LAYERS = (
     ("trained_model",),
     ("serving",),
     ("cli",),
+    ("__main__",),
 )
 LAYER = {part: i for i, parts in enumerate(LAYERS) for part in parts}
 

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from keras_rnn_textgen.config import ModelConfig, TrainConfig
+from keras_rnn_textgen.data.prepare import CorpusSource
 from keras_rnn_textgen.errors import ModelFolderError
 from keras_rnn_textgen.generation.text_generator import TextGenerator
 from keras_rnn_textgen.pages.report import _origin
@@ -63,8 +64,15 @@ def test_the_tokenizer_appends_unseen_characters_after_the_old_ids():
 def test_old_rows_are_kept_and_new_characters_get_new_ids(source, tmp_path):
     loaded = read_model_folder(source)
     model_config = loaded.model_config
+    corpus = tmp_path / "new.txt"
+    corpus.write_text(NEW_TEXT, encoding="utf-8")
     new = fine_tuned_model(
-        source, NEW_TEXT, model_config, TrainConfig(**TINY_TRAIN), make_strategy("one"), tmp_path
+        source,
+        CorpusSource.of([corpus]),
+        model_config,
+        TrainConfig(**TINY_TRAIN),
+        make_strategy("one"),
+        tmp_path,
     )
     old_size = loaded.tokenizer.vocab_size
     assert new.tokenizer.vocabulary[: old_size - 2] == loaded.tokenizer.vocabulary

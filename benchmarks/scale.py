@@ -1,0 +1,166 @@
+"""How `fit` scales with the corpus: peak memory, preparation speed, the start of a resumed run.
+
+    python benchmarks/scale.py [--megabytes 10 100 1000] [--prepare-megabytes 100]
+        [--word-megabytes 20] [--json PATH]
+
+Corpora are the bundled Shakespeare repeated to each size, written to a
+temporary folder, with a cache of prepared corpora of their own.
+
+Rows:
+- `fit MB`: `python cli.py fit` (default model, 1 epoch of 5 steps, no samples,
+  20,000 validation tokens) on a fresh cache: its wall time and its peak
+  resident memory (the child's own maximum RSS). Target: at most 1.5 GB at
+  1 GB of text, and flat from 10 MB up.
+- `resume MB`: `fit --resume` of that folder for one more epoch: the corpus is
+  prepared already, so its start does not depend on the corpus size. Target:
+  the 1 GB run within 15 s of the smallest one.
+- `prepare LEVEL`: the preparation alone (vocabulary and token ids, in this
+  process, fresh cache) against the floor of reading and UTF-8-decoding the
+  same file in this process, in MB/s; `ratio` is preparation over floor.
+  Targets: char at least 0.25, word and subword at least 0.05.
+"""
+
+import argparse
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+from common import report
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+SHAKESPEARE = ROOT / "keras_rnn_textgen" / "data" / "shakespeare.txt"
+FIT = ["--epochs", "1", "--steps-per-epoch", "5", "--sample-every", "0"]
+FIT += ["--validation-tokens", "20000"]
+
+
+def write_corpus(path: pathlib.Path, megabytes: float) -> int:
+    """The bundled corpus repeated to about `megabytes` MB; its size in bytes."""
+    base = SHAKESPEARE.read_bytes()
+    with open(path, "wb") as f:
+        for _ in range(max(1, round(megabytes * 2**20 / len(base)))):
+            f.write(base)
+    return path.stat().st_size
+
+
+def run_child(command: list[str], env: dict) -> tuple[float, float]:
+    """Wall seconds and peak RSS in MB of `command`, which must succeed."""
+    start = time.perf_counter()
+    child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(child.pid, 0)
+    seconds = time.perf_counter() - start
+    error = child.stderr.read().decode("utf-8", "replace")
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed ({child.returncode}):\n{error}")
+    return seconds, usage.ru_maxrss / 1024
+
+
+def floor_mb_per_second(path: pathlib.Path) -> float:
+    """Reading and UTF-8-decoding the file in 4 MiB blocks, as the preparation reads it."""
+    import codecs
+
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    start = time.perf_counter()
+    with open(path, "rb") as f:
+        while block := f.read(1 << 22):
+            decoder.decode(block)
+    return path.stat().st_size / 2**20 / (time.perf_counter() - start)
+
+
+def prepare_mb_per_second(path: pathlib.Path, level: str, cache: pathlib.Path) -> float:
+    """Vocabulary and ids of the file at `level`, on an empty cache."""
+    from keras_rnn_textgen.data.prepare import CorpusSource, corpus_vocabulary, prepare_ids
+
+    shutil.rmtree(cache, ignore_errors=True)
+    start = time.perf_counter()
+    source = CorpusSource.of([path])
+    tokenizer, _ = corpus_vocabulary(source, level)
+    prepare_ids(source, tokenizer, validation_split=0.1)
+    return path.stat().st_size / 2**20 / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--megabytes", type=float, nargs="+", default=[10, 100, 1000])
+    parser.add_argument(
+        "--prepare-megabytes", type=float, default=100, help="Corpus of the char row."
+    )
+    parser.add_argument(
+        "--word-megabytes", type=float, default=20, help="Corpus of the word and subword rows."
+    )
+    parser.add_argument("--json")
+    args = parser.parse_args()
+
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = pathlib.Path(tmp)
+        cache = tmp / "cache"
+        os.environ["KERAS_RNN_TEXTGEN_CACHE"] = str(cache)
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
+        cli = [sys.executable, str(ROOT / "cli.py")]
+        for megabytes in args.megabytes:
+            corpus = tmp / f"corpus-{megabytes:g}.txt"
+            size = write_corpus(corpus, megabytes)
+            name = f"m{megabytes:g}"
+            fit = [*cli, "fit", "--corpus", str(corpus), "--output", str(tmp), "--name", name]
+            seconds, peak = run_child([*fit, *FIT], env)
+            rows.append(
+                {
+                    "row": f"fit {size / 2**20:.0f} MB",
+                    "seconds": round(seconds, 1),
+                    "peak_mb": round(peak),
+                    "mb_per_s": "",
+                    "ratio": "",
+                }
+            )
+            resume = [*fit, "--resume", *FIT[:1], "2", *FIT[2:]]
+            seconds, peak = run_child(resume, env)
+            rows.append(
+                {
+                    "row": f"resume {size / 2**20:.0f} MB",
+                    "seconds": round(seconds, 1),
+                    "peak_mb": round(peak),
+                    "mb_per_s": "",
+                    "ratio": "",
+                }
+            )
+            shutil.rmtree(tmp / name)
+            corpus.unlink()
+            shutil.rmtree(cache, ignore_errors=True)
+        for level, megabytes in (
+            ("char", args.prepare_megabytes),
+            ("word", args.word_megabytes),
+            ("subword", args.word_megabytes),
+        ):
+            corpus = tmp / f"prepare-{level}.txt"
+            write_corpus(corpus, megabytes)
+            floor = floor_mb_per_second(corpus)
+            speed = prepare_mb_per_second(corpus, level, cache)
+            rows.append(
+                {
+                    "row": f"prepare {level} {megabytes:g} MB",
+                    "seconds": "",
+                    "peak_mb": "",
+                    "mb_per_s": round(speed, 1),
+                    "ratio": round(speed / floor, 3),
+                }
+            )
+            rows.append(
+                {
+                    "row": f"read+decode {megabytes:g} MB",
+                    "seconds": "",
+                    "peak_mb": "",
+                    "mb_per_s": round(floor, 1),
+                    "ratio": 1.0,
+                }
+            )
+            corpus.unlink()
+    report("scale", rows, args.json)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,230 @@
+"""Preparing a corpus once: its vocabulary and its token ids on disk, memory-mapped.
+
+A corpus is read as a stream (`reading.corpus_pieces`), never whole, and
+what is made from it goes to the cache (`data.cache`), keyed by the files and
+the settings, so a resumed run, another run on the same text and `evaluate`
+start at once:
+
+- `corpus_statistics`: its length in characters (one pass);
+- `corpus_vocabulary`: the tokenizer of a level built from it (one pass,
+  which also gives the statistics);
+- `prepare_ids`: its token ids under a tokenizer, training part then
+  held-out part, as `uint8`, `uint16` or `uint32`: the least the vocabulary
+  fits (`token_ids.write_ids`), with the SHA-256 of the text.
+"""
+
+import dataclasses
+import hashlib
+import json
+import math
+import pathlib
+
+import numpy as np
+
+from keras_rnn_textgen.data import cache
+from keras_rnn_textgen.data.source import CorpusSource, PreparationProgress
+from keras_rnn_textgen.data.token_ids import (
+    IDS_FILE,
+    SAMPLE_FILE,
+    VALIDATION_SAMPLE_CHARS,
+    Counter,
+    counted,
+    distinct_characters,
+    write_ids,
+)
+from keras_rnn_textgen.errors import CorpusError
+from keras_rnn_textgen.tokenizers.base import Tokenizer
+from keras_rnn_textgen.tokenizers.registry import build_tokenizer, tokenizer_from_config
+
+__all__ = [
+    "VALIDATION_SAMPLE_CHARS",
+    "CorpusSource",
+    "CorpusStatistics",
+    "PreparationProgress",
+    "Prepared",
+    "corpus_statistics",
+    "corpus_vocabulary",
+    "prepare_ids",
+]
+
+# Word and subword vocabularies are counted on at most about this many bytes of
+# text, taken evenly from the whole corpus (character vocabularies on all of it).
+VOCABULARY_SAMPLE_BYTES = 100 * 2**20
+
+
+@dataclasses.dataclass(frozen=True)
+class CorpusStatistics:
+    """A corpus's length in characters (the SHA-256 of its text comes with its ids)."""
+
+    characters: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Prepared:
+    """A corpus's token ids, memory-mapped from the cache, and what was counted on the way.
+
+    Args:
+        ids: every token id, the training part first, `(tokens,)` uint8, uint16 or uint32.
+        train_tokens: ids of the training part.
+        characters: characters of the corpus.
+        train_characters: characters of the training part.
+        digest: SHA-256 of the corpus in UTF-8.
+        unknown_tokens: ids that are the tokenizer's unknown id.
+        validation_sample: the first `VALIDATION_SAMPLE_CHARS` of the held-out part.
+        folder: the cache entry.
+
+    Example:
+        >>> prepared = prepare_ids(CorpusSource.of(), tokenizer, validation_split=0.1)
+        >>> prepared.train_ids.shape, prepared.val_ids.dtype
+        ((1003854,), dtype('uint8'))
+    """
+
+    ids: np.ndarray
+    train_tokens: int
+    characters: int
+    train_characters: int
+    digest: str
+    unknown_tokens: int
+    validation_sample: str
+    folder: pathlib.Path
+
+    @property
+    def train_ids(self) -> np.ndarray:
+        return self.ids[: self.train_tokens]
+
+    @property
+    def val_ids(self) -> np.ndarray:
+        return self.ids[self.train_tokens :]
+
+    @property
+    def val_characters(self) -> int:
+        return self.characters - self.train_characters
+
+
+def corpus_statistics(
+    source: CorpusSource, progress: PreparationProgress | None = None
+) -> CorpusStatistics:
+    """Characters and SHA-256 of the corpus: from the cache, or one pass over it.
+
+    Example:
+        >>> corpus_statistics(CorpusSource.of()).characters
+        1115394
+    """
+    key = cache.entry_key(**source.key_fields())
+    found = cache.read_entry("statistics", key)
+    if found is not None:
+        return CorpusStatistics(found[1]["characters"])
+    counter = Counter(digest=False)
+    for piece in source.pieces("reading", progress):
+        counter.add(piece)
+    return _store_statistics(key, CorpusStatistics(counter.characters))
+
+
+def corpus_vocabulary(
+    source: CorpusSource,
+    level: str,
+    vocab_size: int = 0,
+    progress: PreparationProgress | None = None,
+) -> tuple[Tokenizer, CorpusStatistics]:
+    """The tokenizer of `level` built from the corpus, and its statistics; cached.
+
+    Characters are counted over the whole text; words (word and subword
+    levels) over about `VOCABULARY_SAMPLE_BYTES` of it, taken evenly from
+    the whole corpus (all of it when it is no larger).
+
+    Example:
+        >>> tokenizer, stats = corpus_vocabulary(CorpusSource.of(), "char")
+        >>> tokenizer.vocab_size, stats.characters
+        (67, 1115394)
+    """
+    fields = source.key_fields()
+    key = cache.entry_key(**fields, level=level, vocab_size=vocab_size)
+    found = cache.read_entry("vocabulary", key)
+    if found is not None:
+        info = found[1]
+        stats = CorpusStatistics(info["characters"])
+        return tokenizer_from_config(info["tokenizer"]), stats
+    counter = Counter(digest=False)
+    pieces = counted(source.pieces("vocabulary", progress), counter)
+    if level == "char":
+        tokenizer = build_tokenizer("char", "".join(sorted(distinct_characters(pieces))))
+    else:
+        every = max(1, math.ceil(source.size / VOCABULARY_SAMPLE_BYTES))
+        sample = (p for i, p in enumerate(pieces) if i % every == 0)
+        tokenizer = build_tokenizer(level, sample, vocab_size)
+    stats = _store_statistics(cache.entry_key(**fields), CorpusStatistics(counter.characters))
+    with cache.new_entry("vocabulary", key) as folder:
+        info = {"tokenizer": tokenizer.get_config(), **dataclasses.asdict(stats)}
+        cache.write_entry_file(folder, key, info)
+    return tokenizer, stats
+
+
+def prepare_ids(
+    source: CorpusSource,
+    tokenizer: Tokenizer,
+    validation_split: float = 0.0,
+    progress: PreparationProgress | None = None,
+) -> Prepared:
+    """The corpus's token ids under `tokenizer`, split for validation; cached, memory-mapped.
+
+    The last `int(characters * validation_split)` characters are held out and
+    tokenized apart from the training part, as `corpus.split_text` splits a
+    text. With `validation_split` 0 every id is a training id.
+
+    Args:
+        source: the corpus.
+        tokenizer: the tokenizer of any level.
+        validation_split: fraction of the characters held out, in [0, 1).
+        progress: told how far the reading has come.
+
+    Example:
+        >>> prepared = prepare_ids(CorpusSource.of(), tokenizer, validation_split=0.1)
+    """
+    config = json.dumps(tokenizer.get_config(), sort_keys=True, ensure_ascii=True)
+    key = cache.entry_key(
+        **source.key_fields(),
+        tokenizer=hashlib.sha256(config.encode("ascii")).hexdigest(),
+        validation_split=validation_split,
+    )
+    found = cache.read_entry("ids", key)
+    if found is None:
+        n_train = None
+        if validation_split:
+            characters = corpus_statistics(source, progress).characters
+            n_train = characters - int(characters * validation_split)
+        with cache.new_entry("ids", key) as folder:
+            info = write_ids(source, tokenizer, n_train, folder, progress)
+            cache.write_entry_file(folder, key, info)
+        found = cache.read_entry("ids", key)
+        if found is None:
+            raise CorpusError(f"the prepared corpus in {str(cache.cache_root())!r} was removed")
+    return _opened(*found)
+
+
+def _opened(folder: pathlib.Path, info: dict) -> Prepared:
+    path = folder / IDS_FILE
+    dtype = np.dtype(info["dtype"])
+    tokens = info["tokens"]
+    if path.stat().st_size != tokens * dtype.itemsize:
+        raise CorpusError(
+            f"{str(path)!r} holds {path.stat().st_size} bytes where {tokens} ids were written; "
+            f"remove {str(folder)!r} to prepare the corpus again"
+        )
+    ids = np.memmap(path, dtype=dtype, mode="r") if tokens else np.zeros(0, dtype)
+    return Prepared(
+        ids,
+        info["train_tokens"],
+        info["characters"],
+        info["train_characters"],
+        info["digest"],
+        info["unknown_tokens"],
+        (folder / SAMPLE_FILE).read_text(encoding="utf-8"),
+        folder,
+    )
+
+
+def _store_statistics(key: str, stats: CorpusStatistics) -> CorpusStatistics:
+    if cache.read_entry("statistics", key) is None:
+        with cache.new_entry("statistics", key) as folder:
+            cache.write_entry_file(folder, key, dataclasses.asdict(stats))
+    return stats
