@@ -52,11 +52,12 @@ def invoke_cli(args: list, cwd=None) -> CliResult:
     """`python cli.py *args` run in this process (click's `CliRunner`), as a process would run it.
 
     What a fresh process would start with or lose at its end is set up and put
-    back: `sys.argv` names cli.py, the program name is cli.py, the root logger
-    has no handler (so `main`'s `logging.basicConfig` writes `warning:` lines to
-    this run's stderr), and the signal handlers, `os.environ`, the working
-    directory (`cwd`) and logging are restored after it.
-    File descriptors 1 and 2 are captured too, for what native code writes. An
+    back: `sys.argv` names cli.py, `main` gets the program name `run()` gives it
+    (`invoked_as`: python cli.py), the root logger has no handler (so `main`'s
+    `logging.basicConfig` writes `warning:` lines to this run's stderr), and the
+    signal handlers, `os.environ`, the working directory (`cwd`) and logging are
+    restored after it. File descriptors 1 and 2 are captured too, for what
+    native code writes. An
     exception that escapes the command ends it as it would end the process:
     exit code 1 and its traceback on stderr. `run()`'s `os._exit` is not called:
     `main` returns or raises SystemExit, which CliRunner turns into the code.
@@ -67,7 +68,7 @@ def invoke_cli(args: list, cwd=None) -> CliResult:
 
     from click.testing import CliRunner
 
-    from keras_rnn_textgen.cli.main import main
+    from keras_rnn_textgen.cli.main import invoked_as, main
 
     args = [str(a) for a in args]
     handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
@@ -79,7 +80,9 @@ def invoke_cli(args: list, cwd=None) -> CliResult:
         sys.argv = [str(ROOT / "cli.py"), *args]
         if cwd is not None:
             os.chdir(cwd)
-        ran = CliRunner(capture="fd").invoke(main, args, prog_name="cli.py")
+        program = invoked_as()
+        runner = CliRunner(capture="fd")
+        ran = runner.invoke(main, args, prog_name=program, obj={"program": program})
     finally:
         root.handlers[:], root.level = root_handlers, root_level
         os.chdir(workdir)
