@@ -10,8 +10,8 @@ if "KERAS_RNN_TEXTGEN_CACHE" not in os.environ:
     os.environ["KERAS_RNN_TEXTGEN_CACHE"] = tempfile.mkdtemp(prefix="ktg-cache-")
     atexit.register(shutil.rmtree, os.environ["KERAS_RNN_TEXTGEN_CACHE"], True)
 
+import dataclasses  # noqa: E402
 import pathlib  # noqa: E402
-import subprocess  # noqa: E402
 import sys  # noqa: E402
 
 import pytest  # noqa: E402
@@ -32,54 +32,72 @@ RUSSIAN = (
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
-def run_cli(*args: str, cwd=None) -> subprocess.CompletedProcess:
-    """`python cli.py *args` in a child process, its output captured as text."""
-    return subprocess.run(
-        [sys.executable, str(ROOT / "cli.py"), *args],
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        cwd=cwd,
-        timeout=600,
-    )
+@dataclasses.dataclass(frozen=True)
+class CliResult:
+    """What a command run by `invoke_cli` left: its exit code and its output."""
+
+    exit_code: int
+    stdout: str
+    stderr: str
+    # stdout and stderr interleaved as a terminal shows them.
+    output: str
+
+    @property
+    def returncode(self) -> int:
+        """`exit_code` by `subprocess.CompletedProcess`'s name, so one check reads either."""
+        return self.exit_code
 
 
-# The command line with TensorFlow and Keras unimportable, as on a machine without them.
-WITHOUT_TENSORFLOW = """
-import sys
-sys.modules["tensorflow"] = sys.modules["keras"] = None
-sys.argv = ["cli.py", *sys.argv[1:]]
-from keras_rnn_textgen.cli.main import run
-run()
-"""
+def invoke_cli(args: list, cwd=None) -> CliResult:
+    """`python cli.py *args` run in this process (click's `CliRunner`), as a process would run it.
 
-
-def run_cli_without_tensorflow(*args: str) -> subprocess.CompletedProcess:
-    """`run_cli` where any import of TensorFlow or Keras fails."""
-    return subprocess.run(
-        [sys.executable, "-c", WITHOUT_TENSORFLOW, *args],
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        timeout=120,
-    )
-
-
-def invoke_cli(args: list):
-    """The CLI in this process (click's `CliRunner`), its SIGTERM handler restored after."""
+    What a fresh process would start with or lose at its end is set up and put
+    back: `sys.argv` names cli.py, `main` gets the program name `run()` gives it
+    (`invoked_as`: python cli.py), the root logger has no handler (so `main`'s
+    `logging.basicConfig` writes `warning:` lines to this run's stderr), and the
+    signal handlers, `os.environ`, the working directory (`cwd`) and logging are
+    restored after it. File descriptors 1 and 2 are captured too, for what
+    native code writes. An
+    exception that escapes the command ends it as it would end the process:
+    exit code 1 and its traceback on stderr. `run()`'s `os._exit` is not called:
+    `main` returns or raises SystemExit, which CliRunner turns into the code.
+    """
+    import logging
     import signal
+    import traceback
 
     from click.testing import CliRunner
 
-    from keras_rnn_textgen.cli.main import main
+    from keras_rnn_textgen.cli.main import invoked_as, main
 
-    sigterm = signal.getsignal(signal.SIGTERM)
+    args = [str(a) for a in args]
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    environ, argv, workdir = dict(os.environ), sys.argv, os.getcwd()
+    root = logging.getLogger()
+    root_handlers, root_level = root.handlers[:], root.level
+    root.handlers.clear()
     try:
-        return CliRunner().invoke(main, [str(a) for a in args])
+        sys.argv = [str(ROOT / "cli.py"), *args]
+        if cwd is not None:
+            os.chdir(cwd)
+        program = invoked_as()
+        runner = CliRunner(capture="fd")
+        ran = runner.invoke(main, args, prog_name=program, obj={"program": program})
     finally:
-        signal.signal(signal.SIGTERM, sigterm)
+        root.handlers[:], root.level = root_handlers, root_level
+        os.chdir(workdir)
+        sys.argv = argv
+        # Only what changed: TensorFlow's threads may read the environment meanwhile.
+        for name in os.environ.keys() - environ.keys():
+            del os.environ[name]
+        os.environ.update({k: v for k, v in environ.items() if os.environ.get(k) != v})
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
+    stderr, output = ran.stderr, ran.output
+    if ran.exception is not None and not isinstance(ran.exception, SystemExit):
+        error = "".join(traceback.format_exception(ran.exception))
+        stderr, output = stderr + error, output + error
+    return CliResult(ran.exit_code, ran.stdout, stderr, output)
 
 
 TINY_MODEL = {"cell": "lstm", "layers": 1, "units": 16, "embedding_dim": 8, "dropout": 0.0}

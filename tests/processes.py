@@ -29,6 +29,21 @@ def cli(*args: str) -> list[str]:
     return [sys.executable, str(ROOT / "cli.py"), *args]
 
 
+# The command line with TensorFlow and Keras unimportable, as on a machine without them.
+WITHOUT_TENSORFLOW = """
+import sys
+sys.modules["tensorflow"] = sys.modules["keras"] = None
+sys.argv = ["cli.py", *sys.argv[1:]]
+from keras_rnn_textgen.cli.main import run
+run()
+"""
+
+
+def cli_without_tensorflow(*args: str) -> list[str]:
+    """`cli(*args)` where any import of TensorFlow or Keras fails."""
+    return [sys.executable, "-c", WITHOUT_TENSORFLOW, *args]
+
+
 def command(template: str, **paths) -> list[str]:
     """`python cli.py` with the words of `template`, `{name}` replaced by `paths[name]`."""
     return cli(*(word.format(**paths) for word in template.split()))

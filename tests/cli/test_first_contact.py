@@ -15,7 +15,7 @@ from keras_rnn_textgen.trained_model import load
 from keras_rnn_textgen.training.fit import fit
 from keras_rnn_textgen.training.memory import check_training_memory
 
-from ..conftest import ENGLISH, TINY_MODEL, TINY_TRAIN, run_cli
+from ..conftest import ENGLISH, TINY_MODEL, TINY_TRAIN, invoke_cli
 from ..processes import (
     assert_one_line_error,
     command,
@@ -87,10 +87,10 @@ def test_latest_model_folder_is_the_one_saved_last(trained, tmp_path):
 
 
 def test_commands_without_model_use_the_latest_or_say_there_is_none(trained, tmp_path):
-    out = run_cli("report", cwd=tmp_path)
+    out = invoke_cli(["report"], cwd=tmp_path)
     assert_one_line_error(out, "no trained model under saved_models/", "fit", "--model DIR")
     copy_model(trained[0].folder, tmp_path / "saved_models" / "lstm-1x16")
-    out = run_cli("generate", "--length", "5", "--prompt", "First", cwd=tmp_path)
+    out = invoke_cli(["generate", "--length", "5", "--prompt", "First"], cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert out.stderr.strip() == "using the most recent model saved_models/lstm-1x16"
     assert out.stdout.startswith("First")
@@ -99,7 +99,7 @@ def test_commands_without_model_use_the_latest_or_say_there_is_none(trained, tmp
 @pytest.mark.slow
 def test_export_tflite_exactly_as_written(trained, tmp_path):
     folder = copy_model(trained[0].folder, tmp_path / "saved_models" / "lstm-1x16")
-    out = run_cli("export", "--tflite", cwd=tmp_path)
+    out = invoke_cli(["export", "--tflite"], cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert "using the most recent model saved_models/lstm-1x16" in out.stderr
     assert (folder / "export" / "model.tflite").is_file()
@@ -147,8 +147,8 @@ def test_overwrite_and_fit_refuse_folders_the_package_did_not_write(tmp_path):
 def test_overwrite_refusal_is_one_line(tmp_path):
     corpus = corpus_file(tmp_path)
     (tmp_path / "mine" / "logs").mkdir(parents=True)
-    out = run_cli(
-        "fit", "--corpus", str(corpus), "--output", str(tmp_path), "--name", "mine", "--overwrite"
+    out = invoke_cli(
+        ["fit", "--corpus", str(corpus), "--output", str(tmp_path), "--name", "mine", "--overwrite"]
     )
     assert_one_line_error(out, "'logs'", "not a keras-rnn-textgen model folder", "--name")
     assert [p.name for p in (tmp_path / "mine").iterdir()] == ["logs"]
@@ -226,7 +226,9 @@ def test_fit_with_a_corpus_name_that_is_not_utf8_in_the_cli(tmp_path):
     """The same name through the command line, refused for a short text: one line, no folder."""
     corpus = os.fsdecode(bytes(tmp_path) + b"/k\xff.txt")
     pathlib.Path(corpus).write_text("short\n", encoding="utf-8")
-    out = run_cli("fit", "--corpus", corpus, "--output", str(tmp_path / "out"), "--seq-len", "16")
+    out = invoke_cli(
+        ["fit", "--corpus", corpus, "--output", str(tmp_path / "out"), "--seq-len", "16"]
+    )
     assert_one_line_error(out, "is too short")
     assert not (tmp_path / "out").exists()
 
@@ -257,7 +259,7 @@ def test_training_memory_is_checked_with_the_vocabulary_once_known():
     ],
 )
 def test_huge_sizes_are_one_line_errors(tmp_path, option, value, message):
-    out = run_cli("fit", option, value, "--output", str(tmp_path))
+    out = invoke_cli(["fit", option, value, "--output", str(tmp_path)])
     assert_one_line_error(out, message)
     assert list(tmp_path.iterdir()) == []
 
@@ -292,7 +294,7 @@ def test_config_json_error_in_the_cli(trained, tmp_path):
     config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
     config["model"]["layers"] = 1.5
     (folder / "config.json").write_text(json.dumps(config), encoding="utf-8")
-    out = run_cli("generate", "--model", str(folder), "--length", "5")
+    out = invoke_cli(["generate", "--model", str(folder), "--length", "5"])
     assert_one_line_error(out, "config.json", "`layers` must be an integer, got 1.5")
 
 
@@ -330,10 +332,10 @@ def test_resume_in_the_cli_counts_only_options_given(trained, tmp_path):
     folder = copy_model(trained[0].folder, tmp_path / "m")
     corpus = str(corpus_file(tmp_path))
     base = ["fit", "--corpus", corpus, "--output", str(tmp_path), "--name", "m", "--resume"]
-    out = run_cli(*base, "--layers", "2")
+    out = invoke_cli([*base, "--layers", "2"])
     assert_one_line_error(out, "`layers` is 1", "but 2 was given", "--overwrite")
     # --units is not given (its default 256 is not the folder's 16): the run goes on.
-    out = run_cli(*base, "--epochs", "3", "--patience", "5", "--steps-per-epoch", "8")
+    out = invoke_cli([*base, "--epochs", "3", "--patience", "5", "--steps-per-epoch", "8"])
     assert out.returncode == 0, out.stderr
     assert "warning: resuming with `patience` 5 (the run so far used 3)" in out.stderr
     info = load(folder).info
@@ -343,7 +345,7 @@ def test_resume_in_the_cli_counts_only_options_given(trained, tmp_path):
 def test_inspect_top_and_generate_model_with_tflite_are_refused(trained, tmp_path):
     folder = str(trained[0].folder)
     for top in ("0", "-1"):
-        out = run_cli("inspect", "--model", folder, "--find", "in_quotes", "--top", top)
+        out = invoke_cli(["inspect", "--model", folder, "--find", "in_quotes", "--top", top])
         assert_one_line_error(out, "--top", top, code=2)
-    out = run_cli("generate", "--model", folder, "--tflite", str(tmp_path / "model.tflite"))
+    out = invoke_cli(["generate", "--model", folder, "--tflite", str(tmp_path / "model.tflite")])
     assert_one_line_error(out, "give --model or --tflite, not both")

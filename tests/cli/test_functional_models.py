@@ -9,7 +9,6 @@ accept while it still refuses code and foreign classes (tests/cli/test_reliabili
 import json
 import math
 import zipfile
-from concurrent.futures import ThreadPoolExecutor
 
 import keras
 import numpy as np
@@ -22,7 +21,7 @@ from keras_rnn_textgen.saving.layout import CONFIG_FILE, MODEL_FILE
 from keras_rnn_textgen.trained_model import load
 from keras_rnn_textgen.training.fit import fit
 
-from ..conftest import ENGLISH, TINY_MODEL, TINY_TRAIN, run_cli
+from ..conftest import ENGLISH, TINY_MODEL, TINY_TRAIN, invoke_cli
 
 TEXT = ENGLISH * 12
 TRAIN = {**TINY_TRAIN, "epochs": 1, "steps_per_epoch": 4, "sample_every": 0}
@@ -88,7 +87,7 @@ def test_every_command_accepts_a_functional_model_folder(tmp_path):
         "--validation-split 0.2 --steps-per-epoch 4 --sample-every 0 --no-jit"
     ).split()
     common = ["--corpus", str(corpus), "--output", str(tmp_path), "--name", "f", *tiny]
-    out = run_cli("fit", *common, "--api", "functional", "--epochs", "1")
+    out = invoke_cli(["fit", *common, "--api", "functional", "--epochs", "1"])
     assert out.returncode == 0, out.stderr
 
     commands = {
@@ -98,14 +97,13 @@ def test_every_command_accepts_a_functional_model_folder(tmp_path):
         "report": ["report", "--model", model],
         "export": ["export", "--model", model, "--tflite", "--eval-chars", "200"],
     }
-    with ThreadPoolExecutor(2) as pool:
-        results = dict(zip(commands, pool.map(lambda c: run_cli(*c), commands.values())))
+    results = {name: invoke_cli(args) for name, args in commands.items()}
     for name, out in results.items():
         assert out.returncode == 0, (name, out.stderr)
     assert math.isfinite(json.loads(results["evaluate"].stdout)["perplexity"])
     assert (tmp_path / "f" / "export" / "model.tflite").is_file()
 
-    out = run_cli("fit", *common, "--resume", "--epochs", "2")
+    out = invoke_cli(["fit", *common, "--resume", "--epochs", "2"])
     assert out.returncode == 0, out.stderr
     config = json.loads((tmp_path / "f" / CONFIG_FILE).read_text(encoding="utf-8"))
     assert config["model"]["api"] == "functional"

@@ -6,7 +6,7 @@ from keras_rnn_textgen.pages.report import write_report
 from keras_rnn_textgen.saving.run_logs import read_samples
 from keras_rnn_textgen.saving.steps import kept_steps
 
-from ..conftest import ENGLISH, run_cli, tiny_fit
+from ..conftest import ENGLISH, invoke_cli, tiny_fit
 
 
 @pytest.fixture(scope="module")
@@ -21,16 +21,16 @@ def test_generate_step_reproduces_the_sample_drawn_at_that_step(folder):
     samples = [s for s in read_samples(folder / "samples.txt") if s.checkpoint]
     assert {s.step for s in samples} == {6, 12}
     for sample in samples:
-        done = run_cli(
+        done = invoke_cli([
             "generate", "--model", str(folder), "--step", str(sample.step), "--seed", "0",
             "--temperature", f"{sample.temperature:g}", "--length", "30",
-        )  # fmt: skip
+        ])  # fmt: skip
         assert done.returncode == 0, done.stderr
         assert done.stdout == sample.text + "\n", sample
 
 
 def test_a_step_not_kept_is_one_line_naming_the_nearest_kept(folder):
-    done = run_cli("generate", "--model", str(folder), "--step", "7")
+    done = invoke_cli(["generate", "--model", str(folder), "--step", "7"])
     assert done.returncode != 0
     assert done.stderr.strip().splitlines() == [
         f"error: model folder {str(folder)!r} keeps no checkpoint at step 7; nearest kept "
@@ -39,10 +39,10 @@ def test_a_step_not_kept_is_one_line_naming_the_nearest_kept(folder):
 
 
 def test_step_needs_a_model_folder_that_keeps_steps(folder, trained):
-    done = run_cli("generate", "--model", str(trained[0].folder), "--step", "4")
+    done = invoke_cli(["generate", "--model", str(trained[0].folder), "--step", "4"])
     assert done.returncode != 0 and "Traceback" not in done.stderr
     assert "keeps no step checkpoints; train it with `fit --keep-every N`" in done.stderr
-    done = run_cli("generate", "--tflite", str(folder / "m.tflite"), "--step", "6")
+    done = invoke_cli(["generate", "--tflite", str(folder / "m.tflite"), "--step", "6"])
     assert done.returncode != 0 and "Traceback" not in done.stderr
     assert "give --model, not --tflite" in done.stderr
 
@@ -60,9 +60,9 @@ def test_report_links_each_kept_sample_to_its_checkpoint_and_command(folder):
 
 
 def test_keep_every_is_a_fit_option_checked_before_training(tmp_path):
-    done = run_cli("fit", "--help")
+    done = invoke_cli(["fit", "--help"])
     assert "--keep-every" in done.stdout
-    done = run_cli("fit", "--keep-every", "-1", "--output", str(tmp_path))
+    done = invoke_cli(["fit", "--keep-every", "-1", "--output", str(tmp_path)])
     assert done.returncode != 0
     assert done.stderr.strip() == "error: `keep_every` must be >= 0, got -1"
     assert not any(tmp_path.iterdir())

@@ -1,9 +1,10 @@
 """Every option of every command says what it does, and the command list is not cut short."""
 
 import click
-from click.testing import CliRunner
 
 from keras_rnn_textgen.cli.main import main
+
+from ..conftest import invoke_cli
 
 
 def _commands(group: click.Group, path: str = ""):
@@ -26,7 +27,7 @@ def test_every_option_of_every_command_has_help():
 
 
 def test_the_command_list_gives_each_first_sentence_whole():
-    result = CliRunner().invoke(main, ["--help"])
+    result = invoke_cli(["--help"])
     assert result.exit_code == 0, result.output
     listing = result.output.split("Commands:")[1]
     assert "..." not in listing

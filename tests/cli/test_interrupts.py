@@ -24,8 +24,8 @@ from keras_rnn_textgen.config import MAX_SAMPLE_LENGTH
 from keras_rnn_textgen.export.tflite_runner import TFLiteModel
 from keras_rnn_textgen.generation_checks import MAX_TOTAL_TOKENS
 
-from ..conftest import ENGLISH, ROOT, fit_level, run_cli
-from ..processes import cli, start, stop
+from ..conftest import ENGLISH, ROOT, fit_level
+from ..processes import cli, run, start, stop
 
 # Seconds from the signal until the process is gone (the promise is 2; the machine is busy).
 STOP_SECONDS = 3
@@ -78,7 +78,7 @@ def runs(tiny_folder, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("interrupts")
     folder = shutil.copytree(tiny_folder("lstm"), tmp / "lstm")
     begin = time.monotonic()
-    out = run_cli("export", "--model", str(folder), "--tflite")
+    out = run(cli("export", "--model", str(folder), "--tflite"))
     assert out.returncode == 0, out.stderr
     export_seconds = time.monotonic() - begin
     tflite = folder / "export" / "model.tflite"
@@ -90,7 +90,7 @@ def runs(tiny_folder, tmp_path_factory):
 
     # Twice the time the slowest one-token `generate` takes: by then the endless ones generate.
     begin = time.monotonic()
-    out = run_cli("generate", "--model", str(words), "--length", "1")
+    out = run(cli("generate", "--model", str(words), "--length", "1"))
     assert out.returncode == 0, out.stderr
     warm = 2 * (time.monotonic() - begin)
 

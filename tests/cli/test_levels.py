@@ -14,8 +14,7 @@ from keras_rnn_textgen.tokenizers.pieces import NEWLINE_ID
 from keras_rnn_textgen.trained_model import load
 
 from ..conftest import LEVEL_TEXT as TEXT
-from ..conftest import fit_level
-from ..conftest import run_cli as run
+from ..conftest import fit_level, invoke_cli
 
 
 @pytest.fixture(scope="module", params=["word", "subword"])
@@ -129,21 +128,21 @@ def test_documents_lines_start_and_stop_at_the_boundary(tmp_path):
 def test_cli_fit_evaluate_generate_word_level(tmp_path):
     corpus = tmp_path / "c.txt"
     corpus.write_text(TEXT, encoding="utf-8")
-    bad = run("fit", "--corpus", str(corpus), "--level", "byte")
+    bad = invoke_cli(["fit", "--corpus", str(corpus), "--level", "byte"])
     assert bad.returncode != 0 and "--level" in bad.stderr
     tiny = ["--layers", "1", "--units", "16", "--embedding-dim", "8", "--seq-len", "16"]
     tiny += ["--batch-size", "4", "--steps-per-epoch", "4", "--epochs", "1", "--no-jit"]
-    out = run(
+    out = invoke_cli([
         "fit", "--corpus", str(corpus), "--output", str(tmp_path), "--level", "word",
         "--vocab-size", "300", "--validation-split", "0.2", "--sample-every", "0", *tiny,
-    )  # fmt: skip
+    ])  # fmt: skip
     assert out.returncode == 0, out.stderr
     folder = out.stdout.strip().splitlines()[-1]
     assert folder.endswith("gru-1x16-word") and "bits/char" in out.stderr
-    evaluated = run("evaluate", "--model", folder, "--corpus", str(corpus))
+    evaluated = invoke_cli(["evaluate", "--model", folder, "--corpus", str(corpus)])
     assert evaluated.returncode == 0, evaluated.stderr
     assert "perplexity per word" in evaluated.stdout and "bits/char" in evaluated.stdout
-    generated = run("generate", "--model", folder, "--prompt", "First", "--length", "5")
+    generated = invoke_cli(["generate", "--model", folder, "--prompt", "First", "--length", "5"])
     assert generated.returncode == 0 and generated.stdout.startswith("First")
 
 

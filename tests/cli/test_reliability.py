@@ -1,12 +1,12 @@
 """Issue 4: bad input gets one clear line, and no interruption loses work.
 
-Every command runs as a real `python cli.py` subprocess and every signal is a
-real signal. The bad-input commands are independent, so one fixture runs them
-side by side (a TensorFlow import costs each about five CPU seconds) and each
-row of the issue is then one test over its result. Rows the unit tests already
-cover through the CLI (test_cli.py: missing corpus, units 0, learning rate -1,
-validation split 1.5, temperature 0, top-p 2, a missing model folder) are not
-repeated here.
+The bad-input commands run in this process (`invoke_cli`), but for the full
+disk, which needs a real process's file size limit; one fixture runs them all
+and each row of the issue is then one test over its result. Every signal is a
+real signal sent to a real `python cli.py` subprocess. Rows the unit tests
+already cover through the CLI (test_commands.py: missing corpus, units 0,
+learning rate -1, validation split 1.5, temperature 0, top-p 2, a missing
+model folder) are not repeated here.
 """
 
 import json
@@ -36,7 +36,7 @@ from keras_rnn_textgen.trained_model import load
 from keras_rnn_textgen.training.fit import fit
 from keras_rnn_textgen.training.folder_checks import OUTPUT_FILES
 
-from ..conftest import ENGLISH, TINY_MODEL, tiny_fit
+from ..conftest import ENGLISH, TINY_MODEL, invoke_cli, tiny_fit
 from ..processes import (
     assert_one_line_error,
     command,
@@ -49,8 +49,6 @@ from ..processes import (
     with_file_size_limit,
 )
 
-# Subprocesses run side by side, one per core (each is mostly one busy thread).
-WORKERS = max(2, min(4, os.cpu_count() or 2))
 TEXT = ENGLISH * 12
 # How soon an interrupted `fit` must be gone ("within a few seconds"), on a busy machine.
 STOP_SECONDS = 8
@@ -99,7 +97,7 @@ def trained_folder(tmp_path_factory) -> pathlib.Path:
 
 @pytest.fixture(scope="module")
 def bad_input(trained_folder, tmp_path_factory):
-    """Runs every bad-input command side by side; returns (results by row, paths)."""
+    """Runs every bad-input command; returns (results by row, paths)."""
     tmp = tmp_path_factory.mktemp("bad")
     p = {"tmp": tmp, "model": trained_folder, "out": tmp / "out"}
     (tmp / "empty_dir").mkdir()
@@ -125,11 +123,15 @@ def bad_input(trained_folder, tmp_path_factory):
 
     paths = {k: str(v) for k, v in p.items()}
 
+    def words(template: str) -> list[str]:
+        """The words of `template`, `{name}` replaced by `paths[name]`."""
+        return [word.format(**paths) for word in template.split()]
+
     def fit_corpus(name: str) -> list[str]:
-        return command(f"fit --corpus {{tmp}}/{name} --output {{out}} --name {name}", **paths)
+        return words(f"fit --corpus {{tmp}}/{name} --output {{out}} --name {name}")
 
     def generate(folder: str, options: str = "") -> list[str]:
-        return command(f"generate --model {{{folder}}} --length 5 {options}", **paths)
+        return words(f"generate --model {{{folder}}} --length 5 {options}")
 
     keep = "--output {tmp}/keep --name"
     commands = {
@@ -137,24 +139,22 @@ def bad_input(trained_folder, tmp_path_factory):
         "blank": fit_corpus("blank.txt"),
         "binary": fit_corpus("binary.txt"),
         "cp1251": fit_corpus("cp1251.txt"),
-        "cp1251_way_out": command(
-            "evaluate --model {model} --corpus {tmp}/cp1251.txt --encoding cp1251 --json", **paths
+        "cp1251_way_out": words(
+            "evaluate --model {model} --corpus {tmp}/cp1251.txt --encoding cp1251 --json"
         ),
         "short": fit_corpus("short.txt") + ["--seq-len", "16"],
-        "layers": command("fit --layers 0"),
-        "seq_len": command("fit --seq-len 0"),
-        "batch_size": command("fit --batch-size -1"),
-        "learning_rate": command("fit --learning-rate 0"),
-        "dropout": command("fit --dropout 1"),
-        "validation_split": command("fit --validation-split 0"),
-        "cell_name": command("fit --cell transformer"),
-        "api_name": command("fit --api subclassed"),
+        "layers": words("fit --layers 0"),
+        "seq_len": words("fit --seq-len 0"),
+        "batch_size": words("fit --batch-size -1"),
+        "learning_rate": words("fit --learning-rate 0"),
+        "dropout": words("fit --dropout 1"),
+        "validation_split": words("fit --validation-split 0"),
+        "cell_name": words("fit --cell transformer"),
+        "api_name": words("fit --api subclassed"),
         "temperature": generate("model", "--temperature inf"),
         "top_k": generate("model", "--top-k -1"),
         "top_p": generate("model", "--top-p 0"),
-        "eval_batch_size": command(
-            "evaluate --model {model} --corpus {tmp}/good.txt --batch-size 0", **paths
-        ),
+        "eval_batch_size": words("evaluate --model {model} --corpus {tmp}/good.txt --batch-size 0"),
         "missing": generate("missing"),
         "truncated": generate("truncated"),
         "vocab": generate("vocab"),
@@ -162,28 +162,28 @@ def bad_input(trained_folder, tmp_path_factory):
         "lambda": generate("lambda"),
         "unknown": generate("unknown"),
         "cell": generate("cell"),
-        "existing": command(f"fit --corpus {{tmp}}/good.txt {keep} existing", **paths),
-        "overwrite": command(
-            f"fit --corpus {{tmp}}/short.txt {keep} overwrite --overwrite", **paths
-        ),
-        # model.keras is about 58 KB; 20 KB lets every other file through.
-        "disk": with_file_size_limit(
-            20_000,
-            command(
-                f"fit --corpus {{tmp}}/good.txt {keep} disk --resume --epochs 4 --sample-every 0",
-                **paths,
-            ),
-        ),
-        "nan": command(
+        "existing": words(f"fit --corpus {{tmp}}/good.txt {keep} existing"),
+        "overwrite": words(f"fit --corpus {{tmp}}/short.txt {keep} overwrite --overwrite"),
+        "nan": words(
             "fit --corpus {tmp}/good.txt --output {out} --name nan "
-            f"{train_args(epochs=2, steps=8)} --learning-rate 1e38 --clipnorm 0",
+            f"{train_args(epochs=2, steps=8)} --learning-rate 1e38 --clipnorm 0"
+        ),
+        "debug": words("--debug fit --layers 0"),
+    }
+    # model.keras is about 58 KB; 20 KB lets every other file through.
+    disk = with_file_size_limit(
+        20_000,
+        command(
+            f"fit --corpus {{tmp}}/good.txt {keep} disk --resume --epochs 4 --sample-every 0",
             **paths,
         ),
-        "debug": command("--debug fit --layers 0"),
-    }
-    with ThreadPoolExecutor(WORKERS) as pool:
-        futures = {row: pool.submit(run, command) for row, command in commands.items()}
-        return {row: f.result() for row, f in futures.items()}, p
+    )
+    # The full disk needs a process of its own; it runs while this one runs the rest.
+    with ThreadPoolExecutor(1) as pool:
+        disk_result = pool.submit(run, disk)
+        results = {row: invoke_cli(args) for row, args in commands.items()}
+        results["disk"] = disk_result.result()
+    return results, p
 
 
 # --- Bad input ---------------------------------------------------------------------------

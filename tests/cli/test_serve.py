@@ -14,7 +14,8 @@ import urllib.request
 import pytest
 
 from ..browser import CHROMIUM, FLAGS, assert_offline, requires_chromium
-from ..conftest import ROOT, run_cli
+from ..conftest import ROOT, invoke_cli
+from ..processes import cli, run
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +43,7 @@ def served(folder):
 
 
 def cli_text(folder, *options):
-    result = run_cli("generate", "--model", str(folder), *options)
+    result = invoke_cli(["generate", "--model", folder, *options])
     assert result.returncode == 0, result.stderr
     return result.stdout[:-1]  # echo's line break
 
@@ -53,7 +54,8 @@ def test_serve_binds_to_localhost_and_prints_the_url(served):
 
 def test_a_port_in_use_is_one_error_line(served, folder):
     port = urllib.parse.urlsplit(served[1]).port
-    result = run_cli("serve", "--model", str(folder), "--port", str(port))
+    # `serve` stays a real process, as the server itself does.
+    result = run(cli("serve", "--model", str(folder), "--port", str(port)))
     assert result.returncode == 1
     (line,) = result.stderr.splitlines()
     assert line.startswith("error: ") and "in use" in line

@@ -31,7 +31,7 @@ from keras_rnn_textgen.tokenizers.char import CharTokenizer
 from keras_rnn_textgen.trained_model import load
 from keras_rnn_textgen.training.fit import fit
 
-from ..conftest import ENGLISH, RUSSIAN
+from ..conftest import ENGLISH, RUSSIAN, invoke_cli
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 CASES = [(cell, layers) for cell in CELL_NAMES for layers in (1, 2)]
@@ -79,10 +79,6 @@ def start(args: list[str]) -> subprocess.Popen:
         env={**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"},
         cwd=ROOT,
     )
-
-
-def cli(*args: str) -> subprocess.CompletedProcess:
-    return run([str(ROOT / "cli.py"), *args])
 
 
 # --- fast checks of the exported functions, in process, no files ------------------------------
@@ -443,7 +439,8 @@ def test_saved_model_cli_runs_the_signatures(trained, exported, keras_greedy, wo
 def test_cli_generate_runs_the_tflite_file(trained, exported):
     path = trained[CLI_CASE].folder / "export" / "model.tflite"
     args = ["--prompt", PROMPT, "--length", "200", "--num-samples", "2", "--seed", "3"]
-    result = cli("generate", "--tflite", str(path), *args)
+    # A fresh process: the interpreter writes its INFO line once per process.
+    result = run([str(ROOT / "cli.py"), "generate", "--tflite", str(path), *args])
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""  # the interpreter's own INFO lines are hidden
     expected = TFLiteModel(path).generate(PROMPT, 200, num_samples=2, seed=3)
@@ -453,7 +450,10 @@ def test_cli_generate_runs_the_tflite_file(trained, exported):
 @slow
 def test_cli_export_prints_a_table_and_one_line_errors(trained, exported, workdir):
     folder = trained["gru-1"].folder
-    result = cli("export", "--model", str(folder), "--tflite", "--quantize", "dynamic")
+    # A fresh process: the interpreter writes its INFO line once per process (and each
+    # `convert()` leaks memory).
+    export = ["export", "--model", str(folder), "--tflite", "--quantize", "dynamic"]
+    result = run([str(ROOT / "cli.py"), *export])
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     lines = result.stdout.splitlines()
@@ -468,21 +468,21 @@ def test_cli_export_prints_a_table_and_one_line_errors(trained, exported, workdi
         f"wrote {export / name}"
         for name in ("tokenizer.json", "saved_model", "model_dynamic.tflite", "README.txt")
     ]
-    refused = cli("export", "--model", str(folder), "--saved-model", "--quantize", "int8")
+    refused = invoke_cli(["export", "--model", folder, "--saved-model", "--quantize", "int8"])
     assert refused.returncode == 1
     assert refused.stderr.startswith("error: --quantize chooses TFLite files")
 
-    missing = cli("export", "--model", str(workdir / "nope"))
+    missing = invoke_cli(["export", "--model", workdir / "nope"])
     assert missing.returncode == 1
     assert missing.stderr == f"error: model folder {str(workdir / 'nope')!r} does not exist\n"
 
     # --eval-tokens counts tokens; --eval-chars, its old name, still works, unlisted.
     for option in ("--eval-tokens", "--eval-chars"):
-        short = cli("export", "--model", str(folder), option, "1")
+        short = invoke_cli(["export", "--model", folder, option, "1"])
         assert short.stderr == "error: `eval_tokens` must be >= 2, got 1\n"
-    both = cli("export", "--model", str(folder), "--eval-tokens", "9", "--eval-chars", "9")
+    both = invoke_cli(["export", "--model", folder, "--eval-tokens", "9", "--eval-chars", "9"])
     assert both.stderr.startswith("error: give --eval-tokens or --eval-chars")
-    shown = cli("export", "--help").stdout
+    shown = invoke_cli(["export", "--help"]).stdout
     assert "--eval-tokens" in shown and "--eval-chars" not in shown
 
 

@@ -22,7 +22,8 @@ from keras_rnn_textgen.serving.backend import KerasBackend, NumpyBackend
 from keras_rnn_textgen.serving.server import TextServer
 from keras_rnn_textgen.trained_model import load
 
-from ..conftest import ENGLISH, invoke_cli, run_cli, run_cli_without_tensorflow, tiny_fit
+from ..conftest import ENGLISH, invoke_cli, tiny_fit
+from ..processes import cli, cli_without_tensorflow, run
 
 PROMPT = "First"
 
@@ -32,7 +33,7 @@ def folder(tmp_path_factory):
     train = {"epochs": 2, "steps_per_epoch": 30, "seq_len": 32, "batch_size": 16}
     tmp = tmp_path_factory.mktemp("beam")
     folder = tiny_fit(tmp, ENGLISH * 12, sample_every=0, learning_rate=1e-2, **train).folder
-    out = run_cli("export", "--model", str(folder), "--tflite", "--quantize", "none")
+    out = run(cli("export", "--model", str(folder), "--tflite", "--quantize", "none"))
     assert out.returncode == 0, out.stderr
     return folder
 
@@ -223,7 +224,8 @@ def test_beam_bans_and_scores_run_without_tensorflow(folder, lm):
     options = ["--prompt", PROMPT, "--length", "30", "--beam", "3", "--ban", "e", "--json"]
     (expected,) = lm.generate_samples(PROMPT, 30, beam=3, ban=["e"])
     for source in (["--model", str(folder)], ["--tflite", str(folder / "export" / "model.tflite")]):
-        out = run_cli_without_tensorflow("generate", *source, *options, "--logprobs")
+        command = cli_without_tensorflow("generate", *source, *options, "--logprobs")
+        out = run(command, timeout=120)
         assert out.returncode == 0, out.stderr
         (line,) = [json.loads(line) for line in out.stdout.splitlines()]
         assert line["text"] == expected.text

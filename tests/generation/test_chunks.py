@@ -14,7 +14,7 @@ from keras_rnn_textgen.sampling.greedy import GreedySampler
 from keras_rnn_textgen.sampling.random import RandomSampler
 from keras_rnn_textgen.trained_model import load
 
-from ..conftest import run_cli
+from ..conftest import invoke_cli
 
 CELLS = ["simple_rnn", "lstm", "gru"]
 LENGTH = 40
@@ -113,7 +113,7 @@ def test_a_length_beyond_the_int32_step_index_is_refused(tiny_folder):
 def exported(tiny_folder, tmp_path_factory):
     """A copy of the tiny LSTM folder with its `export/model.tflite`."""
     folder = shutil.copytree(tiny_folder("lstm"), tmp_path_factory.mktemp("chunked") / "lstm")
-    out = run_cli("export", "--model", str(folder), "--tflite")
+    out = invoke_cli(["export", "--model", str(folder), "--tflite"])
     assert out.returncode == 0, out.stderr
     return folder
 
@@ -137,7 +137,7 @@ def test_tflite_chunks_give_the_tokens_of_one_loop(exported):
 @pytest.mark.parametrize("source", ["--model", "--tflite"])
 def test_generate_length_beyond_int32_is_one_line(exported, source):
     path = exported if source == "--model" else exported / "export" / "model.tflite"
-    out = run_cli("generate", source, str(path), "--length", "2147483648")
+    out = invoke_cli(["generate", source, str(path), "--length", "2147483648"])
     lines = [line for line in out.stderr.splitlines() if line.strip()]
     assert out.returncode == 1, out.stderr
     assert lines == ["error: `length` must be in [0, 2147483647], got 2147483648"], out.stderr

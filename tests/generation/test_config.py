@@ -10,7 +10,7 @@ from keras_rnn_textgen.cli.generate import generate as generate_command
 from keras_rnn_textgen.config import ModelConfig, TrainConfig
 from keras_rnn_textgen.generation_config import GenerationConfig, empty_prompt_text
 
-from ..conftest import ENGLISH, ROOT, TINY_TRAIN, run_cli
+from ..conftest import ENGLISH, ROOT, TINY_TRAIN, invoke_cli
 
 
 @pytest.mark.parametrize(
@@ -82,7 +82,7 @@ def test_the_defaults_live_in_the_dataclass_and_the_cli_takes_them():
 
 
 def test_the_cli_refuses_a_bad_option_in_one_line_before_loading_anything(tmp_path):
-    out = run_cli("generate", "--model", str(tmp_path / "absent"), "--top-p", "2")
+    out = invoke_cli(["generate", "--model", str(tmp_path / "absent"), "--top-p", "2"])
     assert out.returncode == 1
     assert out.stderr == "error: `top_p` must be in (0, 1], got 2.0\n"
 

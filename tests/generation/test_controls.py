@@ -5,19 +5,12 @@ test; its float32 TFLite file is exported once, in a subprocess (each
 `convert()` leaks memory).
 """
 
-import os
-import pathlib
 import shutil
-import signal
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import tensorflow as tf
-from click.testing import CliRunner
 
-from keras_rnn_textgen.cli import main
 from keras_rnn_textgen.export.tflite_runner import TFLiteModel
 from keras_rnn_textgen.generation.text_generator import TextGenerator
 from keras_rnn_textgen.generation_checks import (
@@ -32,9 +25,9 @@ from keras_rnn_textgen.sampling.greedy import GreedySampler
 from keras_rnn_textgen.tokenizers.ids import PAD_ID, UNK_ID
 from keras_rnn_textgen.trained_model import load
 
-from ..conftest import ENGLISH, tiny_fit
+from ..conftest import ENGLISH, invoke_cli, tiny_fit
+from ..processes import cli, start
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
 PROMPT = "First Citizen:\n"
 # The greedy setting most tests share, so the compiled loop is reused.
 LENGTH, PENALTY = 40, 3.0
@@ -51,15 +44,6 @@ def folder(tmp_path_factory):
 @pytest.fixture(scope="module")
 def lm(folder, export_process):
     return load(folder)
-
-
-def invoke(args: list[str]):
-    """Runs the CLI in this process, keeping this process's SIGTERM handler."""
-    sigterm = signal.getsignal(signal.SIGTERM)
-    try:
-        return CliRunner().invoke(main, args)
-    finally:
-        signal.signal(signal.SIGTERM, sigterm)
 
 
 def new_text(texts: list[str], prompt: str = PROMPT) -> list[str]:
@@ -247,14 +231,7 @@ def export_process(folder, tmp_path_factory):
     """
     copy = tmp_path_factory.mktemp("export") / "model"
     shutil.copytree(folder, copy)
-    process = subprocess.Popen(
-        [sys.executable, str(ROOT / "cli.py"), "export", "--model", str(copy), "--tflite"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"},
-        cwd=ROOT,
-    )
+    process = start(cli("export", "--model", str(copy), "--tflite"))
     yield process, copy / "export" / "model.tflite"
     process.kill()
     process.communicate()
@@ -284,11 +261,11 @@ def test_cli_generate_tflite_with_controls(lm, tflite_path):
     free, _ = greedy_stop_id(lm)
     args = ["--prompt", PROMPT, "--length", str(LENGTH), "--greedy"]
     args += ["--repetition-penalty", str(PENALTY)]
-    result = invoke(["generate", "--tflite", str(tflite_path), *args])
+    result = invoke_cli(["generate", "--tflite", str(tflite_path), *args])
     assert result.exit_code == 0, result.output
     assert result.stdout == PROMPT + free + "\n"
     stop = free[10:12]
-    result = invoke(
+    result = invoke_cli(
         ["generate", "--tflite", str(tflite_path), *args, "--stop", "zz", "--stop", stop]
     )
     assert result.exit_code == 0, result.output
@@ -317,7 +294,7 @@ def test_cli_generate_tflite_with_controls(lm, tflite_path):
     ],
 )
 def test_cli_bad_values_are_one_line_and_exit_code_1(folder, args, message):
-    result = invoke(["generate", "--model", str(folder), *args])
+    result = invoke_cli(["generate", "--model", str(folder), *args])
     assert result.exit_code == 1
     assert result.stderr.splitlines() == [message]
     assert result.stdout == ""

@@ -15,7 +15,8 @@ from keras_rnn_textgen.tokenizers.ids import RESERVED_IDS
 from keras_rnn_textgen.trained_model import load
 from keras_rnn_textgen.training.fit import fit
 
-from ..conftest import ENGLISH, TINY_TRAIN, run_cli_without_tensorflow
+from ..conftest import ENGLISH, TINY_TRAIN
+from ..processes import cli_without_tensorflow, run
 
 OPTIONS = [
     {"greedy": True},
@@ -144,9 +145,8 @@ def test_anything_unexpected_goes_to_the_tensorflow_loader(tiny_folder, tmp_path
 
 
 def test_cli_generate_of_a_char_model_never_imports_tensorflow(tiny_folder):
-    out = run_cli_without_tensorflow(
-        "generate", "--model", str(tiny_folder("gru")), "--length", "30", "--seed", "4"
-    )
+    args = ["generate", "--model", str(tiny_folder("gru")), "--length", "30", "--seed", "4"]
+    out = run(cli_without_tensorflow(*args), timeout=120)
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
     assert lines[0] == load(tiny_folder("gru")).generate("", 30, seed=4)[0].splitlines()[0]

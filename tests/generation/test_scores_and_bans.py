@@ -22,7 +22,8 @@ from keras_rnn_textgen.serving.requests import BadRequest, parse_generate
 from keras_rnn_textgen.serving.server import TextServer
 from keras_rnn_textgen.trained_model import load
 
-from ..conftest import ENGLISH, invoke_cli, run_cli, tiny_fit
+from ..conftest import ENGLISH, invoke_cli, tiny_fit
+from ..processes import cli, run
 
 PROMPT = "First"
 
@@ -32,7 +33,7 @@ def folder(tmp_path_factory):
     train = {"epochs": 2, "steps_per_epoch": 30, "seq_len": 32, "batch_size": 16}
     tmp = tmp_path_factory.mktemp("scores")
     folder = tiny_fit(tmp, ENGLISH * 12, sample_every=0, learning_rate=1e-2, **train).folder
-    out = run_cli("export", "--model", str(folder), "--tflite", "--quantize", "none")
+    out = run(cli("export", "--model", str(folder), "--tflite", "--quantize", "none"))
     assert out.returncode == 0, out.stderr
     return folder
 

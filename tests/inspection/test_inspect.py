@@ -19,7 +19,7 @@ from keras_rnn_textgen.pages.html import visible_char
 from keras_rnn_textgen.trained_model import load
 
 from ..browser import assert_offline, assert_renders_cleanly, render, requires_chromium
-from ..conftest import run_cli as run
+from ..conftest import invoke_cli
 
 CELLS = ["simple_rnn", "lstm", "gru"]
 # Model text can hold markup: it must come out escaped.
@@ -293,10 +293,10 @@ def test_the_browser_check_catches_console_errors(tmp_path):
 def test_inspect_command(tiny_folder, tmp_path):
     folder = tiny_folder("lstm")
     out = tmp_path / "out.html"
-    result = run(
+    result = invoke_cli([
         "inspect", "--model", str(folder), "--text", TRICKY, "--html", str(out),
         "--state", "cell", "--unit", "2", "--find", "all",
-    )  # fmt: skip
+    ])  # fmt: skip
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[-1] == str(out) and out.is_file()
@@ -306,6 +306,6 @@ def test_inspect_command(tiny_folder, tmp_path):
     page = out.read_text(encoding="utf-8")
     assert "layer 0, cell state c_t, unit 2" in page
     # Without --text, the start of the held-out text is read.
-    result = run("inspect", "--model", str(folder), "--chars", "40")
+    result = invoke_cli(["inspect", "--model", str(folder), "--chars", "40"])
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("40 characters, 0 outside the vocabulary")

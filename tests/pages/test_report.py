@@ -17,8 +17,7 @@ from keras_rnn_textgen.training.fit import fit
 from keras_rnn_textgen.training.schedule import cosine_rate
 
 from ..browser import assert_offline, assert_renders_cleanly, requires_chromium
-from ..conftest import ENGLISH, TINY_MODEL, TINY_TRAIN
-from ..conftest import run_cli as run
+from ..conftest import ENGLISH, TINY_MODEL, TINY_TRAIN, invoke_cli
 
 CELLS = ["simple_rnn", "lstm", "gru"]
 FORMULAS = {
@@ -171,11 +170,11 @@ def test_report_page_in_chromium(tiny_folder, tmp_path, cell):
 def test_report_command(tiny_folder, tmp_path):
     folder = tiny_folder("gru")
     (folder / "report.html").unlink(missing_ok=True)
-    result = run("report", "--model", str(folder))
+    result = invoke_cli(["report", "--model", str(folder)])
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1] == str(folder / "report.html")
     assert (folder / "report.html").is_file()
-    result = run("report", "--model", str(tmp_path / "missing"))
+    result = invoke_cli(["report", "--model", str(tmp_path / "missing")])
     assert result.returncode == 1
     assert (
         result.stderr.strip() == f"error: model folder {str(tmp_path / 'missing')!r} does not exist"
@@ -185,7 +184,7 @@ def test_report_command(tiny_folder, tmp_path):
 def test_a_history_without_the_metrics_is_one_line(tiny_folder, tmp_path):
     folder = shutil.copytree(tiny_folder("gru"), tmp_path / "m")
     (folder / "history.csv").write_text("epoch,loss,val_loss\n1,1e999,nan\n", encoding="utf-8")
-    result = run("report", "--model", str(folder))
+    result = invoke_cli(["report", "--model", str(folder)])
     assert result.returncode == 1, result.stderr
     assert result.stderr.strip().splitlines() == [
         f"error: {str(folder / 'history.csv')!r} lacks the column(s) perplexity, val_perplexity, "

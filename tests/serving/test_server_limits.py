@@ -9,9 +9,7 @@ import threading
 import time
 
 import pytest
-from click.testing import CliRunner
 
-from keras_rnn_textgen.cli.main import main
 from keras_rnn_textgen.cli.serve import _loopback
 from keras_rnn_textgen.config import ModelConfig, TrainConfig
 from keras_rnn_textgen.generation.numpy_model import NumpyCharModel
@@ -19,7 +17,7 @@ from keras_rnn_textgen.serving.backend import NumpyBackend
 from keras_rnn_textgen.serving.server import TextServer
 from keras_rnn_textgen.training.fit import fit
 
-from ..conftest import ENGLISH, TINY_MODEL, TINY_TRAIN
+from ..conftest import ENGLISH, TINY_MODEL, TINY_TRAIN, invoke_cli
 
 
 @pytest.fixture(scope="module")
@@ -150,9 +148,8 @@ def test_only_loopback_hosts_are_taken_as_this_machine():
 def test_serve_warns_before_listening_beyond_this_machine(tiny_folder, monkeypatch):
     started = []
     monkeypatch.setattr(TextServer, "serve_forever", lambda self: started.append(self.url))
-    result = CliRunner().invoke(
-        main,
-        ["serve", "--model", str(tiny_folder("lstm")), "--host", "0.0.0.0", "--port", "0"],
+    result = invoke_cli(
+        ["serve", "--model", tiny_folder("lstm"), "--host", "0.0.0.0", "--port", "0"]
     )
     assert result.exit_code == 0, result.output
     assert "warning: --host 0.0.0.0 lets other machines reach the server" in result.output

@@ -18,7 +18,7 @@ from keras_rnn_textgen.tokenizers.subword import SubwordTokenizer
 from keras_rnn_textgen.tokenizers.word import WordTokenizer
 from keras_rnn_textgen.trained_model import load
 
-from ..conftest import ENGLISH, RUSSIAN, fit_level
+from ..conftest import ENGLISH, RUSSIAN, fit_level, invoke_cli
 
 HASH = "9f" * 150  # 300 bytes
 CYRILLIC = "Щ" * 160  # 160 letters, 320 bytes
@@ -91,14 +91,11 @@ def test_fit_generate_evaluate_and_export_with_long_words(long_word_folder, tmp_
 
 @pytest.mark.slow
 def test_fit_command_with_a_long_word_writes_a_complete_folder(tmp_path):
-    from ..conftest import run_cli
-
     corpus = tmp_path / "corpus.txt"
     corpus.write_text(TEXT, encoding="utf-8")
-    out = run_cli(
-        *("fit", "--corpus", str(corpus), "--output", str(tmp_path), "--name", "w"),
-        *"--level word --layers 1 --units 8 --embedding-dim 8 --seq-len 8 --batch-size 4".split(),
-        *"--epochs 1 --steps-per-epoch 2 --sample-every 0 --no-jit".split(),
-    )
+    args = ["fit", "--corpus", str(corpus), "--output", str(tmp_path), "--name", "w"]
+    args += "--level word --layers 1 --units 8 --embedding-dim 8 --seq-len 8 --batch-size 4".split()
+    args += "--epochs 1 --steps-per-epoch 2 --sample-every 0 --no-jit".split()
+    out = invoke_cli(args)
     assert out.returncode == 0, out.stderr
     assert all((tmp_path / "w" / name).is_file() for name in REQUIRED_FILES)

@@ -27,7 +27,7 @@ from keras_rnn_textgen.trained_model import load
 from keras_rnn_textgen.training.fit import fit
 from keras_rnn_textgen.training.strategy import STRATEGIES, is_chief, make_strategy
 
-from ..conftest import ENGLISH, TINY_MODEL
+from ..conftest import ENGLISH, TINY_MODEL, invoke_cli
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 # Losses of a distributed run and of one device differ by float rounding only. Measured:
@@ -107,18 +107,8 @@ def test_tpu_without_a_tpu_is_a_one_line_error(monkeypatch):
 
 
 def test_cli_reports_a_missing_tf_config_as_one_line(tmp_path, monkeypatch):
-    from click.testing import CliRunner
-
-    from keras_rnn_textgen.cli import main
-
     monkeypatch.delenv("TF_CONFIG", raising=False)
-    sigterm = signal.getsignal(signal.SIGTERM)  # the CLI installs its own handler
-    try:
-        result = CliRunner().invoke(
-            main, ["fit", "--strategy", "multiworker", "--output", str(tmp_path), "--epochs", "1"]
-        )
-    finally:
-        signal.signal(signal.SIGTERM, sigterm)
+    result = invoke_cli(["fit", "--strategy", "multiworker", "--output", tmp_path, "--epochs", "1"])
     assert result.exit_code == 1
     assert result.output.strip().splitlines() == [
         "error: `strategy` 'multiworker' needs the TF_CONFIG environment variable naming "
