@@ -66,7 +66,7 @@ class TrainedModel(ModelFolder):
         """`evaluate` of text files of any size, read as `fit` reads a corpus, in bounded memory.
 
         The files are prepared once (`data.prepare`: tokenized as a stream,
-        cached, memory-mapped) and measured window by window.
+        cached) and measured window by window, read from disk.
 
         Args:
             paths: text files and folders of them.

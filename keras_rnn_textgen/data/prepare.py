@@ -1,4 +1,4 @@
-"""Preparing a corpus once: its vocabulary and its token ids on disk, memory-mapped.
+"""Preparing a corpus once: its vocabulary and its token ids on disk, read as needed.
 
 A corpus is read as a stream (`reading.corpus_pieces`), never whole, and
 what is made from it goes to the cache (`data.cache`), keyed by the files and
@@ -22,6 +22,7 @@ import pathlib
 import numpy as np
 
 from keras_rnn_textgen.data import cache
+from keras_rnn_textgen.data.id_file import IdFile
 from keras_rnn_textgen.data.source import CorpusSource, PreparationProgress
 from keras_rnn_textgen.data.token_ids import (
     IDS_FILE,
@@ -61,10 +62,11 @@ class CorpusStatistics:
 
 @dataclasses.dataclass(frozen=True)
 class Prepared:
-    """A corpus's token ids, memory-mapped from the cache, and what was counted on the way.
+    """A corpus's token ids, read from the cache as needed, and what was counted on the way.
 
     Args:
-        ids: every token id, the training part first, `(tokens,)` uint8, uint16 or uint32.
+        ids: every token id, the training part first, `(tokens,)` uint8, uint16 or
+            uint32: an `IdFile`, read a window at a time.
         train_tokens: ids of the training part.
         characters: characters of the corpus.
         train_characters: characters of the training part.
@@ -79,7 +81,7 @@ class Prepared:
         ((1003854,), dtype('uint8'))
     """
 
-    ids: np.ndarray
+    ids: IdFile | np.ndarray
     train_tokens: int
     characters: int
     train_characters: int
@@ -89,11 +91,11 @@ class Prepared:
     folder: pathlib.Path
 
     @property
-    def train_ids(self) -> np.ndarray:
+    def train_ids(self) -> IdFile | np.ndarray:
         return self.ids[: self.train_tokens]
 
     @property
-    def val_ids(self) -> np.ndarray:
+    def val_ids(self) -> IdFile | np.ndarray:
         return self.ids[self.train_tokens :]
 
     @property
@@ -165,7 +167,7 @@ def prepare_ids(
     validation_split: float = 0.0,
     progress: PreparationProgress | None = None,
 ) -> Prepared:
-    """The corpus's token ids under `tokenizer`, split for validation; cached, memory-mapped.
+    """The corpus's token ids under `tokenizer`, split for validation; cached, read as needed.
 
     The last `int(characters * validation_split)` characters are held out and
     tokenized apart from the training part, as `corpus.split_text` splits a
@@ -210,7 +212,7 @@ def _opened(folder: pathlib.Path, info: dict) -> Prepared:
             f"{str(path)!r} holds {path.stat().st_size} bytes where {tokens} ids were written; "
             f"remove {str(folder)!r} to prepare the corpus again"
         )
-    ids = np.memmap(path, dtype=dtype, mode="r") if tokens else np.zeros(0, dtype)
+    ids = IdFile(path, dtype) if tokens else np.zeros(0, dtype)
     return Prepared(
         ids,
         info["train_tokens"],

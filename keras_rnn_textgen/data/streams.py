@@ -4,6 +4,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_rnn_textgen.config import TrainConfig
+from keras_rnn_textgen.data.id_file import IdFile
 from keras_rnn_textgen.data.windows import (
     as_id_array,
     batches_per_epoch,
@@ -41,7 +42,7 @@ def stream_layout(n_ids: int, seq_len: int, batch_size: int) -> tuple[int, int]:
 
 
 def stateful_dataset(
-    ids: np.ndarray | tf.Tensor,
+    ids: IdFile | np.ndarray | tf.Tensor,
     seq_len: int,
     batch_size: int,
     seed: int,
@@ -56,7 +57,7 @@ def stateful_dataset(
     run starts fresh or resumes.
 
     Args:
-        ids: the training token ids `(n,)` (array, memory map or tensor).
+        ids: the training token ids `(n,)` (`IdFile`, array or tensor).
         seq_len: tokens per input window.
         batch_size: rows per batch, one stream each.
         seed: seed of the per-epoch shifts.
@@ -88,7 +89,7 @@ def stateful_dataset(
     return prefetched(gathered_windows(starts, ids, seq_len))
 
 
-def epoch_batches(ids: np.ndarray | tf.Tensor, train: TrainConfig) -> int:
+def epoch_batches(ids: IdFile | np.ndarray | tf.Tensor, train: TrainConfig) -> int:
     """Batches in one pass over the training ids as `train` lays them out.
 
     Stateful runs read `stream_layout`'s streams, others shuffled windows.
@@ -102,7 +103,10 @@ def epoch_batches(ids: np.ndarray | tf.Tensor, train: TrainConfig) -> int:
 
 
 def training_batches(
-    ids: np.ndarray | tf.Tensor, train: TrainConfig, steps_per_epoch: int, start_batch: int = 0
+    ids: IdFile | np.ndarray | tf.Tensor,
+    train: TrainConfig,
+    steps_per_epoch: int,
+    start_batch: int = 0,
 ) -> tf.data.Dataset:
     """The endless training stream of a run: `stateful_dataset` or `data.training_dataset`.
 

@@ -3,6 +3,7 @@
 import numpy as np
 import tensorflow as tf
 
+from keras_rnn_textgen.data.id_file import IdFile
 from keras_rnn_textgen.errors import CorpusError
 
 
@@ -21,23 +22,29 @@ def prefetched(dataset: tf.data.Dataset) -> tf.data.Dataset:
     return dataset.prefetch(2).with_options(options)
 
 
-def as_id_array(ids: np.ndarray | tf.Tensor) -> np.ndarray:
-    """Token ids as a 1-D NumPy array (a memory map stays one: nothing is read)."""
+def as_id_array(ids: IdFile | np.ndarray | tf.Tensor) -> IdFile | np.ndarray:
+    """Token ids as a 1-D NumPy array, or the `IdFile` they are (nothing is read)."""
     if isinstance(ids, tf.Tensor):
         ids = ids.numpy()
-    return ids if isinstance(ids, np.ndarray) else np.asarray(ids, dtype=np.int32)
+    if isinstance(ids, IdFile | np.ndarray):
+        return ids
+    return np.asarray(ids, dtype=np.int32)
 
 
-def gathered_windows(starts: tf.data.Dataset, ids: np.ndarray, seq_len: int) -> tf.data.Dataset:
+def gathered_windows(
+    starts: tf.data.Dataset, ids: IdFile | np.ndarray, seq_len: int
+) -> tf.data.Dataset:
     """Batches of window starts `(batch,)` -> (inputs, targets) `(batch, seq_len)` int32.
 
     Each window holds the `seq_len + 1` ids from its start, read from `ids`
-    (a memory map of the prepared corpus, or an array) batch by batch: the
-    ids are never copied whole, into memory or into the dataset's graph.
+    (the prepared corpus's `IdFile`, or an array) batch by batch: the ids
+    are never copied whole, into memory or into the dataset's graph.
     """
     offsets = np.arange(seq_len + 1, dtype=np.int64)[None, :]
 
     def gather(batch_starts: np.ndarray) -> np.ndarray:
+        if isinstance(ids, IdFile):
+            return ids.windows(batch_starts, seq_len + 1)
         return ids[batch_starts.astype(np.int64)[:, None] + offsets].astype(np.int32)
 
     def windows(batch_starts: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
@@ -48,7 +55,7 @@ def gathered_windows(starts: tf.data.Dataset, ids: np.ndarray, seq_len: int) -> 
     return starts.map(windows)
 
 
-def _window_batches(window_numbers: tf.data.Dataset, ids: np.ndarray, seq_len: int):
+def _window_batches(window_numbers: tf.data.Dataset, ids: IdFile | np.ndarray, seq_len: int):
     """Turns batches of window numbers `(batch,)` into (inputs, targets) `(batch, seq_len)`.
 
     Window `k` holds ids `[k * seq_len, (k + 1) * seq_len]`: `seq_len + 1`
@@ -60,7 +67,11 @@ def _window_batches(window_numbers: tf.data.Dataset, ids: np.ndarray, seq_len: i
 
 
 def training_dataset(
-    ids: np.ndarray | tf.Tensor, seq_len: int, batch_size: int, seed: int, start_batch: int = 0
+    ids: IdFile | np.ndarray | tf.Tensor,
+    seq_len: int,
+    batch_size: int,
+    seed: int,
+    start_batch: int = 0,
 ) -> tf.data.Dataset:
     """An endless stream of shuffled batches of (inputs, targets) windows.
 
@@ -69,8 +80,8 @@ def training_dataset(
     same stream whether a run starts fresh or resumes.
 
     Args:
-        ids: the training token ids `(n,)`: an array, a memory map
-            (`prepare.Prepared.train_ids`) or a tensor.
+        ids: the training token ids `(n,)`: an `IdFile`
+            (`prepare.Prepared.train_ids`), an array or a tensor.
         seq_len: tokens per input window.
         batch_size: windows per batch.
         seed: data-order seed.
@@ -105,13 +116,13 @@ def training_dataset(
     return prefetched(_window_batches(numbers, ids, seq_len))
 
 
-def batches_per_epoch(ids: np.ndarray | tf.Tensor, seq_len: int, batch_size: int) -> int:
+def batches_per_epoch(ids: IdFile | np.ndarray | tf.Tensor, seq_len: int, batch_size: int) -> int:
     """Number of full batches in one pass over `ids`."""
     return ((int(ids.shape[0]) - 1) // seq_len) // batch_size
 
 
 def evaluation_dataset(
-    ids: np.ndarray | tf.Tensor, seq_len: int, batch_size: int
+    ids: IdFile | np.ndarray | tf.Tensor, seq_len: int, batch_size: int
 ) -> tf.data.Dataset:
     """Batches of (inputs, targets) windows in text order, the last batch partial."""
     ids = as_id_array(ids)

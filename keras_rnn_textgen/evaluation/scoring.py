@@ -67,7 +67,7 @@ def evaluate_ids(
     batch_size: int = 64,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, float]:
-    """`evaluate_text` of a text already tokenized: its ids may be a memory map of any size.
+    """`evaluate_text` of a text already tokenized: its ids may be an `IdFile` of any size.
 
     The windows are read batch by batch, so memory does not grow with the text.
 

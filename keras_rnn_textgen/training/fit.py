@@ -87,7 +87,7 @@ def fit(
             checked against the folder's on resume; None: the fields that
             differ from their defaults.
         progress: told how far the preparation of the corpus has come
-            (`data.prepare`: read once, its ids cached and memory-mapped).
+            (`data.prepare`: read once, its ids cached on disk).
 
     Example:
         >>> model = ModelConfig(cell="gru", layers=1, units=32)

@@ -26,8 +26,8 @@ class Split:
     """The corpus split for training and validation and encoded by the run's tokenizer.
 
     Args:
-        train_ids: token ids of the training text, `(tokens,)` (a memory map
-            of the prepared corpus, `data.prepare`).
+        train_ids: token ids of the training text, `(tokens,)` (the prepared
+            corpus's `IdFile`, `data.prepare`).
         val_ids: token ids of the validation text.
         validation_sample: the first `VALIDATION_SAMPLE_CHARS` of the validation text.
         train_characters: characters of the training text.

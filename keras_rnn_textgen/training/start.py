@@ -67,7 +67,7 @@ def new_model(
 
     The checks of a new run happen here, before the model folder is created
     or changed, so a refused run leaves nothing behind. The corpus is
-    prepared once (`data.prepare`, cached) and memory-mapped.
+    prepared once (`data.prepare`, cached) and read from disk as needed.
 
     Args:
         source: the corpus.
