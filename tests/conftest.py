@@ -152,6 +152,22 @@ def fit_level(tmp: pathlib.Path, level: str, text: str = LEVEL_TEXT, **train) ->
 
 
 @pytest.fixture(scope="session")
+def exported_tiny(tmp_path_factory):
+    """A tiny LSTM (16 units, 60 steps on English text) with its float32 TFLite export: its folder.
+
+    The export runs in a subprocess: each TFLite `convert()` leaks memory.
+    """
+    from tests.processes import cli, run
+
+    train = {"epochs": 2, "steps_per_epoch": 30, "seq_len": 32, "batch_size": 16}
+    tmp = tmp_path_factory.mktemp("exported")
+    folder = tiny_fit(tmp, ENGLISH * 12, sample_every=0, learning_rate=1e-2, **train).folder
+    out = run(cli("export", "--model", str(folder), "--tflite", "--quantize", "none"))
+    assert out.returncode == 0, out.stderr
+    return folder
+
+
+@pytest.fixture(scope="session")
 def trained(tmp_path_factory):
     """A tiny LSTM trained on English text: (FitResult, corpus text)."""
     tmp = tmp_path_factory.mktemp("trained")

@@ -13,6 +13,7 @@ import collections
 import functools
 import os
 import pathlib
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -21,7 +22,7 @@ from keras_rnn_textgen import bounded_json
 from keras_rnn_textgen.errors import ModelFolderError
 from keras_rnn_textgen.generation.beam_search import beam_search
 from keras_rnn_textgen.generation.decode import decode_ids, prepare
-from keras_rnn_textgen.generation.samples import Decoded, Sample, token_names
+from keras_rnn_textgen.generation.samples import Decoded, SampleGenerator, token_names
 from keras_rnn_textgen.generation_config import GenerationConfig, empty_prompt_text
 from keras_rnn_textgen.tokenizers.plain_char import PlainCharTokenizer
 
@@ -106,7 +107,7 @@ def _last(shape: Any) -> int | None:
     return shape[-1] if isinstance(shape, list) and shape and type(shape[-1]) is int else None
 
 
-class TFLiteModel:
+class TFLiteModel(SampleGenerator):
     """A `model.tflite` and its sidecar, run through the `step` signature runner.
 
     Args:
@@ -223,43 +224,10 @@ class TFLiteModel:
                 new_states[i].append(row_states[name][0])
         return np.stack(logits), [np.stack(s) for s in new_states]
 
-    def generate(
-        self,
-        prompt: str = "",
-        length: int | None = None,
-        *,
-        config: GenerationConfig | None = None,
-        **options,
-    ) -> list[str]:
-        """Generates text with the flatbuffer, choosing tokens as the package's samplers do.
-
-        The arguments are those of `TextGenerator.generate`; the loop
-        (`generation.decode`) makes one interpreter call per token and row.
-
-        Example:
-            >>> TFLiteModel("export/model.tflite").generate("ROMEO:", 50, seed=1)
-        """
-        config = GenerationConfig.from_options(config, length=length, **options)
-        return self._decode(prompt, config).texts()
-
-    def generate_samples(
-        self,
-        prompt: str = "",
-        length: int | None = None,
-        *,
-        config: GenerationConfig | None = None,
-        **options,
-    ) -> list[Sample]:
-        """`generate`'s samples with their tokens and log-probabilities (`Sample`).
-
-        Example:
-            >>> TFLiteModel("export/model.tflite").generate_samples("ROMEO:", 50)[0].new_tokens
-            50
-        """
-        config = GenerationConfig.from_options(config, length=length, **options)
-        return self._decode(prompt, config).samples()
-
-    def _decode(self, prompt: str, config: GenerationConfig) -> Decoded:
+    def _decode(
+        self, prompt: str, config: GenerationConfig, cancelled: Callable[[], bool] | None
+    ) -> Decoded:
+        # One interpreter call per token and row (`generation.decode`).
         plain = self._plain
         tokenizer = plain or self.tokenizer
         # A `documents="lines"` model's samples end at the boundary token.
@@ -275,7 +243,8 @@ class TFLiteModel:
         rows = config.beam or config.num_samples
         states = [np.zeros([rows, u], np.float32) for u in self.state_units]
         search = beam_search if config.beam else decode_ids
-        new, logprobs = search(self._batch_step, states, ids, config, stop_ids, banned_ids)
+        step = self._batch_step
+        new, logprobs = search(step, states, ids, config, stop_ids, banned_ids, cancelled)
         if plain:
             texts = lambda rows: [plain.text(row) for row in rows]  # noqa: E731
         else:

@@ -26,7 +26,7 @@ from keras_rnn_textgen.cells import CELLS
 from keras_rnn_textgen.config import FORMAT_VERSION
 from keras_rnn_textgen.generation.beam_search import beam_search
 from keras_rnn_textgen.generation.decode import decode_ids, prepare
-from keras_rnn_textgen.generation.samples import Decoded, Sample, token_names
+from keras_rnn_textgen.generation.samples import Decoded, SampleGenerator, token_names
 from keras_rnn_textgen.generation_config import GenerationConfig, empty_prompt_text
 from keras_rnn_textgen.saving.archive import ARCHIVE_WEIGHTS, check_archive, serialized_objects
 from keras_rnn_textgen.saving.layout import CONFIG_FILE, MODEL_FILE, TOKENIZER_FILE
@@ -94,7 +94,7 @@ def _check_layers(network: dict[str, Any]) -> None:
             raise NotForNumpy(f"archive class {item['class_name']!r}")
 
 
-class NumpyCharModel:
+class NumpyCharModel(SampleGenerator):
     """A character-level model folder run by NumPy: `generate` as `TextGenerator.generate`.
 
     Args:
@@ -208,41 +208,6 @@ class NumpyCharModel:
             new_states.extend(layer_states)
             x = layer_states[0]
         return x @ self.dense[0] + self.dense[1], new_states
-
-    def generate(
-        self,
-        prompt: str = "",
-        length: int | None = None,
-        *,
-        config: GenerationConfig | None = None,
-        cancelled: Callable[[], bool] | None = None,
-        **options,
-    ) -> list[str]:
-        """Returns `config.num_samples` texts; the arguments are those of `TextGenerator.generate`.
-
-        Example:
-            >>> NumpyCharModel(folder).generate("ROMEO:", 50, greedy=True)
-        """
-        config = GenerationConfig.from_options(config, length=length, **options)
-        return self._decode(prompt, config, cancelled).texts()
-
-    def generate_samples(
-        self,
-        prompt: str = "",
-        length: int | None = None,
-        *,
-        config: GenerationConfig | None = None,
-        cancelled: Callable[[], bool] | None = None,
-        **options,
-    ) -> list[Sample]:
-        """`generate`'s samples with their tokens and log-probabilities (`Sample`).
-
-        Example:
-            >>> NumpyCharModel(folder).generate_samples("ROMEO:", 50, greedy=True)[0].new_tokens
-            50
-        """
-        config = GenerationConfig.from_options(config, length=length, **options)
-        return self._decode(prompt, config, cancelled).samples()
 
     def _decode(
         self, prompt: str, config: GenerationConfig, cancelled: Callable[[], bool] | None

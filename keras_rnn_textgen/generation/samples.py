@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from keras_rnn_textgen.generation_checks import cut_at_stop
+from keras_rnn_textgen.generation_config import GenerationConfig
 from keras_rnn_textgen.tokenizers.ids import PAD_ID
 
 # `(batch, n)` ids -> the new text of each row (uncut, without the prompt).
@@ -171,3 +172,65 @@ def token_names(vocabulary: Sequence[str], first_id: int) -> list[str]:
         ['', '', 'a', 'b']
     """
     return [""] * first_id + list(vocabulary)
+
+
+class SampleGenerator:
+    """`generate` and `generate_samples`, read from a subclass's one `_decode`.
+
+    `TextGenerator` (Keras), `NumpyCharModel` and `TFLiteModel` implement
+    `_decode(prompt, config, cancelled) -> Decoded`; the rest is here.
+    """
+
+    def _decode(
+        self, prompt: str, config: GenerationConfig, cancelled: Callable[[], bool] | None
+    ) -> "Decoded":
+        raise NotImplementedError
+
+    def generate(
+        self,
+        prompt: str = "",
+        length: int | None = None,
+        *,
+        config: GenerationConfig | None = None,
+        cancelled: Callable[[], bool] | None = None,
+        **options,
+    ) -> list[str]:
+        """Returns `config.num_samples` texts, each the prompt followed by up to `length` tokens.
+
+        Args:
+            prompt: text to continue; empty starts as after a line break.
+            length: new tokens per sample (characters, words or subword
+                pieces); None keeps the config's.
+            config: the generation options, each described in
+                `GenerationConfig`; None: the defaults.
+            cancelled: asked between chunks of tokens; True ends the generation
+                with `GenerationCancelled` (a server whose client left, say).
+            **options: `GenerationConfig` fields that replace the config's.
+
+        Example:
+            >>> gen.generate("ROMEO:", 300, repetition_penalty=1.2, stop=["\\n\\n"])
+        """
+        config = GenerationConfig.from_options(config, length=length, **options)
+        return self._decode(prompt, config, cancelled).texts()
+
+    def generate_samples(
+        self,
+        prompt: str = "",
+        length: int | None = None,
+        *,
+        config: GenerationConfig | None = None,
+        cancelled: Callable[[], bool] | None = None,
+        **options,
+    ) -> list[Sample]:
+        """`generate`'s samples with their tokens and log-probabilities (`Sample`).
+
+        The arguments are `generate`'s; each sample's text is the one
+        `generate` returns.
+
+        Example:
+            >>> sample = gen.generate_samples("ROMEO:", 50, seed=1)[0]
+            >>> sample.new_tokens, sample.log_probability
+            (50, -71.3...)
+        """
+        config = GenerationConfig.from_options(config, length=length, **options)
+        return self._decode(prompt, config, cancelled).samples()

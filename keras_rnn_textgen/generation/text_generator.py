@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from keras_rnn_textgen.generation.keras_beam import CompiledBeams
 from keras_rnn_textgen.generation.plan import prepare_sampling, prompt_ids
-from keras_rnn_textgen.generation.samples import Decoded, Sample
+from keras_rnn_textgen.generation.samples import Decoded, SampleGenerator
 from keras_rnn_textgen.generation_config import GenerationConfig
 from keras_rnn_textgen.models.step import StepModel
 from keras_rnn_textgen.models.structure import check_vocabulary
@@ -18,7 +18,7 @@ from keras_rnn_textgen.sampling.chunks import decode_in_chunks
 from keras_rnn_textgen.tokenizers.base import Tokenizer
 
 
-class TextGenerator:
+class TextGenerator(SampleGenerator):
     """Generates text from a model: the prompt is run once, then one step per token.
 
     The prompt runs in one compiled function and the tokens come in compiled
@@ -141,55 +141,6 @@ class TextGenerator:
             return self.loop_step(batch), None
         lookup, step_from_rows = parts
         return step_from_rows, lookup
-
-    def generate(
-        self,
-        prompt: str = "",
-        length: int | None = None,
-        *,
-        config: GenerationConfig | None = None,
-        cancelled: Callable[[], bool] | None = None,
-        **options,
-    ) -> list[str]:
-        """Returns `config.num_samples` texts, each the prompt followed by up to `length` tokens.
-
-        Args:
-            prompt: text to continue; empty starts as after a line break.
-            length: new tokens per sample (characters, words or subword
-                pieces); None keeps the config's.
-            config: the generation options, each described in
-                `GenerationConfig`; None: the defaults.
-            cancelled: asked between chunks of tokens; True ends the generation
-                with `GenerationCancelled` (a server whose client left, say).
-            **options: `GenerationConfig` fields that replace the config's.
-
-        Example:
-            >>> gen.generate("ROMEO:", 300, repetition_penalty=1.2, stop=["\\n\\n"])
-        """
-        config = GenerationConfig.from_options(config, length=length, **options)
-        return self._decode(prompt, config, cancelled).texts()
-
-    def generate_samples(
-        self,
-        prompt: str = "",
-        length: int | None = None,
-        *,
-        config: GenerationConfig | None = None,
-        cancelled: Callable[[], bool] | None = None,
-        **options,
-    ) -> list[Sample]:
-        """`generate`'s samples with their tokens and log-probabilities (`Sample`).
-
-        The arguments are `generate`'s; each sample's text is the one
-        `generate` returns.
-
-        Example:
-            >>> sample = gen.generate_samples("ROMEO:", 50, seed=1)[0]
-            >>> sample.new_tokens, sample.log_probability
-            (50, -71.3...)
-        """
-        config = GenerationConfig.from_options(config, length=length, **options)
-        return self._decode(prompt, config, cancelled).samples()
 
     def _decode(
         self, prompt: str, config: GenerationConfig, cancelled: Callable[[], bool] | None

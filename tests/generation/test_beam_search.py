@@ -1,8 +1,6 @@
 """Beam search: the compiled Keras loop, the NumPy loop (NumPy models, TFLite, `serve`), the CLI.
 
-One tiny LSTM (16 units, trained 60 steps on English text) serves every test;
-its float32 TFLite file is exported once, in a subprocess (each `convert()`
-leaks memory).
+One tiny LSTM and its TFLite file (`conftest.exported_tiny`) serve every test.
 """
 
 import http.client
@@ -22,20 +20,15 @@ from keras_rnn_textgen.serving.backend import KerasBackend, NumpyBackend
 from keras_rnn_textgen.serving.server import TextServer
 from keras_rnn_textgen.trained_model import load
 
-from ..conftest import ENGLISH, invoke_cli, tiny_fit
-from ..processes import cli, cli_without_tensorflow, run
+from ..conftest import invoke_cli
+from ..processes import cli_without_tensorflow, run
 
 PROMPT = "First"
 
 
 @pytest.fixture(scope="module")
-def folder(tmp_path_factory):
-    train = {"epochs": 2, "steps_per_epoch": 30, "seq_len": 32, "batch_size": 16}
-    tmp = tmp_path_factory.mktemp("beam")
-    folder = tiny_fit(tmp, ENGLISH * 12, sample_every=0, learning_rate=1e-2, **train).folder
-    out = run(cli("export", "--model", str(folder), "--tflite", "--quantize", "none"))
-    assert out.returncode == 0, out.stderr
-    return folder
+def folder(exported_tiny):
+    return exported_tiny
 
 
 @pytest.fixture(scope="module")
