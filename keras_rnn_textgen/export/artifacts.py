@@ -252,9 +252,6 @@ def export_model(
     out, model, tok = source.out, source.model, source.tokenizer
     signatures = ExportSignatures(model, tok, source.end_ids)
     layers = signatures.step_model.layers
-    # In a graph: eagerly, the Keras RNN loop runs step by step in Python.
-    predict = tf.function(lambda x: layers.logits(x, training=False))
-    reference = predict(tf.constant(inputs[None]))[0].numpy()  # (n, vocab)
 
     refuse_links(out.parent, [out.name])  # a model folder's export/; a Keras model's output
     written = [SAVED_MODEL_DIR, SIDECAR_FILE, README_FILE, LOCK_FILE]
@@ -265,6 +262,10 @@ def export_model(
     # temporary files for a killed run's.
     with lock(out, "export folder"):
         remove_stale_temporary(out)
+        # In a graph: eagerly, the Keras RNN loop runs step by step in Python. After the
+        # lock, so that an export refused for a folder in use computes nothing first.
+        predict = tf.function(lambda x: layers.logits(x, training=False))
+        reference = predict(tf.constant(inputs[None]))[0].numpy()  # (n, vocab)
         write_json(sidecar, metadata)
         files, reports = [sidecar], []
         if saved_model:
