@@ -4,7 +4,6 @@ import pathlib
 from collections.abc import Callable, Collection, Sequence
 
 from keras_rnn_textgen.config import ModelConfig, TrainConfig
-from keras_rnn_textgen.data.corpus import corpus_files
 from keras_rnn_textgen.data.prepare import CorpusSource, PreparationProgress
 from keras_rnn_textgen.errors import ModelFolderError
 from keras_rnn_textgen.saving.files import lock, remove_temporary_files
@@ -100,9 +99,8 @@ def fit(
     train_config = train_config or TrainConfig()
     # Everything is checked before the folder is created or changed: a refused run leaves nothing.
     check_name(name, output)
-    if corpus:
-        # A missing corpus file is named before anything is said about the folder.
-        corpus_files(corpus)
+    # A missing corpus file is named before anything is said about the folder.
+    files = CorpusSource.of(corpus).files
     default_name = model_config.default_name
     if init_from is not None:
         if resume:
@@ -128,7 +126,8 @@ def fit(
         train_config = resumed_train_config(folder, model_config, train_config, options_given)
     else:
         check_training_memory(model_config)  # the least it needs, before the corpus is read
-    source = CorpusSource.of(corpus, encoding, encoding_errors, train_config.documents)
+    # The documents setting is known now: on --resume it is the folder's.
+    source = CorpusSource(files, encoding, encoding_errors, train_config.documents)
     check_stateful(train_config, strategy)
     if resume:
         new, origin = None, read_config(folder).get("init_from")
