@@ -641,10 +641,12 @@ def _mtime(path: pathlib.Path) -> int | None:
 def test_sigkill_during_export_leaves_only_complete_artifacts(trained_folder, tmp_path):
     """`export` killed at random moments three times over the same folder.
 
-    Each victim is killed up to 2.5 s after it writes its first file (the
-    sidecar), while it writes the SavedModel, converts to TFLite or checks
-    them. Afterwards the model folder is untouched and every artifact there
-    loads and runs: the SavedModel, the .tflite file and its sidecar.
+    Each victim is killed at a random moment after it writes its first file
+    (the sidecar), while it writes the SavedModel, converts to TFLite or
+    checks them: within the time a whole export took after its sidecar on
+    this machine, measured first. Afterwards the model folder is untouched
+    and every artifact there loads and runs: the SavedModel, the .tflite
+    file and its sidecar.
     """
     seed = int(os.environ.get("KILL_TEST_SEED", time.time_ns() % 10_000))
     rng = random.Random(seed)
@@ -652,13 +654,23 @@ def test_sigkill_during_export_leaves_only_complete_artifacts(trained_folder, tm
     model_files = snapshot(folder)
     export = folder / "export"
     ids = load(folder).tokenizer.tokenize("First Citizen").numpy()
-    kills = 0
-    for _ in range(3):
+
+    def started() -> tuple[subprocess.Popen, float]:
+        """An export, and the moment it wrote its sidecar (or ended)."""
         sidecar_before = _mtime(export / "tokenizer.json")
         process = start(command("export --model {folder}", folder=folder))
         while _mtime(export / "tokenizer.json") == sidecar_before and process.poll() is None:
             time.sleep(0.005)
-        time.sleep(rng.uniform(0, 2.5))
+        return process, time.monotonic()
+
+    # A fast machine ends an export soon after its sidecar: kill within that time.
+    process, sidecar_written = started()
+    assert process.wait(timeout=300) == 0, f"seed {seed}: {process.communicate()[1]}"
+    window = 0.9 * (time.monotonic() - sidecar_written)
+    kills = 0
+    for _ in range(3):
+        process, _ = started()
+        time.sleep(rng.uniform(0, window))
         if process.poll() is None:
             process.kill()
             kills += 1
