@@ -142,7 +142,7 @@ def generate(ctx, model_dir, tflite_path, step, prompt, as_json, logprobs, **opt
 
             with quiet_native_stderr(ctx.obj["verbose"]):
                 lite = TFLiteModel(tflite_path)
-            if lite.needs_tensorflow:  # a word or subword export: TensorFlow tokenizes
+            if lite.needs_tensorflow:  # a sidecar whose patterns only TensorFlow reads
                 quiet_import_tensorflow(ctx.obj["verbose"])
             with quiet_native_stderr(ctx.obj["verbose"]):
                 samples = lite.generate_samples(prompt, config=config)

@@ -5,8 +5,8 @@ The flatbuffer holds one signature, `step`: a token `(1, 1)` int32 and one
 give `logits` `(1, vocab)` and the new states under the same names. The
 sidecar `tokenizer.json` beside it carries the vocabulary and the state names;
 tokenizing, carrying the states and sampling belong to the caller, here
-the package's own tokenizer and decoding loop. A character-level export
-runs without TensorFlow.
+the package's own plain-Python tokenizers and decoding loop: an export of
+any level runs without TensorFlow.
 """
 
 import collections
@@ -24,7 +24,7 @@ from keras_rnn_textgen.generation.beam_search import beam_search
 from keras_rnn_textgen.generation.decode import decode_ids, prepare
 from keras_rnn_textgen.generation.samples import Decoded, SampleGenerator, token_names
 from keras_rnn_textgen.generation_config import GenerationConfig, empty_prompt_text
-from keras_rnn_textgen.tokenizers.plain_char import PlainCharTokenizer
+from keras_rnn_textgen.tokenizers.plain_pieces import plain_tokenizer
 
 if TYPE_CHECKING:
     from keras_rnn_textgen.tokenizers.base import Tokenizer
@@ -139,15 +139,19 @@ class TFLiteModel(SampleGenerator):
         sidecar = path.parent / SIDECAR_FILE
         self.metadata = metadata or read_sidecar(sidecar)
         try:
-            # A char-level export runs without TensorFlow; other levels tokenize with it.
-            self._plain = (
-                PlainCharTokenizer.from_config(self.metadata)
-                if self.metadata.get("level", "char") == "char"
-                else None
-            )
-            vocab_size = (self._plain or self.tokenizer).vocab_size
-        except ValueError as e:
-            raise ModelFolderError(f"{str(sidecar)!r}: {e}") from None
+            self._plain = plain_tokenizer(self.metadata)
+        except ValueError as plain_error:
+            # Patterns the plain tokenizers cannot run: TensorFlow's tokenizer reads them.
+            if self.metadata.get("level", "char") == "char":
+                raise ModelFolderError(f"{str(sidecar)!r}: {plain_error}") from None
+            try:
+                vocab_size = self.tokenizer.vocab_size
+            except (ValueError, ImportError):
+                raise ModelFolderError(f"{str(sidecar)!r}: {plain_error}") from None
+            self._plain = None
+        else:
+            vocab_size = self._plain.vocab_size
+        self.vocab_size = vocab_size
         self.state_names = list(self.metadata["state_names"])
         try:
             self.interpreter = Interpreter(model_path=str(path), num_threads=num_threads)
@@ -190,7 +194,7 @@ class TFLiteModel(SampleGenerator):
 
     @property
     def needs_tensorflow(self) -> bool:
-        """Whether `generate` imports TensorFlow (to tokenize a word or subword export)."""
+        """Whether `generate` imports TensorFlow (a sidecar whose patterns only RE2 runs)."""
         return self._plain is None
 
     def initial_states(self) -> dict[str, np.ndarray]:
@@ -211,7 +215,7 @@ class TFLiteModel(SampleGenerator):
         for token in np.asarray(ids):
             logits, states = self.step(int(token), states)
             rows.append(logits)
-        return np.stack(rows) if rows else np.zeros([0, self.tokenizer.vocab_size], np.float32)
+        return np.stack(rows) if rows else np.zeros([0, self.vocab_size], np.float32)
 
     def _batch_step(self, tokens: np.ndarray, states: list[np.ndarray]):
         # The flatbuffer has batch 1: a batch runs row by row.
@@ -234,22 +238,19 @@ class TFLiteModel(SampleGenerator):
         end_ids = self.metadata.get("end_ids", ())
         stop_ids, banned_ids = prepare(tokenizer, prompt, config, end_ids)
         if plain:
-            ids = plain.ids(prompt or empty_prompt_text(plain.vocabulary))
+            # A prompt with no tokens (empty, or only spaces for words) stands for a line start.
+            ids = plain.ids(prompt) or plain.ids(empty_prompt_text(plain.vocabulary))
+            texts = lambda rows: [plain.continuation(prompt, row) for row in rows]  # noqa: E731
         else:
-            from keras_rnn_textgen.generation.plan import prompt_ids
+            from keras_rnn_textgen.generation.plan import new_texts, prompt_ids
 
-            rows, lengths = prompt_ids(tokenizer, prompt, 1)
-            ids = rows[0, : lengths[0]]
+            prompt_rows, lengths = prompt_ids(tokenizer, prompt, 1)
+            ids = prompt_rows[0, : lengths[0]]
+            texts = lambda rows: new_texts(tokenizer, prompt, rows)  # noqa: E731
         rows = config.beam or config.num_samples
         states = [np.zeros([rows, u], np.float32) for u in self.state_units]
         search = beam_search if config.beam else decode_ids
         step = self._batch_step
         new, logprobs = search(step, states, ids, config, stop_ids, banned_ids, cancelled)
-        if plain:
-            texts = lambda rows: [plain.text(row) for row in rows]  # noqa: E731
-        else:
-            from keras_rnn_textgen.generation.plan import new_texts
-
-            texts = lambda rows: new_texts(tokenizer, prompt, rows)  # noqa: E731
         names = token_names(tokenizer.vocabulary, tokenizer.first_id)
         return Decoded(prompt, new, logprobs, config.stop, texts, names)

@@ -9,31 +9,20 @@ import tensorflow_text as tf_text
 
 from keras_rnn_textgen.tokenizers.base import Tokenizer, gather_unpadded, text_chunks
 from keras_rnn_textgen.tokenizers.ids import RESERVED_IDS, UNK_ID
-
-NEWLINE = "\n"
-NEWLINE_ID = RESERVED_IDS  # the first id after padding and unknown
-UNK_TOKEN = "[UNK]"
-PAD_TOKEN = "[PAD]"
-SUFFIX_INDICATOR = "##"
-# A word is a run of letters, marks and digits; every other non-space character is a token.
-SPLIT_PATTERN = r"\s+|[^\s\pL\pM\pN]"
-KEEP_PATTERN = r"[^\s\pL\pM\pN]"
-# (RE2 pattern, rewrite) applied in order to the tokens joined by single spaces.
-JOIN_RULES: tuple[tuple[str, str], ...] = (
-    (r" ?\n ?", "\n"),
-    (r" ([.,;:!?)\]}»”’…%])", r"\1"),
-    (r"([(\[{«“„¡¿]) ", r"\1"),
-    # Twice: the second pass joins chains (`well - a - day`) the first leaves half done.
-    (r"(\pL) (['’-]) (\pL)", r"\1\2\3"),
-    (r"(\pL) (['’-]) (\pL)", r"\1\2\3"),
+from keras_rnn_textgen.tokenizers.piece_rules import (
+    JOIN_RULES,
+    KEEP_PATTERN,
+    MAX_TOKEN_BYTES,
+    MAX_WORD_BYTES,
+    NEWLINE,
+    PAD_TOKEN,
+    RESERVED_TOKENS,
+    SPLIT_PATTERN,
+    SUFFIX_INDICATOR,
+    UNK_TOKEN,
 )
-SUBWORD_JOIN_RULES = ((" " + SUFFIX_INDICATOR, ""), *JOIN_RULES)
-# FastWordpiece reads a longer word as `[UNK]`, so no vocabulary needs one
-# (and FastWordpiece refuses any vocabulary token over `MAX_TOKEN_BYTES`).
-MAX_WORD_BYTES = 100
-MAX_TOKEN_BYTES = 256
-# Strings no learned token may be.
-RESERVED_TOKENS = frozenset({PAD_TOKEN, UNK_TOKEN, NEWLINE, ""})
+
+NEWLINE_ID = RESERVED_IDS  # the first id after padding and unknown
 
 
 def split_words(lines: tf.Tensor) -> tf.RaggedTensor:

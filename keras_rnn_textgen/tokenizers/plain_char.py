@@ -78,6 +78,10 @@ class PlainCharTokenizer:
         """The characters of `ids`; padding reads as nothing, the unknown id as U+FFFD."""
         return "".join(self._chars[i] for i in ids if i != PAD_ID)
 
+    def continuation(self, prompt: str, ids: Iterable[int]) -> str:
+        """The text `ids` add after `prompt`: their characters (`text`)."""
+        return self.text(ids)
+
     def out_of_vocabulary(self, text: str) -> list[str]:
         """The distinct characters of `text` outside the vocabulary, sorted."""
         return sorted(set(text) - set(self._ids))

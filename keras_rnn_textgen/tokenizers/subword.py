@@ -4,15 +4,14 @@ from collections.abc import Iterable
 
 from keras_rnn_textgen.levels import LEVELS
 from keras_rnn_textgen.tokenizers.ids import RESERVED_IDS
-from keras_rnn_textgen.tokenizers.pieces import (
+from keras_rnn_textgen.tokenizers.piece_rules import (
     NEWLINE,
     PAD_TOKEN,
     RESERVED_TOKENS,
     SUBWORD_JOIN_RULES,
     UNK_TOKEN,
-    PieceTokenizer,
-    count_words,
 )
+from keras_rnn_textgen.tokenizers.pieces import PieceTokenizer, count_words
 
 
 class SubwordTokenizer(PieceTokenizer):

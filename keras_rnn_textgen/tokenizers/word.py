@@ -3,11 +3,8 @@
 from collections.abc import Iterable
 
 from keras_rnn_textgen.levels import LEVELS
-from keras_rnn_textgen.tokenizers.pieces import (
-    MAX_WORD_BYTES,
-    PieceTokenizer,
-    count_words,
-)
+from keras_rnn_textgen.tokenizers.piece_rules import MAX_WORD_BYTES
+from keras_rnn_textgen.tokenizers.pieces import PieceTokenizer, count_words
 
 
 class WordTokenizer(PieceTokenizer):

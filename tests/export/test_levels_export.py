@@ -15,6 +15,8 @@ from keras_rnn_textgen.tokenizers.registry import tokenizer_from_config
 from keras_rnn_textgen.trained_model import load
 
 from ..conftest import fit_level
+from ..processes import cli_without_tensorflow
+from ..processes import run as run_process
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 PROMPTS = ["First Citizen", "Мороз и"]
@@ -78,3 +80,14 @@ def test_tflite_step_and_sidecar_tokenizer(exported):
     assert lite.generate(PROMPTS[0], NEW_TOKENS, greedy=True) == lm.generate(
         PROMPTS[0], NEW_TOKENS, greedy=True
     )
+
+
+def test_generate_tflite_of_words_and_pieces_runs_without_tensorflow(exported):
+    lite = str(exported / "export" / "model.tflite")
+    options = ["--prompt", "Мороз и", "--length", "12", "--seed", "3", "--num-samples", "2"]
+    out = run_process(
+        cli_without_tensorflow("generate", "--tflite", lite, "--json", *options), timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    expected = load(exported).generate("Мороз и", 12, seed=3, num_samples=2)
+    assert [json.loads(line)["text"] for line in out.stdout.splitlines()] == expected

@@ -172,6 +172,8 @@ TENSORFLOW_FREE = (
     "keras_rnn_textgen.serving.server",
     "keras_rnn_textgen.generation.decode",
     "keras_rnn_textgen.tokenizers.ids",
+    "keras_rnn_textgen.tokenizers.plain_pieces",
+    "keras_rnn_textgen.export.tflite_runner",
 )
 
 

@@ -13,7 +13,7 @@ import tensorflow as tf
 
 from keras_rnn_textgen.saving.layout import REQUIRED_FILES
 from keras_rnn_textgen.tokenizers.ids import UNK_ID
-from keras_rnn_textgen.tokenizers.pieces import MAX_WORD_BYTES, UNK_TOKEN
+from keras_rnn_textgen.tokenizers.piece_rules import MAX_WORD_BYTES, UNK_TOKEN
 from keras_rnn_textgen.tokenizers.subword import SubwordTokenizer
 from keras_rnn_textgen.tokenizers.word import WordTokenizer
 from keras_rnn_textgen.trained_model import load
