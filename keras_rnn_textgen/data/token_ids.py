@@ -76,7 +76,9 @@ def distinct_characters(pieces: Iterator[str]) -> set[str]:
         if piece.isascii():
             new = piece.encode("ascii").translate(None, seen_ascii)
             if new:
-                seen.update(new.decode("ascii"))
+                # Counting the bytes is a C loop; a set of the characters would be a Python one.
+                counts = np.bincount(np.frombuffer(new, dtype=np.uint8), minlength=128)
+                seen.update(map(chr, np.flatnonzero(counts)))
                 seen_ascii = "".join(sorted(c for c in seen if c.isascii())).encode("ascii")
         else:
             found = np.zeros(0x110000, dtype=bool)
