@@ -42,6 +42,7 @@ _EXPORTS = {
     "export_model": "export.artifacts",
     "ExportResult": "export.artifacts",
     "TFLiteModel": "export.tflite_runner",
+    "NumpyModel": "generation.numpy_model",
     "NumpyCharModel": "generation.numpy_model",
 }
 

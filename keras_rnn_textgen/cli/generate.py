@@ -165,19 +165,19 @@ def generate(ctx, model_dir, tflite_path, step, prompt, as_json, logprobs, **opt
 def _folder_generator(
     ctx: click.Context, model_dir: str, length: int, weights: pathlib.Path | None = None
 ):
-    """NumPy for a short text of a char-level folder (no TensorFlow start-up), else Keras.
+    """NumPy for a short text (no TensorFlow start-up), else Keras.
 
     Both give the same text for a seed. `weights`: a step checkpoint to run instead.
     """
     from keras_rnn_textgen.generation.numpy_model import (
         NUMPY_MAX_TOKENS,
         NotForNumpy,
-        NumpyCharModel,
+        NumpyModel,
     )
 
     if length <= NUMPY_MAX_TOKENS:
-        with contextlib.suppress(NotForNumpy):  # another level, or a problem `load` names
-            return NumpyCharModel(model_dir, weights)
+        with contextlib.suppress(NotForNumpy):  # another layout, or a problem `load` names
+            return NumpyModel(model_dir, weights)
     quiet_import_tensorflow(ctx.obj["verbose"])
     from keras_rnn_textgen.trained_model import load
 

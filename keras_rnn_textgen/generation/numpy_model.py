@@ -1,7 +1,7 @@
-"""Generating from a character-level model folder with NumPy alone, without TensorFlow.
+"""Generating from a model folder with NumPy alone, without TensorFlow.
 
 Importing TensorFlow takes seconds, longer than a short `generate` itself.
-`NumpyCharModel` reads `config.json`, `tokenizer.json` and the weights inside
+`NumpyModel` reads `config.json`, `tokenizer.json` and the weights inside
 `model.keras` (a zip holding `model.weights.h5`), runs the recurrent cells'
 step in NumPy and samples as the package's samplers do, drawing from the same
 counter-based generator (`uniform_draws`, twin of `sampling.draws.uniform_draws`):
@@ -9,7 +9,8 @@ for a seed it gives the text of `TextGenerator.generate`. Greedy text is the
 same; a sampled draw could differ only where float rounding moves a boundary
 of the cumulative probabilities past it, i.e. when it lands within about 1e-6
 of one. The options (`GenerationConfig`) and their checks are shared with the
-TensorFlow generators and, like this module, TensorFlow-free.
+TensorFlow generators and, like this module, TensorFlow-free; so are the
+tokenizers of every level it reads (`tokenizers.plain_pieces`).
 """
 
 import io
@@ -30,8 +31,7 @@ from keras_rnn_textgen.generation.samples import Decoded, SampleGenerator, token
 from keras_rnn_textgen.generation_config import GenerationConfig, empty_prompt_text
 from keras_rnn_textgen.saving.archive import ARCHIVE_WEIGHTS, check_archive, serialized_objects
 from keras_rnn_textgen.saving.layout import CONFIG_FILE, MODEL_FILE, TOKENIZER_FILE
-from keras_rnn_textgen.tokenizers.ids import RESERVED_IDS
-from keras_rnn_textgen.tokenizers.plain_char import PlainCharTokenizer
+from keras_rnn_textgen.tokenizers.plain_pieces import plain_tokenizer
 
 # Up to about this many tokens per row NumPy (a few thousand steps a second)
 # finishes before TensorFlow has started; beyond, the compiled loop is faster.
@@ -94,8 +94,8 @@ def _check_layers(network: dict[str, Any]) -> None:
             raise NotForNumpy(f"archive class {item['class_name']!r}")
 
 
-class NumpyCharModel(SampleGenerator):
-    """A character-level model folder run by NumPy: `generate` as `TextGenerator.generate`.
+class NumpyModel(SampleGenerator):
+    """A model folder of any level run by NumPy: `generate` as `TextGenerator.generate`.
 
     Args:
         folder: a model folder written by `fit`.
@@ -103,11 +103,11 @@ class NumpyCharModel(SampleGenerator):
             run instead of the weights in `model.keras`.
 
     Raises:
-        NotForNumpy: the folder is not a plain char-level model, or anything
+        NotForNumpy: the folder is not a plain model of this package, or anything
             in it is unexpected; `trained_model.load` then gives the precise error.
 
     Example:
-        >>> print(NumpyCharModel("saved_models/gru-2x256").generate("ROMEO:", 100, seed=1)[0])
+        >>> print(NumpyModel("saved_models/gru-2x256").generate("ROMEO:", 100, seed=1)[0])
         ROMEO:...
     """
 
@@ -125,20 +125,18 @@ class NumpyCharModel(SampleGenerator):
 
         record = bounded_json.read(folder / CONFIG_FILE)
         model, training = record["model"], record["training"]
-        if record.get("format_version") != FORMAT_VERSION or model["level"] != "char":
-            raise NotForNumpy("not a char-level model of this format")
+        if record.get("format_version") != FORMAT_VERSION:
+            raise NotForNumpy("not a model folder of this format")
         if model["cell"] not in CELL_STEPS:
             raise NotForNumpy(f"cell {model['cell']!r}")
         layers, units, vocab_size = model["layers"], model["units"], model["vocab_size"]
         if not all(type(v) is int and v > 0 for v in (layers, units, vocab_size)):
             raise NotForNumpy("layers, units and vocab_size must be positive integers")
-        tokenizer = bounded_json.read(folder / TOKENIZER_FILE)
-        vocabulary = tokenizer["vocabulary"]
-        if tokenizer.get("level", "char") != "char" or not all(
-            isinstance(c, str) and len(c) == 1 for c in vocabulary
-        ):
-            raise NotForNumpy("tokenizer is not a char vocabulary")
-        if len(set(vocabulary)) != len(vocabulary) or len(vocabulary) + RESERVED_IDS != vocab_size:
+        tokenizer_config = bounded_json.read(folder / TOKENIZER_FILE)
+        if tokenizer_config.get("level", "char") != model.get("level", "char"):
+            raise NotForNumpy("the tokenizer's level is not the model's")
+        tokenizer = plain_tokenizer(tokenizer_config)  # ValueError: the loader names it
+        if tokenizer.vocab_size != vocab_size:
             raise NotForNumpy("vocabulary does not fit the model")
         _check_layers(check_archive(folder / MODEL_FILE))
         if weights_path is None:
@@ -172,14 +170,13 @@ class NumpyCharModel(SampleGenerator):
             raise NotForNumpy("non-finite weights")
         self.cell = cell
         self.units = units
-        self.vocabulary = list(vocabulary)
+        self.tokenizer = tokenizer
+        self.level = tokenizer.level
+        self.vocabulary = tokenizer.vocabulary
         self.vocab_size = vocab_size
-        self._ids = {c: i + RESERVED_IDS for i, c in enumerate(vocabulary)}
-        self.tokenizer = PlainCharTokenizer(self.vocabulary)
         # A `documents="lines"` model's samples end at the line break.
-        self.end_ids = (
-            (self._ids["\n"],) if training.get("documents") == "lines" and "\n" in self._ids else ()
-        )
+        lines = training.get("documents") == "lines" and "\n" in self.vocabulary
+        self.end_ids = (self.vocabulary.index("\n") + tokenizer.first_id,) if lines else ()
 
     def prepare(
         self, prompt: str, config: GenerationConfig
@@ -187,10 +184,12 @@ class NumpyCharModel(SampleGenerator):
         """Checks `prompt`, the stops and bans (`decode.prepare`); its ids, the ids that stop and
         the ids never chosen.
 
-        An empty prompt stands for `empty_prompt_text` of the vocabulary.
+        A prompt without tokens (empty, or only spaces at word level) stands for
+        `empty_prompt_text` of the vocabulary.
         """
         stop_ids, banned_ids = prepare(self.tokenizer, prompt, config, self.end_ids)
-        ids = self.tokenizer.ids(prompt or empty_prompt_text(self.vocabulary))
+        tokenizer = self.tokenizer
+        ids = tokenizer.ids(prompt) or tokenizer.ids(empty_prompt_text(self.vocabulary))
         return ids, stop_ids, banned_ids
 
     def initial_states(self, batch: int) -> list[np.ndarray]:
@@ -222,6 +221,15 @@ class NumpyCharModel(SampleGenerator):
             new,
             logprobs,
             config.stop,
-            lambda rows: [tokenizer.text(row) for row in rows],
+            lambda rows: [tokenizer.continuation(prompt, row) for row in rows],
             token_names(tokenizer.vocabulary, tokenizer.first_id),
         )
+
+
+class NumpyCharModel(NumpyModel):
+    """`NumpyModel` under the name it had when it read character-level folders only.
+
+    Example:
+        >>> NumpyCharModel("saved_models/gru-2x256").level
+        'char'
+    """

@@ -177,7 +177,7 @@ def token_names(vocabulary: Sequence[str], first_id: int) -> list[str]:
 class SampleGenerator:
     """`generate` and `generate_samples`, read from a subclass's one `_decode`.
 
-    `TextGenerator` (Keras), `NumpyCharModel` and `TFLiteModel` implement
+    `TextGenerator` (Keras), `NumpyModel` and `TFLiteModel` implement
     `_decode(prompt, config, cancelled) -> Decoded`; the rest is here.
     """
 

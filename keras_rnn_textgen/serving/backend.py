@@ -1,6 +1,6 @@
-"""The model behind the server: NumPy for a char-level folder, else Keras under a lock.
+"""The model behind the server: NumPy for a folder it reads, else Keras under a lock.
 
-A char-level folder is served without TensorFlow (`NumpyCharModel`, whose
+A model folder of any level is served without TensorFlow (`NumpyModel`, whose
 step keeps no state of its own, so requests run side by side). Any other
 folder is loaded with TensorFlow, and its model is called by one request at
 a time, one step at a time, so streams take turns instead of waiting for
@@ -15,24 +15,22 @@ from collections.abc import Iterator
 import numpy as np
 
 from keras_rnn_textgen.generation.decode import token_stream
-from keras_rnn_textgen.generation.numpy_model import NotForNumpy, NumpyCharModel
+from keras_rnn_textgen.generation.numpy_model import NotForNumpy, NumpyModel
 from keras_rnn_textgen.generation.samples import Sample
 from keras_rnn_textgen.generation_config import GenerationConfig
 from keras_rnn_textgen.serving.requests import BadRequest
-from keras_rnn_textgen.tokenizers.ids import RESERVED_IDS
 
 
 class NumpyBackend:
-    """A char-level folder run by NumPy: `generate` and `stream`, safe from many threads.
+    """A model folder run by NumPy: `generate` and `stream`, safe from many threads.
 
     Args:
-        model: the folder's `NumpyCharModel`.
+        model: the folder's `NumpyModel`.
     """
 
-    level = "char"
-
-    def __init__(self, model: NumpyCharModel):
+    def __init__(self, model: NumpyModel):
         self.model = model
+        self.level = model.level
 
     def generate(self, prompt: str, config: GenerationConfig, cancelled=None) -> list[Sample]:
         return self.model.generate_samples(prompt, config=config, cancelled=cancelled)
@@ -44,7 +42,10 @@ class NumpyBackend:
         tokens = token_stream(
             model.step, model.initial_states(1), ids, config, stop_ids, banned_ids
         )
-        return ((model.vocabulary[t - RESERVED_IDS], p) for t, p in tokens)
+        if self.level == "char":
+            first_id = model.tokenizer.first_id
+            return ((model.vocabulary[t - first_id], p) for t, p in tokens)
+        return _added_texts(model.tokenizer.append, prompt, tokens)
 
 
 class KerasBackend:
@@ -95,16 +96,28 @@ class KerasBackend:
         return self._texts(prompt, tokens)
 
     def _texts(self, prompt: str, tokens) -> Iterator[tuple[str, float]]:
-        # A token's text is what it adds to the text so far (at word level, with its space).
         tf, tokenizer = self._tf, self.model.tokenizer
-        ids, shown = [], prompt
-        for token, probability in tokens:
-            ids.append(token)
+
+        def append(prompt: str, ids: list[int]) -> str:
             with self._lock:
                 text = tokenizer.append(tf.constant([prompt]), tf.constant([ids], tf.int32))
-            text = text.numpy()[0].decode("utf-8")
-            yield text[len(shown) :], probability
-            shown = text
+            return text.numpy()[0].decode("utf-8")
+
+        return _added_texts(append, prompt, tokens)
+
+
+def _added_texts(append, prompt: str, tokens) -> Iterator[tuple[str, float]]:
+    """(token text, probability) of each token: what it adds to the text so far.
+
+    At word level that is the token with its space, or none before `,`: the
+    whole text is joined again at each token (`append(prompt, ids)`).
+    """
+    ids, shown = [], prompt
+    for token, probability in tokens:
+        ids.append(token)
+        text = append(prompt, ids)
+        yield text[len(shown) :], probability
+        shown = text
 
 
 def load_backend(folder: str | os.PathLike, import_tensorflow=None):
@@ -119,8 +132,8 @@ def load_backend(folder: str | os.PathLike, import_tensorflow=None):
         >>> next(backend.stream("ROMEO:", GenerationConfig(greedy=True)))
         (' ', 0.41)
     """
-    with contextlib.suppress(NotForNumpy):  # another level, or a problem `load` names
-        return NumpyBackend(NumpyCharModel(folder))
+    with contextlib.suppress(NotForNumpy):  # another layout, or a problem `load` names
+        return NumpyBackend(NumpyModel(folder))
     if import_tensorflow is not None:
         import_tensorflow()
     return KerasBackend(folder)

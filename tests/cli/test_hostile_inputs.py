@@ -6,7 +6,7 @@ import warnings
 
 import pytest
 
-from keras_rnn_textgen.generation.numpy_model import NumpyCharModel
+from keras_rnn_textgen.generation.numpy_model import NumpyModel
 from keras_rnn_textgen.saving.layout import LOCK_FILE
 
 from ..conftest import invoke_cli
@@ -59,7 +59,7 @@ def test_a_file_where_tensorboard_writes_its_folder_is_one_line(folder, trained)
 
 
 def test_extreme_sampling_values_raise_no_numpy_warning(folder):
-    model = NumpyCharModel(folder)
+    model = NumpyModel(folder)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         model.generate("All:", 50, seed=1, repetition_penalty=1e308, temperature=1e-45)

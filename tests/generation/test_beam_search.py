@@ -13,7 +13,7 @@ import pytest
 
 from keras_rnn_textgen.export.tflite_runner import TFLiteModel
 from keras_rnn_textgen.generation.decode import log_softmax
-from keras_rnn_textgen.generation.numpy_model import NumpyCharModel
+from keras_rnn_textgen.generation.numpy_model import NumpyModel
 from keras_rnn_textgen.generation.text_generator import TextGenerator
 from keras_rnn_textgen.generation_config import GenerationConfig
 from keras_rnn_textgen.serving.backend import KerasBackend, NumpyBackend
@@ -38,7 +38,7 @@ def lm(folder):
 
 @pytest.fixture(scope="module")
 def numpy_model(folder):
-    return NumpyCharModel(folder)
+    return NumpyModel(folder)
 
 
 @pytest.fixture(scope="module")
@@ -190,7 +190,7 @@ def test_generate_beam_from_the_command_line(folder, lm):
 
 @pytest.mark.parametrize("backend", ["numpy", "keras"])
 def test_serve_generates_with_a_beam_and_refuses_it_in_a_stream(folder, lm, backend):
-    backend = NumpyBackend(NumpyCharModel(folder)) if backend == "numpy" else KerasBackend(folder)
+    backend = NumpyBackend(NumpyModel(folder)) if backend == "numpy" else KerasBackend(folder)
     server = TextServer(("127.0.0.1", 0), backend, "tiny")
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:

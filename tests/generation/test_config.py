@@ -136,12 +136,12 @@ CONFIGS = [
 @pytest.mark.parametrize("config", CONFIGS, ids=["greedy", "top-k", "top-p-penalty-stop"])
 def test_one_config_gives_one_text_through_keras_numpy_and_tflite(tiny, config):
     from keras_rnn_textgen.export.tflite_runner import TFLiteModel
-    from keras_rnn_textgen.generation.numpy_model import NumpyCharModel
+    from keras_rnn_textgen.generation.numpy_model import NumpyModel
 
     lm, path = tiny
     keras_texts = lm.generate("the", config=config)
     assert len(keras_texts) == config.num_samples
-    assert NumpyCharModel(lm.folder).generate("the", config=config) == keras_texts
+    assert NumpyModel(lm.folder).generate("the", config=config) == keras_texts
     assert TFLiteModel(path).generate("the", config=config) == keras_texts
     # Keyword options say the same as a config.
     options = {f.name: getattr(config, f.name) for f in dataclasses.fields(config)}

@@ -9,13 +9,13 @@ import pytest
 import tensorflow as tf
 
 from keras_rnn_textgen.config import ModelConfig, TrainConfig
-from keras_rnn_textgen.generation.numpy_model import NotForNumpy, NumpyCharModel
+from keras_rnn_textgen.generation.numpy_model import NotForNumpy, NumpyModel
 from keras_rnn_textgen.sampling import draws, numpy_draws
 from keras_rnn_textgen.tokenizers.ids import RESERVED_IDS
 from keras_rnn_textgen.trained_model import load
 from keras_rnn_textgen.training.fit import fit
 
-from ..conftest import ENGLISH, TINY_TRAIN
+from ..conftest import ENGLISH, TINY_TRAIN, fit_level
 from ..processes import cli_without_tensorflow, run
 
 OPTIONS = [
@@ -71,7 +71,7 @@ def two_layers(tmp_path_factory):
 @pytest.mark.parametrize("cell", ["simple_rnn", "lstm", "gru", "gru-2-layers"])
 def test_numpy_generates_the_text_of_the_tensorflow_generator(tiny_folder, two_layers, cell):
     folder = two_layers if cell == "gru-2-layers" else tiny_folder(cell)
-    lm, fast = load(folder), NumpyCharModel(folder)
+    lm, fast = load(folder), NumpyModel(folder)
     for options in OPTIONS:
         for prompt in ("All:", ""):
             expected = lm.generate(prompt, 80, **options)
@@ -79,7 +79,7 @@ def test_numpy_generates_the_text_of_the_tensorflow_generator(tiny_folder, two_l
 
 
 def test_bad_options_are_refused_as_by_the_tensorflow_generator(tiny_folder):
-    lm, fast = load(tiny_folder("lstm")), NumpyCharModel(tiny_folder("lstm"))
+    lm, fast = load(tiny_folder("lstm")), NumpyModel(tiny_folder("lstm"))
     for options in [
         {"length": -1},
         {"length": 2**31},
@@ -141,7 +141,7 @@ def test_anything_unexpected_goes_to_the_tensorflow_loader(tiny_folder, tmp_path
     folder = shutil.copytree(tiny_folder("lstm"), tmp_path / "m")
     _rewrite_archive(folder, edit)
     with pytest.raises(NotForNumpy):
-        NumpyCharModel(folder)
+        NumpyModel(folder)
 
 
 def test_cli_generate_of_a_char_model_never_imports_tensorflow(tiny_folder):
@@ -150,3 +150,20 @@ def test_cli_generate_of_a_char_model_never_imports_tensorflow(tiny_folder):
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
     assert lines[0] == load(tiny_folder("gru")).generate("", 30, seed=4)[0].splitlines()[0]
+
+
+@pytest.mark.parametrize("level", ["word", "subword"])
+def test_word_and_subword_folders_give_the_keras_text_without_tensorflow(tmp_path, level):
+    folder = fit_level(tmp_path, level, documents="lines")
+    lm = load(folder)
+    model = NumpyModel(folder)
+    assert model.level == level and model.end_ids == (2,)  # the line break ends a text
+    for prompt, options in [
+        ("First Citizen", {"seed": 3, "num_samples": 2}),
+        ("", {"greedy": True}),
+    ]:
+        assert model.generate(prompt, 25, **options) == lm.generate(prompt, 25, **options)
+    args = ["generate", "--model", str(folder), "--prompt", "Мороз и", "--length", "12"]
+    out = run(cli_without_tensorflow(*args, "--seed", "1", "--json"), timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["text"] == lm.generate("Мороз и", 12, seed=1)[0]

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from keras_rnn_textgen.export.tflite_runner import TFLiteModel
-from keras_rnn_textgen.generation.numpy_model import NumpyCharModel
+from keras_rnn_textgen.generation.numpy_model import NumpyModel
 from keras_rnn_textgen.generation.text_generator import TextGenerator
 from keras_rnn_textgen.generation_config import GenerationConfig
 from keras_rnn_textgen.serving.backend import NumpyBackend
@@ -68,7 +68,7 @@ def json_lines(result) -> list[dict]:
 )
 def test_each_path_scores_its_tokens_by_the_models_own_distribution(lm, lite, folder, options):
     keras_samples = lm.generate_samples(PROMPT, 40, **options)
-    numpy_samples = NumpyCharModel(folder).generate_samples(PROMPT, 40, **options)
+    numpy_samples = NumpyModel(folder).generate_samples(PROMPT, 40, **options)
     lite_samples = lite.generate_samples(PROMPT, 40, **options)
     assert [s.text for s in keras_samples] == lm.generate(PROMPT, 40, **options)
     for samples in (numpy_samples, lite_samples):
@@ -133,7 +133,7 @@ def test_banned_tokens_never_appear_and_every_path_agrees(lm, lite, folder, opti
     texts = lm.generate(PROMPT, 60, ban=banned, **options)
     assert texts != before
     assert not any(c in t[len(PROMPT) :] for t in texts for c in banned)
-    assert NumpyCharModel(folder).generate(PROMPT, 60, ban=banned, **options) == texts
+    assert NumpyModel(folder).generate(PROMPT, 60, ban=banned, **options) == texts
     assert lite.generate(PROMPT, 60, ban=banned, **options) == texts
     # The log-probabilities are those of the model with the banned tokens left out.
     sample = lm.generate_samples(PROMPT, 60, ban=banned, **options)[0]
@@ -169,7 +169,7 @@ def test_a_token_outside_the_vocabulary_is_one_error_line_naming_it(folder):
 def test_banning_every_token_or_all_but_stop_tokens_is_refused(lm, lite, folder):
     vocabulary = lm.tokenizer.vocabulary
     stop = int(lm.tokenizer.tokenize("\n")[0])
-    for generate in (lm.generate, NumpyCharModel(folder).generate, lite.generate):
+    for generate in (lm.generate, NumpyModel(folder).generate, lite.generate):
         with pytest.raises(ValueError, match=r"`ban` bans every token of the vocabulary"):
             generate(PROMPT, 5, ban=vocabulary)
         with pytest.raises(
@@ -209,7 +209,7 @@ def test_serve_requests_take_bans_and_logprobs():
 
 
 def test_a_served_stream_never_sends_a_banned_token(folder, lm):
-    server = TextServer(("127.0.0.1", 0), NumpyBackend(NumpyCharModel(folder)), "tiny")
+    server = TextServer(("127.0.0.1", 0), NumpyBackend(NumpyModel(folder)), "tiny")
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         connection = http.client.HTTPConnection(*server.server_address[:2], timeout=60)

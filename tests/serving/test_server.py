@@ -8,7 +8,7 @@ import urllib.parse
 
 import pytest
 
-from keras_rnn_textgen.generation.numpy_model import NumpyCharModel
+from keras_rnn_textgen.generation.numpy_model import NumpyModel
 from keras_rnn_textgen.serving.backend import KerasBackend, NumpyBackend, load_backend
 from keras_rnn_textgen.serving.requests import MAX_LENGTH
 from keras_rnn_textgen.serving.server import TextServer
@@ -102,7 +102,7 @@ def test_generate_returns_the_texts_of_the_numpy_generator(server, folder):
     body = {"prompt": "First", "length": 40, "seed": 3, "num_samples": 2, "temperature": 0.8}
     status, answer = request(server, "POST", "/generate", body)
     assert status == 200
-    assert answer["texts"] == NumpyCharModel(folder).generate(
+    assert answer["texts"] == NumpyModel(folder).generate(
         "First", 40, num_samples=2, seed=3, temperature=0.8
     )
 
@@ -149,7 +149,7 @@ def test_unknown_paths_get_404(server):
 def test_the_stream_gives_the_text_of_generate_token_by_token(server, folder, options):
     events = stream(server, prompt="First", length=60, **options)
     assert len(events) == 61  # one per character, then done
-    expected = NumpyCharModel(folder).generate("First", 60, **options)[0]
+    expected = NumpyModel(folder).generate("First", 60, **options)[0]
     assert "First" + streamed_text(events) == expected
 
 
@@ -164,14 +164,14 @@ def test_concurrent_streams_keep_their_own_states(server, folder):
         thread.start()
     for thread in threads:
         thread.join(60)
-    model = NumpyCharModel(folder)
+    model = NumpyModel(folder)
     for seed in range(4):
         assert "All:" + results[seed] == model.generate("All:", 300, seed=seed)[0]
     assert len(set(results.values())) == 4
 
 
 def test_closing_a_stream_stops_its_generation(folder):
-    server = start_server(CountingBackend(NumpyCharModel(folder)))
+    server = start_server(CountingBackend(NumpyModel(folder)))
     try:
         connection = http.client.HTTPConnection(*server.server_address[:2], timeout=30)
         connection.request("GET", f"/stream?length={MAX_LENGTH}")
@@ -195,7 +195,7 @@ def test_keras_backend_streams_the_text_of_generate(folder):
     """A folder NumPy cannot run is served by the Keras step model, one step at a time."""
     server = start_server(KerasBackend(folder))
     try:
-        expected = NumpyCharModel(folder).generate("First", 30, greedy=True)[0]
+        expected = NumpyModel(folder).generate("First", 30, greedy=True)[0]
         assert "First" + streamed_text(stream(server, prompt="First", length=30, greedy=True)) == (
             expected
         )
@@ -210,19 +210,21 @@ def test_keras_backend_streams_the_text_of_generate(folder):
 
 @pytest.mark.slow
 def test_a_word_model_streams_words_with_their_spaces(tmp_path):
+    """NumPy serves a word-level folder (its plain tokenizer); the Keras backend does the same."""
     from keras_rnn_textgen.trained_model import load
 
     from ..conftest import fit_level
 
     folder = fit_level(tmp_path, "word")
-    backend = load_backend(folder)
-    assert isinstance(backend, KerasBackend) and backend.level == "word"
-    server = start_server(backend)
-    try:
-        for options in ({"greedy": True}, {"seed": 2}):
-            events = stream(server, prompt="First Citizen", length=20, **options)
-            expected = load(folder).generate("First Citizen", 20, **options)[0]
-            assert "First Citizen" + streamed_text(events) == expected
-    finally:
-        server.shutdown()
-        server.server_close()
+    numpy_backend = load_backend(folder)
+    assert isinstance(numpy_backend, NumpyBackend) and numpy_backend.level == "word"
+    for backend in (numpy_backend, KerasBackend(folder)):
+        server = start_server(backend)
+        try:
+            for options in ({"greedy": True}, {"seed": 2}):
+                events = stream(server, prompt="First Citizen", length=20, **options)
+                expected = load(folder).generate("First Citizen", 20, **options)[0]
+                assert "First Citizen" + streamed_text(events) == expected
+        finally:
+            server.shutdown()
+            server.server_close()

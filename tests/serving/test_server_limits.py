@@ -12,7 +12,7 @@ import pytest
 
 from keras_rnn_textgen.cli.serve import _loopback
 from keras_rnn_textgen.config import ModelConfig, TrainConfig
-from keras_rnn_textgen.generation.numpy_model import NumpyCharModel
+from keras_rnn_textgen.generation.numpy_model import NumpyModel
 from keras_rnn_textgen.serving.backend import NumpyBackend
 from keras_rnn_textgen.serving.server import TextServer
 from keras_rnn_textgen.training.fit import fit
@@ -22,7 +22,7 @@ from ..conftest import ENGLISH, TINY_MODEL, TINY_TRAIN, invoke_cli
 
 @pytest.fixture(scope="module")
 def backend(tiny_folder):
-    return NumpyBackend(NumpyCharModel(tiny_folder("lstm")))
+    return NumpyBackend(NumpyModel(tiny_folder("lstm")))
 
 
 def _start(backend, host="127.0.0.1", **options) -> TextServer:
@@ -172,7 +172,7 @@ def test_a_post_whose_client_leaves_stops_generating(wide_folder, kind):
     from keras_rnn_textgen.serving.backend import KerasBackend
 
     backend = (
-        NumpyBackend(NumpyCharModel(wide_folder)) if kind == "numpy" else KerasBackend(wide_folder)
+        NumpyBackend(NumpyModel(wide_folder)) if kind == "numpy" else KerasBackend(wide_folder)
     )
     server = _start(backend)
     try:
