@@ -14,7 +14,7 @@ from keras_rnn_textgen.models.build import build_model
 from keras_rnn_textgen.models.compile import compile_model
 from keras_rnn_textgen.tokenizers.base import Tokenizer
 from keras_rnn_textgen.training.memory import check_training_memory
-from keras_rnn_textgen.training.multiworker import fit_function
+from keras_rnn_textgen.training.multiworker import fit_function, reads_shards
 from keras_rnn_textgen.training.run import (
     Run,
     Split,
@@ -104,15 +104,15 @@ def new_model(
     return NewModel(model, tokenizer, model_config, train, split)
 
 
-def start_run(new: NewModel, train_config: TrainConfig) -> Run:
+def start_run(new: NewModel, train_config: TrainConfig, strategy: tf.distribute.Strategy) -> Run:
     """The run that trains `new` from its first epoch; call it holding the folder's lock.
 
     Example:
         >>> with lock(folder), scope(strategy):
-        ...     run = start_run(new, train_config)
+        ...     run = start_run(new, train_config, strategy)
     """
     steps = steps_per_epoch(new.split, train_config)
-    train_ds, val_ds = datasets(new.split, train_config, steps, initial_epoch=0)
+    train_ds, val_ds = datasets(new.split, train_config, steps, 0, reads_shards(strategy))
     return Run(
         new.model,
         new.tokenizer,

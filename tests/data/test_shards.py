@@ -16,11 +16,18 @@ PER_EPOCH = (len(IDS) - 1) // SEQ_LEN // BATCH  # 5
 
 
 class RecordingIdFile(IdFile):
-    """A real `IdFile` that also records the start of every window it reads."""
+    """A real `IdFile` that also records the start of every window it reads.
+
+    A slice of the whole range (`ids[:None]`) is the same recording file.
+    """
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.starts: list[int] = []
+
+    def __getitem__(self, key: slice) -> IdFile:
+        whole = key.indices(self.length)[:2] == (0, self.length)
+        return self if whole else super().__getitem__(key)
 
     def windows(self, starts, length):
         self.starts.extend(int(s) for s in starts)
