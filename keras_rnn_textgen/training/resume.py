@@ -24,6 +24,7 @@ from keras_rnn_textgen.training.run import (
     prepare_split,
     steps_per_epoch,
 )
+from keras_rnn_textgen.training.same_corpus import check_same_corpus
 
 logger = logging.getLogger(__name__)
 
@@ -159,6 +160,7 @@ def resume_run(
     loaded = read_model_folder(folder, training=train_config)
     model, model_config = loaded.model, loaded.model_config
     split = prepare_split(source, loaded.tokenizer, train_config, progress)
+    check_same_corpus(strategy, split.digest)
     if loaded.info.get("corpus", {}).get("sha256") != split.digest:
         logger.warning("the corpus differs from the one this model was trained on")
     train = fit_function(model, strategy, folder, train_config, model_config.level)

@@ -23,6 +23,7 @@ from keras_rnn_textgen.training.run import (
     prepare_split,
     steps_per_epoch,
 )
+from keras_rnn_textgen.training.same_corpus import check_same_corpus
 from keras_rnn_textgen.training.strategy import scope
 
 
@@ -88,6 +89,7 @@ def new_model(
     model_config = dataclasses.replace(model_config, vocab_size=tokenizer.vocab_size)
     check_training_memory(model_config)
     split = prepare_split(source, tokenizer, train_config, progress)
+    check_same_corpus(strategy, split.digest)
     with scope(strategy):
         model = build_model(
             model_config,

@@ -104,3 +104,33 @@ def test_each_worker_reads_only_its_shard_of_every_batch(tmp_path):
     # One job: both workers log the same losses, over all the windows.
     assert workers[0]["logs"] == pytest.approx(workers[1]["logs"])
     assert set(workers[0]["logs"]) >= {"loss", "val_loss"}
+
+
+CHECK_SCRIPT = """
+import json, sys
+from keras_rnn_textgen.errors import DistributeError
+from keras_rnn_textgen.training.strategy import make_strategy
+from keras_rnn_textgen.training.same_corpus import check_same_corpus
+
+strategy = make_strategy("multiworker")
+worker = strategy.cluster_resolver.task_id
+result = {}
+for case, digest in {"same": "ab" * 32, "different": f"{worker:x}" * 64}.items():
+    try:
+        check_same_corpus(strategy, digest)
+        result[case] = "accepted"
+    except DistributeError as e:
+        result[case] = str(e)
+print(json.dumps(result))
+"""
+
+
+@pytest.mark.slow
+def test_workers_whose_corpora_differ_all_stop_with_one_error(tmp_path):
+    for worker, result in enumerate(run_workers(tmp_path, CHECK_SCRIPT)):
+        assert result["same"] == "accepted"
+        assert result["different"] == (
+            "`strategy` 'multiworker': the workers prepared different corpora (this worker's "
+            f"SHA-256 starts {str(worker) * 12}); every machine needs the same corpus files at "
+            "the same path, read with the same options"
+        )
