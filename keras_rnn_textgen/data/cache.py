@@ -5,6 +5,12 @@ and renamed into place once complete, so a killed preparation leaves only a
 temporary folder that no later run reads (and the next preparation removes
 it once its process is gone). The key is a digest of what the entry was made
 from: the corpus files (paths, sizes, modification times) and the settings.
+
+Several machines may share one cache folder (the workers of a multi-worker
+job, docs/distributed.md): a temporary folder's name holds its machine's
+name, so a machine removes only the abandoned ones of its own processes, and
+an entry that another process completed first is kept, never replaced under
+the processes that read it.
 """
 
 import contextlib
@@ -13,6 +19,7 @@ import json
 import os
 import pathlib
 import shutil
+import socket
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -77,8 +84,9 @@ def read_entry(kind: str, key: str) -> tuple[pathlib.Path, dict] | None:
 def new_entry(kind: str, key: str) -> Iterator[pathlib.Path]:
     """A temporary folder to fill; renamed to the entry when the block ends without error.
 
-    The caller writes `entry.json` last. If another process made the same
-    entry meanwhile, its copy is kept and this one removed. A full disk or
+    The caller writes `entry.json` last. If another process (of this machine
+    or another sharing the folder) completed the same entry meanwhile, its
+    copy is kept and this one removed. A full disk or
     an unwritable cache is one `CorpusError` naming the folder.
 
     Example:
@@ -90,20 +98,24 @@ def new_entry(kind: str, key: str) -> Iterator[pathlib.Path]:
     try:
         root.mkdir(parents=True, exist_ok=True)
         _remove_abandoned(root)
-        tmp = root / f"{TEMPORARY_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        tmp = root / f"{TEMPORARY_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}-{_host()}"
         tmp.mkdir()
     except OSError as e:
         raise _cache_error(root, e) from None
     try:
         yield tmp
         target = root / f"{kind}-{key}"
-        if target.exists():  # an untrusted entry (read_entry refused it): replace it
-            shutil.rmtree(target, ignore_errors=True)
         try:
-            os.rename(tmp, target)
+            os.rename(tmp, target)  # fails while `target` exists (an entry is never empty)
         except OSError:
-            if read_entry(kind, key) is None:  # not another process's complete copy
-                raise
+            if read_entry(kind, key) is not None:
+                return  # another process's complete copy, which others may be reading
+            shutil.rmtree(target, ignore_errors=True)  # an untrusted entry: replace it
+            try:
+                os.rename(tmp, target)
+            except OSError:
+                if read_entry(kind, key) is None:  # not another process's complete copy
+                    raise
     except OSError as e:
         name = getattr(e, "filename", None)
         if name is not None and not str(name).startswith(str(root)):
@@ -128,11 +140,23 @@ def _cache_error(root: pathlib.Path, error: OSError) -> CorpusError:
     )
 
 
+def _host() -> str:
+    """This machine's name as a temporary folder's name holds it (no `/`, never empty)."""
+    return socket.gethostname().replace(os.sep, "_") or "localhost"
+
+
 def _remove_abandoned(root: pathlib.Path) -> None:
-    """Removes the temporary folders of preparations whose process has ended."""
+    """Removes the temporary folders of this machine's preparations whose process has ended.
+
+    Process ids mean something only on their own machine: another machine's
+    folders (in a shared cache) are left to that machine.
+    """
     for path in root.glob(f"{TEMPORARY_PREFIX}*"):
-        pid = path.name[len(TEMPORARY_PREFIX) :].split("-", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)):
+        # `<pid>-<random>-<host>`; folders of older versions have no host.
+        pid, _, rest = path.name[len(TEMPORARY_PREFIX) :].partition("-")
+        host = rest.partition("-")[2]
+        mine = host in ("", _host())
+        if mine and pid.isdigit() and not _alive(int(pid)):
             shutil.rmtree(path, ignore_errors=True)
 
 

@@ -5,6 +5,7 @@ import tensorflow as tf
 
 from keras_rnn_textgen.config import TrainConfig
 from keras_rnn_textgen.data.id_file import IdFile
+from keras_rnn_textgen.data.shards import Shard, sharded_batches
 from keras_rnn_textgen.data.windows import (
     as_id_array,
     batches_per_epoch,
@@ -48,13 +49,15 @@ def stateful_dataset(
     seed: int,
     steps_per_epoch: int = 0,
     start_batch: int = 0,
+    shard: Shard | None = None,
 ) -> tf.data.Dataset:
     """An endless stream of (inputs, targets) batches in which row `i` follows on from row `i`.
 
     Epoch `e` starts every stream at a shift in `[0, seq_len)` drawn from
     `(seed, e)`, so window boundaries differ between epochs while the data order
     stays reproducible; batch `start_batch` onwards is the same stream whether a
-    run starts fresh or resumes.
+    run starts fresh or resumes. With a `shard`, only its rows (`data.shards`):
+    its own streams, one contiguous part of the text.
 
     Args:
         ids: the training token ids `(n,)` (`IdFile`, array or tensor).
@@ -64,6 +67,7 @@ def stateful_dataset(
         steps_per_epoch: batches per epoch; 0 is one pass over the streams,
             a larger number starts the streams again without a state reset.
         start_batch: index of the first batch to yield (for resuming).
+        shard: this worker's part of each batch, or None for whole batches.
 
     Example:
         >>> ds = stateful_dataset(ids, seq_len=100, batch_size=64, seed=0)
@@ -86,6 +90,7 @@ def stateful_dataset(
     starts = (
         tf.data.Dataset.range(first_epoch, np.iinfo(np.int64).max).flat_map(epoch_starts).skip(skip)
     )
+    starts = sharded_batches(starts, batch_size, shard)
     return prefetched(gathered_windows(starts, ids, seq_len))
 
 
@@ -107,6 +112,7 @@ def training_batches(
     train: TrainConfig,
     steps_per_epoch: int,
     start_batch: int = 0,
+    shard: Shard | None = None,
 ) -> tf.data.Dataset:
     """The endless training stream of a run: `stateful_dataset` or `data.training_dataset`.
 
@@ -115,11 +121,14 @@ def training_batches(
         train: the run (`seq_len`, `batch_size`, `seed`, `stateful`).
         steps_per_epoch: batches per epoch (a stateful epoch starts the streams again).
         start_batch: index of the first batch to yield (for resuming).
+        shard: this worker's part of each batch (`data.shards`), or None.
 
     Example:
         >>> ds = training_batches(train_ids, TrainConfig(), epoch_batches(train_ids, TrainConfig()))
     """
     args = (ids, train.seq_len, train.batch_size, train.seed)
     if train.stateful:
-        return stateful_dataset(*args, steps_per_epoch=steps_per_epoch, start_batch=start_batch)
-    return training_dataset(*args, start_batch=start_batch)
+        return stateful_dataset(
+            *args, steps_per_epoch=steps_per_epoch, start_batch=start_batch, shard=shard
+        )
+    return training_dataset(*args, start_batch=start_batch, shard=shard)

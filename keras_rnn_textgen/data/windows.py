@@ -4,6 +4,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_rnn_textgen.data.id_file import IdFile
+from keras_rnn_textgen.data.shards import Shard, sharded_batches
 from keras_rnn_textgen.errors import CorpusError
 
 
@@ -72,12 +73,15 @@ def training_dataset(
     batch_size: int,
     seed: int,
     start_batch: int = 0,
+    shard: Shard | None = None,
 ) -> tf.data.Dataset:
     """An endless stream of shuffled batches of (inputs, targets) windows.
 
     Epoch `e` of the data visits every window once in the order of a stateless
     shuffle seeded by `(seed, e)`, so batch number `start_batch` onwards is the
-    same stream whether a run starts fresh or resumes.
+    same stream whether a run starts fresh or resumes. With a `shard`, a
+    worker's pipeline computes the same order and reads only its rows of
+    each batch (`data.shards`).
 
     Args:
         ids: the training token ids `(n,)`: an `IdFile`
@@ -86,6 +90,7 @@ def training_dataset(
         batch_size: windows per batch.
         seed: data-order seed.
         start_batch: index of the first batch to yield (for resuming).
+        shard: this worker's part of each batch, or None for whole batches.
 
     Example:
         >>> ds = training_dataset(ids, seq_len=100, batch_size=64, seed=0)
@@ -113,6 +118,7 @@ def training_dataset(
         .flat_map(epoch_batches)
         .skip(skip)
     )
+    numbers = sharded_batches(numbers, batch_size, shard)
     return prefetched(_window_batches(numbers, ids, seq_len))
 
 
@@ -122,11 +128,19 @@ def batches_per_epoch(ids: IdFile | np.ndarray | tf.Tensor, seq_len: int, batch_
 
 
 def evaluation_dataset(
-    ids: IdFile | np.ndarray | tf.Tensor, seq_len: int, batch_size: int
+    ids: IdFile | np.ndarray | tf.Tensor,
+    seq_len: int,
+    batch_size: int,
+    shard: Shard | None = None,
 ) -> tf.data.Dataset:
-    """Batches of (inputs, targets) windows in text order, the last batch partial."""
+    """Batches of (inputs, targets) windows in text order, the last batch partial.
+
+    With a `shard`, only its rows of each batch (`data.shards`); a piece of
+    the last batch may be empty.
+    """
     ids = as_id_array(ids)
     if batch_size <= 0:
         raise ValueError(f"`batch_size` must be a positive integer, got {batch_size!r}")
     numbers = tf.data.Dataset.range((int(ids.shape[0]) - 1) // seq_len).batch(batch_size)
+    numbers = sharded_batches(numbers, batch_size, shard)
     return prefetched(_window_batches(numbers, ids, seq_len))

@@ -145,7 +145,7 @@ def fit(
         if resume:
             run = resume_run(folder, source, train_config, strategy, progress)
         else:
-            run = start_run(new, train_config)
+            run = start_run(new, train_config, strategy)
         corpus_info = corpus_section(corpus, run.split)
         del new
         record = RunRecord(run.model_config, run.train_config, corpus_info, origin)

@@ -9,6 +9,7 @@ import keras
 import tensorflow as tf
 
 from keras_rnn_textgen.config import TrainConfig
+from keras_rnn_textgen.data.shards import Shard
 from keras_rnn_textgen.errors import DistributeError
 from keras_rnn_textgen.models.compile import bits_metric_name
 from keras_rnn_textgen.models.dropout import draw_masks_for
@@ -38,6 +39,7 @@ def fit_function(
 
     Example:
         >>> train = fit_function(model, strategy, folder, train_config)
+        >>> train_ds, val_ds = datasets(split, train_config, 100, 0, reads_shards(strategy))
         >>> train(train_ds, epochs=3, steps_per_epoch=100, validation_data=val_ds)
     """
     replicas = strategy.num_replicas_in_sync
@@ -46,7 +48,7 @@ def fit_function(
             f"`batch_size` must be a multiple of the {replicas} replicas of strategy "
             f"{train_config.strategy!r} (it is the global batch), got {train_config.batch_size}"
         )
-    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+    if reads_shards(strategy):
         return MultiWorkerLoop(
             model,
             strategy,
@@ -56,6 +58,14 @@ def fit_function(
             bits_name=bits_metric_name(level),
         ).fit
     return model.fit
+
+
+def reads_shards(strategy: tf.distribute.Strategy) -> bool:
+    """Whether each worker builds its own input pipeline for its `Shard` (`MultiWorkerLoop`).
+
+    Then a run's datasets are functions of the shard (`training.run.datasets`).
+    """
+    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
 
 
 def _nll_logs(nll: float, tokens: float, bits_name: str, prefix: str = "") -> dict[str, float]:
@@ -75,8 +85,10 @@ def _nll_logs(nll: float, tokens: float, bits_name: str, prefix: str = "") -> di
 class MultiWorkerLoop:
     """`Model.fit` written with `strategy.run`, for `MultiWorkerMirroredStrategy`.
 
-    Each step runs the model on every replica's share of the global batch
-    (`experimental_distribute_dataset`), averages the loss over the global
+    Each worker builds its own input pipeline, which reads from the
+    prepared corpus only the windows of its `Shard` of every global batch
+    (`distribute_datasets_from_function`); each step runs the model on every
+    replica's share of the global batch, averages the loss over the global
     batch (`tf.nn.compute_average_loss`) and applies the model's own compiled
     optimizer, which sums the replicas' gradients. Loss, perplexity and bits
     per character are sums of token log-likelihoods and counts over all
@@ -105,7 +117,8 @@ class MultiWorkerLoop:
     Example:
         >>> with strategy.scope():
         ...     loop = MultiWorkerLoop(model, strategy, 64, folder / "checkpoints", 100)
-        ...     loop.fit(train_ds, epochs=3, steps_per_epoch=500, validation_data=val_ds)
+        ...     loop.fit(lambda shard, start: training_dataset(ids, 100, 64, 0, start, shard),
+        ...              epochs=3, steps_per_epoch=500)
     """
 
     def __init__(
@@ -166,13 +179,15 @@ class MultiWorkerLoop:
     def _distributed_eval_step(self, x, y) -> list[tf.Tensor]:
         return self._sum_over_replicas(self.strategy.run(self._replica_eval_step, args=(x, y)))
 
-    def _distribute(self, dataset: tf.data.Dataset):
-        # The datasets have no files to split: each worker takes its slice of every batch.
-        options = tf.data.Options()
-        options.experimental_distribute.auto_shard_policy = (
-            tf.data.experimental.AutoShardPolicy.DATA
+    def distribute(self, batches: Callable[[Shard], tf.data.Dataset]):
+        """The distributed dataset of which each worker builds its part with `batches(its shard)`.
+
+        No worker gathers another's windows: `batches` yields per-replica
+        batches of the shard's rows only (`data.shards`).
+        """
+        return self.strategy.distribute_datasets_from_function(
+            lambda context: batches(Shard.of(context))
         )
-        return self.strategy.experimental_distribute_dataset(dataset.with_options(options))
 
     def _restore(self, start: int, steps: int) -> int:
         """Restores the latest checkpoint if it lies within the epoch from `start`; its step."""
@@ -194,24 +209,27 @@ class MultiWorkerLoop:
 
     def fit(
         self,
-        x: tf.data.Dataset,
+        x: Callable[[Shard, int], tf.data.Dataset],
         *,
         epochs: int = 1,
         initial_epoch: int = 0,
         steps_per_epoch: int,
-        validation_data: tf.data.Dataset | None = None,
+        validation_data: Callable[[Shard], tf.data.Dataset] | None = None,
         callbacks: list[keras.callbacks.Callback] | None = None,
         verbose: int | str = "auto",
         shuffle: bool = False,
     ) -> keras.callbacks.History:
-        """Trains like `Model.fit`; `x` is endless, from step `initial_epoch * steps_per_epoch`.
+        """Trains like `Model.fit`, on each worker's own pipeline of its shard of the data.
 
         Args:
-            x: batches of (inputs, targets) of the global batch size.
+            x: `(shard, start_batch) -> dataset`: the endless training batches
+                from global batch `start_batch` on, the shard's rows only
+                (`data.streams.training_batches`).
             epochs: epochs in all, counting earlier runs.
             initial_epoch: epochs already done.
             steps_per_epoch: batches per epoch.
-            validation_data: batches evaluated at each epoch end, or None.
+            validation_data: `shard -> dataset`, the shard's rows of the batches
+                evaluated at each epoch end (`data.windows.evaluation_dataset`), or None.
             callbacks: Keras callbacks, called as `Model.fit` calls them.
             verbose: 0 hides the progress bar.
             shuffle: accepted for `Model.fit`'s signature; the dataset sets the order.
@@ -219,8 +237,9 @@ class MultiWorkerLoop:
         model, steps = self.model, steps_per_epoch
         start = initial_epoch * steps
         step = self._restore(start, steps)
-        iterator = iter(self._distribute(x.skip(step - start)))
-        validation = self._distribute(validation_data) if validation_data is not None else None
+        # Each worker's pipeline starts at the step the run continues from.
+        iterator = iter(self.distribute(lambda shard, first=step: x(shard, first)))
+        validation = None if validation_data is None else self.distribute(validation_data)
         history = keras.callbacks.History()
         callback_list = keras.callbacks.CallbackList(
             [*(callbacks or []), history],

@@ -16,7 +16,7 @@ from keras_rnn_textgen.saving.layout import CONFIG_FILE, HISTORY_FILE, MODEL_FIL
 from keras_rnn_textgen.saving.loading import read_model_folder
 from keras_rnn_textgen.saving.rng_state import RNG_STATE_FILE, restore_rng_state
 from keras_rnn_textgen.saving.run_logs import read_history
-from keras_rnn_textgen.training.multiworker import fit_function
+from keras_rnn_textgen.training.multiworker import fit_function, reads_shards
 from keras_rnn_textgen.training.run import (
     Run,
     datasets,
@@ -24,6 +24,7 @@ from keras_rnn_textgen.training.run import (
     prepare_split,
     steps_per_epoch,
 )
+from keras_rnn_textgen.training.same_corpus import check_same_corpus
 
 logger = logging.getLogger(__name__)
 
@@ -159,6 +160,7 @@ def resume_run(
     loaded = read_model_folder(folder, training=train_config)
     model, model_config = loaded.model, loaded.model_config
     split = prepare_split(source, loaded.tokenizer, train_config, progress)
+    check_same_corpus(strategy, split.digest)
     if loaded.info.get("corpus", {}).get("sha256") != split.digest:
         logger.warning("the corpus differs from the one this model was trained on")
     train = fit_function(model, strategy, folder, train_config, model_config.level)
@@ -167,7 +169,7 @@ def resume_run(
     restore_rng_state(model, folder / RNG_STATE_FILE, initial_step)
     initial_epoch = _resume_epoch(loaded.info, initial_step, steps, folder)
     history = read_history(folder / HISTORY_FILE)
-    train_ds, val_ds = datasets(split, train_config, steps, initial_epoch)
+    train_ds, val_ds = datasets(split, train_config, steps, initial_epoch, reads_shards(strategy))
     return Run(
         model,
         loaded.tokenizer,

@@ -15,6 +15,7 @@ from keras_rnn_textgen.data.prepare import (
     corpus_statistics,
     prepare_ids,
 )
+from keras_rnn_textgen.data.shards import Shard
 from keras_rnn_textgen.data.streams import epoch_batches, training_batches
 from keras_rnn_textgen.data.windows import evaluation_dataset
 from keras_rnn_textgen.errors import CorpusError
@@ -94,19 +95,37 @@ def optimizer_step(model: keras.Model) -> int:
 
 
 def datasets(
-    split: Split, train_config: TrainConfig, steps: int, initial_epoch: int
-) -> tuple[tf.data.Dataset, tf.data.Dataset]:
+    split: Split,
+    train_config: TrainConfig,
+    steps: int,
+    initial_epoch: int,
+    per_worker: bool = False,
+) -> tuple[tf.data.Dataset | Callable, tf.data.Dataset | Callable]:
     """The training batches from `initial_epoch` on, and the validation windows.
 
     Validation reads the first `train_config.validation_tokens` held-out
     ids, the same every epoch, so an epoch's end costs a bounded time.
+
+    With `per_worker` (`multiworker.reads_shards`) both are functions that
+    `MultiWorkerLoop` calls on every worker, so that each worker's pipeline
+    reads only its shard of every batch (`data.shards`): the training
+    batches `(shard, start_batch) -> dataset`, the validation `shard -> dataset`.
+
+    Example:
+        >>> train_ds, val_ds = datasets(split, TrainConfig(), steps=100, initial_epoch=0)
     """
-    train_ds = training_batches(
-        split.train_ids, train_config, steps, start_batch=initial_epoch * steps
-    )
     val_ids = split.val_ids[: train_config.validation_tokens or None]
-    val_ds = evaluation_dataset(val_ids, train_config.seq_len, train_config.batch_size)
-    return train_ds, val_ds
+    seq_len, batch_size = train_config.seq_len, train_config.batch_size
+
+    def train_batches(shard: Shard | None, start_batch: int) -> tf.data.Dataset:
+        return training_batches(split.train_ids, train_config, steps, start_batch, shard)
+
+    def val_batches(shard: Shard | None) -> tf.data.Dataset:
+        return evaluation_dataset(val_ids, seq_len, batch_size, shard)
+
+    if per_worker:
+        return train_batches, val_batches
+    return train_batches(None, initial_epoch * steps), val_batches(None)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -121,8 +140,9 @@ class Run:
         train: `model.fit` or the multi-worker loop (`fit_function`), called alike.
         split: the encoded training and validation text.
         steps: training steps per epoch.
-        train_ds: the training batches from `initial_epoch` on (`datasets`).
-        val_ds: the validation windows.
+        train_ds: the training batches from `initial_epoch` on (`datasets`; a
+            function of each worker's shard in a multi-worker run).
+        val_ds: the validation windows (also a function of the shard there).
         initial_step: the optimizer's step when this run starts.
         initial_epoch: epochs completed when this run starts.
         history: `history.csv` rows of those epochs.
@@ -140,8 +160,8 @@ class Run:
     train: Callable
     split: Split
     steps: int
-    train_ds: tf.data.Dataset
-    val_ds: tf.data.Dataset
+    train_ds: tf.data.Dataset | Callable
+    val_ds: tf.data.Dataset | Callable
     initial_step: int = 0
     initial_epoch: int = 0
     history: tuple[dict, ...] = ()

@@ -14,7 +14,7 @@ from keras_rnn_textgen.models.build import build_model
 from keras_rnn_textgen.models.compile import compile_model
 from keras_rnn_textgen.tokenizers.base import Tokenizer
 from keras_rnn_textgen.training.memory import check_training_memory
-from keras_rnn_textgen.training.multiworker import fit_function
+from keras_rnn_textgen.training.multiworker import fit_function, reads_shards
 from keras_rnn_textgen.training.run import (
     Run,
     Split,
@@ -23,6 +23,7 @@ from keras_rnn_textgen.training.run import (
     prepare_split,
     steps_per_epoch,
 )
+from keras_rnn_textgen.training.same_corpus import check_same_corpus
 from keras_rnn_textgen.training.strategy import scope
 
 
@@ -88,6 +89,7 @@ def new_model(
     model_config = dataclasses.replace(model_config, vocab_size=tokenizer.vocab_size)
     check_training_memory(model_config)
     split = prepare_split(source, tokenizer, train_config, progress)
+    check_same_corpus(strategy, split.digest)
     with scope(strategy):
         model = build_model(
             model_config,
@@ -104,15 +106,15 @@ def new_model(
     return NewModel(model, tokenizer, model_config, train, split)
 
 
-def start_run(new: NewModel, train_config: TrainConfig) -> Run:
+def start_run(new: NewModel, train_config: TrainConfig, strategy: tf.distribute.Strategy) -> Run:
     """The run that trains `new` from its first epoch; call it holding the folder's lock.
 
     Example:
         >>> with lock(folder), scope(strategy):
-        ...     run = start_run(new, train_config)
+        ...     run = start_run(new, train_config, strategy)
     """
     steps = steps_per_epoch(new.split, train_config)
-    train_ds, val_ds = datasets(new.split, train_config, steps, initial_epoch=0)
+    train_ds, val_ds = datasets(new.split, train_config, steps, 0, reads_shards(strategy))
     return Run(
         new.model,
         new.tokenizer,
