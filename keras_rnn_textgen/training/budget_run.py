@@ -29,6 +29,8 @@ SIZE_OPTIONS = ("layers", "units", "embedding_dim", "dropout")
 MIN_RESUMED_SECONDS = 5.0
 # The fewest seconds a new budget must have left for training once the model is compiled.
 MIN_TRAINING_SECONDS = 2.0
+# Seconds the first sample drawn in a process takes, compiling its generation loop included.
+FIRST_SAMPLE_SECONDS = 4.0
 # Seconds of the probe that measures the machine's matrix-product rate.
 PROBE_SECONDS = 0.3
 
@@ -109,29 +111,32 @@ class BudgetPlanner:
             )
         fast = train_config.fast_rnn
         speeds = {c: estimated_speed(c, self.flops, fast) for c in candidates}
+        held_out = int(split.val_ids.shape[0])
         tokens_per_step = train_config.batch_size * train_config.seq_len
-        args = (
+        plan = choose_plan(
+            speeds,
             self.clock.left(),
             int(split.train_ids.shape[0]),
-            int(split.val_ids.shape[0]),
+            held_out,
             tokens_per_step,
+            train_config.validation_tokens,
+            train_config.seq_len + 1,
+            fast,
         )
-        fixed = "validation_tokens" in self.given  # the user's: kept as given
-        least = train_config.validation_tokens if fixed else train_config.seq_len + 1
-        plan = choose_plan(speeds, *args, train_config.validation_tokens, least, fast)
-        if len(candidates) == 1:
-            plan = dataclasses.replace(plan, reason="the model options given")
-        self.plan = plan
-        # Validation reading all the held-out text keeps the option's value.
-        reads_all = fixed or plan.validation_tokens >= int(split.val_ids.shape[0])
+        # `--validation-tokens` given is kept, and so is its value where all are read anyway.
+        validation = train_config.validation_tokens
+        if "validation_tokens" not in self.given and plan.validation_tokens < held_out:
+            validation = plan.validation_tokens
+        reason = plan.reason if len(candidates) > 1 else "the model options given"
+        self.plan = dataclasses.replace(
+            plan, validation_tokens=min(validation or held_out, held_out), reason=reason
+        )
         train_config = dataclasses.replace(
             train_config,
             # The deadline ends the run; twice the plan leaves room for a faster machine.
             epochs=2 * plan.epochs,
             steps_per_epoch=plan.steps_per_epoch,
-            validation_tokens=train_config.validation_tokens
-            if reads_all
-            else plan.validation_tokens,
+            validation_tokens=validation,
         )
         return plan.model_config, train_config
 
@@ -193,6 +198,8 @@ def resumed_budget(
 def first_end_seconds(
     model_config: ModelConfig, train_config: TrainConfig, validation_tokens: int, flops: float
 ) -> float:
-    """A first estimate of an epoch end: validation at the estimated speed, plus a second."""
+    """A first estimate of an epoch end: validation at the estimated speed, plus a second,
+    plus the first sample's compiling when samples are drawn (they are at each epoch end)."""
     speed = estimated_speed(model_config, flops, train_config.fast_rnn) * FORWARD_SPEEDUP
-    return validation_tokens / speed + 1.0
+    sampling = FIRST_SAMPLE_SECONDS if train_config.sample_every else 0.0
+    return validation_tokens / speed + 1.0 + sampling
