@@ -18,8 +18,8 @@ from keras_rnn_textgen.training.budget import (
     compile_seconds,
     estimated_speed,
 )
-from keras_rnn_textgen.training.deadline import BudgetClock
-from keras_rnn_textgen.training.run import Split
+from keras_rnn_textgen.training.deadline import BudgetClock, Deadline
+from keras_rnn_textgen.training.run import Run, Split
 
 # Options the budget chooses itself: given with it, they are refused.
 CHOSEN_BY_BUDGET = ("epochs", "steps_per_epoch")
@@ -203,3 +203,55 @@ def first_end_seconds(
     speed = estimated_speed(model_config, flops, train_config.fast_rnn) * FORWARD_SPEEDUP
     sampling = FIRST_SAMPLE_SECONDS if train_config.sample_every else 0.0
     return validation_tokens / speed + 1.0 + sampling
+
+
+def resumed_clock(
+    info: dict[str, Any],
+    train_config: TrainConfig,
+    given: Collection[str],
+    folder: str,
+    started: float,
+) -> tuple[BudgetClock | None, TrainConfig, dict[str, Any]]:
+    """A resumed run's budget clock (None without a budget), its run and its record of the choice.
+
+    Args:
+        info: the folder's `config.json`.
+        train_config: the resumed run (`resume.resumed_train_config`).
+        given: the fields the caller chose.
+        folder: the model folder, for messages.
+        started: `time.monotonic()` when `fit` was called.
+    """
+    text, used, trained_from, choice = resumed_budget(info, train_config, given, folder)
+    if not text:
+        return None, train_config, {}
+    clock = BudgetClock(duration_seconds(text), used, started, trained_from)
+    # The deadline ends the run; the epochs only bound it.
+    done = info.get("progress", {}).get("epochs_completed", 0)
+    epochs = done + 2 * int(choice.get("planned_epochs", 10))
+    return clock, dataclasses.replace(train_config, time_budget=text, epochs=epochs), choice
+
+
+def run_deadline(
+    clock: BudgetClock, run: Run, choice: dict[str, Any], save_seconds: float
+) -> Deadline:
+    """The `Deadline` of `run`, its first estimates from the plan and the first save's time."""
+    flops = float(choice.get("matmul_gflops", 100.0)) * 1e9
+    held_out = len(run.split.val_ids)
+    validation = min(held_out, run.train_config.validation_tokens or held_out)
+    first_end = first_end_seconds(run.model_config, run.train_config, validation, flops)
+    return Deadline(clock, first_end + save_seconds, save_seconds)
+
+
+def plan_line(choice: dict[str, Any], time_budget: str) -> str:
+    """One line on what a budget chose, for the command's output.
+
+    Example:
+        >>> plan_line(planner.section(), "10m")
+        'time budget 10m: 2 x 256 gru (embedding 64, dropout 0.2), about 9 epochs of 150 steps'
+    """
+    return (
+        f"time budget {time_budget}: {choice.get('layers')} x {choice.get('units')} "
+        f"{choice.get('cell')} (embedding {choice.get('embedding_dim')}, dropout "
+        f"{choice.get('dropout')}), about {choice.get('planned_epochs')} epochs of "
+        f"{choice.get('steps_per_epoch')} steps"
+    )

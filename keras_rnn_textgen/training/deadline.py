@@ -66,7 +66,7 @@ class Deadline(keras.callbacks.Callback):
     Args:
         clock: the budget's clock.
         epoch_end_seconds: the first estimate of an epoch end (validation,
-            save, samples), replaced by the longest one measured.
+            save, samples), replaced by the latest one measured.
         final_seconds: an estimate of the final save.
 
     Example:
@@ -81,7 +81,6 @@ class Deadline(keras.callbacks.Callback):
         self.margin = max(MARGIN_SHARE * clock.seconds, MIN_MARGIN_SECONDS)
         self.steps_timed, self.step_total = 0, 0.0
         self._last_step_end: float | None = None
-        self._measured_end = False
         self.stopped = False
 
     def step_seconds(self) -> float:
@@ -110,12 +109,9 @@ class Deadline(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         if self._last_step_end is not None:
-            spent = time.monotonic() - self._last_step_end
-            # The first measurement replaces the estimate; later ones only raise it.
-            if self._measured_end:
-                self.epoch_end_seconds = max(self.epoch_end_seconds, spent)
-            else:
-                self.epoch_end_seconds, self._measured_end = spent, True
+            # The latest replaces the estimate: the first epoch end also compiled the
+            # validation step and the first sample, which later ones do not.
+            self.epoch_end_seconds = time.monotonic() - self._last_step_end
         self._last_step_end = None
         self._stop_if_late()
 

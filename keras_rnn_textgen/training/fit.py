@@ -1,6 +1,5 @@
 """`fit`: train a model on a corpus into a model folder, resumable epoch by epoch."""
 
-import dataclasses
 import functools
 import pathlib
 import time
@@ -16,13 +15,15 @@ from keras_rnn_textgen.training.budget_run import (
     BudgetPlanner,
     budget_section,
     check_budget_options,
-    first_end_seconds,
     given_fields,
+    plan_line,
     resumed_budget,
+    resumed_clock,
+    run_deadline,
 )
 from keras_rnn_textgen.training.callbacks import fit_callbacks
 from keras_rnn_textgen.training.checkpoint import FolderCheckpoint, save_start
-from keras_rnn_textgen.training.deadline import BudgetClock, Deadline
+from keras_rnn_textgen.training.deadline import BudgetClock
 from keras_rnn_textgen.training.finish import FitResult, finish_run, train_run
 from keras_rnn_textgen.training.folder_checks import (
     check_folder,
@@ -90,7 +91,8 @@ def fit(
             other folder is refused.
         encoding: text encoding of the corpus files.
         encoding_errors: `"strict"` or `"replace"` for undecodable bytes.
-        print_fn: receives the samples drawn while training.
+        print_fn: receives the samples drawn while training (and, with a time
+            budget, one line on what it chose).
         verbose: Keras progress display (0, 1, 2 or "auto"), or `"lines"`: no
             progress bar, one plain line of metrics per epoch to `print_fn`
             instead (the CLI's choice when stdout is not a terminal).
@@ -149,16 +151,10 @@ def fit(
     clock, planner, choice = None, None, {}
     if resume:
         info = read_config(folder)
-        budget_text, used, trained_from, choice = resumed_budget(
-            info, train_config, given, str(folder)
-        )
+        # Checked before the others: a used-up budget is what a user needs to hear first.
+        resumed_budget(info, train_config, given, str(folder))
         train_config = resumed_train_config(folder, model_config, train_config, options_given)
-        if budget_text:
-            clock = BudgetClock(duration_seconds(budget_text), used, started, trained_from)
-            # The deadline ends the run; the epochs only bound it.
-            done = info.get("progress", {}).get("epochs_completed", 0)
-            epochs = done + 2 * int(choice.get("planned_epochs", 10))
-            train_config = dataclasses.replace(train_config, time_budget=budget_text, epochs=epochs)
+        clock, train_config, choice = resumed_clock(info, train_config, given, str(folder), started)
     else:
         check_training_memory(model_config)  # the least it needs, before the corpus is read
     # The documents setting is known now: on --resume it is the folder's.
@@ -200,11 +196,11 @@ def fit(
         save_start(folder, run, record, with_model=not resume)
         deadline = None
         if clock is not None:
-            flops = float(choice.get("matmul_gflops", 100.0)) * 1e9
-            val_tokens = min(len(run.split.val_ids), run.train_config.validation_tokens or 2**62)
-            first_end = first_end_seconds(run.model_config, run.train_config, val_tokens, flops)
+            # The final save takes about what the first did (a resumed run: about a second).
             final = max(time.monotonic() - saving, 1.0 if resume else 0.2)
-            deadline = Deadline(clock, first_end + final, final)
+            deadline = run_deadline(clock, run, choice, final)
+            if print_fn is not None and planner is not None:
+                print_fn(plan_line(choice, run.train_config.time_budget))
         progress = Progress(run.initial_epoch, run.initial_step)
         checkpoint = FolderCheckpoint(folder, record, progress, run.history)
         lines = verbose == "lines"
