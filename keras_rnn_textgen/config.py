@@ -9,6 +9,7 @@ from keras_rnn_textgen.config_fields import (
     check_fields,
     check_fraction,
     check_positive,
+    duration_seconds,
     option,
 )
 from keras_rnn_textgen.generation_config import GenerationConfig
@@ -27,7 +28,7 @@ LR_SCHEDULES = ("cosine", "plateau")
 # seconds of their XLA compilation outweigh what they save.
 FAST_RNN_MIN_UNITS = 128
 # Fields added after model folders were first written, with the value those folders used.
-TRAIN_FIELDS_BEFORE = {"lr_schedule": "plateau", "keep_every": 0}
+TRAIN_FIELDS_BEFORE = {"lr_schedule": "plateau", "keep_every": 0, "time_budget": ""}
 
 # Bumped whenever the layout of a model folder changes incompatibly.
 FORMAT_VERSION = 1
@@ -148,6 +149,12 @@ class TrainConfig:
     batch_size: int = option(64, "Windows per batch (the global batch under a strategy).")
     epochs: int = option(10, "Epochs in all, counting those of resumed runs.")
     steps_per_epoch: int = option(0, "Batches per epoch; 0 is one pass over the text.")
+    time_budget: str = option(
+        "",
+        "Train within this time (10m, 90s, 1h30m): the model size, epochs and schedule are "
+        "chosen for this machine and corpus; model options given win (docs/time-budget.md).",
+        show_default=False,
+    )
     learning_rate: float = option(8e-3, "Adam's initial learning rate.")
     lr_schedule: str = option(
         "cosine",
@@ -232,6 +239,10 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         check_fields(self)
+        if self.time_budget:
+            duration_seconds(self.time_budget)
+            if self.strategy not in ("auto", "one"):
+                raise ValueError("--time-budget trains on one machine: use it with `strategy` auto")
         if self.tpu and self.strategy != "tpu":
             raise ValueError(f"`tpu` is used with `strategy` 'tpu' only, got {self.strategy!r}")
         if self.checkpoint_every and self.strategy != "multiworker":

@@ -3,6 +3,7 @@
 import dataclasses
 import math
 import numbers
+import re
 from typing import Any
 
 
@@ -91,3 +92,37 @@ def check_fraction(name: str, value: float, *, low_open: bool, high_open: bool) 
     if not (math.isfinite(value) and low_ok and high_ok):
         interval = f"{'(' if low_open else '['}0, 1{')' if high_open else ']'}"
         raise ValueError(f"`{name}` must be in {interval}, got {value!r}")
+
+
+# `fit --time-budget`: hours, minutes and seconds in this order, each at most once (`1h30m`).
+DURATION_UNITS = {"h": 3600, "m": 60, "s": 1}
+_DURATION = re.compile(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?")
+
+
+def duration_seconds(text: str, option: str = "--time-budget") -> float:
+    """Seconds of a duration such as `90s`, `10m`, `1h`, `1h30m` or `2.5m`; a bare number: seconds.
+
+    Args:
+        text: the duration as the user wrote it.
+        option: the option named in the error.
+
+    Raises:
+        ValueError: one line naming `option` and `text`, for anything else or a zero duration.
+
+    Example:
+        >>> duration_seconds("1h30m"), duration_seconds("90s"), duration_seconds("2.5m")
+        (5400.0, 90.0, 150.0)
+    """
+    cleaned = text.strip().lower().replace(" ", "") if isinstance(text, str) else ""
+    match = _DURATION.fullmatch(cleaned) if cleaned else None
+    if re.fullmatch(r"\d+(?:\.\d+)?", cleaned):
+        seconds = float(cleaned)
+    elif match is not None and any(match.groups()):
+        seconds = sum(
+            float(v) * unit for v, unit in zip(match.groups(), DURATION_UNITS.values()) if v
+        )
+    else:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise ValueError(f"{option}: expected a duration such as 10m or 90s, got {text!r}")
+    return seconds

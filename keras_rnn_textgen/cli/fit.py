@@ -89,7 +89,8 @@ def config_options(*classes: type):
     is_flag=True,
     help="Continue the run in an existing model folder (with its architecture and data "
     "options; --epochs, --patience, --jit, --fast-rnn, --tensorboard and the sampling "
-    "options may change).",
+    "options may change). A run with --time-budget continues within the time left of it, "
+    "or of a larger --time-budget given.",
 )
 @click.option(
     "--init-from",

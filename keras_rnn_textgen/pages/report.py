@@ -19,6 +19,7 @@ from keras_rnn_textgen.levels import LEVELS
 from keras_rnn_textgen.pages import html as pages
 from keras_rnn_textgen.pages.plots import floats, plot_curves
 from keras_rnn_textgen.pages.report_tables import (
+    budget_note,
     config_tables,
     duration,
     epoch_table,
@@ -103,6 +104,8 @@ def learning_rate_caption(train: TrainConfig) -> str:
         "Adam's learning rate: 0.008 at the start, decayed along a half cosine over the 4 epochs."
     """
     start = f"Adam's learning rate: {train.learning_rate:g} at the start"
+    if train.lr_schedule == "cosine" and train.time_budget:
+        return f"{start}, decayed along a half cosine over the time budget to its deadline."
     if train.lr_schedule == "cosine":
         return f"{start}, decayed along a half cosine over the {train.epochs} epochs."
     return f"{start}, halved after each epoch that does not improve the validation loss."
@@ -177,6 +180,7 @@ def render_report(lm: ModelFolder, program: str = "python cli.py") -> tuple[str,
     body = [
         f"<h1>Training report: {esc(folder.name)}</h1>",
         f'<p class="lead">{esc(description)}</p>',
+        f'<p class="note">{esc(budget_note(info.get("budget")))}</p>' if "budget" in info else "",
         pages.cards(cards),
         "<h2>Loss and perplexity</h2>",
     ]

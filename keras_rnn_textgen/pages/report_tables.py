@@ -32,6 +32,33 @@ def duration(seconds: float) -> str:
     return f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
 
 
+def budget_note(budget: dict[str, Any] | None) -> str:
+    """What `fit --time-budget` chose and how long the run took, as a sentence; "" without one.
+
+    Args:
+        budget: the `budget` section of `config.json`, or None.
+
+    Example:
+        >>> budget_note({"time_budget": "10m", "seconds": 600, "used_seconds": 590.2, ...})
+        'Trained within a time budget of 10m (600 s): ...'
+    """
+    if not isinstance(budget, dict):
+        return ""
+    used, seconds = budget.get("used_seconds"), budget.get("seconds")
+    model = (
+        f"{budget.get('layers')} x {budget.get('units')} {budget.get('cell')} "
+        f"(embedding {budget.get('embedding_dim')}, dropout {budget.get('dropout')})"
+    )
+    return (
+        f"Trained within a time budget of {budget.get('time_budget')} ({seconds} s), which "
+        f"chose a {model}: {budget.get('reason')}; about {budget.get('planned_epochs')} epochs "
+        f"of {budget.get('steps_per_epoch')} steps planned at an estimated "
+        f"{budget.get('estimated_tokens_per_second')} tokens/s (matrix products at "
+        f"{budget.get('matmul_gflops')} GFLOP/s), the deadline ending the run. "
+        + (f"Seconds used, from the call of fit to the last save: {used}." if used else "")
+    )
+
+
 def epoch_table(history: Sequence[dict], tokens_per_step: int, token: Level) -> str:
     """One row per epoch: losses, perplexities, bits, learning rate, time and speed.
 

@@ -15,6 +15,7 @@ from keras_rnn_textgen.saving.run_logs import Sample, append_sample, sample_bloc
 from keras_rnn_textgen.saving.steps import step_file
 from keras_rnn_textgen.tokenizers.base import Tokenizer
 from keras_rnn_textgen.training.checkpoint import FolderCheckpoint
+from keras_rnn_textgen.training.deadline import BudgetCosine, Deadline
 from keras_rnn_textgen.training.epoch_lines import EpochLines
 from keras_rnn_textgen.training.keep_every import StepCheckpoint, step_checkpoint
 from keras_rnn_textgen.training.resume import ResumedPlateau
@@ -186,9 +187,11 @@ class _BitsPerChar(keras.callbacks.Callback):
                 logs[f"{prefix}bits_per_char"] = float(logs[f"{prefix}bits_per_token"]) * ratio
 
 
-def _learning_rate_callback(run: Run) -> keras.callbacks.Callback:
-    """The callback that moves the learning rate as `lr_schedule` says."""
+def _learning_rate_callback(run: Run, deadline: Deadline | None) -> keras.callbacks.Callback:
+    """The callback that moves the learning rate as `lr_schedule` says (over a budget's time)."""
     train_config = run.train_config
+    if train_config.lr_schedule == "cosine" and deadline is not None:
+        return BudgetCosine(train_config.learning_rate, deadline)
     if train_config.lr_schedule == "cosine":
         total_steps = train_config.epochs * run.steps
         return CosineSchedule(train_config.learning_rate, total_steps)
@@ -213,6 +216,7 @@ def fit_callbacks(
     folder: pathlib.Path,
     print_fn: Callable[[str], None] | None,
     epoch_lines: bool = False,
+    deadline: Deadline | None = None,
 ) -> list[keras.callbacks.Callback]:
     """The callbacks of a fit, in the order they must run.
 
@@ -227,6 +231,8 @@ def fit_callbacks(
         folder: the model folder (TensorBoard logs and samples go there).
         print_fn: receives the samples drawn while training.
         epoch_lines: also send `print_fn` one line of metrics per epoch (`EpochLines`).
+        deadline: the `Deadline` of `fit --time-budget`, last of all; the cosine
+            schedule then runs over the budget's time.
     """
     train_config, split = run.train_config, run.split
     callbacks: list[keras.callbacks.Callback] = [
@@ -234,7 +240,7 @@ def fit_callbacks(
             int(split.train_ids.shape[0]) / max(split.train_characters, 1),
             int(split.val_ids.shape[0]) / max(split.val_characters, 1),
         ),
-        _learning_rate_callback(run),
+        _learning_rate_callback(run, deadline),
         keras.callbacks.EarlyStopping(
             monitor="val_loss", patience=train_config.patience, restore_best_weights=True
         ),
@@ -272,4 +278,7 @@ def fit_callbacks(
                 val_perplexity=_last_val_perplexity(run.history),
             )
         )
+    if deadline is not None:
+        # Last: its epoch end measures validation, saving and samples.
+        callbacks.append(deadline)
     return callbacks

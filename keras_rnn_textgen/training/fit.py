@@ -1,15 +1,29 @@
 """`fit`: train a model on a corpus into a model folder, resumable epoch by epoch."""
 
+import functools
 import pathlib
+import time
 from collections.abc import Callable, Collection, Sequence
 
 from keras_rnn_textgen.config import ModelConfig, TrainConfig
+from keras_rnn_textgen.config_fields import duration_seconds
 from keras_rnn_textgen.data.prepare import CorpusSource, PreparationProgress
 from keras_rnn_textgen.errors import ModelFolderError
 from keras_rnn_textgen.saving.files import lock, remove_temporary_files
 from keras_rnn_textgen.saving.folder import read_config
+from keras_rnn_textgen.training.budget_run import (
+    BudgetPlanner,
+    budget_section,
+    check_budget_options,
+    given_fields,
+    plan_line,
+    resumed_budget,
+    resumed_clock,
+    run_deadline,
+)
 from keras_rnn_textgen.training.callbacks import fit_callbacks
 from keras_rnn_textgen.training.checkpoint import FolderCheckpoint, save_start
+from keras_rnn_textgen.training.deadline import BudgetClock
 from keras_rnn_textgen.training.finish import FitResult, finish_run, train_run
 from keras_rnn_textgen.training.folder_checks import (
     check_folder,
@@ -77,7 +91,8 @@ def fit(
             other folder is refused.
         encoding: text encoding of the corpus files.
         encoding_errors: `"strict"` or `"replace"` for undecodable bytes.
-        print_fn: receives the samples drawn while training.
+        print_fn: receives the samples drawn while training (and, with a time
+            budget, one line on what it chose).
         verbose: Keras progress display (0, 1, 2 or "auto"), or `"lines"`: no
             progress bar, one plain line of metrics per epoch to `print_fn`
             instead (the CLI's choice when stdout is not a terminal).
@@ -88,6 +103,13 @@ def fit(
         progress: told how far the preparation of the corpus has come
             (`data.prepare`: read once, its ids cached on disk).
 
+    With `train_config.time_budget` the run ends within that time from this
+    call (`training.budget`, docs/time-budget.md): the model options not
+    given, the epochs and their length are chosen for this machine and
+    corpus, the cosine schedule ends at the deadline, and `config.json`
+    records the choice and the clock (`budget`); a resumed budgeted run
+    trains for what is left of its budget.
+
     Example:
         >>> model = ModelConfig(cell="gru", layers=1, units=32)
         >>> train = TrainConfig(epochs=1, steps_per_epoch=5, sample_every=0)
@@ -95,8 +117,12 @@ def fit(
         >>> result.folder, result.epochs_completed
         (PosixPath('saved_models/gru-1x32'), 1)
     """
+    started = time.monotonic()  # a time budget's clock starts here
     model_config = model_config or ModelConfig()
     train_config = train_config or TrainConfig()
+    given = given_fields(model_config, train_config, options_given)
+    if train_config.time_budget and not resume:
+        check_budget_options(given, init_from)
     # Everything is checked before the folder is created or changed: a refused run leaves nothing.
     check_name(name, output)
     # A missing corpus file is named before anything is said about the folder.
@@ -122,8 +148,13 @@ def fit(
         )
     if init_from is not None:
         check_not_source(init_from, chief_folder)
+    clock, planner, choice = None, None, {}
     if resume:
+        info = read_config(folder)
+        # Checked before the others: a used-up budget is what a user needs to hear first.
+        resumed_budget(info, train_config, given, str(folder))
         train_config = resumed_train_config(folder, model_config, train_config, options_given)
+        clock, train_config, choice = resumed_clock(info, train_config, given, str(folder), started)
     else:
         check_training_memory(model_config)  # the least it needs, before the corpus is read
     # The documents setting is known now: on --resume it is the folder's.
@@ -132,7 +163,12 @@ def fit(
     if resume:
         new, origin = None, read_config(folder).get("init_from")
     elif init_from is None:
-        new = new_model(source, model_config, train_config, strategy, folder, progress=progress)
+        if train_config.time_budget:
+            clock = BudgetClock(duration_seconds(train_config.time_budget), 0.0, started)
+            planner = BudgetPlanner(clock, given)
+        new = new_model(
+            source, model_config, train_config, strategy, folder, progress=progress, planner=planner
+        )
         origin = None
     else:
         new = fine_tuned_model(
@@ -145,17 +181,30 @@ def fit(
         if resume:
             run = resume_run(folder, source, train_config, strategy, progress)
         else:
-            run = start_run(new, train_config, strategy)
+            run = start_run(new, new.train_config, strategy)
         corpus_info = corpus_section(corpus, run.split)
         del new
-        record = RunRecord(run.model_config, run.train_config, corpus_info, origin)
+        if planner is not None:
+            choice = planner.section()
+        budget = None
+        if clock is not None:
+            budget = functools.partial(budget_section, clock, run.train_config, choice)
+        record = RunRecord(run.model_config, run.train_config, corpus_info, origin, budget)
         if overwrite:
             remove_outputs(folder)
+        saving = time.monotonic()
         save_start(folder, run, record, with_model=not resume)
+        deadline = None
+        if clock is not None:
+            # The final save takes about what the first did (a resumed run: about a second).
+            final = max(time.monotonic() - saving, 1.0 if resume else 0.2)
+            deadline = run_deadline(clock, run, choice, final)
+            if print_fn is not None and planner is not None:
+                print_fn(plan_line(choice, run.train_config.time_budget))
         progress = Progress(run.initial_epoch, run.initial_step)
         checkpoint = FolderCheckpoint(folder, record, progress, run.history)
         lines = verbose == "lines"
-        callbacks = fit_callbacks(run, checkpoint, folder, print_fn, epoch_lines=lines)
+        callbacks = fit_callbacks(run, checkpoint, folder, print_fn, lines, deadline)
         train_run(run, callbacks, checkpoint, folder, 0 if lines else verbose)
         metrics = finish_run(run, checkpoint, folder)
         return FitResult(chief_folder, checkpoint.progress.epochs_completed, metrics)

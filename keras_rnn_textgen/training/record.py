@@ -7,7 +7,7 @@ owns them, and every write of `config.json` is `record.to_json(progress, ...)`.
 
 import dataclasses
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from keras_rnn_textgen.config import ModelConfig, TrainConfig
@@ -38,6 +38,8 @@ class RunRecord:
         train_config: the training run.
         corpus: the `corpus` section (`corpus_section`).
         init_from: the `init_from` section of a fine-tuned model (`training.init_from`).
+        budget: gives the `budget` section of `fit --time-budget` as it is when called
+            (its clock moves), or None.
 
     Example:
         >>> record = RunRecord(model_config, train_config, corpus_section(files, split))
@@ -48,6 +50,7 @@ class RunRecord:
     train_config: TrainConfig
     corpus: dict[str, Any]
     init_from: dict[str, Any] | None = None
+    budget: Callable[[], dict[str, Any]] | None = None
 
     def to_json(self, progress: Progress, **results: Any) -> dict[str, Any]:
         """The `config.json` content at `progress`, with `results` (metrics, best epoch) last."""
@@ -56,6 +59,7 @@ class RunRecord:
             self.train_config,
             corpus=self.corpus,
             **({"init_from": self.init_from} if self.init_from else {}),
+            **({"budget": self.budget()} if self.budget else {}),
             progress=dataclasses.asdict(progress),
             **results,
         )

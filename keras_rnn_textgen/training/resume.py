@@ -41,7 +41,14 @@ RESUMED_FROM_CALLER = (
 )
 # Options a resumed run takes when given: they change how it runs, not what it learns from.
 # (Not given, `keep_every` stays the run's: the kept checkpoints stay on their grid.)
-RESUMED_WHEN_GIVEN = ("patience", "jit_compile", "fast_rnn", "tensorboard", "keep_every")
+RESUMED_WHEN_GIVEN = (
+    "patience",
+    "jit_compile",
+    "fast_rnn",
+    "tensorboard",
+    "keep_every",
+    "time_budget",
+)
 
 
 def resumed_train_config(

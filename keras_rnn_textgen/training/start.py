@@ -46,6 +46,7 @@ class NewModel:
         model_config: the architecture, `vocab_size` set from the tokenizer.
         train: `model.fit` or the multi-worker loop (`fit_function`).
         split: the prepared training and validation ids.
+        train_config: the training run (a time budget's plan filled in).
     """
 
     model: keras.Model
@@ -53,6 +54,7 @@ class NewModel:
     model_config: ModelConfig
     train: Callable
     split: Split
+    train_config: TrainConfig
 
 
 def new_model(
@@ -63,6 +65,8 @@ def new_model(
     folder: pathlib.Path,
     tokenizer: Tokenizer | None = None,
     progress: PreparationProgress | None = None,
+    planner: Callable[[ModelConfig, TrainConfig, Split], tuple[ModelConfig, TrainConfig]]
+    | None = None,
 ) -> NewModel:
     """A new run's tokenizer, prepared corpus and compiled model; nothing written in `folder`.
 
@@ -78,6 +82,8 @@ def new_model(
         folder: the folder this process writes (multi-worker checkpoints go there).
         tokenizer: the run's tokenizer (fine-tuning); None builds one from the corpus.
         progress: told how far the reading of the corpus has come.
+        planner: chooses the architecture and run from the prepared corpus
+            (`budget_run.BudgetPlanner`, `fit --time-budget`); None keeps both.
 
     Example:
         >>> source = CorpusSource.of(["novel.txt"])
@@ -90,6 +96,9 @@ def new_model(
     check_training_memory(model_config)
     split = prepare_split(source, tokenizer, train_config, progress)
     check_same_corpus(strategy, split.digest)
+    if planner is not None:
+        model_config, train_config = planner(model_config, train_config, split)
+        check_training_memory(model_config)
     with scope(strategy):
         model = build_model(
             model_config,
@@ -103,7 +112,7 @@ def new_model(
         model.optimizer.build(model.trainable_variables)
         # Last of the checks (the batch must split over the replicas).
         train = fit_function(model, strategy, folder, train_config, model_config.level)
-    return NewModel(model, tokenizer, model_config, train, split)
+    return NewModel(model, tokenizer, model_config, train, split, train_config)
 
 
 def start_run(new: NewModel, train_config: TrainConfig, strategy: tf.distribute.Strategy) -> Run:
