@@ -35,9 +35,10 @@ class CopyIndex:
         tokenizer: the model's tokenizer.
 
     Example:
-        >>> index = CopyIndex.of_folder("saved_models/lstm-2x256")
-        >>> index.check(lm.generate_samples("ROMEO:", 200))[0].longest_copy.chars
-        23
+        >>> index = CopyIndex.of_folder("saved_models/gru-2x256")
+        >>> copy = index.check(lm.generate_samples("ROMEO:", 200, seed=1))[0].longest_copy
+        >>> copy.chars == len(copy.text) > 0
+        True
     """
 
     def __init__(self, index: SuffixIndex, tokenizer: Tokenizer):
