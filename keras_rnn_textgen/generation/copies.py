@@ -15,14 +15,14 @@ import pathlib
 from collections.abc import Sequence
 from typing import Any
 
-from keras_rnn_textgen.config import saved_train_config
+from keras_rnn_textgen.config import TrainConfig, saved_train_config
 from keras_rnn_textgen.data.corpus import DEFAULT_CORPUS, default_corpus_path
 from keras_rnn_textgen.data.prepare import CorpusSource, PreparationProgress, prepare_ids
 from keras_rnn_textgen.data.suffix_array import SuffixIndex, training_index
 from keras_rnn_textgen.errors import CorpusError, ModelFolderError
 from keras_rnn_textgen.generation.samples import Copy, Sample, token_names
 from keras_rnn_textgen.saving.folder import read_config
-from keras_rnn_textgen.saving.layout import TOKENIZER_FILE, read_json
+from keras_rnn_textgen.saving.layout import CONFIG_FILE, TOKENIZER_FILE, read_json
 from keras_rnn_textgen.tokenizers.base import Tokenizer
 from keras_rnn_textgen.tokenizers.registry import tokenizer_from_config
 
@@ -61,16 +61,20 @@ class CopyIndex:
         if not isinstance(config, dict):
             raise ModelFolderError(f"model folder {str(folder)!r} has no readable {TOKENIZER_FILE}")
         tokenizer = tokenizer_from_config(config)
+        train, recorded = _recorded(folder, info)
         source = training_source(folder, info, corpus, encoding)
-        split = saved_train_config(info.get("training", {})).validation_split
-        prepared = prepare_ids(source, tokenizer, split, progress)
-        recorded = info.get("corpus", {})
+        prepared = prepare_ids(source, tokenizer, train.validation_split, progress)
+        files = ", ".join(repr(str(f)) for f in source.files)
         if prepared.digest != recorded.get("sha256"):
-            files = ", ".join(repr(str(f)) for f in source.files)
             raise CorpusError(
                 f"the corpus {files} is not the text model folder {str(folder)!r} was trained "
                 f"on (its SHA-256 differs from the one in config.json); give the training "
                 "files with --corpus"
+            )
+        if recorded.get("train_tokens", prepared.train_tokens) != prepared.train_tokens:
+            raise ModelFolderError(
+                f"the corpus {files} splits into {prepared.train_tokens} training tokens, where "
+                f"{str(folder / CONFIG_FILE)!r} records {recorded['train_tokens']!r}"
             )
         return cls(training_index(prepared), tokenizer)
 
@@ -90,6 +94,18 @@ class CopyIndex:
         return [dataclasses.replace(s, longest_copy=self.longest_copy(s)) for s in samples]
 
 
+def _recorded(folder: pathlib.Path, info: dict[str, Any]) -> tuple[TrainConfig, dict[str, Any]]:
+    """The training settings and the `corpus` section that `config.json` records."""
+    training, corpus = info.get("training"), info.get("corpus")
+    try:
+        train = saved_train_config(training if isinstance(training, dict) else {})
+    except (TypeError, ValueError) as e:
+        raise ModelFolderError(
+            f"{str(folder / CONFIG_FILE)!r} records training settings that cannot be read: {e}"
+        ) from None
+    return train, corpus if isinstance(corpus, dict) else {}
+
+
 def training_source(
     folder: pathlib.Path,
     info: dict[str, Any],
@@ -102,13 +118,13 @@ def training_source(
     the current folder, and the bundled corpus's name, when no such file is
     there, is the bundled corpus.
     """
-    documents = saved_train_config(info.get("training", {})).documents
+    documents = _recorded(folder, info)[0].documents
     if corpus:
         return CorpusSource.of(corpus, encoding, documents=documents)
-    files = info.get("corpus", {}).get("files")
+    files = _recorded(folder, info)[1].get("files")
     if not isinstance(files, list) or not files or not all(isinstance(f, str) for f in files):
         raise ModelFolderError(
-            f"{str(folder / 'config.json')!r} records no corpus files; give them with --corpus"
+            f"{str(folder / CONFIG_FILE)!r} records no corpus files; give them with --corpus"
         )
     paths = []
     for name in files:
@@ -117,7 +133,7 @@ def training_source(
             path = default_corpus_path()
         if not path.exists():
             raise CorpusError(
-                f"the training corpus {name!r} recorded in {str(folder / 'config.json')!r} "
+                f"the training corpus {name!r} recorded in {str(folder / CONFIG_FILE)!r} "
                 "is not found from here; give it with --corpus"
             )
         paths.append(path)

@@ -1,8 +1,9 @@
+import json
 import pathlib
 
 import pytest
 
-from keras_rnn_textgen.errors import CorpusError
+from keras_rnn_textgen.errors import CorpusError, ModelFolderError
 from keras_rnn_textgen.generation.copies import CopyIndex
 from keras_rnn_textgen.generation.samples import Copy, Sample
 from keras_rnn_textgen.saving.folder import read_config
@@ -68,6 +69,13 @@ def test_a_moved_or_changed_corpus_is_named_and_corpus_overrides_it(tmp_path):
     path.write_text(text.replace("speak", "SPEAK"), encoding="utf-8")
     with pytest.raises(CorpusError, match=r"m\.txt'.*not the text.*SHA-256.*--corpus"):
         CopyIndex.of_folder(folder)
+    # A config.json changed by hand: one error naming it, not a traceback.
+    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    (folder / "config.json").write_text(json.dumps({**config, "corpus": "x"}), encoding="utf-8")
+    with pytest.raises(ModelFolderError, match=r"config\.json' records no corpus files"):
+        CopyIndex.of_folder(folder)
+    with pytest.raises(CorpusError, match="not the text"):  # no SHA-256 recorded to match
+        CopyIndex.of_folder(folder, corpus=[moved])
 
 
 def test_word_level_copies_are_tokens_of_the_training_text(tmp_path):
