@@ -60,8 +60,7 @@ def suffix_array(ids: np.ndarray) -> np.ndarray:
         if where.size == 0:
             return order
         start = order[where]
-        # Suffixes still tied may come in any order: the next rounds order them.
-        moved = np.argsort(_keys(start, rank, span))
+        moved = np.argsort(_keys(start, rank, span), kind="stable")
         start = start[moved]
         del moved
         key = _keys(start, rank, span)  # sorted; built again rather than gathered: less memory
