@@ -197,12 +197,8 @@ def _with_copies(ctx: click.Context, model_dir: str, corpus: tuple[str, ...], sa
     samples = CopyIndex.of_folder(model_dir, corpus).check(samples)
     if not as_json:
         for i, sample in enumerate(samples, 1):
-            copy = sample.longest_copy
-            click.echo(
-                f"sample {i}: longest copy of the training text: {copy.chars} characters at "
-                f"offset {copy.offset}: {json.dumps(copy.text, ensure_ascii=False)}",
-                err=True,
-            )
+            describe = sample.longest_copy.describe()
+            click.echo(f"sample {i}: longest copy of the training text: {describe}", err=True)
     return samples
 
 

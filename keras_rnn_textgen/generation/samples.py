@@ -8,6 +8,7 @@ samples here from the ids and log-probabilities its loop made.
 """
 
 import dataclasses
+import json
 import math
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -45,6 +46,13 @@ class Copy:
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    def describe(self) -> str:
+        """One line for people: `5 characters at offset 1042: "ROMEO"`, or `none`."""
+        if not self.tokens:
+            return "none (no token of the sample occurs there)"
+        text = json.dumps(self.text, ensure_ascii=False)
+        return f"{self.chars} characters at offset {self.offset}: {text}"
 
 
 @dataclasses.dataclass(frozen=True)

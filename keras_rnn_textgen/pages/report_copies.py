@@ -21,7 +21,7 @@ def copy_lines(lm: ModelFolder, corpus: Sequence[str] = ()) -> tuple[CopyLine | 
     Example:
         >>> line, note = copy_lines(read_model_folder("saved_models/gru-2x256"))
         >>> line(read_samples(folder / "samples.txt")[0])
-        'longest copy of the training text: 12 characters at offset 3051'
+        'longest copy of the training text: 12 characters at offset 3051: " the king, "'
     """
     try:
         index = CopyIndex.of_folder(lm.folder, corpus)
@@ -36,8 +36,7 @@ def copy_lines(lm: ModelFolder, corpus: Sequence[str] = ()) -> tuple[CopyLine | 
         ids = lm.tokenizer.encode(new).numpy() if new else []
         tokens = tuple(names[int(i)] for i in ids)
         copy = index.longest_copy(Sample(sample.text, tokens, (0.0,) * len(tokens)))
-        where = f"at offset {copy.offset}" if copy.chars else "none"
-        return f"longest copy of the training text: {copy.chars} characters {where}"
+        return f"longest copy of the training text: {copy.describe()}"
 
     note = (
         "Under each sample: the longest run of its generated text found verbatim in the text "

@@ -52,6 +52,8 @@ def test_a_sample_without_tokens_has_an_empty_copy(trained):
     result, _ = trained
     [sample] = CopyIndex.of_folder(result.folder).check([Sample("", (), ())])
     assert sample.longest_copy == Copy(0, "", -1, 0)
+    assert sample.longest_copy.describe() == "none (no token of the sample occurs there)"
+    assert Copy(3, 'a"\n', 7, 3).describe() == '3 characters at offset 7: "a\\"\\n"'
     keys = {"sample", "text", "new_tokens", "log_probability"}
     assert Sample("", (), ()).to_json(0).keys() == keys
 
