@@ -3,6 +3,7 @@ import pathlib
 
 import pytest
 
+from keras_rnn_textgen.data.corpus import line_documents
 from keras_rnn_textgen.errors import CorpusError, ModelFolderError
 from keras_rnn_textgen.generation.copies import CopyIndex
 from keras_rnn_textgen.generation.samples import Copy, Sample
@@ -89,3 +90,15 @@ def test_word_level_copies_are_tokens_of_the_training_text(tmp_path):
     assert copy.chars == len(copy.text) and copy.text.strip() in sample.text
     training = read_config(folder)["corpus"]
     assert copy.offset + copy.tokens <= training["train_tokens"]
+
+
+def test_a_model_trained_on_line_documents_is_checked_against_them(tmp_path):
+    text = "  Anna went home.  \n\nBoris stayed.\n" * 30
+    folder = tiny_fit(
+        tmp_path, text, sample_every=0, epochs=1, steps_per_epoch=2, documents="lines"
+    ).folder
+    training = line_documents(text)[: read_config(folder)["corpus"]["train_characters"]]
+    tokens = tuple("home.\nBoris")
+    [sample] = CopyIndex.of_folder(folder).check([Sample("", tokens, (0.0,) * len(tokens))])
+    assert sample.longest_copy.text == "home.\nBoris"  # the stripped lines, as fit read them
+    assert training[sample.longest_copy.offset :].startswith("home.\nBoris")
