@@ -10,6 +10,7 @@ from keras_rnn_textgen.cli.common import (
     MODEL_HELP,
     interrupts_end_process,
     model_or_latest,
+    progress_line,
     quiet_import_tensorflow,
     quiet_native_stderr,
     user_errors,
@@ -194,7 +195,7 @@ def _with_copies(ctx: click.Context, model_dir: str, corpus: tuple[str, ...], sa
     quiet_import_tensorflow(ctx.obj["verbose"])
     from keras_rnn_textgen.generation.copies import CopyIndex
 
-    samples = CopyIndex.of_folder(model_dir, corpus).check(samples)
+    samples = CopyIndex.of_folder(model_dir, corpus, progress=progress_line()).check(samples)
     if not as_json:
         for i, sample in enumerate(samples, 1):
             describe = sample.longest_copy.describe()

@@ -19,7 +19,7 @@ import pathlib
 import numpy as np
 
 from keras_rnn_textgen.data import cache
-from keras_rnn_textgen.data.prepare import Prepared
+from keras_rnn_textgen.data.prepare import PreparationProgress, Prepared
 from keras_rnn_textgen.data.token_ids import IDS_FILE
 from keras_rnn_textgen.errors import CorpusError
 
@@ -192,13 +192,14 @@ def _id_type(width: int) -> np.dtype:
     return np.dtype({1: np.uint8, 2: np.uint16, 4: np.uint32}[width])
 
 
-def training_index(prepared: Prepared) -> SuffixIndex:
+def training_index(prepared: Prepared, progress: PreparationProgress | None = None) -> SuffixIndex:
     """The `SuffixIndex` of a prepared corpus's training ids: from the cache, or built once.
 
     The entry (`suffixes-<key>`) is keyed by the ids entry, so it is found
     again exactly when the same corpus is prepared the same way; it holds the
     array (4 bytes a token, 8 from 2**31 tokens) and, for ids wider than a
-    byte, a big-endian copy of the training ids.
+    byte, a big-endian copy of the training ids. `progress` is told of a
+    build (stage `"indexing"`, bytes of ids) as it starts and as it ends.
 
     Example:
         >>> index = training_index(prepare_ids(CorpusSource.of(), tokenizer, 0.1))
@@ -207,6 +208,8 @@ def training_index(prepared: Prepared) -> SuffixIndex:
     key = cache.entry_key(ids=prepared.folder.name, train_tokens=tokens)
     found = cache.read_entry("suffixes", key)
     if found is None:
+        if progress is not None:
+            progress("indexing", 0, tokens * width)
         ids = np.asarray(prepared.train_ids)  # (tokens,), the only time they are all in memory
         with cache.new_entry("suffixes", key) as folder:
             np.save(folder / SUFFIXES_FILE, suffix_array(ids))
@@ -214,6 +217,8 @@ def training_index(prepared: Prepared) -> SuffixIndex:
                 big_endian(ids).tofile(folder / BIG_ENDIAN_FILE)
             cache.write_entry_file(folder, key, {"tokens": tokens, "ids": prepared.folder.name})
         del ids
+        if progress is not None:
+            progress("indexing", tokens * width, tokens * width)
         found = cache.read_entry("suffixes", key)
         if found is None:
             raise CorpusError(f"the suffix array in {str(cache.cache_root())!r} was removed")

@@ -54,7 +54,11 @@ class CopyIndex:
         encoding: str = "utf-8",
         progress: PreparationProgress | None = None,
     ) -> "CopyIndex":
-        """The index of a model folder's training text (`training_source` finds the files)."""
+        """The index of a model folder's training text (`training_source` finds the files).
+
+        `progress` is told how far preparing the corpus (where the cache has it
+        not) and building its index have come, as `prepare_ids` tells it.
+        """
         folder = pathlib.Path(folder)
         info = read_config(folder)
         config = read_json(folder / TOKENIZER_FILE)
@@ -76,7 +80,7 @@ class CopyIndex:
                 f"the corpus {files} splits into {prepared.train_tokens} training tokens, where "
                 f"{str(folder / CONFIG_FILE)!r} records {recorded['train_tokens']!r}"
             )
-        return cls(training_index(prepared), tokenizer)
+        return cls(training_index(prepared, progress), tokenizer)
 
     def longest_copy(self, sample: Sample) -> Copy:
         """The longest run of `sample`'s new tokens that occurs in the training text."""

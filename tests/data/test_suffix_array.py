@@ -81,11 +81,13 @@ def test_training_index_covers_the_training_part_only_and_is_kept(tmp_path):
     path.write_text("abcdefgh" * 4 + "XYZXYZXYZ\n", encoding="utf-8")
     tokenizer = build_tokenizer("char", "abcdefghXYZ\n")
     prepared = prepare_ids(CorpusSource.of([path]), tokenizer, validation_split=0.25)
-    index = training_index(prepared)
+    told = []
+    index = training_index(prepared, lambda *args: told.append(args))
+    assert told == [("indexing", 0, 32), ("indexing", 32, 32)]  # bytes of uint8 ids
     assert index.tokens == prepared.train_tokens == 32
     ids = tokenizer.encode("XYZ").numpy().tolist()
     assert index.longest_match(ids)[0] == 0  # the held-out end is not training text
     ids = tokenizer.encode("hab").numpy().tolist()
     assert index.longest_match(ids) == (3, 0, 7)
-    again = training_index(prepared)  # read back from the cache
-    assert again.longest_match(ids) == (3, 0, 7)
+    again = training_index(prepared, lambda *args: told.append(args))  # from the cache
+    assert again.longest_match(ids) == (3, 0, 7) and len(told) == 2
