@@ -9,7 +9,7 @@ from keras_rnn_textgen.generation.copies import CopyIndex
 from keras_rnn_textgen.generation.samples import Copy, Sample
 from keras_rnn_textgen.saving.folder import read_config
 from keras_rnn_textgen.trained_model import load
-from tests.conftest import ENGLISH, fit_level, tiny_fit
+from tests.conftest import ENGLISH, LEVEL_TEXT, fit_level, tiny_fit
 
 
 def training_text(folder: pathlib.Path, text: str) -> str:
@@ -81,13 +81,17 @@ def test_a_moved_or_changed_corpus_is_named_and_corpus_overrides_it(tmp_path):
         CopyIndex.of_folder(folder, corpus=[moved])
 
 
-def test_word_level_copies_are_tokens_of_the_training_text(tmp_path):
-    folder = fit_level(tmp_path, "word", epochs=1, steps_per_epoch=2, sample_every=0)
+@pytest.mark.parametrize("level", ["word", "subword"])
+def test_word_and_subword_copies_are_tokens_of_the_training_text(tmp_path, level):
+    folder = fit_level(tmp_path, level, epochs=1, steps_per_epoch=2, sample_every=0)
     lm = load(folder)
     [sample] = lm.check_copies(lm.generate_samples("", 12, seed=2))
     copy = sample.longest_copy
     assert copy.tokens >= 1 and copy.offset >= 0
     assert copy.chars == len(copy.text) and copy.text.strip() in sample.text
+    # The offset counts tokens: the training ids there are the copy's.
+    ids = lm.tokenizer.encode(LEVEL_TEXT).numpy()[copy.offset : copy.offset + copy.tokens]
+    assert lm.tokenizer.decode(ids) == copy.text
     training = read_config(folder)["corpus"]
     assert copy.offset + copy.tokens <= training["train_tokens"]
 
