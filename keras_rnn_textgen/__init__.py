@@ -35,6 +35,8 @@ _EXPORTS = {
     "TextGenerator": "generation.text_generator",
     "GenerationConfig": "generation_config",
     "Sample": "generation.samples",
+    "Copy": "generation.samples",
+    "CopyIndex": "generation.copies",
     "SamplingCallback": "training.callbacks",
     "load_corpus": "data.corpus",
     "evaluate_text": "evaluation.scoring",

@@ -45,6 +45,23 @@ class TrainedModel(ModelFolder):
         """
         return self.generator.generate_samples(prompt, length, **options)
 
+    def check_copies(
+        self, samples: Sequence, corpus: Sequence[str | os.PathLike] = (), **options
+    ) -> list:
+        """`samples` (`Sample`s) with the longest run of each found verbatim in the training text.
+
+        The training corpus recorded in the folder is read, or `corpus` when
+        given; the first check indexes it (cached). See `copies.CopyIndex`.
+
+        Example:
+            >>> sample = lm.check_copies(lm.generate_samples("ROMEO:", 200, seed=1))[0]
+            >>> sample.longest_copy.chars, sample.longest_copy.offset
+            (17, 52311)
+        """
+        from keras_rnn_textgen.generation.copies import CopyIndex
+
+        return CopyIndex.of_folder(self.folder, corpus, **options).check(samples)
+
     def evaluate(self, text: str, batch_size: int = 64) -> dict[str, float]:
         """Perplexity and bits per character of `text`; see `evaluate_text`."""
         from keras_rnn_textgen.data.corpus import as_documents

@@ -33,6 +33,7 @@ BENCHMARKS = {
     ),
     "startup": ([], ["--runs", "1", "--no-tflite"]),
     "rnn_core": ([], ["--units", "16", "--seq-len", "5", "--repeats", "1"]),
+    "copies": ([], ["--megabytes", "1", "--samples", "2"]),
 }
 
 

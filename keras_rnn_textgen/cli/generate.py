@@ -10,6 +10,7 @@ from keras_rnn_textgen.cli.common import (
     MODEL_HELP,
     interrupts_end_process,
     model_or_latest,
+    progress_line,
     quiet_import_tensorflow,
     quiet_native_stderr,
     user_errors,
@@ -118,8 +119,26 @@ DEFAULTS = GenerationConfig()
     help='With --json: also each new token and its log-probability, "logprobs": '
     '[{"token": ..., "logprob": ...}].',
 )
+@click.option(
+    "--check-copies",
+    is_flag=True,
+    help="Find, for each sample, the longest run of its new text that occurs verbatim in the "
+    "training text (the training part of the corpus recorded in the model folder), and give its "
+    'length, text and offset: on stderr, or with --json as "longest_copy": {"chars": ..., '
+    '"text": ..., "offset": ..., "tokens": ...}. The offset counts tokens of the training text '
+    "(characters, for a char model). The first check of a corpus indexes it (kept in the cache).",
+)
+@click.option(
+    "--corpus",
+    multiple=True,
+    type=click.Path(),
+    help="With --check-copies: the training text's files or folders (repeatable), when those "
+    "recorded in the model folder are not found from here. Default: the recorded ones.",
+)
 @click.pass_context
-def generate(ctx, model_dir, tflite_path, step, prompt, as_json, logprobs, **options):
+def generate(
+    ctx, model_dir, tflite_path, step, prompt, as_json, logprobs, check_copies, corpus, **options
+):
     """Generate text: stdout carries only the samples, separated by blank lines.
 
     A sample may hold blank lines itself: scripts split --json's lines instead.
@@ -136,6 +155,13 @@ def generate(ctx, model_dir, tflite_path, step, prompt, as_json, logprobs, **opt
             )
         if logprobs and not as_json:
             raise ValueError("--logprobs adds to --json's objects: give --json too")
+        if check_copies and tflite_path:
+            raise ValueError(
+                "--check-copies reads the training corpus a model folder records; give --model, "
+                "not --tflite"
+            )
+        if corpus and not check_copies:
+            raise ValueError("--corpus names the text --check-copies searches: give that too")
         config = GenerationConfig(**options)
         if tflite_path:
             from keras_rnn_textgen.export.tflite_runner import TFLiteModel
@@ -155,11 +181,26 @@ def generate(ctx, model_dir, tflite_path, step, prompt, as_json, logprobs, **opt
                 weights = step_path(pathlib.Path(model_dir), step)
             generator = _folder_generator(ctx, model_dir, config.length, weights)
             samples = generator.generate_samples(prompt, config=config)
+            if check_copies:
+                samples = _with_copies(ctx, model_dir, corpus, samples, as_json)
         if as_json:
             for i, sample in enumerate(samples):
                 click.echo(json.dumps(sample.to_json(i, logprobs), ensure_ascii=False))
         else:
             click.echo("\n\n".join(sample.text for sample in samples))
+
+
+def _with_copies(ctx: click.Context, model_dir: str, corpus: tuple[str, ...], samples, as_json):
+    """`samples` with their longest copies; without --json each is also told on stderr."""
+    quiet_import_tensorflow(ctx.obj["verbose"])
+    from keras_rnn_textgen.generation.copies import CopyIndex
+
+    samples = CopyIndex.of_folder(model_dir, corpus, progress=progress_line()).check(samples)
+    if not as_json:
+        for i, sample in enumerate(samples, 1):
+            describe = sample.longest_copy.describe()
+            click.echo(f"sample {i}: longest copy of the training text: {describe}", err=True)
+    return samples
 
 
 def _folder_generator(

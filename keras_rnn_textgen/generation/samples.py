@@ -1,10 +1,14 @@
 """`Sample`: a generated text with its tokens and the model's log-probability of each.
 
+A sample checked against the training text (`copies.CopyIndex`) also holds
+its longest verbatim `Copy` of it.
+
 TensorFlow-free: every generation path (Keras, NumPy, TFLite) builds its
 samples here from the ids and log-probabilities its loop made.
 """
 
 import dataclasses
+import json
 import math
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -17,6 +21,38 @@ from keras_rnn_textgen.tokenizers.ids import PAD_ID
 
 # `(batch, n)` ids -> the new text of each row (uncut, without the prompt).
 NewTexts = Callable[[np.ndarray], list[str]]
+
+
+@dataclasses.dataclass(frozen=True)
+class Copy:
+    """The longest run of a sample's new tokens found verbatim in the training text.
+
+    Args:
+        chars: characters of `text`.
+        text: the run's text.
+        offset: where the run starts in the training text, in tokens (at char
+            level, in characters); -1 when no token occurs there.
+        tokens: tokens in the run.
+
+    Example:
+        >>> Copy(chars=5, text="ROMEO", offset=1042, tokens=5).to_json()
+        {'chars': 5, 'text': 'ROMEO', 'offset': 1042, 'tokens': 5}
+    """
+
+    chars: int
+    text: str
+    offset: int
+    tokens: int
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def describe(self) -> str:
+        """One line for people: `5 characters at offset 1042: "ROMEO"`, or `none`."""
+        if not self.tokens:
+            return "none (no token of the sample occurs there)"
+        text = json.dumps(self.text, ensure_ascii=False)
+        return f"{self.chars} characters at offset {self.offset}: {text}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,6 +70,8 @@ class Sample:
         tokens: the new tokens as the vocabulary has them (characters, words
             or subword pieces).
         logprobs: the log-probability of each token.
+        longest_copy: the longest run of the new tokens found verbatim in the
+            training text, when checked (`copies.CopyIndex.check`); else None.
 
     Example:
         >>> sample = Sample("ab", tokens=("b",), logprobs=(-0.5,))
@@ -46,6 +84,7 @@ class Sample:
     text: str
     tokens: tuple[str, ...]
     logprobs: tuple[float, ...]
+    longest_copy: Copy | None = None
 
     @property
     def new_tokens(self) -> int:
@@ -69,6 +108,8 @@ class Sample:
             data["logprobs"] = [
                 {"token": t, "logprob": p} for t, p in zip(self.tokens, self.logprobs)
             ]
+        if self.longest_copy is not None:
+            data["longest_copy"] = self.longest_copy.to_json()
         return data
 
 

@@ -9,7 +9,7 @@ The page needs nothing else: no network, no files next to it.
 import datetime
 import pathlib
 import shlex
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from keras_rnn_textgen import __version__
 from keras_rnn_textgen.cells import CELLS
@@ -18,6 +18,7 @@ from keras_rnn_textgen.errors import ModelFolderError
 from keras_rnn_textgen.levels import LEVELS
 from keras_rnn_textgen.pages import html as pages
 from keras_rnn_textgen.pages.plots import floats, plot_curves
+from keras_rnn_textgen.pages.report_copies import copy_lines
 from keras_rnn_textgen.pages.report_tables import (
     budget_note,
     config_tables,
@@ -111,12 +112,15 @@ def learning_rate_caption(train: TrainConfig) -> str:
     return f"{start}, halved after each epoch that does not improve the validation loss."
 
 
-def render_report(lm: ModelFolder, program: str = "python cli.py") -> tuple[str, dict[str, bytes]]:
+def render_report(
+    lm: ModelFolder, program: str = "python cli.py", training_files: Sequence[str] = ()
+) -> tuple[str, dict[str, bytes]]:
     """The report page of a loaded model folder, and its plots.
 
     Args:
         lm: the loaded model folder (`read_model_folder`).
         program: the command line the page's `generate` commands start.
+        training_files: the training text's files, if not those recorded (`report_copies`).
 
     Returns:
         `(html, plots)`: the page (plots embedded) and PNG bytes by file name.
@@ -226,10 +230,12 @@ def render_report(lm: ModelFolder, program: str = "python cli.py") -> tuple[str,
         body.append('<p class="note">No epoch has been completed yet.</p>')
 
     body.append("<h2>How the samples evolved</h2>")
+    copies, copies_note = copy_lines(lm, training_files) if samples else (None, "")
     temperatures, rows, sampled_steps = sample_rows(
         samples,
         kept_steps(folder),
         lambda sample: reproduce_command(folder, train, sample, program),
+        copies,
     )
     if rows:
         prompt = train.sample_prompt
@@ -243,7 +249,7 @@ def render_report(lm: ModelFolder, program: str = "python cli.py") -> tuple[str,
                 if len(rows) < sampled_steps
                 else ""
             )
-            + "</p>"
+            + f" {esc(copies_note)}</p>"
         )
         header = ["step", "epoch", "latest val perplexity"] + [
             f"temperature {t:g}" for t in temperatures
@@ -283,6 +289,7 @@ def write_report(
     folder: str | pathlib.Path,
     print_fn: Callable[[str], None] | None = None,
     program: str = "python cli.py",
+    corpus: Sequence[str] = (),
 ) -> pathlib.Path:
     """Writes `report.html` and its PNG plots into a model folder.
 
@@ -290,6 +297,7 @@ def write_report(
         folder: the model folder (written by `fit`; training may still run).
         print_fn: receives the path of each file written.
         program: the command line the page's `generate` commands start.
+        corpus: the training text's files, if not those recorded (`report_copies`).
 
     Returns:
         The path of `report.html`.
@@ -299,7 +307,7 @@ def write_report(
         PosixPath('saved_models/gru-2x256/report.html')
     """
     lm = read_model_folder(folder)
-    html, plots = render_report(lm, program)
+    html, plots = render_report(lm, program, corpus)
     for name in REPORT_FILES[1:]:
         path = lm.folder / name
         if name in plots:

@@ -119,6 +119,7 @@ def sample_rows(
     samples: list[Sample],
     kept: Collection[int] = (),
     reproduce: Callable[[Sample], str] | None = None,
+    copies: Callable[[Sample], str] | None = None,
 ) -> tuple[list[float], list[list[Any]], int]:
     """Temperatures, one table row per sampling step (an even selection if many), and steps.
 
@@ -130,6 +131,8 @@ def sample_rows(
         kept: the steps whose checkpoints the folder keeps (`steps.kept_steps`).
         reproduce: the command that draws a sample again from its checkpoint,
             shown under each text whose checkpoint is kept.
+        copies: the line under each text telling its longest copy of the
+            training text (`report_copies.copy_lines`).
 
     Returns:
         `(temperatures, rows, sampled_steps)`: the temperatures sampled at, the
@@ -158,6 +161,8 @@ def sample_rows(
         kept_here = first.checkpoint is not None and step in kept
         for t in temperatures:
             text = f"<pre>{pages.escape(row[t].text)}</pre>" if t in row else ""
+            if text and copies is not None:
+                text += f'<p class="note">{pages.escape(copies(row[t]))}</p>'
             if text and kept_here and reproduce is not None:
                 text += f'<code class="command">{pages.escape(reproduce(row[t]))}</code>'
             cells.append(pages.Raw(text))
