@@ -8,12 +8,10 @@ The page needs nothing else: no network, no files next to it.
 
 import datetime
 import pathlib
-import shlex
 from collections.abc import Callable, Sequence
 
 from keras_rnn_textgen import __version__
 from keras_rnn_textgen.cells import CELLS
-from keras_rnn_textgen.config import TrainConfig
 from keras_rnn_textgen.errors import ModelFolderError
 from keras_rnn_textgen.levels import LEVELS
 from keras_rnn_textgen.pages import html as pages
@@ -24,7 +22,9 @@ from keras_rnn_textgen.pages.report_tables import (
     config_tables,
     duration,
     epoch_table,
+    learning_rate_caption,
     parameter_rows,
+    reproduce_command,
     sample_rows,
     summary_text,
 )
@@ -41,7 +41,7 @@ from keras_rnn_textgen.saving.layout import (
     STEPS_FILE,
 )
 from keras_rnn_textgen.saving.loading import ModelFolder, read_model_folder
-from keras_rnn_textgen.saving.run_logs import Sample, read_history, read_samples
+from keras_rnn_textgen.saving.run_logs import read_history, read_samples
 from keras_rnn_textgen.saving.steps import kept_steps
 
 # The columns of history.csv the report reads: each epoch's losses and metrics.
@@ -74,42 +74,6 @@ def _token_count(corpus: dict, level: str) -> str:
     if level == "char" or None in counts:
         return ""  # a character model, or a folder from before tokens were counted
     return f", {sum(counts):,} {LEVELS[level].many}"
-
-
-def reproduce_command(
-    folder: pathlib.Path, train: TrainConfig, sample: Sample, program: str = "python cli.py"
-) -> str:
-    """The `generate --step` command that draws `sample` again from its step checkpoint.
-
-    The prompt and length are the run's sampling options (`train`); a resumed
-    run that changed them drew its earlier samples with others. `program`
-    is the command line as the reader starts it (`keras-rnn-textgen`, say).
-
-    Example:
-        >>> reproduce_command(folder, lm.train_config, read_samples(path)[0])
-        'python cli.py generate --model saved_models/m --step 300 --seed 0 ...'
-    """
-    args = [*shlex.split(program), "generate", "--model", str(folder), "--step", str(sample.step)]
-    args += ["--seed", str(train.seed), "--temperature", f"{sample.temperature:g}"]
-    args += ["--length", str(train.sample_length)]
-    if train.sample_prompt:
-        args += ["--prompt", train.sample_prompt]
-    return shlex.join(args)
-
-
-def learning_rate_caption(train: TrainConfig) -> str:
-    """What the learning-rate plot shows: the run's own schedule (`lr_schedule`).
-
-    Example:
-        >>> learning_rate_caption(TrainConfig(epochs=4))
-        "Adam's learning rate: 0.008 at the start, decayed along a half cosine over the 4 epochs."
-    """
-    start = f"Adam's learning rate: {train.learning_rate:g} at the start"
-    if train.lr_schedule == "cosine" and train.time_budget:
-        return f"{start}, decayed along a half cosine over the time budget to its deadline."
-    if train.lr_schedule == "cosine":
-        return f"{start}, decayed along a half cosine over the {train.epochs} epochs."
-    return f"{start}, halved after each epoch that does not improve the validation loss."
 
 
 def render_report(

@@ -1,11 +1,13 @@
 """The tables of the training report: epochs, samples, model parameters and configuration."""
 
+import pathlib
+import shlex
 from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 import numpy as np
 
-from keras_rnn_textgen.config import ModelConfig
+from keras_rnn_textgen.config import ModelConfig, TrainConfig
 from keras_rnn_textgen.levels import Level
 from keras_rnn_textgen.pages import html as pages
 from keras_rnn_textgen.saving.run_logs import Sample
@@ -269,3 +271,39 @@ def config_tables(info: dict[str, Any]) -> str:
             rows = [[k, _value_text(v)] for k, v in value.items()]
             parts.append(f"<h3>{pages.escape(key)}</h3>" + pages.table(["field", "value"], rows))
     return '<div class="config">' + "".join(f"<div>{p}</div>" for p in parts) + "</div>"
+
+
+def reproduce_command(
+    folder: pathlib.Path, train: TrainConfig, sample: Sample, program: str = "python cli.py"
+) -> str:
+    """The `generate --step` command that draws `sample` again from its step checkpoint.
+
+    The prompt and length are the run's sampling options (`train`); a resumed
+    run that changed them drew its earlier samples with others. `program`
+    is the command line as the reader starts it (`keras-rnn-textgen`, say).
+
+    Example:
+        >>> reproduce_command(folder, lm.train_config, read_samples(path)[0])
+        'python cli.py generate --model saved_models/m --step 300 --seed 0 ...'
+    """
+    args = [*shlex.split(program), "generate", "--model", str(folder), "--step", str(sample.step)]
+    args += ["--seed", str(train.seed), "--temperature", f"{sample.temperature:g}"]
+    args += ["--length", str(train.sample_length)]
+    if train.sample_prompt:
+        args += ["--prompt", train.sample_prompt]
+    return shlex.join(args)
+
+
+def learning_rate_caption(train: TrainConfig) -> str:
+    """What the learning-rate plot shows: the run's own schedule (`lr_schedule`).
+
+    Example:
+        >>> learning_rate_caption(TrainConfig(epochs=4))
+        "Adam's learning rate: 0.008 at the start, decayed along a half cosine over the 4 epochs."
+    """
+    start = f"Adam's learning rate: {train.learning_rate:g} at the start"
+    if train.lr_schedule == "cosine" and train.time_budget:
+        return f"{start}, decayed along a half cosine over the time budget to its deadline."
+    if train.lr_schedule == "cosine":
+        return f"{start}, decayed along a half cosine over the {train.epochs} epochs."
+    return f"{start}, halved after each epoch that does not improve the validation loss."
