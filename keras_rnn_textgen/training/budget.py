@@ -16,8 +16,9 @@ from keras_rnn_textgen.config import ModelConfig, TrainConfig
 # is chosen. Calibrated on the bundled corpus (docs/time-budget.md): on a 2-core CPU ten
 # minutes give the 2 x 256 GRU about 13, three minutes about 4 (the 1 x 256 GRU gets 25).
 TOKENS_PER_PARAMETER = 10
-# At most this many parameters per training token: a larger model only memorises the corpus.
-PARAMETERS_PER_TOKEN = 1.5
+# At most this many parameters per training token: a larger model trained worse in the same
+# time on the bundled corpus (docs/time-budget.md).
+PARAMETERS_PER_TOKEN = 1.0
 # Validations in a budgeted run (epoch ends): enough to keep the best weights, few enough
 # that their cost stays small.
 MIN_EPOCHS, MAX_EPOCHS = 4, 20
