@@ -18,16 +18,6 @@ class _SignalledWhileDestroyed:
         signal.raise_signal(signal.SIGTERM)
 
 
-@pytest.fixture
-def command_line_handler():
-    previous = signal.signal(signal.SIGTERM, interrupts.handle_signal)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-        interrupts._requested.clear()
-
-
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_an_interrupt_lost_in_a_destructor_stops_training_at_the_next_step(
     tmp_path, command_line_handler

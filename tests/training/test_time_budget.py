@@ -66,16 +66,6 @@ def test_a_budgeted_fit_ends_within_its_budget_and_records_its_choice(tmp_path):
     assert json.loads((tmp_path / "b" / "config.json").read_text()) == info
 
 
-@pytest.fixture
-def command_line_handler():
-    previous = signal.signal(signal.SIGTERM, interrupts.handle_signal)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-        interrupts._requested.clear()
-
-
 def test_an_interrupted_budget_resumes_with_the_time_left(tmp_path, command_line_handler):
     corpus = write_corpus(tmp_path)
 
