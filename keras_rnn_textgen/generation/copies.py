@@ -43,8 +43,8 @@ class CopyIndex:
 
     def __init__(self, index: SuffixIndex, tokenizer: Tokenizer):
         self.index, self.tokenizer = index, tokenizer
-        names = token_names(tokenizer.vocabulary, tokenizer.first_id)
-        self._ids = {name: i for i, name in enumerate(names) if i >= tokenizer.first_id}
+        self._names = token_names(tokenizer.vocabulary, tokenizer.first_id)
+        self._ids = {name: i for i, name in enumerate(self._names) if i >= tokenizer.first_id}
 
     @classmethod
     def of_folder(
@@ -66,7 +66,7 @@ class CopyIndex:
             raise ModelFolderError(f"model folder {str(folder)!r} has no readable {TOKENIZER_FILE}")
         tokenizer = tokenizer_from_config(config)
         train, recorded = _recorded(folder, info)
-        source = training_source(folder, info, corpus, encoding)
+        source = training_source(folder, train, recorded, corpus, encoding)
         prepared = prepare_ids(source, tokenizer, train.validation_split, progress)
         files = ", ".join(repr(str(f)) for f in source.files)
         if prepared.digest != recorded.get("sha256"):
@@ -84,11 +84,14 @@ class CopyIndex:
 
     def longest_copy(self, sample: Sample) -> Copy:
         """The longest run of `sample`'s new tokens that occurs in the training text."""
-        ids = [self._ids.get(token, self.tokenizer.unk_id) for token in sample.tokens]
+        return self.copy_of_ids([self._ids.get(t, self.tokenizer.unk_id) for t in sample.tokens])
+
+    def copy_of_ids(self, ids: Sequence[int]) -> Copy:
+        """The longest run of the token ids `ids` that occurs in the training text."""
         length, start, offset = self.index.longest_match(ids)
-        run = ids[start : start + length]
-        if self.tokenizer.level == "char":
-            text = "".join(sample.tokens[start : start + length])
+        run = [int(i) for i in ids[start : start + length]]
+        if self.tokenizer.level == "char":  # the characters themselves, without TensorFlow
+            text = "".join(self._names[i] for i in run)
         else:
             text = self.tokenizer.decode(run) if run else ""
         return Copy(len(text), text, offset, length)
@@ -112,20 +115,22 @@ def _recorded(folder: pathlib.Path, info: dict[str, Any]) -> tuple[TrainConfig, 
 
 def training_source(
     folder: pathlib.Path,
-    info: dict[str, Any],
+    train: TrainConfig,
+    recorded: dict[str, Any],
     corpus: Sequence[str | os.PathLike] = (),
     encoding: str = "utf-8",
 ) -> CorpusSource:
     """The corpus a folder's model trained on: `corpus` if given, else the files it records.
 
-    Recorded paths are as `fit` was given them: a relative one is read from
-    the current folder, and the bundled corpus's name, when no such file is
-    there, is the bundled corpus.
+    `train` and `recorded` are the folder's training settings and `corpus`
+    section (`_recorded`). Recorded paths are as `fit` was given them: a
+    relative one is read from the current folder, and the bundled corpus's
+    name, when no such file is there, is the bundled corpus.
     """
-    documents = _recorded(folder, info)[0].documents
+    documents = train.documents
     if corpus:
         return CorpusSource.of(corpus, encoding, documents=documents)
-    files = _recorded(folder, info)[1].get("files")
+    files = recorded.get("files")
     if not isinstance(files, list) or not files or not all(isinstance(f, str) for f in files):
         raise ModelFolderError(
             f"{str(folder / CONFIG_FILE)!r} records no corpus files; give them with --corpus"

@@ -3,7 +3,6 @@
 from collections.abc import Callable, Sequence
 
 from keras_rnn_textgen.generation.copies import CopyIndex
-from keras_rnn_textgen.generation.samples import Sample, token_names
 from keras_rnn_textgen.saving.loading import ModelFolder
 from keras_rnn_textgen.saving.run_logs import Sample as RunSample
 
@@ -28,14 +27,11 @@ def copy_lines(lm: ModelFolder, corpus: Sequence[str] = ()) -> tuple[CopyLine | 
     except (ValueError, OSError) as e:  # CorpusError, ModelFolderError, an unreadable file
         return None, f"The longest copies of the training text are not shown: {e}."
     prompt = lm.train_config.sample_prompt
-    names = token_names(lm.tokenizer.vocabulary, lm.tokenizer.first_id)
 
     def line(sample: RunSample) -> str:
         # The prompt is not the model's text: only what it generated is searched.
         new = sample.text.removeprefix(prompt)
-        ids = lm.tokenizer.encode(new).numpy() if new else []
-        tokens = tuple(names[int(i)] for i in ids)
-        copy = index.longest_copy(Sample(sample.text, tokens, (0.0,) * len(tokens)))
+        copy = index.copy_of_ids(lm.tokenizer.encode(new).numpy() if new else [])
         return f"longest copy of the training text: {copy.describe()}"
 
     note = (

@@ -206,22 +206,20 @@ def first_end_seconds(
 
 
 def resumed_clock(
+    budget: tuple[str, float, float | None, dict[str, Any]],
     info: dict[str, Any],
     train_config: TrainConfig,
-    given: Collection[str],
-    folder: str,
     started: float,
 ) -> tuple[BudgetClock | None, TrainConfig, dict[str, Any]]:
     """A resumed run's budget clock (None without a budget), its run and its record of the choice.
 
     Args:
+        budget: what `resumed_budget` read of the folder.
         info: the folder's `config.json`.
         train_config: the resumed run (`resume.resumed_train_config`).
-        given: the fields the caller chose.
-        folder: the model folder, for messages.
         started: `time.monotonic()` when `fit` was called.
     """
-    text, used, trained_from, choice = resumed_budget(info, train_config, given, folder)
+    text, used, trained_from, choice = budget
     if not text:
         return None, train_config, {}
     clock = BudgetClock(duration_seconds(text), used, started, trained_from)

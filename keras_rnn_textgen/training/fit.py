@@ -152,16 +152,16 @@ def fit(
     if resume:
         info = read_config(folder)
         # Checked before the others: a used-up budget is what a user needs to hear first.
-        resumed_budget(info, train_config, given, str(folder))
+        resumed = resumed_budget(info, train_config, given, str(folder))
         train_config = resumed_train_config(folder, model_config, train_config, options_given)
-        clock, train_config, choice = resumed_clock(info, train_config, given, str(folder), started)
+        clock, train_config, choice = resumed_clock(resumed, info, train_config, started)
     else:
         check_training_memory(model_config)  # the least it needs, before the corpus is read
     # The documents setting is known now: on --resume it is the folder's.
     source = CorpusSource(files, encoding, encoding_errors, train_config.documents)
     check_stateful(train_config, strategy)
     if resume:
-        new, origin = None, read_config(folder).get("init_from")
+        new, origin = None, info.get("init_from")
     elif init_from is None:
         if train_config.time_budget:
             clock = BudgetClock(duration_seconds(train_config.time_budget), 0.0, started)
