@@ -117,7 +117,7 @@ def corpus_statistics(
     if found is not None:
         return CorpusStatistics(found[1]["characters"])
     counter = Counter(digest=False)
-    for piece in source.pieces("reading", progress):
+    for piece in source.pieces("reading", progress, whole_lines=False):
         counter.add(piece)
     return _store_statistics(key, CorpusStatistics(counter.characters))
 
@@ -147,7 +147,7 @@ def corpus_vocabulary(
         stats = CorpusStatistics(info["characters"])
         return tokenizer_from_config(info["tokenizer"]), stats
     counter = Counter(digest=False)
-    pieces = counted(source.pieces("vocabulary", progress), counter)
+    pieces = counted(source.pieces("vocabulary", progress, whole_lines=level != "char"), counter)
     if level == "char":
         tokenizer = build_tokenizer("char", "".join(sorted(distinct_characters(pieces))))
     else:

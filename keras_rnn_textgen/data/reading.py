@@ -160,7 +160,7 @@ def corpus_pieces(
     errors: str = "strict",
     documents: str = "text",
     progress: Progress | None = None,
-    piece_chars: int = PIECE_CHARS,
+    piece_chars: int | None = PIECE_CHARS,
 ) -> Iterator[str]:
     """The corpus as `fit` reads it, in pieces of about `piece_chars` ending at line breaks.
 
@@ -173,17 +173,20 @@ def corpus_pieces(
         documents: `"text"` as it is; `"lines"`: each stripped, non-empty line
             a text of its own (`corpus.line_documents`).
         progress: called with the number of bytes of each block read.
-        piece_chars: characters per piece.
+        piece_chars: characters per piece; None: pieces as they are read,
+            cut anywhere (enough for counting or mapping characters).
 
     Example:
         >>> sum(len(p) for p in corpus_pieces(corpus_files(["books/"])))
         5458199
     """
-    pieces = _not_blank(
-        cut_pieces(_joined_files(files, encoding, errors, progress), piece_chars), files
-    )
+
+    def cut(texts: Iterable[str]) -> Iterable[str]:
+        return texts if piece_chars is None else cut_pieces(texts, piece_chars)
+
+    pieces = _not_blank(cut(_joined_files(files, encoding, errors, progress)), files)
     if documents == "lines":
-        pieces = cut_pieces(_line_documents(pieces), piece_chars)
+        pieces = cut(_line_documents(pieces))
     yield from pieces
 
 

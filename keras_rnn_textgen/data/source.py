@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 from keras_rnn_textgen.data import cache
 from keras_rnn_textgen.data.corpus import corpus_files, default_corpus_path
-from keras_rnn_textgen.data.reading import corpus_pieces
+from keras_rnn_textgen.data.reading import PIECE_CHARS, corpus_pieces
 
 # Called with the stage's name, the bytes read so far and the bytes to read.
 PreparationProgress = Callable[[str, int, int], None]
@@ -56,8 +56,16 @@ class CorpusSource:
             "documents": self.documents,
         }
 
-    def pieces(self, stage: str = "", progress: PreparationProgress | None = None) -> Iterator[str]:
-        """The text in pieces ending at line breaks (`reading.corpus_pieces`)."""
+    def pieces(
+        self,
+        stage: str = "",
+        progress: PreparationProgress | None = None,
+        whole_lines: bool = True,
+    ) -> Iterator[str]:
+        """The text in pieces ending at line breaks (`reading.corpus_pieces`).
+
+        With `whole_lines` False, pieces as they are read, cut anywhere.
+        """
         report = None
         if progress is not None:
             total, done = self.size, [0]
@@ -66,4 +74,7 @@ class CorpusSource:
                 done[0] += n
                 progress(stage, done[0], total)
 
-        return corpus_pieces(self.files, self.encoding, self.errors, self.documents, report)
+        piece_chars = PIECE_CHARS if whole_lines else None
+        return corpus_pieces(
+            self.files, self.encoding, self.errors, self.documents, report, piece_chars
+        )

@@ -1,5 +1,7 @@
 """A corpus's pieces to token ids in a file: the pass that writes what training reads."""
 
+import collections
+import concurrent.futures
 import hashlib
 import pathlib
 from collections.abc import Callable, Iterator
@@ -8,6 +10,7 @@ import numpy as np
 
 from keras_rnn_textgen.data.source import CorpusSource, PreparationProgress
 from keras_rnn_textgen.tokenizers.base import Tokenizer
+from keras_rnn_textgen.tokenizers.word_spans import codepoints
 
 IDS_FILE = "ids.bin"
 SAMPLE_FILE = "validation_sample.txt"
@@ -25,15 +28,19 @@ def write_ids(
     """Tokenizes the corpus into `folder/ids.bin`; what `entry.json` records of it."""
     dtype = np.dtype(_id_type(tokenizer.vocab_size))
     encode = _encoder(tokenizer)
-    counter = Counter()
+    counter = Counter(digest=False)
+    sha = hashlib.sha256()
     train_tokens = tokens = unknown = 0
     sample: list[str] = []
     sampled = 0
-    with open(folder / IDS_FILE, "wb") as out:
-        for piece in counted(source.pieces("tokenizing", progress), counter):
+    # Characters map one by one: their pieces need not end at line breaks.
+    pieces = source.pieces("tokenizing", progress, whole_lines=tokenizer.level != "char")
+    with open(folder / IDS_FILE, "wb") as out, InOrder() as later:
+        for piece in counted(pieces, counter):
+            later(sha.update, piece.encode("utf-8"))
             for part, held_out in _parts(piece, counter.characters, n_train):
                 ids = encode(part)
-                out.write(np.ascontiguousarray(ids, dtype=dtype).data)
+                later(out.write, np.ascontiguousarray(ids, dtype=dtype).data)
                 tokens += len(ids)
                 unknown += int(np.count_nonzero(ids == tokenizer.unk_id))
                 if not held_out:
@@ -50,9 +57,42 @@ def write_ids(
         "train_tokens": train_tokens,
         "characters": counter.characters,
         "train_characters": n_train,
-        "digest": counter.digest(),
+        "digest": sha.hexdigest(),
         "unknown_tokens": unknown,
     }
+
+
+class InOrder:
+    """Runs the calls given to it one after another in a thread of its own, a few behind.
+
+    Hashing and writing release Python's lock: on a second core they run
+    while the next piece is decoded and tokenized. Leaving the block waits
+    for every call, and an exception of one is raised there (or at a later call).
+
+    Example:
+        >>> with open(path, "wb") as out, InOrder() as later:
+        ...     later(out.write, data)
+    """
+
+    def __init__(self, ahead: int = 4):
+        self._pool = concurrent.futures.ThreadPoolExecutor(1)
+        self._pending: collections.deque = collections.deque()
+        self._ahead = ahead
+
+    def __enter__(self) -> "InOrder":
+        return self
+
+    def __call__(self, function: Callable, *args) -> None:
+        self._pending.append(self._pool.submit(function, *args))
+        while len(self._pending) > self._ahead:
+            self._pending.popleft().result()
+
+    def __exit__(self, *exc) -> None:
+        try:
+            while self._pending:
+                self._pending.popleft().result()
+        finally:
+            self._pool.shutdown(cancel_futures=True)
 
 
 def _parts(piece: str, end: int, n_train: int | None) -> list[tuple[str, bool]]:
@@ -81,8 +121,9 @@ def distinct_characters(pieces: Iterator[str]) -> set[str]:
                 seen.update(map(chr, np.flatnonzero(counts)))
                 seen_ascii = "".join(sorted(c for c in seen if c.isascii())).encode("ascii")
         else:
-            found = np.zeros(0x110000, dtype=bool)
-            found[codepoints(piece)] = True
+            points = codepoints(piece)
+            found = np.zeros(np.iinfo(points.dtype).max + 1, dtype=bool)
+            found[points] = True
             seen.update(map(chr, np.flatnonzero(found)))
     return seen
 
@@ -90,28 +131,27 @@ def distinct_characters(pieces: Iterator[str]) -> set[str]:
 def _encoder(tokenizer: Tokenizer) -> Callable[[str], np.ndarray]:
     """A piece of text to its ids: a table lookup at char level, the tokenizer's graph else."""
     if tokenizer.level != "char":
-        return lambda text: tokenizer.tokenize(text).numpy()
-    table = np.full(0x110000, tokenizer.unk_id, dtype=np.uint32)
+        return tokenizer.corpus_encoder()
+    table = np.full(0x110000, tokenizer.unk_id, dtype=_id_type(tokenizer.vocab_size))
     for i, char in enumerate(tokenizer.vocabulary):
         table[ord(char)] = i + tokenizer.first_id
-    if table[:128].max() >= 256:
-        return lambda text: table[codepoints(text)]
+
+    def lookup(text: str) -> np.ndarray:
+        points = codepoints(text)
+        # (A narrow type's code points index the start of the table, which stays in cache.)
+        return table[: np.iinfo(points.dtype).max + 1][points]
+
+    if table.dtype != np.uint8:
+        return lookup
     # ASCII text (most pieces of most corpora) is mapped byte to byte by `bytes.translate`.
-    ascii_ids = table[:256].astype(np.uint8).tobytes()
+    ascii_ids = table[:256].tobytes()
 
     def encode(text: str) -> np.ndarray:
         if text.isascii():
             return np.frombuffer(text.encode("ascii").translate(ascii_ids), dtype=np.uint8)
-        return table[codepoints(text)]
+        return lookup(text)
 
     return encode
-
-
-def codepoints(text: str) -> np.ndarray:
-    """The code points of `text`, `(len(text),)`, without a Python loop."""
-    if text.isascii():
-        return np.frombuffer(text.encode("ascii"), dtype=np.uint8)
-    return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
 
 
 def _id_type(vocab_size: int) -> type:
