@@ -1,10 +1,13 @@
 """How `fit` scales with the corpus: peak memory, preparation speed, the start of a resumed run.
 
     python benchmarks/scale.py [--megabytes 10 100 1000] [--prepare-megabytes 100]
-        [--word-megabytes 20] [--json PATH]
+        [--word-megabytes 20] [--repeats 3] [--json PATH]
 
 Corpora are the bundled Shakespeare repeated to each size, written to a
-temporary folder, with a cache of prepared corpora of their own.
+temporary folder, with a cache of prepared corpora of their own; the
+preparation rows also read a Cyrillic copy of it (each Latin letter replaced
+by a Cyrillic one, two bytes in UTF-8), whose decoding is real work where
+ASCII's is a copy.
 
 Rows:
 - `fit MB`: `python cli.py fit` (default model, 1 epoch of 5 steps, no samples,
@@ -14,16 +17,19 @@ Rows:
 - `resume MB`: `fit --resume` of that folder for one more epoch: the corpus is
   prepared already, so its start does not depend on the corpus size. Target:
   the 1 GB run within 15 s of the smallest one.
-- `prepare LEVEL`: the preparation alone (vocabulary and token ids, in this
-  process, fresh cache) against the floor of reading and UTF-8-decoding the
-  same file in this process, in MB/s; `ratio` is preparation over floor.
-  Targets: char at least 0.25, word and subword at least 0.05.
+- `prepare LEVEL TEXT`: the preparation alone (vocabulary and token ids, in
+  this process, fresh cache) against the floor of reading and UTF-8-decoding
+  the same file in this process, in MB/s, alternated `--repeats` times:
+  medians, `ratio` the median of each round's preparation over floor, and
+  the seconds of the vocabulary and of the ids. Targets: char at least 0.25,
+  word and subword at least 0.05.
 """
 
 import argparse
 import os
 import pathlib
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -37,9 +43,15 @@ FIT = ["--epochs", "1", "--steps-per-epoch", "5", "--sample-every", "0"]
 FIT += ["--validation-tokens", "20000"]
 
 
-def write_corpus(path: pathlib.Path, megabytes: float) -> int:
-    """The bundled corpus repeated to about `megabytes` MB; its size in bytes."""
+LATIN = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+CYRILLIC = "абцдефгхийклмнопярстуэвжызАБЦДЕФГХИЙКЛМНОПЯРСТУЭВЖЫЗ"
+
+
+def write_corpus(path: pathlib.Path, megabytes: float, cyrillic: bool = False) -> int:
+    """The bundled corpus (in Cyrillic letters) repeated to about `megabytes` MB; its bytes."""
     base = SHAKESPEARE.read_bytes()
+    if cyrillic:
+        base = base.decode("utf-8").translate(str.maketrans(LATIN, CYRILLIC)).encode("utf-8")
     with open(path, "wb") as f:
         for _ in range(max(1, round(megabytes * 2**20 / len(base)))):
             f.write(base)
@@ -71,16 +83,49 @@ def floor_mb_per_second(path: pathlib.Path) -> float:
     return path.stat().st_size / 2**20 / (time.perf_counter() - start)
 
 
-def prepare_mb_per_second(path: pathlib.Path, level: str, cache: pathlib.Path) -> float:
-    """Vocabulary and ids of the file at `level`, on an empty cache."""
+def prepare_seconds(path: pathlib.Path, level: str, cache: pathlib.Path) -> tuple[float, float]:
+    """Seconds of the vocabulary and of the ids of the file at `level`, on an empty cache."""
     from keras_rnn_textgen.data.prepare import CorpusSource, corpus_vocabulary, prepare_ids
 
     shutil.rmtree(cache, ignore_errors=True)
     start = time.perf_counter()
     source = CorpusSource.of([path])
     tokenizer, _ = corpus_vocabulary(source, level)
+    middle = time.perf_counter()
     prepare_ids(source, tokenizer, validation_split=0.1)
-    return path.stat().st_size / 2**20 / (time.perf_counter() - start)
+    return middle - start, time.perf_counter() - middle
+
+
+def prepare_rows(level: str, path: pathlib.Path, text: str, cache, repeats: int) -> list[dict]:
+    """The preparation of `path` at `level` and the floor, alternated `repeats` times."""
+    megabytes = path.stat().st_size / 2**20
+    rounds = []
+    for _ in range(repeats):
+        floor = floor_mb_per_second(path)
+        vocabulary, ids = prepare_seconds(path, level, cache)
+        rounds.append((floor, megabytes / (vocabulary + ids), vocabulary, ids))
+    floor, speed, vocabulary, ids = (statistics.median(r[i] for r in rounds) for i in range(4))
+    ratio = statistics.median(r[1] / r[0] for r in rounds)
+    return [
+        {
+            "row": f"prepare {level} {text} {megabytes:.0f} MB",
+            "seconds": "",
+            "peak_mb": "",
+            "mb_per_s": round(speed, 1),
+            "ratio": round(ratio, 3),
+            "vocabulary_s": round(vocabulary, 2),
+            "ids_s": round(ids, 2),
+        },
+        {
+            "row": f"read+decode {text}",
+            "seconds": "",
+            "peak_mb": "",
+            "mb_per_s": round(floor, 1),
+            "ratio": 1.0,
+            "vocabulary_s": "",
+            "ids_s": "",
+        },
+    ]
 
 
 def main() -> None:
@@ -92,6 +137,7 @@ def main() -> None:
     parser.add_argument(
         "--word-megabytes", type=float, default=20, help="Corpus of the word and subword rows."
     )
+    parser.add_argument("--repeats", type=int, default=3, help="Rounds of each preparation row.")
     parser.add_argument("--json")
     args = parser.parse_args()
 
@@ -115,6 +161,8 @@ def main() -> None:
                     "peak_mb": round(peak),
                     "mb_per_s": "",
                     "ratio": "",
+                    "vocabulary_s": "",
+                    "ids_s": "",
                 }
             )
             resume = [*fit, "--resume", *FIT[:1], "2", *FIT[2:]]
@@ -126,6 +174,8 @@ def main() -> None:
                     "peak_mb": round(peak),
                     "mb_per_s": "",
                     "ratio": "",
+                    "vocabulary_s": "",
+                    "ids_s": "",
                 }
             )
             shutil.rmtree(tmp / name)
@@ -136,29 +186,11 @@ def main() -> None:
             ("word", args.word_megabytes),
             ("subword", args.word_megabytes),
         ):
-            corpus = tmp / f"prepare-{level}.txt"
-            write_corpus(corpus, megabytes)
-            floor = floor_mb_per_second(corpus)
-            speed = prepare_mb_per_second(corpus, level, cache)
-            rows.append(
-                {
-                    "row": f"prepare {level} {megabytes:g} MB",
-                    "seconds": "",
-                    "peak_mb": "",
-                    "mb_per_s": round(speed, 1),
-                    "ratio": round(speed / floor, 3),
-                }
-            )
-            rows.append(
-                {
-                    "row": f"read+decode {megabytes:g} MB",
-                    "seconds": "",
-                    "peak_mb": "",
-                    "mb_per_s": round(floor, 1),
-                    "ratio": 1.0,
-                }
-            )
-            corpus.unlink()
+            for text in ("English", "Cyrillic"):
+                corpus = tmp / f"prepare-{level}.txt"
+                write_corpus(corpus, megabytes, cyrillic=text == "Cyrillic")
+                rows += prepare_rows(level, corpus, text, cache, args.repeats)
+                corpus.unlink()
     report("scale", rows, args.json)
 
 

@@ -160,7 +160,7 @@ class ExportSignatures:
         units = [rnn.cell.units for rnn in parts.rnns]
         states = dict(zip(self.state_names, self.state_units))
         # char: the code points; word/subword: how to split text and join tokens back.
-        tokenizer = self.tokenizer.get_config()
+        tokenizer = self.tokenizer.file_config()
         if self.tokenizer.level == "char":
             tokenizer["codepoints"] = [ord(c) for c in vocabulary]
         return {

@@ -103,6 +103,10 @@ class Tokenizer:
     def get_config(self) -> dict[str, Any]:
         raise NotImplementedError
 
+    def file_config(self) -> dict[str, Any]:
+        """What a `tokenizer.json` holds: `get_config()` and what twins without TensorFlow need."""
+        return self.get_config()
+
     def encode(self, text: str, chunk_chars: int = CHUNK_CHARS) -> tf.Tensor:
         """Ids of a whole corpus as one int32 `(tokens,)` tensor, tokenized in chunks.
 

@@ -37,6 +37,8 @@ MAX_TOKEN_BYTES = 256
 # Strings no learned token may be.
 RESERVED_TOKENS = frozenset({PAD_TOKEN, UNK_TOKEN, NEWLINE, ""})
 
+# Unicode categories as `[first, last]` code point ranges, by one-letter name.
+Categories = dict[str, list[list[int]]]
 # RE2's Perl classes, which are ASCII-only, as `re` class contents.
 _PERL_CLASSES = {"s": r"\t\n\f\r ", "d": "0-9", "w": "0-9A-Za-z_"}
 
@@ -54,18 +56,20 @@ def _category_ranges() -> dict[str, list[tuple[int, int]]]:
     return ranges
 
 
-def unicode_class(category: str) -> str:
+def unicode_class(category: str, categories: Categories | None = None) -> str:
     """The code points of a one-letter Unicode category (`L`, `M`, `N`, ...) as `re` class contents.
 
-    Built from `unicodedata` on first use (about a tenth of a second); a code
-    point added to Unicode after Python's `unicodedata.unidata_version` is
-    outside every class here, though RE2 may know it.
+    From `categories` where it has the category (a tokenizer file carries
+    RE2's, `unicode_categories`), else from `unicodedata`, built on first
+    use (about a tenth of a second): a code point added to Unicode after
+    Python's `unicodedata.unidata_version` is then outside every class,
+    though RE2 may know it.
 
     Example:
         >>> re.fullmatch(f"[{unicode_class('L')}]+", "Мир") is not None
         True
     """
-    ranges = _category_ranges().get(category)
+    ranges = (categories or {}).get(category) or _category_ranges().get(category)
     if not ranges:
         raise ValueError(f"no code point has a Unicode category starting with {category!r}")
     return "".join(
@@ -74,7 +78,7 @@ def unicode_class(category: str) -> str:
     )
 
 
-def python_pattern(pattern: str) -> str:
+def python_pattern(pattern: str, categories: Categories | None = None) -> str:
     r"""An RE2 pattern as `re` reads it: `\s`, `\d`, `\w` ASCII and `\pL`-style classes spelt out.
 
     Raises:
@@ -93,7 +97,7 @@ def python_pattern(pattern: str) -> str:
             letter = pattern[i + 1]
             if letter in "pP":
                 category, i = _category(pattern, i + 2)
-                contents = unicode_class(category)
+                contents = unicode_class(category, categories)
                 if letter == "P" and in_class:
                     raise ValueError(f"RE2 pattern {pattern!r}: a negated class inside brackets")
                 caret = "^" if letter == "P" else ""
@@ -129,6 +133,32 @@ def python_pattern(pattern: str) -> str:
             out.append(char)
         i += 1
     return "".join(out)
+
+
+def checked_categories(categories: object) -> Categories:
+    """`unicode_categories` of a tokenizer file, checked: one-letter names to sorted ranges.
+
+    Raises:
+        ValueError: anything else.
+
+    Example:
+        >>> checked_categories({"N": [[48, 57]]})
+        {'N': [[48, 57]]}
+    """
+    if not isinstance(categories, dict):
+        raise ValueError("`unicode_categories` must map category letters to code point ranges")
+    for name, ranges in categories.items():
+        if not (isinstance(name, str) and len(name) == 1 and name.isupper()):
+            raise ValueError(f"`unicode_categories` has no category {name!r}")
+        bounds = [b for pair in ranges for b in pair] if isinstance(ranges, list) else None
+        if (
+            not bounds
+            or not all(isinstance(pair, list) and len(pair) == 2 for pair in ranges)
+            or not all(type(b) is int and 0 <= b <= sys.maxunicode for b in bounds)
+            or bounds != sorted(bounds)
+        ):
+            raise ValueError(f"`unicode_categories` {name!r} must be sorted [first, last] ranges")
+    return categories
 
 
 def _category(pattern: str, i: int) -> tuple[str, int]:

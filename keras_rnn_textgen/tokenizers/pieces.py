@@ -22,8 +22,9 @@ from keras_rnn_textgen.tokenizers.piece_rules import (
     SPLIT_PATTERN,
     SUFFIX_INDICATOR,
     UNK_TOKEN,
+    Categories,
 )
-from keras_rnn_textgen.tokenizers.word_spans import LINE, MARK, SPACE, WORD
+from keras_rnn_textgen.tokenizers.word_spans import classes_of
 
 NEWLINE_ID = RESERVED_IDS  # the first id after padding and unknown
 
@@ -39,20 +40,30 @@ def split_words(lines: tf.Tensor) -> tf.RaggedTensor:
 
 
 @functools.cache
-def re2_classes() -> np.ndarray:
-    """Each code point's class in `word_spans` as RE2 sees it (`\\pL\\pM\\pN`, `\\s`).
+def re2_categories() -> Categories:
+    """The code points RE2 reads as `\\pL`, `\\pM` and `\\pN`: `[first, last]` ranges by letter.
 
-    RE2 may know letters newer than Python's `unicodedata`; the corpus's ids
-    must be those `tokenize` gives. Asked of RE2 once, about a quarter second.
+    RE2 may know letters newer than Python's `unicodedata`: the corpus's ids
+    must be those `tokenize` gives, and a tokenizer file carries these for
+    the plain-Python twin (`file_config`). Asked of RE2 once, about a
+    quarter second.
     """
     points = np.arange(0x110000, dtype=np.int32)
     points = points[(points < 0xD800) | (points > 0xDFFF)]  # surrogates are no characters
     chars = tf.strings.unicode_encode(tf.RaggedTensor.from_tensor(points[:, None]), "UTF-8")
-    classes = np.full(0x110000, MARK, np.uint8)
-    classes[points[tf.strings.regex_full_match(chars, r"[\pL\pM\pN]").numpy()]] = WORD
-    classes[points[tf.strings.regex_full_match(chars, r"\s").numpy()]] = SPACE
-    classes[ord(NEWLINE)] = LINE
-    return classes
+    categories = {}
+    for letter in "LMN":
+        found = points[tf.strings.regex_full_match(chars, rf"\p{letter}").numpy()]
+        breaks = np.flatnonzero(np.diff(found) != 1)
+        firsts, lasts = found[np.r_[0, breaks + 1]], found[np.r_[breaks, len(found) - 1]]
+        categories[letter] = [[int(a), int(b)] for a, b in zip(firsts, lasts)]
+    return categories
+
+
+@functools.cache
+def re2_classes() -> np.ndarray:
+    """Each code point's class in `word_spans` as RE2 reads it (`word_spans.classes_of`)."""
+    return classes_of(re2_categories())
 
 
 def count_words(text: str | Iterable[str]) -> dict[str, int]:
@@ -228,6 +239,14 @@ class PieceTokenizer(Tokenizer):
             "keep_pattern": KEEP_PATTERN,
             "join_rules": [list(rule) for rule in self.join_rules],
         }
+
+    def file_config(self) -> dict[str, Any]:
+        """`get_config()` with RE2's Unicode categories, as `tokenizer.json` files hold it.
+
+        The plain-Python twin splits with them (`plain_pieces`), so it cuts
+        words as RE2 does even where Python's Unicode data is older.
+        """
+        return {**self.get_config(), "unicode_categories": re2_categories()}
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> "PieceTokenizer":

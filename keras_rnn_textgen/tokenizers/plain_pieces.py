@@ -25,6 +25,7 @@ from keras_rnn_textgen.tokenizers.piece_rules import (
     SPLIT_PATTERN,
     SUFFIX_INDICATOR,
     UNK_TOKEN,
+    checked_categories,
     python_pattern,
     python_rewrite,
 )
@@ -39,9 +40,10 @@ class PlainPieceTokenizer:
     """Words or WordPiece pieces to ids and back, as `WordTokenizer`/`SubwordTokenizer` map them.
 
     Args:
-        config: the tokenizer's `get_config()` (an export's `tokenizer.json`
+        config: the tokenizer's `file_config()` (an export's `tokenizer.json`
             holds one): its level, vocabulary (the line break first), split
-            and keep patterns, join rules, suffix indicator and longest word.
+            and keep patterns, join rules, suffix indicator and longest word,
+            and RE2's Unicode categories (without them, Python's).
 
     Raises:
         ValueError: a config of another level or without a vocabulary, or
@@ -83,10 +85,17 @@ class PlainPieceTokenizer:
         self._ids = {token: i for i, token in enumerate(table)}
         self._strings = ["", self._unk_token, *vocabulary]
         self._longest = max(map(len, table))
-        self._split = re.compile(python_pattern(config.get("split_pattern", SPLIT_PATTERN)))
-        self._keep = re.compile(python_pattern(config.get("keep_pattern", KEEP_PATTERN)))
+        # RE2's letters, marks and digits, where the file has them: it may know newer ones.
+        categories = config.get("unicode_categories")
+        categories = None if categories is None else checked_categories(categories)
+
+        def compiled(pattern: str) -> re.Pattern:
+            return re.compile(python_pattern(pattern, categories))
+
+        self._split = compiled(config.get("split_pattern", SPLIT_PATTERN))
+        self._keep = compiled(config.get("keep_pattern", KEEP_PATTERN))
         rules = config.get("join_rules", JOIN_RULES)
-        self._rules = [(re.compile(python_pattern(p)), python_rewrite(r)) for p, r in rules]
+        self._rules = [(compiled(p), python_rewrite(r)) for p, r in rules]
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> "PlainPieceTokenizer":

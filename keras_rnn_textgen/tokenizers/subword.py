@@ -3,6 +3,7 @@
 from collections.abc import Iterable
 
 from keras_rnn_textgen.levels import LEVELS
+from keras_rnn_textgen.tokenizers import wordpiece_learner
 from keras_rnn_textgen.tokenizers.ids import RESERVED_IDS
 from keras_rnn_textgen.tokenizers.piece_rules import (
     NEWLINE,
@@ -13,12 +14,15 @@ from keras_rnn_textgen.tokenizers.piece_rules import (
 )
 from keras_rnn_textgen.tokenizers.pieces import PieceTokenizer, count_words
 
+# The WordPiece vocabulary is learned from at most this many distinct words, the most frequent.
+LEARNED_WORDS = 50_000
+
 
 class SubwordTokenizer(PieceTokenizer):
     """WordPiece ids (`walking` -> `walk`, `##ing`) with a vocabulary learned from the text.
 
-    The vocabulary comes from tensorflow-text's WordPiece learner (the one
-    behind `bert_vocab_from_dataset`; case kept), the ids from its
+    The vocabulary is the one tensorflow-text's WordPiece learner (the one
+    behind `bert_vocab_from_dataset`; case kept) gives, the ids come from its
     `FastWordpieceTokenizer`; a word none of whose spellings fits reads `[UNK]`.
 
     Args:
@@ -37,20 +41,20 @@ class SubwordTokenizer(PieceTokenizer):
     def from_text(
         cls, text: str | Iterable[str], vocab_size: int = LEVELS["subword"].default_vocab_size
     ) -> "SubwordTokenizer":
-        """Learns about `vocab_size` pieces from `text` with tensorflow-text's WordPiece learner.
+        """Learns about `vocab_size` pieces from `text` as tensorflow-text's WordPiece learner does.
 
-        The learner is the one `bert_vocab_from_dataset` runs, given the word
-        counts of this module's own split (`count_words`): the vocabulary
-        then fits the words `tokenize` looks up, and counting runs in
-        TensorFlow rather than word by word in Python.
+        The learner is the one `bert_vocab_from_dataset` runs
+        (`wordpiece_learner` gives its vocabulary, counting with arrays),
+        given the word counts of this module's own split (`count_words`), at
+        most the `LEARNED_WORDS` most frequent: the vocabulary then fits the
+        words `tokenize` looks up.
         """
-        from tensorflow_text.tools.wordpiece_vocab import wordpiece_tokenizer_learner_lib
-
         if vocab_size <= 0:
             raise ValueError(f"`vocab_size` must be a positive integer, got {vocab_size!r}")
-        learned = wordpiece_tokenizer_learner_lib.learn(
+        learned = wordpiece_learner.learn(
             list(count_words(text).items()),
             vocab_size=vocab_size + RESERVED_IDS + 1,
             reserved_tokens=[PAD_TOKEN, UNK_TOKEN, NEWLINE],
+            max_input_tokens=LEARNED_WORDS,
         )
         return cls([token for token in learned if token not in RESERVED_TOKENS])

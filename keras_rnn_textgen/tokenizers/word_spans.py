@@ -20,7 +20,7 @@ import re
 
 import numpy as np
 
-from keras_rnn_textgen.tokenizers.piece_rules import _category_ranges
+from keras_rnn_textgen.tokenizers.piece_rules import Categories, _category_ranges
 
 SPACE, WORD, MARK, LINE = 0, 1, 2, 3  # MARK: any other character, a token alone
 # Hash of a word: the sum of its code points times powers of `_BASE` (mod 2**64),
@@ -35,16 +35,23 @@ BLOCK_CHARS = 1 << 20
 
 @functools.cache
 def character_classes() -> np.ndarray:
-    """`(0x110000,)` uint8: the class of each code point, `WORD`, `SPACE`, `LINE` or `MARK`.
+    """`(0x110000,)` uint8: the class of each code point, from Python's `unicodedata`.
 
-    `WORD` are Unicode's letters, marks and digits (categories L, M, N as
-    Python's `unicodedata` has them); `SPACE` RE2's `\\s` but the line break
-    (tab, form feed, carriage return, space).
+    See `classes_of`; `pieces.re2_classes()` are RE2's, which may know newer letters.
+    """
+    return classes_of(_category_ranges())
+
+
+def classes_of(categories: Categories) -> np.ndarray:
+    """`(0x110000,)` uint8: each code point's class, `WORD`, `SPACE`, `LINE` or `MARK`.
+
+    `WORD` are the code points of categories L, M and N in `categories`
+    (`[first, last]` ranges by letter); `SPACE` RE2's `\\s` but the line
+    break (tab, form feed, carriage return, space).
     """
     classes = np.full(0x110000, MARK, np.uint8)
-    ranges = _category_ranges()
     for category in "LMN":
-        for first, last in ranges.get(category, ()):
+        for first, last in categories.get(category, ()):
             classes[first : last + 1] = WORD
     for char in "\t\f\r ":
         classes[ord(char)] = SPACE

@@ -42,7 +42,7 @@ def save_start(folder: pathlib.Path, run: Run, record: RunRecord, with_model: bo
     if not with_model:
         return
     with signals_deferred():
-        write_json(folder / TOKENIZER_FILE, run.tokenizer.get_config())
+        write_json(folder / TOKENIZER_FILE, run.tokenizer.file_config())
         write_text(folder / VALIDATION_SAMPLE_FILE, run.split.validation_sample)
         save_model(run.model, folder / MODEL_FILE)
         progress = Progress(run.initial_epoch, run.initial_step)
