@@ -3,10 +3,10 @@
 `wordpiece_tokenizer_learner_lib.learn` (the learner behind
 `bert_vocab_from_dataset`) searches for the count threshold that gives the
 vocabulary size asked for. At each threshold it runs a few rounds, each
-counting every substring of every word in Python dictionaries: about a
-second per threshold for the bundled corpus's 13,000 words, a dozen
-thresholds in all. Here each word's substrings get an integer id once, and
-a round is a few NumPy passes:
+counting every substring of every word in Python dictionaries, which made
+it most of a subword corpus's preparation (docs/large-corpora.md). Here
+each word's substrings get an integer id once, and a round is a few NumPy
+passes:
 
 - A round counts the substrings that start where the word's pieces of the
   round before start (every position in the first round), each weighted by
@@ -31,6 +31,8 @@ import dataclasses
 import numpy as np
 from tensorflow_text.tools.wordpiece_vocab import wordpiece_tokenizer_learner_lib as library
 
+from keras_rnn_textgen.tokenizers.word_spans import codepoints
+
 
 @dataclasses.dataclass(frozen=True)
 class _Substrings:
@@ -38,55 +40,95 @@ class _Substrings:
 
     `flat[pair_start[k]:pair_start[k + 1]]` are the ids of `word[p:p + 1]`,
     `word[p:p + 2]`, ... for pair `k`, which is start `p` of its word
-    (pairs of a word in order: `word_pair[w] + p`).
+    (pairs of a word in order: `word_pair[w] + p`). Equal substrings (both
+    starting a word, or both continuing one) have one id: they are told
+    apart by two 64-bit hashes of their code points.
     """
 
-    keys: list[str]  # id -> the library's token (`##` before a piece that continues a word)
+    words: list[str]
     parent: np.ndarray  # id -> id of it less its last character, -1 for one character
     single: np.ndarray  # id -> bool: one character
+    first: np.ndarray  # id -> an index of `flat` where it occurs
     flat: np.ndarray  # substring ids, pair by pair
-    ends: np.ndarray  # for each of `flat`, where the substring ends in its word
+    starts: np.ndarray  # for each of `flat`, where the substring starts in its word
+    ends: np.ndarray  # for each of `flat`, where it ends
     pair_start: np.ndarray  # (pairs + 1,) where each pair's ids start in `flat`
     pair_word: np.ndarray  # (pairs,) the word of each pair
     word_pair: np.ndarray  # (words,) the first pair of each word
     lengths: np.ndarray  # (words,) characters of each word
     counts: np.ndarray  # (words,) how often each word occurs
 
+    def key(self, i: int, joiner: str) -> str:
+        """The library's token of id `i`: its text, after `joiner` where it continues a word."""
+        k = self.first[i]
+        word = self.words[self.pair_word[np.searchsorted(self.pair_start, k, "right") - 1]]
+        start = int(self.starts[k])
+        return (joiner if start else "") + word[start : int(self.ends[k])]
 
-def _substrings(word_counts: list[tuple[str, int]], joiner: str) -> _Substrings:
-    ids: dict[str, int] = {}
-    keys, parent, flat, ends = [], [], [], []
-    pair_start, pair_word, word_pair = [0], [], []
-    for w, (word, _) in enumerate(word_counts):
-        word_pair.append(len(pair_word))
-        for start in range(len(word)):
-            prefix = joiner if start else ""
-            up = -1
-            for end in range(start + 1, len(word) + 1):
-                key = prefix + word[start:end]
-                i = ids.get(key)
-                if i is None:
-                    i = ids[key] = len(keys)
-                    keys.append(key)
-                    parent.append(up)
-                flat.append(i)
-                ends.append(end)
-                up = i
-            pair_start.append(len(flat))
-            pair_word.append(w)
-    parent = np.array(parent, np.int64)
+
+def _substrings(word_counts: list[tuple[str, int]]) -> _Substrings:
+    words = [word for word, _ in word_counts]
+    lengths = np.array([len(word) for word in words], np.int64)
+    n_pairs = int(lengths.sum())
+    pair_word = np.repeat(np.arange(len(words)), lengths)
+    # A word has a pair for each of its characters: its first pair is also its offset in `points`.
+    word_pair = np.cumsum(lengths) - lengths
+    starts_of_pairs = np.arange(n_pairs) - word_pair[pair_word]
+    per_pair = lengths[pair_word] - starts_of_pairs  # the substrings starting there
+    pair_start = np.concatenate([[0], np.cumsum(per_pair)])
+    pair_of = np.repeat(np.arange(n_pairs), per_pair)
+    starts = starts_of_pairs[pair_of]
+    ends = starts + 1 + np.arange(len(pair_of)) - pair_start[pair_of]
+    # Positions in all the words' code points, one after another.
+    points = codepoints("".join(words)).astype(np.uint64)
+    first, last = word_pair[pair_word[pair_of]] + starts, word_pair[pair_word[pair_of]] + ends
+    keys = [_hashes(points, first, last, base) for base in _BASES]
+    keys[0] ^= (starts > 0).astype(np.uint64)  # a piece that continues a word is another token
+    order = np.lexsort(keys)
+    new = np.ones(len(order), bool)
+    new[1:] = (keys[0][order][1:] != keys[0][order][:-1]) | (
+        keys[1][order][1:] != keys[1][order][:-1]
+    )
+    flat = np.empty(len(order), np.int64)
+    flat[order] = np.cumsum(new) - 1
+    n_ids = int(new.sum())
+    occurrence = np.zeros(n_ids, np.int64)
+    occurrence[flat] = np.arange(len(flat))
+    parent = np.full(n_ids, -1, np.int64)
+    longer = np.flatnonzero(ends - starts > 1)
+    parent[flat[longer]] = flat[longer - 1]
     return _Substrings(
-        keys,
+        words,
         parent,
         parent < 0,
-        np.array(flat, np.int64),
-        np.array(ends, np.int64),
-        np.array(pair_start, np.int64),
-        np.array(pair_word, np.int64),
-        np.array(word_pair, np.int64),
-        np.array([len(word) for word, _ in word_counts], np.int64),
+        occurrence,
+        flat,
+        starts,
+        ends,
+        pair_start,
+        pair_word,
+        word_pair,
+        lengths,
         np.array([count for _, count in word_counts], np.int64),
     )
+
+
+_BASES = (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F)
+
+
+def _hashes(points: np.ndarray, first: np.ndarray, last: np.ndarray, base: int) -> np.ndarray:
+    """A 64-bit hash of each `points[first:last]`, with its length."""
+    n = len(points)
+    with np.errstate(over="ignore"):
+        up = np.cumprod(np.full(n + 1, base, np.uint64))
+        down = np.cumprod(np.full(n + 1, pow(base, -1, 2**64), np.uint64))
+        up[1:], up[0] = up[:-1].copy(), 1
+        down[1:], down[0] = down[:-1].copy(), 1
+        sums = np.zeros(n + 1, np.uint64)
+        np.cumsum(points * up[:n], out=sums[1:])
+        hashes = (sums[last] - sums[first]) * down[first]
+        hashes ^= (last - first).astype(np.uint64) * np.uint64(0xBF58476D1CE4E5B9)
+    return hashes
 
 
 def _kept_counts(subs: _Substrings, pairs: np.ndarray, thresh: int) -> dict[int, int]:
@@ -95,10 +137,10 @@ def _kept_counts(subs: _Substrings, pairs: np.ndarray, thresh: int) -> dict[int,
     weights = np.zeros(len(per_pair), np.int64)
     weights[pairs] = subs.counts[subs.pair_word[pairs]]
     raw = np.bincount(
-        subs.flat, weights=np.repeat(weights, per_pair), minlength=len(subs.keys)
+        subs.flat, weights=np.repeat(weights, per_pair), minlength=len(subs.parent)
     ).astype(np.int64)
     child = subs.parent >= 0
-    lost = np.bincount(subs.parent[child], weights=raw[child], minlength=len(subs.keys))
+    lost = np.bincount(subs.parent[child], weights=raw[child], minlength=len(raw))
     kept = raw - lost.astype(np.int64)
     chosen = np.flatnonzero((raw > 0) & (kept >= thresh))
     return dict(zip(chosen.tolist(), kept[chosen].tolist()))
@@ -134,7 +176,7 @@ def _learn_with_thresh(subs, char_tokens, thresh: int, params) -> list[str]:
         in_vocabulary = subs.single.copy()  # every character is a token
         in_vocabulary[list(kept)] = True
         kept = _kept_counts(subs, _split_pairs(subs, in_vocabulary), thresh)
-    tokens = {subs.keys[i]: count for i, count in kept.items()}
+    tokens = {subs.key(i, params.joiner): count for i, count in kept.items()}
     tokens = library.ensure_all_tokens_exist(
         char_tokens, tokens, params.include_joiner_token, params.joiner
     )
@@ -175,7 +217,7 @@ def learn(
         return library.learn(
             word_counts, vocab_size, reserved_tokens, max_input_tokens=max_input_tokens
         )
-    subs = _substrings(words, params.joiner)
+    subs = _substrings(words)
     char_tokens = library.extract_char_tokens(words)
     # The library's binary search for the threshold, as a loop.
     slack = max(params.slack_ratio * vocab_size, 0)
