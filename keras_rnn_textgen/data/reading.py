@@ -30,7 +30,8 @@ def file_pieces(
     errors: str = "strict",
     progress: Progress | None = None,
     block_bytes: int = BLOCK_BYTES,
-) -> Iterator[str]:
+    ascii_bytes: bool = False,
+) -> Iterator[str | bytes]:
     """Decoded text of one file, block by block, with `\\r\\n` read as `\\n`.
 
     A NUL byte in a UTF-8 or ASCII file, or bytes the encoding cannot decode
@@ -43,6 +44,9 @@ def file_pieces(
         errors: `"strict"` or `"replace"` for undecodable bytes.
         progress: called with the number of bytes of each block read.
         block_bytes: bytes read at a time.
+        ascii_bytes: give a block of a UTF-8 or ASCII file that is plain ASCII
+            (no carriage return) as the `bytes` read: they are its text and
+            its UTF-8, with no decoding or copy.
 
     Example:
         >>> "".join(file_pieces(pathlib.Path("novel.txt")))[:5]
@@ -63,6 +67,19 @@ def file_pieces(
                     "text file (or its `--encoding`, e.g. utf-16)"
                 )
             pending = _pending_bytes(decoder)
+            if (
+                ascii_bytes
+                and check_nul
+                and block
+                and not (held or pending)
+                and block.isascii()
+                and b"\r" not in block
+            ):
+                offset += len(block)
+                if progress is not None:
+                    progress(len(block))
+                yield block
+                continue
             try:
                 text = decoder.decode(block, final=not block)
             except UnicodeDecodeError as e:
@@ -125,15 +142,19 @@ def cut_pieces(texts: Iterable[str], piece_chars: int = PIECE_CHARS) -> Iterator
 
 
 def _joined_files(
-    files: Sequence[pathlib.Path], encoding: str, errors: str, progress: Progress | None
-) -> Iterator[str]:
+    files: Sequence[pathlib.Path],
+    encoding: str,
+    errors: str,
+    progress: Progress | None,
+    ascii_bytes: bool = False,
+) -> Iterator[str | bytes]:
     """The files' text one after another, each non-empty file ending with a line break."""
     for path in files:
-        last = ""
-        for text in file_pieces(path, encoding, errors, progress):
-            last = text[-1]
+        last: str | bytes = ""
+        for text in file_pieces(path, encoding, errors, progress, ascii_bytes=ascii_bytes):
+            last = text[-1:]
             yield text
-        if last and last != "\n":
+        if last and last not in ("\n", b"\n"):
             yield "\n"
 
 
@@ -161,7 +182,8 @@ def corpus_pieces(
     documents: str = "text",
     progress: Progress | None = None,
     piece_chars: int | None = PIECE_CHARS,
-) -> Iterator[str]:
+    ascii_bytes: bool = False,
+) -> Iterator[str | bytes]:
     """The corpus as `fit` reads it, in pieces of about `piece_chars` ending at line breaks.
 
     Refuses a corpus with no text but white space, once it has been read.
@@ -175,6 +197,8 @@ def corpus_pieces(
         progress: called with the number of bytes of each block read.
         piece_chars: characters per piece; None: pieces as they are read,
             cut anywhere (enough for counting or mapping characters).
+        ascii_bytes: with `piece_chars` None and `documents="text"`, plain
+            ASCII blocks come as their `bytes` (`file_pieces`).
 
     Example:
         >>> sum(len(p) for p in corpus_pieces(corpus_files(["books/"])))
@@ -184,13 +208,16 @@ def corpus_pieces(
     def cut(texts: Iterable[str]) -> Iterable[str]:
         return texts if piece_chars is None else cut_pieces(texts, piece_chars)
 
-    pieces = _not_blank(cut(_joined_files(files, encoding, errors, progress)), files)
+    raw = ascii_bytes and piece_chars is None and documents == "text"
+    pieces = _not_blank(cut(_joined_files(files, encoding, errors, progress, raw)), files)
     if documents == "lines":
         pieces = cut(_line_documents(pieces))
     yield from pieces
 
 
-def _not_blank(pieces: Iterable[str], files: Sequence[pathlib.Path]) -> Iterator[str]:
+def _not_blank(
+    pieces: Iterable[str | bytes], files: Sequence[pathlib.Path]
+) -> Iterator[str | bytes]:
     """`pieces`, refused at their end if they hold nothing but white space."""
     blank = True
     for piece in pieces:

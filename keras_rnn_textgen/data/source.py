@@ -61,10 +61,11 @@ class CorpusSource:
         stage: str = "",
         progress: PreparationProgress | None = None,
         whole_lines: bool = True,
-    ) -> Iterator[str]:
+    ) -> Iterator[str | bytes]:
         """The text in pieces ending at line breaks (`reading.corpus_pieces`).
 
-        With `whole_lines` False, pieces as they are read, cut anywhere.
+        With `whole_lines` False, pieces as they are read, cut anywhere, and
+        plain ASCII blocks of UTF-8 text as their `bytes`.
         """
         report = None
         if progress is not None:
@@ -76,5 +77,11 @@ class CorpusSource:
 
         piece_chars = PIECE_CHARS if whole_lines else None
         return corpus_pieces(
-            self.files, self.encoding, self.errors, self.documents, report, piece_chars
+            self.files,
+            self.encoding,
+            self.errors,
+            self.documents,
+            report,
+            piece_chars,
+            ascii_bytes=not whole_lines,
         )

@@ -35,17 +35,18 @@ def write_ids(
     sampled = 0
     # Characters map one by one: their pieces need not end at line breaks.
     pieces = source.pieces("tokenizing", progress, whole_lines=tokenizer.level != "char")
-    with open(folder / IDS_FILE, "wb") as out, InOrder() as later:
+    with open(folder / IDS_FILE, "wb") as out, InOrder() as hashing:
         for piece in counted(pieces, counter):
-            later(sha.update, piece.encode("utf-8"))
+            hashing(sha.update, piece if isinstance(piece, bytes) else piece.encode("utf-8"))
             for part, held_out in _parts(piece, counter.characters, n_train):
                 ids = encode(part)
-                later(out.write, np.ascontiguousarray(ids, dtype=dtype).data)
+                out.write(np.ascontiguousarray(ids, dtype=dtype).data)
                 tokens += len(ids)
                 unknown += int(np.count_nonzero(ids == tokenizer.unk_id))
                 if not held_out:
                     train_tokens = tokens
                 elif sampled < VALIDATION_SAMPLE_CHARS:
+                    part = part.decode("ascii") if isinstance(part, bytes) else part
                     sample.append(part[: VALIDATION_SAMPLE_CHARS - sampled])
                     sampled += len(sample[-1])
     if n_train is None:
@@ -65,13 +66,15 @@ def write_ids(
 class InOrder:
     """Runs the calls given to it one after another in a thread of its own, a few behind.
 
-    Hashing and writing release Python's lock: on a second core they run
-    while the next piece is decoded and tokenized. Leaving the block waits
-    for every call, and an exception of one is raised there (or at a later call).
+    Hashing releases Python's lock: on a second core it runs while the next
+    piece is decoded and tokenized. (The ids are written by the caller: in
+    the thread, writes made the whole pass slower now and then.) Leaving the
+    block waits for every call, and an exception of one is raised there (or
+    at a later call).
 
     Example:
-        >>> with open(path, "wb") as out, InOrder() as later:
-        ...     later(out.write, data)
+        >>> with InOrder() as later:
+        ...     later(sha.update, data)
     """
 
     def __init__(self, ahead: int = 4):
@@ -95,7 +98,7 @@ class InOrder:
             self._pool.shutdown(cancel_futures=True)
 
 
-def _parts(piece: str, end: int, n_train: int | None) -> list[tuple[str, bool]]:
+def _parts(piece: str | bytes, end: int, n_train: int | None) -> list[tuple[str | bytes, bool]]:
     """`piece`, ending at character `end` of the corpus, cut where the held-out part starts.
 
     Each part comes with whether it is held out.
@@ -108,13 +111,14 @@ def _parts(piece: str, end: int, n_train: int | None) -> list[tuple[str, bool]]:
     return [(piece[: n_train - start], False), (piece[n_train - start :], True)]
 
 
-def distinct_characters(pieces: Iterator[str]) -> set[str]:
-    """Every character of the pieces; ASCII pieces drop the bytes already seen in C."""
+def distinct_characters(pieces: Iterator[str | bytes]) -> set[str]:
+    """Every character of the pieces (ASCII ones may be bytes); ASCII drops those seen in C."""
     seen: set[str] = set()
     seen_ascii = b""
     for piece in pieces:
-        if piece.isascii():
-            new = piece.encode("ascii").translate(None, seen_ascii)
+        if isinstance(piece, bytes) or piece.isascii():
+            data = piece if isinstance(piece, bytes) else piece.encode("ascii")
+            new = data.translate(None, seen_ascii)
             if new:
                 # Counting the bytes is a C loop; a set of the characters would be a Python one.
                 counts = np.bincount(np.frombuffer(new, dtype=np.uint8), minlength=128)
@@ -128,16 +132,16 @@ def distinct_characters(pieces: Iterator[str]) -> set[str]:
     return seen
 
 
-def _encoder(tokenizer: Tokenizer) -> Callable[[str], np.ndarray]:
-    """A piece of text to its ids: a table lookup at char level, the tokenizer's graph else."""
+def _encoder(tokenizer: Tokenizer) -> Callable[[str | bytes], np.ndarray]:
+    """A piece of text (ASCII text may be bytes) to its ids: a table lookup at char level."""
     if tokenizer.level != "char":
         return tokenizer.corpus_encoder()
     table = np.full(0x110000, tokenizer.unk_id, dtype=_id_type(tokenizer.vocab_size))
     for i, char in enumerate(tokenizer.vocabulary):
         table[ord(char)] = i + tokenizer.first_id
 
-    def lookup(text: str) -> np.ndarray:
-        points = codepoints(text)
+    def lookup(text: str | bytes) -> np.ndarray:
+        points = np.frombuffer(text, np.uint8) if isinstance(text, bytes) else codepoints(text)
         # (A narrow type's code points index the start of the table, which stays in cache.)
         return table[: np.iinfo(points.dtype).max + 1][points]
 
@@ -146,7 +150,9 @@ def _encoder(tokenizer: Tokenizer) -> Callable[[str], np.ndarray]:
     # ASCII text (most pieces of most corpora) is mapped byte to byte by `bytes.translate`.
     ascii_ids = table[:256].tobytes()
 
-    def encode(text: str) -> np.ndarray:
+    def encode(text: str | bytes) -> np.ndarray:
+        if isinstance(text, bytes):
+            return np.frombuffer(text.translate(ascii_ids), dtype=np.uint8)
         if text.isascii():
             return np.frombuffer(text.encode("ascii").translate(ascii_ids), dtype=np.uint8)
         return lookup(text)
@@ -166,16 +172,17 @@ class Counter:
         self.characters = 0
         self._sha = hashlib.sha256() if digest else None
 
-    def add(self, piece: str) -> None:
+    def add(self, piece: str | bytes) -> None:
+        """Counts a piece of text; ASCII text may come as its bytes."""
         self.characters += len(piece)
         if self._sha is not None:
-            self._sha.update(piece.encode("utf-8"))
+            self._sha.update(piece if isinstance(piece, bytes) else piece.encode("utf-8"))
 
     def digest(self) -> str:
         return self._sha.hexdigest()
 
 
-def counted(pieces: Iterator[str], counter: Counter) -> Iterator[str]:
+def counted(pieces: Iterator[str | bytes], counter: Counter) -> Iterator[str | bytes]:
     for piece in pieces:
         counter.add(piece)
         yield piece

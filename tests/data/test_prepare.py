@@ -1,5 +1,6 @@
 """A corpus prepared once: the same ids as tokenizing it whole, reused, and never half-written."""
 
+import hashlib
 import os
 import signal
 import subprocess
@@ -52,6 +53,21 @@ def test_prepared_ids_are_the_ids_of_the_split_text_tokenized_whole(tmp_path, ow
     assert prepared.validation_sample == held_out
     ids = tokenizer.encode(TEXT).numpy()
     assert prepare_ids(source, tokenizer).ids.tolist() == ids.tolist()
+
+
+def test_character_ids_of_ascii_and_other_files_are_those_of_the_text(tmp_path, own_cache):
+    # Plain ASCII files are read as bytes, the others decoded: one corpus, one digest.
+    texts = [ENGLISH, RUSSIAN, "a\r\nb\r\n", "no line break at the end", ENGLISH]
+    files = [corpus_file(tmp_path, text, f"{i}.txt") for i, text in enumerate(texts)]
+    text = "".join(t.replace("\r\n", "\n") + ("" if t.endswith("\n") else "\n") for t in texts)
+    source = CorpusSource.of(files)
+    tokenizer, stats = corpus_vocabulary(source, "char")
+    assert tokenizer.vocabulary == sorted(set(text)) and stats.characters == len(text)
+    prepared = prepare_ids(source, tokenizer, validation_split=0.1)
+    _, held_out = split_text(text, 0.1, 10)
+    assert prepared.ids[:].tolist() == tokenizer.encode(text).numpy().tolist()
+    assert prepared.digest == hashlib.sha256(text.encode("utf-8")).hexdigest()
+    assert prepared.validation_sample == held_out
 
 
 def test_a_second_preparation_reads_nothing_and_a_changed_file_is_read_again(tmp_path, own_cache):

@@ -51,6 +51,11 @@ def test_the_stream_is_the_whole_text_for_any_block_and_piece_size(
         assert p.endswith("\n") or len(p) >= piece or p.endswith(" ")
     joined = "".join(file_pieces(files[0], encoding, block_bytes=block))
     assert joined == contents[0].encode(encoding).decode(encoding).replace("\r\n", "\n")
+    # Plain ASCII blocks may come as their bytes: the same text.
+    raw = list(file_pieces(files[0], encoding, block_bytes=block, ascii_bytes=True))
+    assert "".join(p.decode("ascii") if isinstance(p, bytes) else p for p in raw) == joined
+    uncut = corpus_pieces(files, encoding, documents=documents, piece_chars=None, ascii_bytes=True)
+    assert "".join(p.decode("ascii") if isinstance(p, bytes) else p for p in uncut) == expected
 
 
 def test_pieces_are_cut_after_line_breaks():
