@@ -116,7 +116,7 @@ def corpus_statistics(
     found = cache.read_entry("statistics", key)
     if found is not None:
         return CorpusStatistics(found[1]["characters"])
-    counter = Counter(digest=False)
+    counter = Counter()
     for piece in source.pieces("reading", progress, whole_lines=False):
         counter.add(piece)
     return _store_statistics(key, CorpusStatistics(counter.characters))
@@ -146,7 +146,7 @@ def corpus_vocabulary(
         info = found[1]
         stats = CorpusStatistics(info["characters"])
         return tokenizer_from_config(info["tokenizer"]), stats
-    counter = Counter(digest=False)
+    counter = Counter()
     pieces = counted(source.pieces("vocabulary", progress, whole_lines=level != "char"), counter)
     if level == "char":
         tokenizer = build_tokenizer("char", "".join(sorted(distinct_characters(pieces))))

@@ -31,6 +31,7 @@ def file_pieces(
     progress: Progress | None = None,
     block_bytes: int = BLOCK_BYTES,
     ascii_bytes: bool = False,
+    utf8: Callable[[bytes], object] | None = None,
 ) -> Iterator[str | bytes]:
     """Decoded text of one file, block by block, with `\\r\\n` read as `\\n`.
 
@@ -47,6 +48,9 @@ def file_pieces(
         ascii_bytes: give a block of a UTF-8 or ASCII file that is plain ASCII
             (no carriage return) as the `bytes` read: they are its text and
             its UTF-8, with no decoding or copy.
+        utf8: called with the UTF-8 of the text given, in order (before
+            it is given): the bytes read where they are that, else the text
+            encoded again.
 
     Example:
         >>> "".join(file_pieces(pathlib.Path("novel.txt")))[:5]
@@ -57,6 +61,8 @@ def file_pieces(
     except LookupError:
         raise CorpusError(f"unknown `encoding` {encoding!r}") from None
     check_nul = _utf8_like(encoding)
+    # Valid UTF-8 (or ASCII) read strictly is its own text's UTF-8 where no "\r" is changed.
+    raw_is_utf8 = check_nul and errors == "strict"
     offset, held = 0, ""  # bytes read so far; a "\r" held back until the next piece
     with open(path, "rb") as f:
         while True:
@@ -78,8 +84,11 @@ def file_pieces(
                 offset += len(block)
                 if progress is not None:
                     progress(len(block))
+                if utf8 is not None:
+                    utf8(block)
                 yield block
                 continue
+            before = decoder.getstate()[0] if raw_is_utf8 else b""
             try:
                 text = decoder.decode(block, final=not block)
             except UnicodeDecodeError as e:
@@ -91,6 +100,7 @@ def file_pieces(
             offset += len(block)
             if progress is not None and block:
                 progress(len(block))
+            as_read = raw_is_utf8 and not held and "\r" not in text
             text = held + text
             held = ""
             if block and text.endswith("\r"):
@@ -98,6 +108,10 @@ def file_pieces(
             if "\r" in text:
                 # Windows line ends would teach the model to write "\r\n".
                 text = text.replace("\r\n", "\n")
+            if text and utf8 is not None:
+                # The text decoded: what the decoder held, and the block but what it holds now.
+                kept = len(block) - len(decoder.getstate()[0]) if as_read else 0
+                utf8(before + block[:kept] if as_read else text.encode("utf-8"))
             if text:
                 yield text
             if not block:
@@ -147,14 +161,19 @@ def _joined_files(
     errors: str,
     progress: Progress | None,
     ascii_bytes: bool = False,
+    utf8: Callable[[bytes], object] | None = None,
 ) -> Iterator[str | bytes]:
     """The files' text one after another, each non-empty file ending with a line break."""
     for path in files:
         last: str | bytes = ""
-        for text in file_pieces(path, encoding, errors, progress, ascii_bytes=ascii_bytes):
+        for text in file_pieces(
+            path, encoding, errors, progress, ascii_bytes=ascii_bytes, utf8=utf8
+        ):
             last = text[-1:]
             yield text
         if last and last not in ("\n", b"\n"):
+            if utf8 is not None:
+                utf8(b"\n")
             yield "\n"
 
 
@@ -183,6 +202,7 @@ def corpus_pieces(
     progress: Progress | None = None,
     piece_chars: int | None = PIECE_CHARS,
     ascii_bytes: bool = False,
+    utf8: Callable[[bytes], object] | None = None,
 ) -> Iterator[str | bytes]:
     """The corpus as `fit` reads it, in pieces of about `piece_chars` ending at line breaks.
 
@@ -199,6 +219,8 @@ def corpus_pieces(
             cut anywhere (enough for counting or mapping characters).
         ascii_bytes: with `piece_chars` None and `documents="text"`, plain
             ASCII blocks come as their `bytes` (`file_pieces`).
+        utf8: called with the UTF-8 of the corpus's text, in order, as it is read
+            (for a digest: the bytes read where they are that, `file_pieces`).
 
     Example:
         >>> sum(len(p) for p in corpus_pieces(corpus_files(["books/"])))
@@ -209,10 +231,16 @@ def corpus_pieces(
         return texts if piece_chars is None else cut_pieces(texts, piece_chars)
 
     raw = ascii_bytes and piece_chars is None and documents == "text"
-    pieces = _not_blank(cut(_joined_files(files, encoding, errors, progress, raw)), files)
+    read_utf8 = utf8 if documents == "text" else None
+    pieces = _not_blank(
+        cut(_joined_files(files, encoding, errors, progress, raw, read_utf8)), files
+    )
     if documents == "lines":
         pieces = cut(_line_documents(pieces))
-    yield from pieces
+    for piece in pieces:
+        if utf8 is not None and read_utf8 is None:
+            utf8(piece.encode("utf-8"))
+        yield piece
 
 
 def _not_blank(

@@ -61,11 +61,13 @@ class CorpusSource:
         stage: str = "",
         progress: PreparationProgress | None = None,
         whole_lines: bool = True,
+        utf8: Callable[[bytes], object] | None = None,
     ) -> Iterator[str | bytes]:
         """The text in pieces ending at line breaks (`reading.corpus_pieces`).
 
         With `whole_lines` False, pieces as they are read, cut anywhere, and
-        plain ASCII blocks of UTF-8 text as their `bytes`.
+        plain ASCII blocks of UTF-8 text as their `bytes`. `utf8` is called
+        with the text's UTF-8 as it is read (`reading.corpus_pieces`).
         """
         report = None
         if progress is not None:
@@ -84,4 +86,5 @@ class CorpusSource:
             report,
             piece_chars,
             ascii_bytes=not whole_lines,
+            utf8=utf8,
         )

@@ -28,16 +28,20 @@ def write_ids(
     """Tokenizes the corpus into `folder/ids.bin`; what `entry.json` records of it."""
     dtype = np.dtype(_id_type(tokenizer.vocab_size))
     encode = _encoder(tokenizer)
-    counter = Counter(digest=False)
+    counter = Counter()
     sha = hashlib.sha256()
     train_tokens = tokens = unknown = 0
     sample: list[str] = []
     sampled = 0
-    # Characters map one by one: their pieces need not end at line breaks.
-    pieces = source.pieces("tokenizing", progress, whole_lines=tokenizer.level != "char")
     with open(folder / IDS_FILE, "wb") as out, InOrder() as hashing:
+        # Characters map one by one: their pieces need not end at line breaks.
+        pieces = source.pieces(
+            "tokenizing",
+            progress,
+            whole_lines=tokenizer.level != "char",
+            utf8=lambda data: hashing(sha.update, data),
+        )
         for piece in counted(pieces, counter):
-            hashing(sha.update, piece if isinstance(piece, bytes) else piece.encode("utf-8"))
             for part, held_out in _parts(piece, counter.characters, n_train):
                 ids = encode(part)
                 out.write(np.ascontiguousarray(ids, dtype=dtype).data)
@@ -166,20 +170,13 @@ def _id_type(vocab_size: int) -> type:
 
 
 class Counter:
-    """Characters, and with `digest` the SHA-256 in UTF-8, of the text seen so far."""
+    """Characters of the text seen so far (ASCII text may come as its bytes)."""
 
-    def __init__(self, digest: bool = True):
+    def __init__(self):
         self.characters = 0
-        self._sha = hashlib.sha256() if digest else None
 
     def add(self, piece: str | bytes) -> None:
-        """Counts a piece of text; ASCII text may come as its bytes."""
         self.characters += len(piece)
-        if self._sha is not None:
-            self._sha.update(piece if isinstance(piece, bytes) else piece.encode("utf-8"))
-
-    def digest(self) -> str:
-        return self._sha.hexdigest()
 
 
 def counted(pieces: Iterator[str | bytes], counter: Counter) -> Iterator[str | bytes]:

@@ -54,8 +54,28 @@ def test_the_stream_is_the_whole_text_for_any_block_and_piece_size(
     # Plain ASCII blocks may come as their bytes: the same text.
     raw = list(file_pieces(files[0], encoding, block_bytes=block, ascii_bytes=True))
     assert "".join(p.decode("ascii") if isinstance(p, bytes) else p for p in raw) == joined
-    uncut = corpus_pieces(files, encoding, documents=documents, piece_chars=None, ascii_bytes=True)
+    read = []
+    uncut = corpus_pieces(
+        files, encoding, documents=documents, piece_chars=None, ascii_bytes=True, utf8=read.append
+    )
     assert "".join(p.decode("ascii") if isinstance(p, bytes) else p for p in uncut) == expected
+    # What is read comes with its UTF-8: the bytes read where they are that.
+    assert b"".join(read) == expected.encode("utf-8")
+    read.clear()
+    assert (
+        "".join(corpus_pieces(files, encoding, documents=documents, utf8=read.append)) == expected
+    )
+    assert b"".join(read) == expected.encode("utf-8")
+
+
+@pytest.mark.parametrize("block", [1, 2, 3, 1 << 22])
+def test_the_utf8_of_replaced_bytes_and_line_ends_is_the_texts(tmp_path, block):
+    path = tmp_path / "c.txt"
+    path.write_bytes("ж€😀\r\na".encode() + b"\xff\xfe b\r" + "ё\r\r\n".encode() + b"\xe2\x82")
+    read = []
+    text = "".join(file_pieces(path, errors="replace", block_bytes=block, utf8=read.append))
+    assert text == "ж€😀\na\ufffd\ufffd b\rё\r\n\ufffd"
+    assert b"".join(read) == text.encode("utf-8")
 
 
 def test_pieces_are_cut_after_line_breaks():
