@@ -1,7 +1,7 @@
 """How `fit` scales with the corpus: peak memory, preparation speed, the start of a resumed run.
 
     python benchmarks/scale.py [--megabytes 10 100 1000] [--prepare-megabytes 100]
-        [--word-megabytes 20] [--repeats 3] [--json PATH]
+        [--word-megabytes 20] [--repeats 5] [--json PATH]
 
 Corpora are the bundled Shakespeare repeated to each size, written to a
 temporary folder, with a cache of prepared corpora of their own; the
@@ -137,7 +137,7 @@ def main() -> None:
     parser.add_argument(
         "--word-megabytes", type=float, default=20, help="Corpus of the word and subword rows."
     )
-    parser.add_argument("--repeats", type=int, default=3, help="Rounds of each preparation row.")
+    parser.add_argument("--repeats", type=int, default=5, help="Rounds of each preparation row.")
     parser.add_argument("--json")
     args = parser.parse_args()
 
