@@ -60,14 +60,14 @@ def file_pieces(
         decoder = codecs.getincrementaldecoder(encoding)(errors)
     except LookupError:
         raise CorpusError(f"unknown `encoding` {encoding!r}") from None
-    check_nul = _utf8_like(encoding)
+    utf8_like = _utf8_like(encoding)
     # Valid UTF-8 (or ASCII) read strictly is its own text's UTF-8 where no "\r" is changed.
-    raw_is_utf8 = check_nul and errors == "strict"
+    raw_is_utf8 = utf8_like and errors == "strict"
     offset, held = 0, ""  # bytes read so far; a "\r" held back until the next piece
     with open(path, "rb") as f:
         while True:
             block = f.read(block_bytes)
-            if check_nul and (nul := block.find(b"\x00")) >= 0:
+            if utf8_like and (nul := block.find(b"\x00")) >= 0:
                 raise CorpusError(
                     f"{str(path)!r} looks binary: NUL byte at offset {offset + nul}; give a "
                     "text file (or its `--encoding`, e.g. utf-16)"
@@ -75,7 +75,7 @@ def file_pieces(
             pending = _pending_bytes(decoder)
             if (
                 ascii_bytes
-                and check_nul
+                and utf8_like
                 and block
                 and not (held or pending)
                 and block.isascii()
@@ -88,13 +88,12 @@ def file_pieces(
                     utf8(block)
                 yield block
                 continue
-            before = decoder.getstate()[0] if raw_is_utf8 else b""
             try:
                 text = decoder.decode(block, final=not block)
             except UnicodeDecodeError as e:
                 raise CorpusError(
                     f"{str(path)!r} is not valid {encoding}: byte offset "
-                    f"{offset - pending + e.start}; pass the file's `--encoding`, or "
+                    f"{offset - len(pending) + e.start}; pass the file's `--encoding`, or "
                     "`--encoding-errors replace`"
                 ) from None
             offset += len(block)
@@ -110,20 +109,21 @@ def file_pieces(
                 text = text.replace("\r\n", "\n")
             if text and utf8 is not None:
                 # The text decoded: what the decoder held, and the block but what it holds now.
-                kept = len(block) - len(decoder.getstate()[0]) if as_read else 0
-                utf8(before + block[:kept] if as_read else text.encode("utf-8"))
+                kept = len(block) - len(_pending_bytes(decoder))
+                utf8(pending + block[:kept] if as_read else text.encode("utf-8"))
             if text:
                 yield text
             if not block:
                 return
 
 
-def _pending_bytes(decoder: codecs.IncrementalDecoder) -> int:
+def _pending_bytes(decoder: codecs.IncrementalDecoder) -> bytes:
     """Bytes the decoder holds from earlier blocks (a character cut by a block's end)."""
     try:
-        return len(decoder.getstate()[0])
+        pending = decoder.getstate()[0]
     except (AttributeError, TypeError, IndexError):
-        return 0
+        return b""
+    return pending if isinstance(pending, bytes) else b""
 
 
 def cut_pieces(texts: Iterable[str], piece_chars: int = PIECE_CHARS) -> Iterator[str]:

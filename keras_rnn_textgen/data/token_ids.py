@@ -10,7 +10,7 @@ import numpy as np
 
 from keras_rnn_textgen.data.source import CorpusSource, PreparationProgress
 from keras_rnn_textgen.tokenizers.base import Tokenizer
-from keras_rnn_textgen.tokenizers.word_spans import codepoints
+from keras_rnn_textgen.tokenizers.word_spans import by_codepoint, codepoints
 
 IDS_FILE = "ids.bin"
 SAMPLE_FILE = "validation_sample.txt"
@@ -130,7 +130,7 @@ def distinct_characters(pieces: Iterator[str | bytes]) -> set[str]:
                 seen_ascii = "".join(sorted(c for c in seen if c.isascii())).encode("ascii")
         else:
             points = codepoints(piece)
-            found = np.zeros(np.iinfo(points.dtype).max + 1, dtype=bool)
+            found = np.zeros(np.iinfo(points.dtype).max + 1, dtype=bool)  # what the type reaches
             found[points] = True
             seen.update(map(chr, np.flatnonzero(found)))
     return seen
@@ -146,8 +146,7 @@ def _encoder(tokenizer: Tokenizer) -> Callable[[str | bytes], np.ndarray]:
 
     def lookup(text: str | bytes) -> np.ndarray:
         points = np.frombuffer(text, np.uint8) if isinstance(text, bytes) else codepoints(text)
-        # (A narrow type's code points index the start of the table, which stays in cache.)
-        return table[: np.iinfo(points.dtype).max + 1][points]
+        return by_codepoint(table, points)
 
     if table.dtype != np.uint8:
         return lookup

@@ -44,14 +44,17 @@ _PERL_CLASSES = {"s": r"\t\n\f\r ", "d": "0-9", "w": "0-9A-Za-z_"}
 
 
 @functools.cache
-def _category_ranges() -> dict[str, list[tuple[int, int]]]:
-    """Each one-letter Unicode category's code points as ranges, in one pass over Unicode."""
-    ranges: dict[str, list[tuple[int, int]]] = {}
+def python_categories() -> Categories:
+    """Each one-letter Unicode category's code points as `[first, last]` ranges, from `unicodedata`.
+
+    One pass over Unicode, about a tenth of a second, on first use.
+    """
+    ranges: Categories = {}
     start, current = 0, unicodedata.category("\0")[0]
     for code in range(1, sys.maxunicode + 2):
         category = unicodedata.category(chr(code))[0] if code <= sys.maxunicode else ""
         if category != current:
-            ranges.setdefault(current, []).append((start, code - 1))
+            ranges.setdefault(current, []).append([start, code - 1])
             start, current = code, category
     return ranges
 
@@ -60,16 +63,15 @@ def unicode_class(category: str, categories: Categories | None = None) -> str:
     """The code points of a one-letter Unicode category (`L`, `M`, `N`, ...) as `re` class contents.
 
     From `categories` where it has the category (a tokenizer file carries
-    RE2's, `unicode_categories`), else from `unicodedata`, built on first
-    use (about a tenth of a second): a code point added to Unicode after
-    Python's `unicodedata.unidata_version` is then outside every class,
-    though RE2 may know it.
+    RE2's, `unicode_categories`), else from `python_categories()`: a code
+    point added to Unicode after Python's `unicodedata.unidata_version` is
+    then outside every class, though RE2 may know it.
 
     Example:
         >>> re.fullmatch(f"[{unicode_class('L')}]+", "Мир") is not None
         True
     """
-    ranges = (categories or {}).get(category) or _category_ranges().get(category)
+    ranges = (categories or {}).get(category) or python_categories().get(category)
     if not ranges:
         raise ValueError(f"no code point has a Unicode category starting with {category!r}")
     return "".join(

@@ -20,7 +20,7 @@ import re
 
 import numpy as np
 
-from keras_rnn_textgen.tokenizers.piece_rules import Categories, _category_ranges
+from keras_rnn_textgen.tokenizers.piece_rules import Categories, python_categories
 
 SPACE, WORD, MARK, LINE = 0, 1, 2, 3  # MARK: any other character, a token alone
 # Hash of a word: the sum of its code points times powers of `_BASE` (mod 2**64),
@@ -39,7 +39,7 @@ def character_classes() -> np.ndarray:
 
     See `classes_of`; `pieces.re2_classes()` are RE2's, which may know newer letters.
     """
-    return classes_of(_category_ranges())
+    return classes_of(python_categories())
 
 
 def classes_of(categories: Categories) -> np.ndarray:
@@ -59,22 +59,67 @@ def classes_of(categories: Categories) -> np.ndarray:
     return classes
 
 
-def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """`_BASE ** i` and its inverse's, mod 2**64, for `i < n` at least."""
-    return _cached_powers(BLOCK_CHARS) if n <= BLOCK_CHARS else _power_table(n)
+def _powers(n: int, base: int = _BASE) -> tuple[np.ndarray, np.ndarray]:
+    """`base ** i` and its inverse's, mod 2**64, for `i < n` at least (a block's: kept)."""
+    if base == _BASE and n <= BLOCK_CHARS:
+        return _block_powers()
+    return _power_table(n, base)
 
 
 @functools.cache
-def _cached_powers(n: int) -> tuple[np.ndarray, np.ndarray]:
-    return _power_table(n)
+def _block_powers() -> tuple[np.ndarray, np.ndarray]:
+    return _power_table(BLOCK_CHARS, _BASE)
 
 
-def _power_table(n: int) -> tuple[np.ndarray, np.ndarray]:
+def _power_table(n: int, base: int) -> tuple[np.ndarray, np.ndarray]:
     with np.errstate(over="ignore"):
-        up = np.cumprod(np.full(n, _BASE, np.uint64))
-        down = np.cumprod(np.full(n, pow(_BASE, -1, 2**64), np.uint64))
+        up = np.cumprod(np.full(n, base, np.uint64))
+        down = np.cumprod(np.full(n, pow(base, -1, 2**64), np.uint64))
     one = np.ones(1, np.uint64)
     return np.concatenate([one, up[:-1]]), np.concatenate([one, down[:-1]])
+
+
+def span_hashes(
+    points: np.ndarray,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    kept: np.ndarray | None = None,
+    base: int = _BASE,
+) -> tuple[np.ndarray, np.ndarray]:
+    """A hash of each span `points[starts[i]:ends[i]]` (uint64), and its length.
+
+    Only the positions `kept` marks count (all without it): in `word_spans`
+    a token is the characters from its start that are not spaces. Equal
+    spans, wherever they are, hash alike; another `base` gives another,
+    independent hash.
+
+    Example:
+        >>> hashes, lengths = span_hashes(codepoints("ab ab"), np.array([0, 3]), np.array([2, 5]))
+        >>> bool(hashes[0] == hashes[1]), lengths.tolist()
+        (True, [2, 2])
+    """
+    n = len(points)
+    up, down = _powers(n, base)
+    with np.errstate(over="ignore"):
+        weighted = np.multiply(points, up[:n], dtype=np.uint64)
+        lengths = ends - starts
+        if kept is not None:
+            weighted *= kept
+            counts = np.zeros(n + 1, np.int64)
+            np.cumsum(kept, out=counts[1:])
+            lengths = counts[ends] - counts[starts]
+        sums = np.zeros(n + 1, np.uint64)
+        np.cumsum(weighted, out=sums[1:])
+        return _finished((sums[ends] - sums[starts]) * down[starts], lengths), lengths
+
+
+def by_codepoint(table: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """`table[points]`, `table` indexed by code point, reading only what `points`' type reaches.
+
+    `codepoints` gives the narrowest type: an ASCII text's uint8 code points
+    index the table's first 256 entries, which stay in cache.
+    """
+    return table[: np.iinfo(points.dtype).max + 1][points]
 
 
 def codepoints(text: str) -> np.ndarray:
@@ -151,9 +196,7 @@ def word_spans(text: str, classes: np.ndarray | None = None) -> Spans:
 def _block_spans(text: str, offset: int, table: np.ndarray | None) -> Spans:
     points = codepoints(text)
     n = len(points)
-    table = character_classes() if table is None else table
-    # (A narrow type's code points index the start of the table, which stays in cache.)
-    classes = table[: np.iinfo(points.dtype).max + 1][points]
+    classes = by_codepoint(character_classes() if table is None else table, points)
     word = classes == WORD
     # A token starts at each mark or line break and where a run of word characters does.
     edges = np.zeros(n + 1, bool)
@@ -163,19 +206,9 @@ def _block_spans(text: str, offset: int, table: np.ndarray | None) -> Spans:
     edges[n] = True
     edges = np.flatnonzero(edges)
     starts, ends = edges[:-1], edges[1:]
-    # Prefix sums over the non-space characters: a token's characters are the
-    # non-space ones from its start to the next token's.
+    # A token's characters are the non-space ones from its start to the next token's.
     kept = classes != SPACE
-    up, down = _powers(n)
-    with np.errstate(over="ignore"):
-        weighted = np.multiply(points, up[:n], dtype=np.uint64)
-        weighted *= kept
-        sums = np.zeros(n + 1, np.uint64)
-        np.cumsum(weighted, out=sums[1:])
-        counts = np.zeros(n + 1, np.int64)
-        np.cumsum(kept, out=counts[1:])
-        lengths = counts[ends] - counts[starts]
-        hashes = _finished((sums[ends] - sums[starts]) * down[starts], lengths)
+    hashes, lengths = span_hashes(points, starts, ends, kept)
     return Spans(text, starts + offset, lengths, hashes, classes[starts])
 
 
@@ -197,13 +230,9 @@ def word_hash(words: list[str]) -> np.ndarray:
         >>> word_hash(["hi"])[0] == word_spans("hi").hashes[0]
         True
     """
-    up, _ = _powers(max(map(len, words), default=0))
-    sums = np.zeros(len(words), np.uint64)
-    with np.errstate(over="ignore"):
-        for i, word in enumerate(words):
-            points = codepoints(word)
-            sums[i] = np.sum(np.multiply(points, up[: len(points)], dtype=np.uint64))
-    return _finished(sums, np.array([len(w) for w in words], np.int64))
+    lengths = np.array([len(word) for word in words], np.int64)
+    ends = np.cumsum(lengths)
+    return span_hashes(codepoints("".join(words)), ends - lengths, ends)[0]
 
 
 class HashTable:

@@ -31,7 +31,7 @@ import dataclasses
 import numpy as np
 from tensorflow_text.tools.wordpiece_vocab import wordpiece_tokenizer_learner_lib as library
 
-from keras_rnn_textgen.tokenizers.word_spans import codepoints
+from keras_rnn_textgen.tokenizers.word_spans import codepoints, span_hashes
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,6 +53,7 @@ class _Substrings:
     starts: np.ndarray  # for each of `flat`, where the substring starts in its word
     ends: np.ndarray  # for each of `flat`, where it ends
     pair_start: np.ndarray  # (pairs + 1,) where each pair's ids start in `flat`
+    per_pair: np.ndarray  # (pairs,) the substrings starting at each pair
     pair_word: np.ndarray  # (pairs,) the word of each pair
     word_pair: np.ndarray  # (words,) the first pair of each word
     lengths: np.ndarray  # (words,) characters of each word
@@ -82,7 +83,7 @@ def _substrings(word_counts: list[tuple[str, int]]) -> _Substrings:
     # Positions in all the words' code points, one after another.
     points = codepoints("".join(words)).astype(np.uint64)
     first, last = word_pair[pair_word[pair_of]] + starts, word_pair[pair_word[pair_of]] + ends
-    keys = [_hashes(points, first, last, base) for base in _BASES]
+    keys = [span_hashes(points, first, last, base=base)[0] for base in _BASES]
     keys[0] ^= (starts > 0).astype(np.uint64)  # a piece that continues a word is another token
     order = np.lexsort(keys)
     new = np.ones(len(order), bool)
@@ -106,6 +107,7 @@ def _substrings(word_counts: list[tuple[str, int]]) -> _Substrings:
         starts,
         ends,
         pair_start,
+        per_pair,
         pair_word,
         word_pair,
         lengths,
@@ -113,33 +115,18 @@ def _substrings(word_counts: list[tuple[str, int]]) -> _Substrings:
     )
 
 
+# Two independent hashes (`word_spans.span_hashes`) tell the substrings apart.
 _BASES = (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F)
-
-
-def _hashes(points: np.ndarray, first: np.ndarray, last: np.ndarray, base: int) -> np.ndarray:
-    """A 64-bit hash of each `points[first:last]`, with its length."""
-    n = len(points)
-    with np.errstate(over="ignore"):
-        up = np.cumprod(np.full(n + 1, base, np.uint64))
-        down = np.cumprod(np.full(n + 1, pow(base, -1, 2**64), np.uint64))
-        up[1:], up[0] = up[:-1].copy(), 1
-        down[1:], down[0] = down[:-1].copy(), 1
-        sums = np.zeros(n + 1, np.uint64)
-        np.cumsum(points * up[:n], out=sums[1:])
-        hashes = (sums[last] - sums[first]) * down[first]
-        hashes ^= (last - first).astype(np.uint64) * np.uint64(0xBF58476D1CE4E5B9)
-    return hashes
 
 
 def _kept_counts(subs: _Substrings, pairs: np.ndarray, thresh: int) -> dict[int, int]:
     """One round: the ids counted from the chosen pairs that reach `thresh`, with their counts."""
-    per_pair = np.diff(subs.pair_start)
-    weights = np.zeros(len(per_pair), np.int64)
+    weights = np.zeros(len(subs.per_pair), np.int64)
     weights[pairs] = subs.counts[subs.pair_word[pairs]]
     raw = np.bincount(
-        subs.flat, weights=np.repeat(weights, per_pair), minlength=len(subs.parent)
+        subs.flat, weights=np.repeat(weights, subs.per_pair), minlength=len(subs.parent)
     ).astype(np.int64)
-    child = subs.parent >= 0
+    child = ~subs.single
     lost = np.bincount(subs.parent[child], weights=raw[child], minlength=len(raw))
     kept = raw - lost.astype(np.int64)
     chosen = np.flatnonzero((raw > 0) & (kept >= thresh))
