@@ -41,6 +41,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 SHAKESPEARE = ROOT / "keras_rnn_textgen" / "data" / "shakespeare.txt"
 FIT = ["--epochs", "1", "--steps-per-epoch", "5", "--sample-every", "0"]
 FIT += ["--validation-tokens", "20000"]
+COLUMNS = ("seconds", "peak_mb", "mb_per_s", "ratio", "vocabulary_s", "ids_s")
 
 
 LATIN = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -107,25 +108,20 @@ def prepare_rows(level: str, path: pathlib.Path, text: str, cache, repeats: int)
     floor, speed, vocabulary, ids = (statistics.median(r[i] for r in rounds) for i in range(4))
     ratio = statistics.median(r[1] / r[0] for r in rounds)
     return [
-        {
-            "row": f"prepare {level} {text} {megabytes:.0f} MB",
-            "seconds": "",
-            "peak_mb": "",
-            "mb_per_s": round(speed, 1),
-            "ratio": round(ratio, 3),
-            "vocabulary_s": round(vocabulary, 2),
-            "ids_s": round(ids, 2),
-        },
-        {
-            "row": f"read+decode {text}",
-            "seconds": "",
-            "peak_mb": "",
-            "mb_per_s": round(floor, 1),
-            "ratio": 1.0,
-            "vocabulary_s": "",
-            "ids_s": "",
-        },
+        table_row(
+            f"prepare {level} {text} {megabytes:.0f} MB",
+            mb_per_s=round(speed, 1),
+            ratio=round(ratio, 3),
+            vocabulary_s=round(vocabulary, 2),
+            ids_s=round(ids, 2),
+        ),
+        table_row(f"read+decode {text}", mb_per_s=round(floor, 1), ratio=1.0),
     ]
+
+
+def table_row(name: str, **values: object) -> dict:
+    """A row of the table: `name`, then `values`, the other columns blank."""
+    return {"row": name, **{column: values.get(column, "") for column in COLUMNS}}
 
 
 def main() -> None:
@@ -155,28 +151,16 @@ def main() -> None:
             fit = [*cli, "fit", "--corpus", str(corpus), "--output", str(tmp), "--name", name]
             seconds, peak = run_child([*fit, *FIT], env)
             rows.append(
-                {
-                    "row": f"fit {size / 2**20:.0f} MB",
-                    "seconds": round(seconds, 1),
-                    "peak_mb": round(peak),
-                    "mb_per_s": "",
-                    "ratio": "",
-                    "vocabulary_s": "",
-                    "ids_s": "",
-                }
+                table_row(
+                    f"fit {size / 2**20:.0f} MB", seconds=round(seconds, 1), peak_mb=round(peak)
+                )
             )
             resume = [*fit, "--resume", *FIT[:1], "2", *FIT[2:]]
             seconds, peak = run_child(resume, env)
             rows.append(
-                {
-                    "row": f"resume {size / 2**20:.0f} MB",
-                    "seconds": round(seconds, 1),
-                    "peak_mb": round(peak),
-                    "mb_per_s": "",
-                    "ratio": "",
-                    "vocabulary_s": "",
-                    "ids_s": "",
-                }
+                table_row(
+                    f"resume {size / 2**20:.0f} MB", seconds=round(seconds, 1), peak_mb=round(peak)
+                )
             )
             shutil.rmtree(tmp / name)
             corpus.unlink()
