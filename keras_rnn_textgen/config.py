@@ -49,6 +49,9 @@ EPOCH_END_CHECKPOINTS = 16
 # Epochs, steps and intervals a run counts: TensorFlow counts steps in int64, and
 # no run lasts 2**31 of anything.
 MAX_COUNT = 2**31 - 1
+# Fields that count epochs, steps, samples or tokens: each within [0, MAX_COUNT].
+COUNTS = ("epochs", "patience", "steps_per_epoch", "sample_every", "checkpoint_every")
+COUNTS += ("keep_every", "validation_tokens")
 # Tokens of one sample drawn during training (`--sample-length`).
 MAX_SAMPLE_LENGTH = 100_000
 
@@ -163,6 +166,11 @@ class TrainConfig:
         choices=LR_SCHEDULES,
     )
     clipnorm: float = option(1.0, "Gradient norm clipping; 0 turns it off.")
+    ema: float = option(
+        0.0,
+        "Validate and keep the weights' exponential moving average with this momentum (0.995: "
+        "about the last 200 steps); 0: the weights as trained. A time budget chooses it.",
+    )
     validation_split: float = option(0.1, "Fraction of the text, from its end, held out.")
     validation_tokens: int = option(
         1_000_000,
@@ -252,34 +260,20 @@ class TrainConfig:
             )
         for name in ("seq_len", "batch_size", "epochs", "patience"):
             check_positive(name, getattr(self, name))
-        for name in (
-            "steps_per_epoch",
-            "sample_every",
-            "sample_length",
-            "checkpoint_every",
-            "keep_every",
-            "validation_tokens",
-        ):
-            if getattr(self, name) is not None and getattr(self, name) < 0:
-                raise ValueError(f"`{name}` must be >= 0, got {getattr(self, name)!r}")
-        for name in (
-            "epochs",
-            "patience",
-            "steps_per_epoch",
-            "sample_every",
-            "checkpoint_every",
-            "keep_every",
-            "validation_tokens",
-        ):
-            if getattr(self, name) is not None and getattr(self, name) > MAX_COUNT:
-                raise ValueError(
-                    f"`{name}` must be at most {MAX_COUNT}, got {getattr(self, name)!r}"
-                )
+        for name in (*COUNTS, "sample_length"):
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                raise ValueError(f"`{name}` must be >= 0, got {value!r}")
+            if name in COUNTS and value is not None and value > MAX_COUNT:
+                raise ValueError(f"`{name}` must be at most {MAX_COUNT}, got {value!r}")
         if not (self.learning_rate > 0 and math.isfinite(self.learning_rate)):
             raise ValueError(f"`learning_rate` must be > 0, got {self.learning_rate!r}")
         if not (self.clipnorm >= 0 and math.isfinite(self.clipnorm)):
             raise ValueError(f"`clipnorm` must be >= 0, got {self.clipnorm!r}")
         check_fraction("validation_split", self.validation_split, low_open=True, high_open=True)
+        check_fraction("ema", self.ema, low_open=False, high_open=True)
+        if self.ema and self.strategy == "multiworker":
+            raise ValueError("`ema` is not supported with `strategy` 'multiworker'")
         if 0 < self.validation_tokens <= self.seq_len:
             raise ValueError(
                 f"`validation_tokens` must be 0 (all) or more than `seq_len` ({self.seq_len}), "

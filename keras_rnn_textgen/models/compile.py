@@ -16,6 +16,9 @@ def bits_metric_name(level: str) -> str:
 def compile_model(model: keras.Model, train: TrainConfig, level: str = "char") -> None:
     """Compiles with Adam, cross-entropy from logits, perplexity and bits per token.
 
+    With `train.ema` Adam keeps the weights' exponential moving average too
+    (`use_ema`); `training.callbacks` validates and saves it.
+
     At char level bits per token are bits per character and are logged as
     `bits_per_char`; at word and subword level as `bits_per_token`. The step
     is compiled with XLA when `train.jit_compile` asks for it, and always for
@@ -24,7 +27,10 @@ def compile_model(model: keras.Model, train: TrainConfig, level: str = "char") -
     generator XLA runs fastest (`dropout.draw_masks_for`).
     """
     optimizer = keras.optimizers.Adam(
-        learning_rate=train.learning_rate, clipnorm=train.clipnorm or None
+        learning_rate=train.learning_rate,
+        clipnorm=train.clipnorm or None,
+        use_ema=bool(train.ema),
+        ema_momentum=train.ema or 0.99,
     )
     model.compile(
         optimizer=optimizer,

@@ -3,7 +3,8 @@
 The fast training layers replace a layer's `call` (`embedding.dense_gradient`,
 `dropout.fast_dropout`) or an RNN layer's `inner_loop` (`fast_rnn.accelerate`),
 stateful training creates an RNN layer's state variables for its batch size,
-and the metrics read the mask Keras attaches to a tensor. None of these is a
+the metrics read the mask Keras attaches to a tensor, and a resumed run tells
+Keras's `SwapEMAWeights` that the model holds the averaged weights. None of these is a
 documented Keras API, so each goes through this module: under a Keras version
 outside `TESTED_KERAS`, the hooks install nothing (the stock Keras layers train,
 more slowly on CPU) and one warning says so; what Keras itself offers still
@@ -102,3 +103,24 @@ def create_states(layer: keras.layers.Layer, batch_size: int) -> None:
 def keras_mask(tensor: Any) -> Any:
     """The mask Keras attached to `tensor` (a masking layer's output), or None."""
     return getattr(tensor, "_keras_mask", None)
+
+
+class _AveragedWeights(keras.callbacks.SwapEMAWeights):
+    def _tf_swap_variables(self, optimizer):
+        # An exact exchange through a copy: Keras adds and subtracts the two in place,
+        # which rounds the trained weights at every swap.
+        self._backend_swap_variables(optimizer)
+
+
+def averaged_weights(in_model: bool) -> keras.callbacks.SwapEMAWeights:
+    """Keras's `SwapEMAWeights`, swapping at epoch ends too; `in_model`: the model holds it.
+
+    At each epoch end the model's weights and the optimizer's moving average
+    trade places (exactly), so validation, the saves and the callbacks after
+    it see the average, and the next epoch trains the weights again. A run
+    resumed from an epoch end's save starts with the average in the model:
+    `in_model`.
+    """
+    callback = _AveragedWeights(swap_on_epoch=True)
+    callback._ema_weights_in_model = in_model
+    return callback

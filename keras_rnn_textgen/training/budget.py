@@ -32,6 +32,19 @@ FORWARD_SPEEDUP = 3.0
 FAST_EFFICIENCY, KERAS_EFFICIENCY = 0.6, 0.15
 # Seconds of compiling the first step, taken from the budget before it trains.
 FAST_COMPILE_SECONDS, KERAS_COMPILE_SECONDS = 6.0, 2.0
+# The weights' moving average (`TrainConfig.ema`) a budget keeps spans about this share of
+# the planned steps, within these momenta (docs/time-budget.md).
+EMA_SPAN, MIN_EMA, MAX_EMA = 1 / 25, 0.9, 0.999
+
+
+def ema_momentum(steps: int) -> float:
+    """The momentum of a moving average over about `EMA_SPAN` of `steps` training steps.
+
+    Example:
+        >>> ema_momentum(5000)
+        0.995
+    """
+    return round(min(max(1 - 1 / (EMA_SPAN * max(steps, 1)), MIN_EMA), MAX_EMA), 4)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -16,6 +16,7 @@ from keras_rnn_textgen.training.budget import (
     BudgetPlan,
     choose_plan,
     compile_seconds,
+    ema_momentum,
     estimated_speed,
 )
 from keras_rnn_textgen.training.deadline import BudgetClock, Deadline
@@ -96,6 +97,7 @@ class BudgetPlanner:
         self.clock, self.given = clock, given
         self.plan: BudgetPlan | None = None
         self.flops = 0.0
+        self.ema = 0.0
 
     def __call__(
         self, model_config: ModelConfig, train_config: TrainConfig, split: Split
@@ -127,6 +129,9 @@ class BudgetPlanner:
         validation = train_config.validation_tokens
         if "validation_tokens" not in self.given and plan.validation_tokens < held_out:
             validation = plan.validation_tokens
+        self.ema = train_config.ema
+        if "ema" not in self.given:
+            self.ema = ema_momentum(plan.epochs * plan.steps_per_epoch)
         reason = plan.reason if len(candidates) > 1 else "the model options given"
         self.plan = dataclasses.replace(
             plan, validation_tokens=min(validation or held_out, held_out), reason=reason
@@ -137,13 +142,14 @@ class BudgetPlanner:
             epochs=2 * plan.epochs,
             steps_per_epoch=plan.steps_per_epoch,
             validation_tokens=validation,
+            ema=self.ema,
         )
         return plan.model_config, train_config
 
     def section(self) -> dict[str, Any]:
         """The `budget` section's record of the choice."""
         chose = self.plan.section() if self.plan is not None else {}
-        return {"matmul_gflops": round(self.flops / 1e9, 1), **chose}
+        return {"matmul_gflops": round(self.flops / 1e9, 1), **chose, "ema": self.ema}
 
 
 def budget_section(
@@ -252,4 +258,5 @@ def plan_line(choice: dict[str, Any], time_budget: str) -> str:
         f"{choice.get('cell')} (embedding {choice.get('embedding_dim')}, dropout "
         f"{choice.get('dropout')}), about {choice.get('planned_epochs')} epochs of "
         f"{choice.get('steps_per_epoch')} steps"
+        + (f", weights averaged (ema {choice['ema']})" if choice.get("ema") else "")
     )

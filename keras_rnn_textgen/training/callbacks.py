@@ -10,6 +10,7 @@ import tensorflow as tf
 from keras_rnn_textgen.generation.plan import boundary_ids
 from keras_rnn_textgen.generation.text_generator import TextGenerator
 from keras_rnn_textgen.generation_config import GenerationConfig
+from keras_rnn_textgen.models.keras_hooks import averaged_weights
 from keras_rnn_textgen.saving.layout import SAMPLES_FILE
 from keras_rnn_textgen.saving.run_logs import Sample, append_sample, sample_block
 from keras_rnn_textgen.saving.steps import step_file
@@ -278,6 +279,9 @@ def fit_callbacks(
                 val_perplexity=_last_val_perplexity(run.history),
             )
         )
+    if train_config.ema:
+        # First: the callbacks after it, the checkpoint among them, see the average.
+        callbacks.insert(0, averaged_weights(in_model=run.initial_step > 0))
     if deadline is not None:
         # Last: its epoch end measures validation, saving and samples.
         callbacks.append(deadline)

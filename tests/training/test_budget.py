@@ -13,6 +13,7 @@ from keras_rnn_textgen.training.budget import (
     Size,
     choose_plan,
     choose_size,
+    ema_momentum,
     estimated_speed,
 )
 
@@ -116,3 +117,10 @@ def test_the_plan_records_what_it_chose():
 def test_no_candidates_is_an_error():
     with pytest.raises(ValueError, match="`speeds`"):
         choose_size({}, 1000, 60)
+
+
+@pytest.mark.parametrize(
+    ("steps", "momentum"), [(5000, 0.995), (250, 0.9), (1, 0.9), (10**6, 0.999), (2500, 0.99)]
+)
+def test_the_average_spans_a_share_of_the_planned_steps_within_bounds(steps, momentum):
+    assert ema_momentum(steps) == momentum
