@@ -46,7 +46,7 @@ def budget_note(budget: dict[str, Any] | None) -> str:
     """
     if not isinstance(budget, dict):
         return ""
-    used, seconds = budget.get("used_seconds"), budget.get("seconds")
+    used, seconds, ema = budget.get("used_seconds"), budget.get("seconds"), budget.get("ema")
     model = (
         f"{budget.get('layers')} x {budget.get('units')} {budget.get('cell')} "
         f"(embedding {budget.get('embedding_dim')}, dropout {budget.get('dropout')})"
@@ -57,6 +57,7 @@ def budget_note(budget: dict[str, Any] | None) -> str:
         f"of {budget.get('steps_per_epoch')} steps planned at an estimated "
         f"{budget.get('estimated_tokens_per_second')} tokens/s (matrix products at "
         f"{budget.get('matmul_gflops')} GFLOP/s), the deadline ending the run. "
+        + (f"Validated and kept: the moving average of the weights (ema {ema}). " if ema else "")
         + (f"Seconds used, from the call of fit to the last save: {used}." if used else "")
     )
 

@@ -182,6 +182,9 @@ result["epochs"] = mirrored.epochs_completed
 result["samples"] = (mirrored.folder / "samples.txt").read_text(encoding="utf-8").count("--- step")
 (text,) = load(mirrored.folder).generate("First", 30, seed=1)
 result["generated"] = text
+# The weights' moving average, swapped in and out of mirrored variables at epoch ends.
+ema = [run("ema-" + s, s, ema=0.8).folder for s in ("one", "mirrored")]
+result["ema"] = [losses(folder)["val_loss"] for folder in ema]
 try:
     run("odd", "mirrored", batch_size=5)
 except DistributeError as e:
@@ -221,6 +224,9 @@ def test_mirrored_over_two_cpus_gives_the_one_device_loss_curve(tmp_path):
     assert mirrored["val_loss"] == pytest.approx(one["val_loss"], abs=TOLERANCE)
     # Every 5 steps, epoch ends included: steps 5, 10, 15, 20.
     assert result["samples"] == 4
+    ema_one, ema_mirrored = result["ema"]
+    assert ema_mirrored == pytest.approx(ema_one, abs=TOLERANCE)
+    assert ema_one != pytest.approx(one["val_loss"], abs=TOLERANCE)
     assert result["generated"].startswith("First") and len(result["generated"]) == 35
     assert result["odd_batch"] == (
         "`batch_size` must be a multiple of the 2 replicas of strategy 'mirrored' "

@@ -58,6 +58,7 @@ def test_a_budgeted_fit_ends_within_its_budget_and_records_its_choice(tmp_path):
     assert rates[-1] < 0.3 * TrainConfig().learning_rate
     page = write_report(tmp_path / "b").read_text()
     assert "Trained within a time budget of 8s" in page
+    assert f"the moving average of the weights (ema {budget['ema']})" in page
     assert "over the time budget to its deadline" in page
 
     # Its budget used up, --resume says how to go on and changes nothing.
