@@ -1,7 +1,7 @@
 """How `fit` scales with the corpus: peak memory, preparation speed, the start of a resumed run.
 
     python benchmarks/scale.py [--megabytes 10 100 1000] [--prepare-megabytes 100]
-        [--word-megabytes 20] [--repeats 5] [--json PATH]
+        [--word-megabytes MB] [--repeats 5] [--json PATH]
 
 Corpora are the bundled Shakespeare repeated to each size, written to a
 temporary folder, with a cache of prepared corpora of their own; the
@@ -19,7 +19,7 @@ Rows:
   the 1 GB run within 15 s of the smallest one.
 - `prepare LEVEL TEXT`: the preparation alone (vocabulary and token ids, in
   this process, fresh cache) against the floor of reading and UTF-8-decoding
-  the same file in this process, in MB/s, alternated `--repeats` times:
+  the same file in a process of its own (`FLOOR_SCRIPT`), in MB/s, alternated `--repeats` times:
   medians, `ratio` the median of each round's preparation over floor, and
   the seconds of the vocabulary and of the ids. Targets: char at least 0.25,
   word and subword at least 0.05.
@@ -72,16 +72,37 @@ def run_child(command: list[str], env: dict) -> tuple[float, float]:
     return seconds, usage.ru_maxrss / 1024
 
 
-def floor_mb_per_second(path: pathlib.Path) -> float:
-    """Reading and UTF-8-decoding the file in 4 MiB blocks, as the preparation reads it."""
-    import codecs
-
+# Reading and UTF-8-decoding a file in 4 MiB blocks, as the preparation reads it, in a process
+# of its own: three passes after an unmeasured one, the median in MB/s. glibc's malloc maps each
+# block of more than 128 KiB afresh, and faults its pages in, until the free of a larger block
+# raises that threshold (the 24 MiB buffer; a decoded Cyrillic block may first take 4 bytes a
+# character): on the 2-core VM ASCII read at about 2 GB/s before and 11.7 GB/s after, Cyrillic
+# at 457 and 719 MB/s. Measured in the preparing process itself, the floor moved between 7 and
+# 13 GB/s with what had run there before.
+FLOOR_SCRIPT = """
+import codecs, statistics, sys, time
+path = sys.argv[1]
+buffer = bytes(24 << 20)
+del buffer
+def megabytes_per_second():
     decoder = codecs.getincrementaldecoder("utf-8")()
-    start = time.perf_counter()
+    start, size = time.perf_counter(), 0
     with open(path, "rb") as f:
         while block := f.read(1 << 22):
+            size += len(block)
             decoder.decode(block)
-    return path.stat().st_size / 2**20 / (time.perf_counter() - start)
+    return size / 2**20 / (time.perf_counter() - start)
+megabytes_per_second()
+print(statistics.median(megabytes_per_second() for _ in range(3)))
+"""
+
+
+def floor_mb_per_second(path: pathlib.Path) -> float:
+    """Reading and UTF-8-decoding the file, in MB/s (`FLOOR_SCRIPT`)."""
+    done = subprocess.run(
+        [sys.executable, "-c", FLOOR_SCRIPT, str(path)], capture_output=True, text=True, check=True
+    )
+    return float(done.stdout)
 
 
 def prepare_seconds(path: pathlib.Path, level: str, cache: pathlib.Path) -> tuple[float, float]:
@@ -100,6 +121,8 @@ def prepare_seconds(path: pathlib.Path, level: str, cache: pathlib.Path) -> tupl
 def prepare_rows(level: str, path: pathlib.Path, text: str, cache, repeats: int) -> list[dict]:
     """The preparation of `path` at `level` and the floor, alternated `repeats` times."""
     megabytes = path.stat().st_size / 2**20
+    # The file just written: its pages on disk first, so no write-back runs beside the rounds.
+    os.sync()
     rounds = []
     for _ in range(repeats):
         floor = floor_mb_per_second(path)
@@ -131,7 +154,10 @@ def main() -> None:
         "--prepare-megabytes", type=float, default=100, help="Corpus of the char row."
     )
     parser.add_argument(
-        "--word-megabytes", type=float, default=20, help="Corpus of the word and subword rows."
+        "--word-megabytes",
+        type=float,
+        help="Corpus of the word and subword rows (default: --prepare-megabytes; a corpus that "
+        "fits the processor's cache, such as 20 MB, makes the floor an in-cache copy).",
     )
     parser.add_argument("--repeats", type=int, default=5, help="Rounds of each preparation row.")
     parser.add_argument("--json")
@@ -167,8 +193,8 @@ def main() -> None:
             shutil.rmtree(cache, ignore_errors=True)
         for level, megabytes in (
             ("char", args.prepare_megabytes),
-            ("word", args.word_megabytes),
-            ("subword", args.word_megabytes),
+            ("word", args.word_megabytes or args.prepare_megabytes),
+            ("subword", args.word_megabytes or args.prepare_megabytes),
         ):
             for text in ("English", "Cyrillic"):
                 corpus = tmp / f"prepare-{level}.txt"
