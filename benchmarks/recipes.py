@@ -17,7 +17,10 @@ With `--seeds N` each recipe runs with `--seed 1` to `--seed N`, and a
 2 x 256 GRU from learning rate 0.008), and the default before them (the same
 LSTM from 0.005).
 
-Run it on an otherwise idle machine: wall times are what it compares.
+Run it on an otherwise idle machine: wall times are what it compares. The
+recipes measured so far, what helped and what did not, are tabled in
+docs/time-budget.md (budgets: dropout, the weights' average, weight dropout,
+model sizes) and docs/performance.md (fixed epochs).
 """
 
 import argparse

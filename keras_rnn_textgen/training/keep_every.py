@@ -75,8 +75,19 @@ class StepCheckpoint(keras.callbacks.Callback):
         self._intervals = self._thin(self.start_step)
 
     def on_train_batch_end(self, batch, logs=None):
+        # The epoch's last step is kept at the epoch end, with the weights validated and sampled
+        # there (with `--ema`, the moving average swapped in at the epoch end).
+        if batch + 1 != (self.params or {}).get("steps"):
+            self._keep()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._keep()
+
+    def _keep(self) -> None:
         # .numpy(): int() fails on a variable mirrored by a tf.distribute strategy.
         step = int(self.model.optimizer.iterations.numpy())
+        if step == self.kept:
+            return  # kept within an epoch that stopped there
         intervals = self._intervals_at(step)
         if intervals != self._intervals:
             self._intervals = self._thin(step)

@@ -64,3 +64,18 @@ def test_a_momentum_outside_0_to_1_is_refused(ema):
 def test_multiworker_training_refuses_the_average():
     with pytest.raises(ValueError, match="`ema` is not supported"):
         TrainConfig(ema=0.9, strategy="multiworker")
+
+
+def test_the_step_kept_at_an_epoch_end_holds_the_average_its_sample_was_drawn_from(tmp_path):
+    # One epoch of 8 steps, samples (and kept weights) at steps 4 and 8, its end.
+    result = tiny_fit(tmp_path, ENGLISH * 12, epochs=1, keep_every=None, ema=0.5)
+    model = load(result.folder).model
+    saved = [np.asarray(w) for w in model.get_weights()]
+    kept = {}
+    for step in (4, 8):
+        model.load_weights(result.folder / "steps" / f"step-{step:06d}.weights.h5")
+        kept[step] = [np.asarray(w) for w in model.get_weights()]
+    assert all(np.array_equal(a, b) for a, b in zip(kept[8], saved))
+    assert not all(np.array_equal(a, b) for a, b in zip(kept[4], saved))
+    samples = (result.folder / "samples.txt").read_text(encoding="utf-8")
+    assert "--- checkpoint steps/step-000008.weights.h5" in samples
