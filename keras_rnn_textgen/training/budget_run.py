@@ -26,6 +26,11 @@ from keras_rnn_textgen.training.run import Run, Split
 CHOSEN_BY_BUDGET = ("epochs", "steps_per_epoch")
 # Model options the budget fills unless given (the cell stays the given or default one).
 SIZE_OPTIONS = ("layers", "units", "embedding_dim", "dropout")
+# A budget without `--seq-len` that sees the training text at least LONG_PASSES times trains on
+# windows of LONG_SEQ_LEN tokens (fit's default is 100), where the corpus holds ten of them on
+# each side of the split: on the bundled corpus ten minutes (about 35 passes) reached a lower
+# held-out perplexity with them, three minutes (about 10) a higher one (docs/time-budget.md).
+LONG_SEQ_LEN, LONG_PASSES = 200, 20
 # A resumed budget needs at least this many seconds left to train a step and save.
 MIN_RESUMED_SECONDS = 5.0
 # The fewest seconds a new budget must have left for training once the model is compiled.
@@ -114,17 +119,27 @@ class BudgetPlanner:
         fast = train_config.fast_rnn
         speeds = {c: estimated_speed(c, self.flops, fast) for c in candidates}
         held_out = int(split.val_ids.shape[0])
-        tokens_per_step = train_config.batch_size * train_config.seq_len
-        plan = choose_plan(
-            speeds,
-            self.clock.left(),
-            int(split.train_ids.shape[0]),
-            held_out,
-            tokens_per_step,
-            train_config.validation_tokens,
-            train_config.seq_len + 1,
-            fast,
+        train_tokens = int(split.train_ids.shape[0])
+
+        def plan_for(train_config: TrainConfig) -> BudgetPlan:
+            return choose_plan(
+                speeds,
+                self.clock.left(),
+                train_tokens,
+                held_out,
+                train_config.batch_size * train_config.seq_len,
+                train_config.validation_tokens,
+                train_config.seq_len + 1,
+                fast,
+            )
+
+        plan = plan_for(train_config)
+        planned = (
+            plan.epochs * plan.steps_per_epoch * train_config.batch_size * train_config.seq_len
         )
+        if "seq_len" not in self.given and long_windows(planned, train_tokens, held_out):
+            train_config = dataclasses.replace(train_config, seq_len=LONG_SEQ_LEN)
+            plan = plan_for(train_config)
         # `--validation-tokens` given is kept, and so is its value where all are read anyway.
         validation = train_config.validation_tokens
         if "validation_tokens" not in self.given and plan.validation_tokens < held_out:
@@ -199,6 +214,18 @@ def resumed_budget(
     choice = {k: v for k, v in section.items() if k not in kept}
     started = section.get("training_started_seconds")
     return str(text), used, None if started is None else float(started), choice
+
+
+def long_windows(planned_tokens: int, train_tokens: int, held_out: int) -> bool:
+    """Whether a budget trains on `LONG_SEQ_LEN`-token windows: the plan sees the training
+    text `LONG_PASSES` times, and both sides of the split hold ten windows.
+
+    Example:
+        >>> long_windows(36_000_000, 1_003_854, 111_540)  # ten minutes, the bundled corpus
+        True
+    """
+    long_enough = min(held_out, train_tokens) > 10 * (LONG_SEQ_LEN + 1)
+    return planned_tokens >= LONG_PASSES * train_tokens and long_enough
 
 
 def first_end_seconds(

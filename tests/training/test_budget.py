@@ -16,6 +16,7 @@ from keras_rnn_textgen.training.budget import (
     ema_momentum,
     estimated_speed,
 )
+from keras_rnn_textgen.training.budget_run import long_windows
 
 # The bundled corpus, char level: its training and held-out tokens, its vocabulary.
 SHAKESPEARE = {"train_tokens": 1_003_854, "val_tokens": 111_540}
@@ -124,3 +125,15 @@ def test_no_candidates_is_an_error():
 )
 def test_the_average_spans_a_share_of_the_planned_steps_within_bounds(steps, momentum):
     assert ema_momentum(steps) == momentum
+
+
+@pytest.mark.parametrize(
+    ("planned", "train", "held_out", "long"),
+    [
+        (36_000_000, 1_003_854, 111_540, True),  # ten minutes on the bundled corpus
+        (10_000_000, 1_003_854, 111_540, False),  # three minutes
+        (36_000_000, 1_000_000, 2_000, False),  # too little held out for ten windows
+    ],
+)
+def test_long_windows_once_the_plan_sees_the_text_often_enough(planned, train, held_out, long):
+    assert long_windows(planned, train, held_out) is long
