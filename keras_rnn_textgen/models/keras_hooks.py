@@ -121,6 +121,8 @@ def averaged_weights(in_model: bool) -> keras.callbacks.SwapEMAWeights:
     resumed from an epoch end's save starts with the average in the model:
     `in_model`.
     """
-    callback = _AveragedWeights(swap_on_epoch=True)
+    # Under an untested Keras, Keras's own swap (exact up to rounding).
+    kind = _AveragedWeights if hooks_supported() else keras.callbacks.SwapEMAWeights
+    callback = kind(swap_on_epoch=True)
     callback._ema_weights_in_model = in_model
     return callback

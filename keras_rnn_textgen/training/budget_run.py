@@ -277,9 +277,8 @@ def plan_line(choice: dict[str, Any], time_budget: str) -> str:
     """One line on what a budget chose, for the command's output.
 
     Example:
-        >>> plan_line(planner.section(), "10m")
-        'time budget 10m: 2 x 256 gru (embedding 64, dropout 0.2), about 20 epochs of 271 steps,
-        weights averaged (ema 0.9954)'
+        >>> plan_line(planner.section(), "10m")  # (one line)
+        'time budget 10m: 2 x 256 gru (embedding 64, dropout 0.2), about 20 epochs of 271 ...'
     """
     return (
         f"time budget {time_budget}: {choice.get('layers')} x {choice.get('units')} "
