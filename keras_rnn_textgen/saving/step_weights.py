@@ -18,9 +18,15 @@ from keras_rnn_textgen.saving.files import atomic_keras_write
 def weights_twin(model: keras.Model) -> keras.Model:
     """An uncompiled copy of `model`'s layers, to save or load weights without the optimizer.
 
-    Built from the model's config (`clone_model` would compile it again, optimizer included).
+    Built from the model's config (`clone_model` would compile it again, optimizer included),
+    with every layer's `stateful` off: stateful training turns it on within an epoch
+    (`training.stateful`), and a stateful layer cannot be built without a fixed batch size.
     """
-    return type(model).from_config(model.get_config())
+    config = model.get_config()
+    for layer in config["layers"]:
+        if layer["config"].get("stateful"):
+            layer["config"]["stateful"] = False
+    return type(model).from_config(config)
 
 
 def save_step_weights(

@@ -10,6 +10,8 @@ from keras_rnn_textgen.data.streams import stateful_dataset, stream_layout
 from keras_rnn_textgen.errors import CorpusError
 from keras_rnn_textgen.models.build import build_model
 from keras_rnn_textgen.models.step import StepModel
+from keras_rnn_textgen.saving.step_weights import load_step_weights
+from keras_rnn_textgen.saving.steps import kept_steps, step_path
 from keras_rnn_textgen.trained_model import load
 from keras_rnn_textgen.training.fit import fit
 from keras_rnn_textgen.training.stateful import StatefulTraining
@@ -93,12 +95,16 @@ def test_fit_stateful_writes_a_folder_that_loads_and_resumes(tmp_path):
     corpus = tmp_path / "corpus.txt"
     corpus.write_text("the quick brown fox jumps over the lazy dog.\n" * 60, encoding="utf-8")
     model_config = ModelConfig(cell="gru", layers=1, units=16, embedding_dim=8)
+    # Samples within the epoch keep the weights by step while the layers are stateful.
     train_config = TrainConfig(
-        seq_len=20, batch_size=4, epochs=1, sample_every=0, stateful=True, seed=2
+        seq_len=20, batch_size=4, epochs=1, sample_every=10, sample_length=5, stateful=True, seed=2
     )
     result = fit([corpus], model_config, train_config, output=tmp_path, name="m", verbose=0)
     assert result.epochs_completed == 1
     assert np.isfinite(result.metrics["val_loss"])
+    loaded = load(result.folder)
+    assert 10 in kept_steps(result.folder)
+    load_step_weights(loaded.model, step_path(result.folder, 10))
     loaded = load(result.folder)
     assert loaded.info["training"]["stateful"] is True
     assert not any(layer.get_config().get("stateful") for layer in loaded.model.layers), (
