@@ -171,6 +171,11 @@ class TrainConfig:
         "Validate and keep the weights' exponential moving average with this momentum (0.995: "
         "about the last 200 steps); 0: the weights as trained. A time budget chooses it.",
     )
+    weight_decay: float = option(
+        0.0,
+        "Shrink the weights (not biases) by learning rate x this each step, as AdamW does; "
+        "0: none. A time budget chooses it.",
+    )
     validation_split: float = option(0.1, "Fraction of the text, from its end, held out.")
     validation_tokens: int = option(
         1_000_000,
@@ -272,6 +277,7 @@ class TrainConfig:
             raise ValueError(f"`clipnorm` must be >= 0, got {self.clipnorm!r}")
         check_fraction("validation_split", self.validation_split, low_open=True, high_open=True)
         check_fraction("ema", self.ema, low_open=False, high_open=True)
+        check_fraction("weight_decay", self.weight_decay, low_open=False, high_open=False)
         if self.ema and self.strategy == "multiworker":
             raise ValueError("`ema` is not supported with `strategy` 'multiworker'")
         if 0 < self.validation_tokens <= self.seq_len:

@@ -17,7 +17,9 @@ def compile_model(model: keras.Model, train: TrainConfig, level: str = "char") -
     """Compiles with Adam, cross-entropy from logits, perplexity and bits per token.
 
     With `train.ema` Adam keeps the weights' exponential moving average too
-    (`use_ema`); `training.callbacks` validates and saves it.
+    (`use_ema`); `training.callbacks` validates and saves it. With
+    `train.weight_decay` each step shrinks every weight but the biases by
+    `learning_rate * weight_decay`, apart from the gradient (decoupled, as AdamW).
 
     At char level bits per token are bits per character and are logged as
     `bits_per_char`; at word and subword level as `bits_per_token`. The step
@@ -31,7 +33,10 @@ def compile_model(model: keras.Model, train: TrainConfig, level: str = "char") -
         clipnorm=train.clipnorm or None,
         use_ema=bool(train.ema),
         ema_momentum=train.ema or 0.99,
+        weight_decay=train.weight_decay or None,
     )
+    if train.weight_decay:
+        optimizer.exclude_from_weight_decay(var_names=["bias"])
     model.compile(
         optimizer=optimizer,
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),

@@ -58,6 +58,7 @@ def budget_note(budget: dict[str, Any] | None) -> str:
         f"{budget.get('estimated_tokens_per_second')} tokens/s (matrix products at "
         f"{budget.get('matmul_gflops')} GFLOP/s), the deadline ending the run. "
         + (f"Validated and kept: the moving average of the weights (ema {ema}). " if ema else "")
+        + (f"Weight decay {decay}. " if (decay := budget.get("weight_decay")) else "")
         + (f"Seconds used, from the call of fit to the last save: {used}." if used else "")
     )
 

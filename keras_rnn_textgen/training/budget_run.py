@@ -31,6 +31,10 @@ SIZE_OPTIONS = ("layers", "units", "embedding_dim", "dropout")
 # each side of the split: on the bundled corpus ten minutes (about 35 passes) reached a lower
 # held-out perplexity with them, three minutes (about 10) a higher one (docs/time-budget.md).
 LONG_SEQ_LEN, LONG_PASSES = 200, 20
+# Such a budget (the model sees the text often enough to overfit it) also decays the weights,
+# unless `--weight-decay` is given: on the bundled corpus ten minutes reached a lower held-out
+# perplexity with it (docs/time-budget.md).
+OFTEN_WEIGHT_DECAY = 0.2
 # A resumed budget needs at least this many seconds left to train a step and save.
 MIN_RESUMED_SECONDS = 5.0
 # The fewest seconds a new budget must have left for training once the model is compiled.
@@ -102,7 +106,7 @@ class BudgetPlanner:
         self.clock, self.given = clock, given
         self.plan: BudgetPlan | None = None
         self.flops = 0.0
-        self.ema = 0.0
+        self.ema = self.weight_decay = 0.0
 
     def __call__(
         self, model_config: ModelConfig, train_config: TrainConfig, split: Split
@@ -137,6 +141,9 @@ class BudgetPlanner:
         planned = (
             plan.epochs * plan.steps_per_epoch * train_config.batch_size * train_config.seq_len
         )
+        self.weight_decay = train_config.weight_decay
+        if "weight_decay" not in self.given and sees_often(planned, train_tokens):
+            self.weight_decay = OFTEN_WEIGHT_DECAY
         if "seq_len" not in self.given and long_windows(planned, train_tokens, held_out):
             train_config = dataclasses.replace(train_config, seq_len=LONG_SEQ_LEN)
             plan = plan_for(train_config)
@@ -158,13 +165,19 @@ class BudgetPlanner:
             steps_per_epoch=plan.steps_per_epoch,
             validation_tokens=validation,
             ema=self.ema,
+            weight_decay=self.weight_decay,
         )
         return plan.model_config, train_config
 
     def section(self) -> dict[str, Any]:
         """The `budget` section's record of the choice."""
         chose = self.plan.section() if self.plan is not None else {}
-        return {"matmul_gflops": round(self.flops / 1e9, 1), **chose, "ema": self.ema}
+        return {
+            "matmul_gflops": round(self.flops / 1e9, 1),
+            **chose,
+            "ema": self.ema,
+            "weight_decay": self.weight_decay,
+        }
 
 
 def budget_section(
@@ -216,6 +229,17 @@ def resumed_budget(
     return str(text), used, None if started is None else float(started), choice
 
 
+def sees_often(planned_tokens: int, train_tokens: int) -> bool:
+    """Whether a plan sees the training text at least `LONG_PASSES` times: then the budget
+    decays the weights (`OFTEN_WEIGHT_DECAY`) and trains on longer windows (`long_windows`).
+
+    Example:
+        >>> sees_often(36_000_000, 1_003_854)  # ten minutes, the bundled corpus
+        True
+    """
+    return planned_tokens >= LONG_PASSES * train_tokens
+
+
 def long_windows(planned_tokens: int, train_tokens: int, held_out: int) -> bool:
     """Whether a budget trains on `LONG_SEQ_LEN`-token windows: the plan sees the training
     text `LONG_PASSES` times, and both sides of the split hold ten windows.
@@ -225,7 +249,7 @@ def long_windows(planned_tokens: int, train_tokens: int, held_out: int) -> bool:
         True
     """
     long_enough = min(held_out, train_tokens) > 10 * (LONG_SEQ_LEN + 1)
-    return planned_tokens >= LONG_PASSES * train_tokens and long_enough
+    return sees_often(planned_tokens, train_tokens) and long_enough
 
 
 def first_end_seconds(
@@ -286,4 +310,5 @@ def plan_line(choice: dict[str, Any], time_budget: str) -> str:
         f"{choice.get('dropout')}), about {choice.get('planned_epochs')} epochs of "
         f"{choice.get('steps_per_epoch')} steps"
         + (f", weights averaged (ema {choice['ema']})" if choice.get("ema") else "")
+        + (f", weight decay {choice['weight_decay']}" if choice.get("weight_decay") else "")
     )

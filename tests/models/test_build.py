@@ -3,8 +3,9 @@ import pytest
 import tensorflow as tf
 
 from keras_rnn_textgen.cells import CELL_NAMES, CELLS
-from keras_rnn_textgen.config import ModelConfig
+from keras_rnn_textgen.config import ModelConfig, TrainConfig
 from keras_rnn_textgen.models.build import CELL_LAYERS, build_model, recurrent_layers
+from keras_rnn_textgen.models.compile import compile_model
 from keras_rnn_textgen.models.step import StepModel
 
 
@@ -86,3 +87,17 @@ def test_bad_config_values_are_named():
         ModelConfig(api="subclass")
     with pytest.raises(ValueError, match="vocab_size"):
         build_model(ModelConfig())
+
+
+@pytest.mark.parametrize("fast", [False, True])
+def test_weight_decay_shrinks_every_weight_but_the_biases_apart_from_the_gradient(fast):
+    model = build_model(_config("gru", dropout=0.0), fast=fast, train=True)
+    compile_model(model, TrainConfig(learning_rate=0.1, weight_decay=0.5, clipnorm=0.0))
+    before = {v.path: v.numpy() for v in model.trainable_variables}
+    # Zero gradients leave Adam's own update at zero: what changes is the decay alone.
+    zeros = [tf.zeros_like(v) for v in model.trainable_variables]
+    model.optimizer.apply_gradients(zip(zeros, model.trainable_variables))
+    for v in model.trainable_variables:
+        factor = 1.0 if v.name == "bias" else 1 - 0.1 * 0.5
+        np.testing.assert_allclose(v.numpy(), before[v.path] * factor, rtol=1e-6, err_msg=v.path)
+    assert {v.name for v in model.trainable_variables} >= {"bias", "kernel", "embeddings"}

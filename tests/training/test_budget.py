@@ -16,7 +16,7 @@ from keras_rnn_textgen.training.budget import (
     ema_momentum,
     estimated_speed,
 )
-from keras_rnn_textgen.training.budget_run import long_windows
+from keras_rnn_textgen.training.budget_run import long_windows, sees_often
 
 # The bundled corpus, char level: its training and held-out tokens, its vocabulary.
 SHAKESPEARE = {"train_tokens": 1_003_854, "val_tokens": 111_540}
@@ -137,3 +137,5 @@ def test_the_average_spans_a_share_of_the_planned_steps_within_bounds(steps, mom
 )
 def test_long_windows_once_the_plan_sees_the_text_often_enough(planned, train, held_out, long):
     assert long_windows(planned, train, held_out) is long
+    # Weight decay depends on the passes alone.
+    assert sees_often(planned, train) is (planned >= 20 * train)

@@ -50,6 +50,7 @@ def test_a_budgeted_fit_ends_within_its_budget_and_records_its_choice(tmp_path):
     assert info["training"]["time_budget"] == "8s"
     # The weights' average over about the last 4% of the planned steps (at least 0.9).
     assert info["training"]["ema"] == budget["ema"] >= 0.9
+    assert info["training"]["weight_decay"] == budget["weight_decay"]
     history = read_history(tmp_path / "b" / "history.csv")
     assert len(history) >= 2
     # The cosine schedule ran over the budget: near its floor at the deadline.
