@@ -34,7 +34,7 @@ LONG_SEQ_LEN, LONG_PASSES = 200, 20
 # Such a budget (the model sees the text often enough to overfit it) also decays the weights,
 # unless `--weight-decay` is given: on the bundled corpus ten minutes reached a lower held-out
 # perplexity with it (docs/time-budget.md).
-OFTEN_WEIGHT_DECAY = 0.2
+OFTEN_WEIGHT_DECAY = 0.3
 # A resumed budget needs at least this many seconds left to train a step and save.
 MIN_RESUMED_SECONDS = 5.0
 # The fewest seconds a new budget must have left for training once the model is compiled.
