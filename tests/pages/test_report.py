@@ -10,6 +10,7 @@ from keras_rnn_textgen.config import ModelConfig, TrainConfig
 from keras_rnn_textgen.pages.html import escape
 from keras_rnn_textgen.pages.plots import moving_average
 from keras_rnn_textgen.pages.report import write_report
+from keras_rnn_textgen.pages.report_tables import budget_note
 from keras_rnn_textgen.saving.layout import REPORT_FILES
 from keras_rnn_textgen.saving.run_logs import history_csv, read_history, read_samples
 from keras_rnn_textgen.trained_model import load
@@ -190,3 +191,14 @@ def test_a_history_without_the_metrics_is_one_line(tiny_folder, tmp_path):
         f"error: {str(folder / 'history.csv')!r} lacks the column(s) perplexity, val_perplexity, "
         "val_bits_per_char: it is not the history `fit` writes"
     ]
+
+
+def test_the_budget_note_names_the_average_and_the_weight_decay_chosen():
+    budget = {"time_budget": "10m", "seconds": 600.0, "used_seconds": 512.3, "reason": "r"}
+    chosen = budget_note({**budget, "ema": 0.9909, "weight_decay": 0.3})
+    assert "the moving average of the weights (ema 0.9909)" in chosen
+    assert "Weight decay 0.3." in chosen
+    plain = budget_note({**budget, "ema": 0.0, "weight_decay": 0.0})
+    assert "moving average" not in plain and "Weight decay" not in plain
+    assert plain.endswith("Seconds used, from the call of fit to the last save: 512.3.")
+    assert budget_note(None) == ""
