@@ -128,14 +128,16 @@ def test_the_average_spans_a_share_of_the_planned_steps_within_bounds(steps, mom
 
 
 @pytest.mark.parametrize(
-    ("planned", "train", "held_out", "long"),
+    ("planned", "train", "held_out", "often", "long"),
     [
-        (36_000_000, 1_003_854, 111_540, True),  # ten minutes on the bundled corpus
-        (10_000_000, 1_003_854, 111_540, False),  # three minutes
-        (36_000_000, 1_000_000, 2_000, False),  # too little held out for ten windows
+        (36_000_000, 1_003_854, 111_540, True, True),  # ten minutes on the bundled corpus
+        (10_000_000, 1_003_854, 111_540, False, False),  # three minutes
+        # Too little held out for ten windows: weight decay (the passes alone), short windows.
+        (36_000_000, 1_000_000, 2_000, True, False),
     ],
 )
-def test_long_windows_once_the_plan_sees_the_text_often_enough(planned, train, held_out, long):
+def test_long_windows_and_weight_decay_once_the_plan_sees_the_text_often_enough(
+    planned, train, held_out, often, long
+):
+    assert sees_often(planned, train) is often
     assert long_windows(planned, train, held_out) is long
-    # Weight decay depends on the passes alone.
-    assert sees_often(planned, train) is (planned >= 20 * train)

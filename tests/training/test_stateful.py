@@ -102,9 +102,8 @@ def test_fit_stateful_writes_a_folder_that_loads_and_resumes(tmp_path):
     result = fit([corpus], model_config, train_config, output=tmp_path, name="m", verbose=0)
     assert result.epochs_completed == 1
     assert np.isfinite(result.metrics["val_loss"])
-    loaded = load(result.folder)
     assert 10 in kept_steps(result.folder)
-    load_step_weights(loaded.model, step_path(result.folder, 10))
+    load_step_weights(load(result.folder).model, step_path(result.folder, 10))
     loaded = load(result.folder)
     assert loaded.info["training"]["stateful"] is True
     assert not any(layer.get_config().get("stateful") for layer in loaded.model.layers), (
