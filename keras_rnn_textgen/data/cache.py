@@ -179,11 +179,16 @@ def cache_size(root: pathlib.Path | None = None) -> tuple[int, int]:
     """
     root = root or cache_root()
     entries = total = 0
+    counted: set[tuple[int, int]] = set()  # entries may share a file (hard links)
     if root.is_dir():
         for entry in root.iterdir():
             if entry.is_dir() and not entry.is_symlink():
                 entries += not entry.name.startswith(TEMPORARY_PREFIX)
-                total += sum(p.stat().st_size for p in entry.rglob("*") if p.is_file())
+                for path in entry.rglob("*"):
+                    info = path.stat()
+                    if path.is_file() and (info.st_dev, info.st_ino) not in counted:
+                        counted.add((info.st_dev, info.st_ino))
+                        total += info.st_size
     return entries, total
 
 

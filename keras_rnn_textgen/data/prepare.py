@@ -7,10 +7,12 @@ start at once:
 
 - `corpus_statistics`: its length in characters (one pass);
 - `corpus_vocabulary`: the tokenizer of a level built from it (one pass,
-  which also gives the statistics);
+  which also gives the statistics; at char level the same pass writes the
+  ids, `char_ids.write_char_ids`);
 - `prepare_ids`: its token ids under a tokenizer, training part then
   held-out part, as `uint8`, `uint16` or `uint32`: the least the vocabulary
-  fits (`token_ids.write_ids`), with the SHA-256 of the text.
+  fits (`token_ids.write_ids`, or at char level from the ids of that pass,
+  `char_ids.derive_ids`), with the SHA-256 of the text.
 """
 
 import dataclasses
@@ -22,6 +24,7 @@ import pathlib
 import numpy as np
 
 from keras_rnn_textgen.data import cache
+from keras_rnn_textgen.data.char_ids import derive_ids, write_char_ids
 from keras_rnn_textgen.data.id_file import IdFile
 from keras_rnn_textgen.data.source import CorpusSource, PreparationProgress
 from keras_rnn_textgen.data.token_ids import (
@@ -30,7 +33,6 @@ from keras_rnn_textgen.data.token_ids import (
     VALIDATION_SAMPLE_CHARS,
     Counter,
     counted,
-    distinct_characters,
     write_ids,
 )
 from keras_rnn_textgen.errors import CorpusError
@@ -130,15 +132,19 @@ def corpus_vocabulary(
 ) -> tuple[Tokenizer, CorpusStatistics]:
     """The tokenizer of `level` built from the corpus, and its statistics; cached.
 
-    Characters are counted over the whole text; words (word and subword
-    levels) over about `VOCABULARY_SAMPLE_BYTES` of it, taken evenly from
-    the whole corpus (all of it when it is no larger).
+    Characters are counted over the whole text, in the pass that writes
+    their ids; words (word and subword levels) over about
+    `VOCABULARY_SAMPLE_BYTES` of it, taken evenly from the whole corpus (all
+    of it when it is no larger).
 
     Example:
         >>> tokenizer, stats = corpus_vocabulary(CorpusSource.of(), "char")
         >>> tokenizer.vocab_size, stats.characters
         (67, 1115394)
     """
+    if level == "char":
+        info = _characters(source, progress)[1]
+        return build_tokenizer("char", info["vocabulary"]), CorpusStatistics(info["characters"])
     fields = source.key_fields()
     key = cache.entry_key(**fields, level=level, vocab_size=vocab_size)
     found = cache.read_entry("vocabulary", key)
@@ -147,13 +153,10 @@ def corpus_vocabulary(
         stats = CorpusStatistics(info["characters"])
         return tokenizer_from_config(info["tokenizer"]), stats
     counter = Counter()
-    pieces = counted(source.pieces("vocabulary", progress, whole_lines=level != "char"), counter)
-    if level == "char":
-        tokenizer = build_tokenizer("char", "".join(sorted(distinct_characters(pieces))))
-    else:
-        every = max(1, math.ceil(source.size / VOCABULARY_SAMPLE_BYTES))
-        sample = (p for i, p in enumerate(pieces) if i % every == 0)
-        tokenizer = build_tokenizer(level, sample, vocab_size)
+    pieces = counted(source.pieces("vocabulary", progress), counter)
+    every = max(1, math.ceil(source.size / VOCABULARY_SAMPLE_BYTES))
+    sample = (p for i, p in enumerate(pieces) if i % every == 0)
+    tokenizer = build_tokenizer(level, sample, vocab_size)
     stats = _store_statistics(cache.entry_key(**fields), CorpusStatistics(counter.characters))
     with cache.new_entry("vocabulary", key) as folder:
         info = {"tokenizer": tokenizer.get_config(), **dataclasses.asdict(stats)}
@@ -190,17 +193,40 @@ def prepare_ids(
     )
     found = cache.read_entry("ids", key)
     if found is None:
+        chars = _characters(source, progress) if tokenizer.level == "char" else None
         n_train = None
         if validation_split:
-            characters = corpus_statistics(source, progress).characters
+            characters = (
+                chars[1]["characters"] if chars else corpus_statistics(source, progress).characters
+            )
             n_train = characters - int(characters * validation_split)
         with cache.new_entry("ids", key) as folder:
-            info = write_ids(source, tokenizer, n_train, folder, progress)
+            if chars is None:
+                info = write_ids(source, tokenizer, n_train, folder, progress)
+            else:
+                info = derive_ids(*chars, tokenizer, n_train, folder)
             cache.write_entry_file(folder, key, info)
         found = cache.read_entry("ids", key)
         if found is None:
             raise CorpusError(f"the prepared corpus in {str(cache.cache_root())!r} was removed")
     return _opened(*found)
+
+
+def _characters(
+    source: CorpusSource, progress: PreparationProgress | None
+) -> tuple[pathlib.Path, dict]:
+    """The entry of the corpus's character ids under its own vocabulary (one pass, cached)."""
+    key = cache.entry_key(**source.key_fields())
+    found = cache.read_entry("chars", key)
+    if found is None:
+        with cache.new_entry("chars", key) as folder:
+            info = write_char_ids(source, folder, progress)
+            cache.write_entry_file(folder, key, info)
+        _store_statistics(key, CorpusStatistics(info["characters"]))
+        found = cache.read_entry("chars", key)
+        if found is None:
+            raise CorpusError(f"the prepared corpus in {str(cache.cache_root())!r} was removed")
+    return found
 
 
 def _opened(folder: pathlib.Path, info: dict) -> Prepared:

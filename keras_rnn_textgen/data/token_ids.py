@@ -1,4 +1,4 @@
-"""A corpus's pieces to token ids in a file: the pass that writes what training reads."""
+"""A corpus's pieces to word or subword ids in a file: the pass that writes what training reads."""
 
 import collections
 import concurrent.futures
@@ -10,7 +10,6 @@ import numpy as np
 
 from keras_rnn_textgen.data.source import CorpusSource, PreparationProgress
 from keras_rnn_textgen.tokenizers.base import Tokenizer
-from keras_rnn_textgen.tokenizers.word_spans import by_codepoint, codepoints
 
 IDS_FILE = "ids.bin"
 SAMPLE_FILE = "validation_sample.txt"
@@ -25,22 +24,19 @@ def write_ids(
     folder: pathlib.Path,
     progress: PreparationProgress | None,
 ) -> dict:
-    """Tokenizes the corpus into `folder/ids.bin`; what `entry.json` records of it."""
-    dtype = np.dtype(_id_type(tokenizer.vocab_size))
-    encode = _encoder(tokenizer)
+    """Tokenizes the corpus into `folder/ids.bin`; what `entry.json` records of it.
+
+    For word and subword tokenizers (`char_ids` writes character ids).
+    """
+    dtype = np.dtype(id_type(tokenizer.vocab_size))
+    encode = tokenizer.corpus_encoder()
     counter = Counter()
     sha = hashlib.sha256()
     train_tokens = tokens = unknown = 0
     sample: list[str] = []
     sampled = 0
     with open(folder / IDS_FILE, "wb") as out, InOrder() as hashing:
-        # Characters map one by one: their pieces need not end at line breaks.
-        pieces = source.pieces(
-            "tokenizing",
-            progress,
-            whole_lines=tokenizer.level != "char",
-            utf8=lambda data: hashing(sha.update, data),
-        )
+        pieces = source.pieces("tokenizing", progress, utf8=lambda data: hashing(sha.update, data))
         for piece in counted(pieces, counter):
             for part, held_out in _parts(piece, counter.characters, n_train):
                 ids = encode(part)
@@ -50,7 +46,6 @@ def write_ids(
                 if not held_out:
                     train_tokens = tokens
                 elif sampled < VALIDATION_SAMPLE_CHARS:
-                    part = part.decode("ascii") if isinstance(part, bytes) else part
                     sample.append(part[: VALIDATION_SAMPLE_CHARS - sampled])
                     sampled += len(sample[-1])
     if n_train is None:
@@ -115,55 +110,7 @@ def _parts(piece: str | bytes, end: int, n_train: int | None) -> list[tuple[str 
     return [(piece[: n_train - start], False), (piece[n_train - start :], True)]
 
 
-def distinct_characters(pieces: Iterator[str | bytes]) -> set[str]:
-    """Every character of the pieces (ASCII ones may be bytes); ASCII drops those seen in C."""
-    seen: set[str] = set()
-    seen_ascii = b""
-    for piece in pieces:
-        if isinstance(piece, bytes) or piece.isascii():
-            data = piece if isinstance(piece, bytes) else piece.encode("ascii")
-            new = data.translate(None, seen_ascii)
-            if new:
-                # Counting the bytes is a C loop; a set of the characters would be a Python one.
-                counts = np.bincount(np.frombuffer(new, dtype=np.uint8), minlength=128)
-                seen.update(map(chr, np.flatnonzero(counts)))
-                seen_ascii = "".join(sorted(c for c in seen if c.isascii())).encode("ascii")
-        else:
-            points = codepoints(piece)
-            found = np.zeros(np.iinfo(points.dtype).max + 1, dtype=bool)  # what the type reaches
-            found[points] = True
-            seen.update(map(chr, np.flatnonzero(found)))
-    return seen
-
-
-def _encoder(tokenizer: Tokenizer) -> Callable[[str | bytes], np.ndarray]:
-    """A piece of text (ASCII text may be bytes) to its ids: a table lookup at char level."""
-    if tokenizer.level != "char":
-        return tokenizer.corpus_encoder()
-    table = np.full(0x110000, tokenizer.unk_id, dtype=_id_type(tokenizer.vocab_size))
-    for i, char in enumerate(tokenizer.vocabulary):
-        table[ord(char)] = i + tokenizer.first_id
-
-    def lookup(text: str | bytes) -> np.ndarray:
-        points = np.frombuffer(text, np.uint8) if isinstance(text, bytes) else codepoints(text)
-        return by_codepoint(table, points)
-
-    if table.dtype != np.uint8:
-        return lookup
-    # ASCII text (most pieces of most corpora) is mapped byte to byte by `bytes.translate`.
-    ascii_ids = table[:256].tobytes()
-
-    def encode(text: str | bytes) -> np.ndarray:
-        if isinstance(text, bytes):
-            return np.frombuffer(text.translate(ascii_ids), dtype=np.uint8)
-        if text.isascii():
-            return np.frombuffer(text.encode("ascii").translate(ascii_ids), dtype=np.uint8)
-        return lookup(text)
-
-    return encode
-
-
-def _id_type(vocab_size: int) -> type:
+def id_type(vocab_size: int) -> type:
     """The smallest unsigned integer type that holds every id."""
     return np.uint8 if vocab_size <= 2**8 else np.uint16 if vocab_size <= 2**16 else np.uint32
 
