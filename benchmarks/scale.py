@@ -23,9 +23,18 @@ Rows:
   medians, `ratio` the median of each round's preparation over floor, and
   the seconds of the vocabulary and of the ids. Targets: char at least 0.25,
   word and subword at least 0.05.
+- `bound LEVEL English`: beside each English row, in a process of its own
+  (`BOUND_SCRIPT`), the cheapest standard-library pass of its kind over the
+  same file against the same floor: at char level reading it,
+  `bytes.translate` of each block through a 256-byte table and writing the
+  result to a new file (character ids of ASCII text, without a vocabulary or
+  a digest); at word and subword level reading it and `bytes.split()` of each
+  block (words between spaces, less than any word tokenizer finds, and no
+  ids). Where the floor is a memory copy, these say what a target asks.
 """
 
 import argparse
+import math
 import os
 import pathlib
 import shutil
@@ -97,10 +106,37 @@ print(statistics.median(megabytes_per_second() for _ in range(3)))
 """
 
 
-def floor_mb_per_second(path: pathlib.Path) -> float:
-    """Reading and UTF-8-decoding the file, in MB/s (`FLOOR_SCRIPT`)."""
+# The cheapest pass of a level's kind over the file, measured as `FLOOR_SCRIPT` is: `char`
+# reads, maps each byte through `bytes.translate` and writes the result to a new file; `word`
+# reads and splits each block at white space.
+BOUND_SCRIPT = """
+import os, statistics, sys, tempfile, time
+path, level = sys.argv[1:]
+buffer = bytes(24 << 20)
+del buffer
+table = bytes(range(256))
+def megabytes_per_second():
+    start, size = time.perf_counter(), 0
+    with tempfile.TemporaryDirectory() as tmp, open(path, "rb") as f:
+        with open(os.path.join(tmp, "ids.bin"), "wb") as out:
+            while block := f.read(1 << 22):
+                size += len(block)
+                if level == "char":
+                    out.write(block.translate(table))
+                else:
+                    block.split()
+        seconds = time.perf_counter() - start
+    return size / 2**20 / seconds
+megabytes_per_second()
+print(statistics.median(megabytes_per_second() for _ in range(3)))
+"""
+
+
+def floor_mb_per_second(path: pathlib.Path, level: str | None = None) -> float:
+    """Reading and UTF-8-decoding the file (`FLOOR_SCRIPT`), or `level`'s bound, in MB/s."""
+    script = [FLOOR_SCRIPT, str(path)] if level is None else [BOUND_SCRIPT, str(path), level]
     done = subprocess.run(
-        [sys.executable, "-c", FLOOR_SCRIPT, str(path)], capture_output=True, text=True, check=True
+        [sys.executable, "-c", *script], capture_output=True, text=True, check=True
     )
     return float(done.stdout)
 
@@ -123,23 +159,33 @@ def prepare_rows(level: str, path: pathlib.Path, text: str, cache, repeats: int)
     megabytes = path.stat().st_size / 2**20
     # The file just written: its pages on disk first, so no write-back runs beside the rounds.
     os.sync()
+    bound_level = ("char" if level == "char" else "word") if text == "English" else None
     rounds = []
     for _ in range(repeats):
         floor = floor_mb_per_second(path)
         vocabulary, ids = prepare_seconds(path, level, cache)
-        rounds.append((floor, megabytes / (vocabulary + ids), vocabulary, ids))
-    floor, speed, vocabulary, ids = (statistics.median(r[i] for r in rounds) for i in range(4))
-    ratio = statistics.median(r[1] / r[0] for r in rounds)
-    return [
+        bound = floor_mb_per_second(path, bound_level) if bound_level else math.nan
+        rounds.append((floor, megabytes / (vocabulary + ids), vocabulary, ids, bound))
+    floor, speed, vocabulary, ids, bound = (
+        statistics.median(r[i] for r in rounds) for i in range(5)
+    )
+    rows = [
         table_row(
             f"prepare {level} {text} {megabytes:.0f} MB",
             mb_per_s=round(speed, 1),
-            ratio=round(ratio, 3),
+            ratio=round(statistics.median(r[1] / r[0] for r in rounds), 3),
             vocabulary_s=round(vocabulary, 2),
             ids_s=round(ids, 2),
         ),
         table_row(f"read+decode {text}", mb_per_s=round(floor, 1), ratio=1.0),
     ]
+    if bound_level:
+        ratio = statistics.median(r[4] / r[0] for r in rounds)
+        name = f"bound {level} {text}: " + (
+            "read, translate, write" if bound_level == "char" else "read, bytes.split"
+        )
+        rows.append(table_row(name, mb_per_s=round(bound, 1), ratio=round(ratio, 3)))
+    return rows
 
 
 def table_row(name: str, **values: object) -> dict:
