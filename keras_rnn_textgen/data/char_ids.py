@@ -81,8 +81,12 @@ class _Ranks:
 
     def learn(self, piece: str | bytes) -> bool:
         """Adds the piece's new characters; whether the ids of those seen before changed."""
-        points = codepoints(piece.decode("ascii") if isinstance(piece, bytes) else piece)
-        found = np.unique(points[by_codepoint(self.table, points) == self.unseen])
+        if isinstance(piece, bytes):  # counting bytes is quicker than finding the unique ones
+            counts = np.bincount(np.frombuffer(piece, dtype=np.uint8), minlength=256)
+            found = np.flatnonzero((counts > 0) & (self.table[:256] == self.unseen))
+        else:
+            points = codepoints(piece)
+            found = np.unique(points[by_codepoint(self.table, points) == self.unseen])
         new = [chr(p) for p in found.tolist()]
         moved = bool(self.chars) and new[0] < self.chars[-1]
         self.chars = sorted(self.chars + new)
