@@ -253,17 +253,19 @@ def model_or_latest(model_dir: str | None) -> str:
 def progress_line(stream=None):
     """A progress callback `(stage, done, total)` drawing one line on a terminal; else None.
 
-    Stages that read bytes show megabytes and MB/s; `evaluating` shows windows.
+    Stages that read bytes show megabytes and MB/s (from the second report of
+    a stage on: the first comes when a block has been read, with no time to
+    divide by); `evaluating` shows windows.
     """
     stream = stream or sys.stderr
     if not stream.isatty():
         return None
-    state = {"stage": None, "start": 0.0, "shown": 0.0}
+    state = {"stage": None, "start": 0.0, "shown": 0.0, "first": 0}
 
     def show(stage: str, done: int, total: int) -> None:
         now = time.monotonic()
         if stage != state["stage"]:
-            state.update(stage=stage, start=now, shown=0.0)
+            state.update(stage=stage, start=now, shown=0.0, first=done)
         finished = done >= total
         if not finished and now - state["shown"] < 0.2:
             return
@@ -272,8 +274,10 @@ def progress_line(stream=None):
         if stage == "evaluating":
             detail = f"{done}/{total} windows"
         else:
-            rate = done / 2**20 / max(now - state["start"], 1e-6)
-            detail = f"{done / 2**20:.0f} of {total / 2**20:.0f} MB, {rate:.0f} MB/s"
+            detail = f"{done / 2**20:.0f} of {total / 2**20:.0f} MB"
+            if done > state["first"]:
+                rate = (done - state["first"]) / 2**20 / max(now - state["start"], 1e-6)
+                detail += f", {rate:.0f} MB/s"
         stream.write(f"\r{stage} the corpus: {percent:3.0f}% ({detail})\x1b[K")
         if finished:
             stream.write("\n")
