@@ -226,6 +226,7 @@ def _characters(
         found = cache.read_entry("chars", key)
         if found is None:
             raise CorpusError(f"the prepared corpus in {str(cache.cache_root())!r} was removed")
+    _check_size(found[0], found[1]["characters"], np.dtype(found[1]["dtype"]))
     return found
 
 
@@ -233,11 +234,7 @@ def _opened(folder: pathlib.Path, info: dict) -> Prepared:
     path = folder / IDS_FILE
     dtype = np.dtype(info["dtype"])
     tokens = info["tokens"]
-    if path.stat().st_size != tokens * dtype.itemsize:
-        raise CorpusError(
-            f"{str(path)!r} holds {path.stat().st_size} bytes where {tokens} ids were written; "
-            f"remove {str(folder)!r} to prepare the corpus again"
-        )
+    _check_size(folder, tokens, dtype)
     ids = IdFile(path, dtype) if tokens else np.zeros(0, dtype)
     return Prepared(
         ids,
@@ -249,6 +246,16 @@ def _opened(folder: pathlib.Path, info: dict) -> Prepared:
         (folder / SAMPLE_FILE).read_text(encoding="utf-8"),
         folder,
     )
+
+
+def _check_size(folder: pathlib.Path, tokens: int, dtype: np.dtype) -> None:
+    """Refuses an entry whose ids file does not hold the ids it records."""
+    size = (folder / IDS_FILE).stat().st_size
+    if size != tokens * dtype.itemsize:
+        raise CorpusError(
+            f"{str(folder / IDS_FILE)!r} holds {size} bytes where {tokens} ids were written; "
+            f"remove {str(folder)!r} to prepare the corpus again"
+        )
 
 
 def _store_statistics(key: str, stats: CorpusStatistics) -> CorpusStatistics:

@@ -134,10 +134,13 @@ def test_a_damaged_entry_is_named(tmp_path, own_cache):
     source = CorpusSource.of([corpus_file(tmp_path)])
     tokenizer, _ = corpus_vocabulary(source, "char")
     prepared = prepare_ids(source, tokenizer)
-    with open(prepared.folder / "ids.bin", "ab") as f:
+    with open(prepared.folder / "ids.bin", "ab") as f:  # the corpus's character ids too: a link
         f.write(b"\x00")
-    with pytest.raises(CorpusError, match="remove .* to prepare the corpus again"):
+    with pytest.raises(CorpusError, match="remove .*ids-.* to prepare the corpus again"):
         prepare_ids(source, tokenizer)
+    other = build_tokenizer("char", "abc")  # ids of another vocabulary are made from that file
+    with pytest.raises(CorpusError, match="remove .*chars-.* to prepare the corpus again"):
+        prepare_ids(source, other)
 
 
 def test_a_full_disk_while_preparing_is_one_error_line(tmp_path, own_cache):
