@@ -4,8 +4,13 @@ import numpy as np
 import tensorflow as tf
 
 from keras_rnn_textgen.data.id_file import IdFile
+from keras_rnn_textgen.data.permutation import permuted
 from keras_rnn_textgen.data.shards import Shard, sharded_batches
 from keras_rnn_textgen.errors import CorpusError
+
+# Up to this many windows (16 MB of order) an epoch's order is shuffled whole; above it,
+# `permutation.permuted` computes it a batch at a time, in constant memory.
+SHUFFLED_WHOLE = 1 << 22
 
 
 def prefetched(dataset: tf.data.Dataset) -> tf.data.Dataset:
@@ -79,9 +84,11 @@ def training_dataset(
 
     Epoch `e` of the data visits every window once in the order of a stateless
     shuffle seeded by `(seed, e)`, so batch number `start_batch` onwards is the
-    same stream whether a run starts fresh or resumes. With a `shard`, a
-    worker's pipeline computes the same order and reads only its rows of
-    each batch (`data.shards`).
+    same stream whether a run starts fresh or resumes. The order is held whole
+    up to `SHUFFLED_WHOLE` windows; beyond, each batch's part of it is
+    computed (`permutation.permuted`), so memory does not grow with the
+    corpus. With a `shard`, a worker's pipeline computes the same order and
+    reads only its rows of each batch (`data.shards`).
 
     Args:
         ids: the training token ids `(n,)`: an `IdFile`
@@ -106,9 +113,13 @@ def training_dataset(
         )
 
     def epoch_batches(epoch: tf.Tensor) -> tf.data.Dataset:
-        order = tf.random.experimental.stateless_shuffle(
-            tf.range(n, dtype=tf.int32), seed=tf.stack([tf.cast(seed, tf.int64), epoch])
-        )
+        key = tf.stack([tf.cast(seed, tf.int64), epoch])
+        if n > SHUFFLED_WHOLE:
+            rows = tf.range(batch_size, dtype=tf.int64)
+            return tf.data.Dataset.range(per_epoch).map(
+                lambda batch: permuted(batch * batch_size + rows, n, key)
+            )
+        order = tf.random.experimental.stateless_shuffle(tf.range(n, dtype=tf.int32), seed=key)
         order = tf.reshape(order[: per_epoch * batch_size], [per_epoch, batch_size])
         return tf.data.Dataset.from_tensor_slices(order)
 

@@ -2,9 +2,17 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from keras_rnn_textgen.data import windows
 from keras_rnn_textgen.data.corpus import load_corpus, split_text
 from keras_rnn_textgen.data.windows import batches_per_epoch, evaluation_dataset, training_dataset
 from keras_rnn_textgen.errors import CorpusError
+
+
+@pytest.fixture(params=["shuffled whole", "computed a batch at a time"])
+def order(request, monkeypatch):
+    """Both ways of an epoch's order: small corpora's, and large ones' (`SHUFFLED_WHOLE`)."""
+    if request.param != "shuffled whole":
+        monkeypatch.setattr(windows, "SHUFFLED_WHOLE", 0)
 
 
 def test_windows_overlap_by_one_and_cover_text():
@@ -33,7 +41,7 @@ def _batches(ds, n):
     return [(x.numpy(), y.numpy()) for x, y in ds.take(n)]
 
 
-def test_training_batches_are_shifted_windows_and_seeded():
+def test_training_batches_are_shifted_windows_and_seeded(order):
     ids = tf.range(1000, dtype=tf.int32)
     a = _batches(training_dataset(ids, 10, 4, seed=1), 5)
     b = _batches(training_dataset(ids, 10, 4, seed=1), 5)
@@ -45,7 +53,7 @@ def test_training_batches_are_shifted_windows_and_seeded():
     assert any((x != x3).any() for (x, _), (x3, _) in zip(a, c))
 
 
-def test_each_epoch_visits_every_window_once_in_a_new_order():
+def test_each_epoch_visits_every_window_once_in_a_new_order(order):
     ids = tf.range(201, dtype=tf.int32)  # 20 windows of 10 -> 5 batches of 4
     per_epoch = batches_per_epoch(ids, 10, 4)
     assert per_epoch == 5
@@ -56,7 +64,7 @@ def test_each_epoch_visits_every_window_once_in_a_new_order():
     assert epochs[0].tolist() != epochs[1].tolist()
 
 
-def test_start_batch_resumes_the_same_stream():
+def test_start_batch_resumes_the_same_stream(order):
     ids = tf.range(500, dtype=tf.int32)
     full = _batches(training_dataset(ids, 10, 4, seed=3), 20)
     resumed = _batches(training_dataset(ids, 10, 4, seed=3, start_batch=13), 7)
