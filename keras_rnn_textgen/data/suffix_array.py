@@ -24,6 +24,8 @@ from keras_rnn_textgen.data.token_ids import IDS_FILE
 from keras_rnn_textgen.errors import CorpusError
 
 SUFFIXES_FILE = "suffixes.npy"
+# Bytes a token while `suffix_array` runs, besides the ids (its docstring).
+INDEX_BYTES_PER_TOKEN = 40
 # The training ids as big-endian ints, for ids wider than a byte (uint8 ids are read as they are).
 BIG_ENDIAN_FILE = "train_ids.be"
 
@@ -192,14 +194,43 @@ def _id_type(width: int) -> np.dtype:
     return np.dtype({1: np.uint8, 2: np.uint16, 4: np.uint32}[width])
 
 
-def training_index(prepared: Prepared, progress: PreparationProgress | None = None) -> SuffixIndex:
+def check_index_memory(tokens: int, width: int, memory_bytes: int | None = None) -> None:
+    """Refuses to index `tokens` ids of `width` bytes where building would not fit in memory.
+
+    Args:
+        tokens: training tokens to index.
+        width: bytes of an id.
+        memory_bytes: the memory to compare with; None reads the machine's RAM
+            (no check where the system does not say).
+    """
+    if memory_bytes is None:
+        try:
+            memory_bytes = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (AttributeError, ValueError, OSError):
+            return
+    needed = tokens * (INDEX_BYTES_PER_TOKEN + width)
+    if needed > memory_bytes:
+        raise CorpusError(
+            f"the copy check indexes the {tokens:,} training tokens once, which takes about "
+            f"{needed / 2**30:.1f} GiB of memory, more than this machine's "
+            f"{memory_bytes / 2**30:.1f} GiB; check copies on a machine with more memory"
+        )
+
+
+def training_index(
+    prepared: Prepared,
+    progress: PreparationProgress | None = None,
+    memory_bytes: int | None = None,
+) -> SuffixIndex:
     """The `SuffixIndex` of a prepared corpus's training ids: from the cache, or built once.
 
     The entry (`suffixes-<key>`) is keyed by the ids entry, so it is found
     again exactly when the same corpus is prepared the same way; it holds the
     array (4 bytes a token, 8 from 2**31 tokens) and, for ids wider than a
     byte, a big-endian copy of the training ids. `progress` is told of a
-    build (stage `"indexing"`, bytes of ids) as it starts and as it ends.
+    build (stage `"indexing"`, bytes of ids) as it starts and as it ends. A
+    build that would not fit in `memory_bytes` (None: the machine's RAM) is
+    refused first (`check_index_memory`).
 
     Example:
         >>> index = training_index(prepare_ids(CorpusSource.of(), tokenizer, 0.1))
@@ -208,6 +239,7 @@ def training_index(prepared: Prepared, progress: PreparationProgress | None = No
     key = cache.entry_key(ids=prepared.folder.name, train_tokens=tokens)
     found = cache.read_entry("suffixes", key)
     if found is None:
+        check_index_memory(tokens, width, memory_bytes)
         if progress is not None:
             progress("indexing", 0, tokens * width)
         ids = np.asarray(prepared.train_ids)  # (tokens,), the only time they are all in memory

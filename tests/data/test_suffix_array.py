@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from keras_rnn_textgen.data import cache
 from keras_rnn_textgen.data.prepare import CorpusSource, prepare_ids
 from keras_rnn_textgen.data.suffix_array import (
     SuffixIndex,
@@ -8,6 +9,7 @@ from keras_rnn_textgen.data.suffix_array import (
     suffix_array,
     training_index,
 )
+from keras_rnn_textgen.errors import CorpusError
 from keras_rnn_textgen.tokenizers.registry import build_tokenizer
 
 
@@ -91,3 +93,15 @@ def test_training_index_covers_the_training_part_only_and_is_kept(tmp_path):
     assert index.longest_match(ids) == (3, 0, 7)
     again = training_index(prepared, lambda *args: told.append(args))  # from the cache
     assert again.longest_match(ids) == (3, 0, 7) and len(told) == 2
+
+
+def test_an_index_that_would_not_fit_in_memory_is_refused_before_it_is_built(tmp_path, monkeypatch):
+    monkeypatch.setenv(cache.CACHE_VARIABLE, str(tmp_path / "cache"))
+    path = tmp_path / "corpus.txt"
+    path.write_text("abcdefgh" * 4 + "\n", encoding="utf-8")
+    prepared = prepare_ids(CorpusSource.of([path]), build_tokenizer("char", "abcdefgh\n"))
+    needed = 33 * (40 + 1)  # 33 uint8 ids, 40 bytes each while indexing
+    with pytest.raises(CorpusError, match=r"indexes the 33 training tokens .* more than"):
+        training_index(prepared, memory_bytes=needed - 1)
+    assert not list(cache.cache_root().glob("suffixes-*"))
+    assert training_index(prepared, memory_bytes=needed).tokens == 33
