@@ -87,15 +87,16 @@ class _Ranks:
         else:
             points = codepoints(piece)
             found = np.unique(points[by_codepoint(self.table, points) == self.unseen])
-        new = [chr(p) for p in found.tolist()]
-        moved = bool(self.chars) and new[0] < self.chars[-1]
+        new = [chr(p) for p in found.tolist()]  # sorted
+        seen = len(self.chars)
+        moved = seen > 0 and new[0] < self.chars[-1]
         self.chars = sorted(self.chars + new)
         dtype = np.dtype(id_type(RESERVED_IDS + len(self.chars) + 1))  # and the unseen id
         if moved or dtype != self.dtype:
             self._build(dtype)
             return True
-        points = np.array([ord(c) for c in new], dtype=np.int64)
-        self.table[points] = [RESERVED_IDS + self.chars.index(c) for c in new]
+        # All sort after those seen: the next ranks, in order.
+        self.table[found] = np.arange(RESERVED_IDS + seen, RESERVED_IDS + len(self.chars))
         self._ascii = self.table[:256].tobytes() if dtype == np.uint8 else None
         return False
 
