@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from keras_rnn_textgen.data import windows
 from keras_rnn_textgen.data.id_file import IdFile
 from keras_rnn_textgen.data.shards import Shard, sharded_batches
 from keras_rnn_textgen.data.streams import stateful_dataset, stream_layout
@@ -66,7 +67,12 @@ def batches_of(dataset: tf.data.Dataset, n: int) -> list[np.ndarray]:
 
 @pytest.mark.parametrize("workers", [2, 4])
 @pytest.mark.parametrize("start_batch", [0, 7])
-def test_the_workers_shuffled_shards_are_the_one_process_batches(workers, start_batch):
+@pytest.mark.parametrize("shuffled_whole", [windows.SHUFFLED_WHOLE, 0])
+def test_the_workers_shuffled_shards_are_the_one_process_batches(
+    workers, start_batch, shuffled_whole, monkeypatch
+):
+    # Both ways of an epoch's order: held whole (small corpora) and computed a batch at a time.
+    monkeypatch.setattr(windows, "SHUFFLED_WHOLE", shuffled_whole)
     n = 2 * PER_EPOCH + 1  # into the third epoch
     whole = batches_of(training_dataset(IDS, SEQ_LEN, BATCH, 5, start_batch), n)
     shards = [
