@@ -19,12 +19,12 @@ Rows:
   the 1 GB run within 15 s of the smallest one.
 - `prepare LEVEL TEXT`: the preparation alone (vocabulary and token ids, in
   this process, fresh cache) against the floor of reading and UTF-8-decoding
-  the same file in a process of its own (`FLOOR_SCRIPT`), in MB/s, alternated `--repeats` times:
+  the same file in a process of its own (`PASS_SCRIPT`), in MB/s, alternated `--repeats` times:
   medians, `ratio` the median of each round's preparation over floor, and
   the seconds of the vocabulary and of the ids. Targets: char at least 0.25,
   word and subword at least 0.05.
 - `bound LEVEL English`: beside each English row, in a process of its own
-  (`BOUND_SCRIPT`), the cheapest standard-library pass of its kind over the
+  (`PASS_SCRIPT`), the cheapest standard-library pass of its kind over the
   same file against the same floor: at char level reading it,
   `bytes.translate` of each block through a 256-byte table and writing the
   result to a new file (character ids of ASCII text, without a vocabulary or
@@ -81,50 +81,36 @@ def run_child(command: list[str], env: dict) -> tuple[float, float]:
     return seconds, usage.ru_maxrss / 1024
 
 
-# Reading and UTF-8-decoding a file in 4 MiB blocks, as the preparation reads it, in a process
-# of its own: three passes after an unmeasured one, the median in MB/s. glibc's malloc maps each
-# block of more than 128 KiB afresh, and faults its pages in, until the free of a larger block
-# raises that threshold (the 24 MiB buffer; a decoded Cyrillic block may first take 4 bytes a
-# character): on the 2-core VM ASCII read at about 2 GB/s before and 11.7 GB/s after, Cyrillic
-# at 457 and 719 MB/s. Measured in the preparing process itself, the floor moved between 7 and
-# 13 GB/s with what had run there before.
-FLOOR_SCRIPT = """
-import codecs, statistics, sys, time
-path = sys.argv[1]
-buffer = bytes(24 << 20)
-del buffer
-def megabytes_per_second():
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    start, size = time.perf_counter(), 0
-    with open(path, "rb") as f:
-        while block := f.read(1 << 22):
-            size += len(block)
-            decoder.decode(block)
-    return size / 2**20 / (time.perf_counter() - start)
-megabytes_per_second()
-print(statistics.median(megabytes_per_second() for _ in range(3)))
-"""
-
-
-# The cheapest pass of a level's kind over the file, measured as `FLOOR_SCRIPT` is: `char`
-# reads, maps each byte through `bytes.translate` and writes the result to a new file; `word`
-# reads and splits each block at white space.
-BOUND_SCRIPT = """
-import os, statistics, sys, tempfile, time
-path, level = sys.argv[1:]
+# A pass over a file in 4 MiB blocks, as the preparation reads it, in a process of its own:
+# three passes after an unmeasured one, the median in MB/s. `decode` is the floor: reading and
+# UTF-8-decoding. The bounds are the cheapest pass of a level's kind: `char` reads, maps each
+# byte through `bytes.translate` and writes the result to a new file; `word` reads and splits
+# each block at white space. glibc's malloc maps each block of more than 128 KiB afresh, and
+# faults its pages in, until the free of a larger block raises that threshold (the 24 MiB
+# buffer; a decoded Cyrillic block may first take 4 bytes a character): on the 2-core VM ASCII
+# read at about 2 GB/s before and 11.7 GB/s after, Cyrillic at 457 and 719 MB/s. Measured in the
+# preparing process itself, the floor moved between 7 and 13 GB/s with what had run there before.
+PASS_SCRIPT = """
+import codecs, contextlib, os, statistics, sys, tempfile, time
+path, kind = sys.argv[1:]
 buffer = bytes(24 << 20)
 del buffer
 table = bytes(range(256))
 def megabytes_per_second():
-    start, size = time.perf_counter(), 0
-    with tempfile.TemporaryDirectory() as tmp, open(path, "rb") as f:
-        with open(os.path.join(tmp, "ids.bin"), "wb") as out:
-            while block := f.read(1 << 22):
-                size += len(block)
-                if level == "char":
-                    out.write(block.translate(table))
-                else:
-                    block.split()
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    with tempfile.TemporaryDirectory() as tmp:
+        start, size = time.perf_counter(), 0
+        ids = os.path.join(tmp, "ids.bin")
+        with open(ids, "wb") if kind == "char" else contextlib.nullcontext() as out:
+            with open(path, "rb") as f:
+                while block := f.read(1 << 22):
+                    size += len(block)
+                    if kind == "decode":
+                        decoder.decode(block)
+                    elif kind == "char":
+                        out.write(block.translate(table))
+                    else:
+                        block.split()
         seconds = time.perf_counter() - start
     return size / 2**20 / seconds
 megabytes_per_second()
@@ -133,10 +119,12 @@ print(statistics.median(megabytes_per_second() for _ in range(3)))
 
 
 def floor_mb_per_second(path: pathlib.Path, level: str | None = None) -> float:
-    """Reading and UTF-8-decoding the file (`FLOOR_SCRIPT`), or `level`'s bound, in MB/s."""
-    script = [FLOOR_SCRIPT, str(path)] if level is None else [BOUND_SCRIPT, str(path), level]
+    """Reading and UTF-8-decoding the file, or `level`'s bound, in MB/s (`PASS_SCRIPT`)."""
     done = subprocess.run(
-        [sys.executable, "-c", *script], capture_output=True, text=True, check=True
+        [sys.executable, "-c", PASS_SCRIPT, str(path), level or "decode"],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return float(done.stdout)
 

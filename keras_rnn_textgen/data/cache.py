@@ -20,6 +20,7 @@ import os
 import pathlib
 import shutil
 import socket
+import stat
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -186,7 +187,7 @@ def cache_size(root: pathlib.Path | None = None) -> tuple[int, int]:
                 entries += not entry.name.startswith(TEMPORARY_PREFIX)
                 for path in entry.rglob("*"):
                     info = path.stat()
-                    if path.is_file() and (info.st_dev, info.st_ino) not in counted:
+                    if stat.S_ISREG(info.st_mode) and (info.st_dev, info.st_ino) not in counted:
                         counted.add((info.st_dev, info.st_ino))
                         total += info.st_size
     return entries, total

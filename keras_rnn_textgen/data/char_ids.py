@@ -33,6 +33,7 @@ from keras_rnn_textgen.data.token_ids import (
 )
 from keras_rnn_textgen.tokenizers.base import Tokenizer
 from keras_rnn_textgen.tokenizers.ids import RESERVED_IDS
+from keras_rnn_textgen.tokenizers.plain_char import PlainCharTokenizer
 from keras_rnn_textgen.tokenizers.word_spans import by_codepoint, codepoints
 
 # Ids rewritten at a time.
@@ -46,7 +47,7 @@ class _Segment:
     start: int
     offset: int
     dtype: np.dtype
-    chars: list[str]
+    chars: list[str] = dataclasses.field(default_factory=list)
     stop: int = 0
 
 
@@ -63,7 +64,11 @@ class _Ranks:
         self.table = np.full(0x110000, self.unseen, dtype=dtype)
         points = np.array([ord(c) for c in self.chars], dtype=np.int64)
         self.table[points] = np.arange(RESERVED_IDS, RESERVED_IDS + len(points))
-        self._ascii = self.table[:256].tobytes() if dtype == np.uint8 else None
+        self._index_ascii()
+
+    def _index_ascii(self) -> None:
+        """The table's ASCII part for `bytes.translate`, while the ids are bytes."""
+        self._ascii = self.table[:256].tobytes() if self.dtype == np.uint8 else None
 
     def encode(self, piece: str | bytes) -> tuple[np.ndarray, bool]:
         """The piece's ids, and whether some character of it was not seen before."""
@@ -97,7 +102,7 @@ class _Ranks:
             return True
         # All sort after those seen: the next ranks, in order.
         self.table[found] = np.arange(RESERVED_IDS + seen, RESERVED_IDS + len(self.chars))
-        self._ascii = self.table[:256].tobytes() if dtype == np.uint8 else None
+        self._index_ascii()
         return False
 
 
@@ -111,7 +116,7 @@ def write_char_ids(
     SHA-256 of the text in UTF-8.
     """
     ranks = _Ranks()
-    segments = [_Segment(0, 0, ranks.dtype, ranks.chars)]
+    segments = [_Segment(0, 0, ranks.dtype)]
     sha = hashlib.sha256()
     tokens = offset = 0
     with open(folder / IDS_FILE, "wb") as out, InOrder() as hashing:
@@ -123,7 +128,7 @@ def write_char_ids(
             if unseen:
                 if ranks.learn(piece):
                     segments[-1].stop = tokens
-                    segments.append(_Segment(tokens, offset, ranks.dtype, ranks.chars))
+                    segments.append(_Segment(tokens, offset, ranks.dtype))
                 segments[-1].chars = ranks.chars
                 ids, _ = ranks.encode(piece)
             out.write(ids.data)
@@ -143,8 +148,8 @@ def write_char_ids(
 
 def _finish(path: pathlib.Path, segments: list[_Segment], chars: str, dtype: np.dtype) -> None:
     """Rewrites the segments not yet in the final ids and id type, when there are such."""
-    final = {c: RESERVED_IDS + i for i, c in enumerate(chars)}
-    tables = [_table(segment.chars, final, 0, dtype) for segment in segments]
+    final = PlainCharTokenizer(chars)
+    tables = [_table(segment.chars, final, dtype) for segment in segments]
     if all(
         s.dtype == dtype and np.array_equal(t[RESERVED_IDS:], np.arange(RESERVED_IDS, len(t)))
         for s, t in zip(segments, tables)
@@ -152,19 +157,25 @@ def _finish(path: pathlib.Path, segments: list[_Segment], chars: str, dtype: np.
         return
     with open(path.with_suffix(".tmp"), "wb") as out:
         for segment, table in zip(segments, tables):
-            for first in range(segment.start, segment.stop, BLOCK_IDS):
-                count = min(BLOCK_IDS, segment.stop - first)
-                at = segment.offset + (first - segment.start) * segment.dtype.itemsize
-                ids = np.fromfile(path, dtype=segment.dtype, count=count, offset=at)
-                out.write(table[ids].data)
+            count = segment.stop - segment.start
+            for ids in _mapped(path, segment.dtype, segment.offset, count, table):
+                out.write(ids.data)
     os.replace(path.with_suffix(".tmp"), path)
 
 
-def _table(chars: list[str] | str, ids: dict[str, int], unknown: int, dtype) -> np.ndarray:
-    """Each id of a rank in `chars` (`RESERVED_IDS` + rank) to `ids[char]`, else `unknown`."""
-    table = np.full(RESERVED_IDS + len(chars), unknown, dtype=np.int64)
-    table[RESERVED_IDS:] = [ids.get(c, unknown) for c in chars]
-    return table.astype(dtype)
+def _table(chars: list[str] | str, tokenizer: PlainCharTokenizer, dtype) -> np.ndarray:
+    """Each id of a rank in `chars` (`RESERVED_IDS` + rank) to the id `tokenizer` gives its char.
+
+    The reserved ids, which ranks never are, map to the tokenizer's unknown id.
+    """
+    return np.array([tokenizer.unk_id] * RESERVED_IDS + tokenizer.ids(chars), dtype=dtype)
+
+
+def _mapped(path: pathlib.Path, dtype: np.dtype, offset: int, count: int, table: np.ndarray):
+    """`table[ids]` of the `count` ids of `dtype` from byte `offset` of `path`, block by block."""
+    for first in range(0, count, BLOCK_IDS):
+        at = offset + first * dtype.itemsize
+        yield table[np.fromfile(path, dtype=dtype, count=min(BLOCK_IDS, count - first), offset=at)]
 
 
 def derive_ids(
@@ -189,24 +200,17 @@ def derive_ids(
         except OSError:
             shutil.copyfile(source, folder / IDS_FILE)
     else:
-        ids_of = {c: tokenizer.first_id + i for i, c in enumerate(tokenizer.vocabulary)}
-        table = _table(vocabulary, ids_of, tokenizer.unk_id, dtype)
+        table = _table(vocabulary, PlainCharTokenizer.from_config(tokenizer.get_config()), dtype)
         missing = set(vocabulary) - set(tokenizer.vocabulary)
         with open(folder / IDS_FILE, "wb") as out:
-            for first in range(0, characters, BLOCK_IDS):
-                count = min(BLOCK_IDS, characters - first)
-                ids = table[np.fromfile(source, own, count, offset=first * own.itemsize)]
+            for ids in _mapped(source, own, 0, characters, table):
                 if missing:
                     unknown += int(np.count_nonzero(ids == tokenizer.unk_id))
                 out.write(ids.data)
     n_train = characters if n_train is None else n_train
-    held = np.fromfile(
-        source,
-        own,
-        min(VALIDATION_SAMPLE_CHARS, characters - n_train),
-        offset=n_train * own.itemsize,
-    )
-    sample = "".join(np.array([""] * RESERVED_IDS + list(vocabulary))[held]) if len(held) else ""
+    count = min(VALIDATION_SAMPLE_CHARS, characters - n_train)
+    held = np.fromfile(source, own, count, offset=n_train * own.itemsize)
+    sample = PlainCharTokenizer(vocabulary).text(held.tolist())
     (folder / SAMPLE_FILE).write_text(sample, encoding="utf-8")
     return {
         "dtype": dtype.name,

@@ -1,8 +1,8 @@
 """A keyed pseudo-random permutation of `[0, n)`, computed for a few positions at a time.
 
 An epoch visits every training window once in a shuffled order. Holding that
-order takes 4 bytes a window: 37 MB for 1 GB of text, 370 MB for 10 GB, and
-shuffling it about three times as much. `permuted` gives the order's entries
+order takes 4 bytes a window (370 MB for 10 GB of text), and more while it is
+shuffled (docs/large-corpora.md has what `fit` then took). `permuted` gives the order's entries
 for any positions, in constant memory: a Feistel network over the smallest
 even number of bits that holds `n`, whose rounds mix each half with a key
 drawn from the seed, and cycle-walking (what falls outside `[0, n)` goes

@@ -70,7 +70,6 @@ def file_pieces(
         >>> "".join(file_pieces(pathlib.Path("novel.txt")))[:5]
         'Chapt'
     """
-    reuse_large_blocks()
     try:
         decoder = codecs.getincrementaldecoder(encoding)(errors)
     except LookupError:
@@ -245,6 +244,7 @@ def corpus_pieces(
     def cut(texts: Iterable[str]) -> Iterable[str]:
         return texts if piece_chars is None else cut_pieces(texts, piece_chars)
 
+    reuse_large_blocks()  # once a reading, before its first block
     raw = ascii_bytes and piece_chars is None and documents == "text"
     read_utf8 = utf8 if documents == "text" else None
     pieces = _not_blank(

@@ -22,6 +22,7 @@ from keras_rnn_textgen.data import cache
 from keras_rnn_textgen.data.prepare import PreparationProgress, Prepared
 from keras_rnn_textgen.data.token_ids import IDS_FILE
 from keras_rnn_textgen.errors import CorpusError
+from keras_rnn_textgen.machine import physical_memory_bytes
 
 SUFFIXES_FILE = "suffixes.npy"
 # Bytes a token while `suffix_array` runs, besides the ids (its docstring).
@@ -204,9 +205,8 @@ def check_index_memory(tokens: int, width: int, memory_bytes: int | None = None)
             (no check where the system does not say).
     """
     if memory_bytes is None:
-        try:
-            memory_bytes = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-        except (AttributeError, ValueError, OSError):
+        memory_bytes = physical_memory_bytes()
+        if memory_bytes is None:
             return
     needed = tokens * (INDEX_BYTES_PER_TOKEN + width)
     if needed > memory_bytes:

@@ -1,8 +1,7 @@
 """Whether a model's training state fits in this machine's memory; no TensorFlow."""
 
-import os
-
 from keras_rnn_textgen.config import ModelConfig
+from keras_rnn_textgen.machine import physical_memory_bytes
 
 # Float32 copies of each parameter while training: weights, gradients, Adam's two moments.
 TRAINING_BYTES_PER_PARAMETER = 16
@@ -25,9 +24,8 @@ def check_training_memory(config: ModelConfig, memory_bytes: int | None = None) 
         ValueError: lstm with `layers` 4 x `units` 8192 (...) has 1,881,301,187 parameters: ...
     """
     if memory_bytes is None:
-        try:
-            memory_bytes = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-        except (AttributeError, ValueError, OSError):
+        memory_bytes = physical_memory_bytes()
+        if memory_bytes is None:
             return
     parameters = config.parameter_count()
     needed = parameters * TRAINING_BYTES_PER_PARAMETER

@@ -75,6 +75,7 @@ def test_the_circle_finder_finds_a_circle():
 LAYERS = (
     (
         "errors",
+        "machine",
         "interrupts",
         "bounded_json",
         "cells",
